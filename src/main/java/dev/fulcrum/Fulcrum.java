@@ -1,0 +1,164 @@
+package dev.fulcrum;
+
+import com.typesafe.config.Config;
+import dev.fulcrum.cluster.ClusterStart;
+import dev.fulcrum.config.FulcrumSettings;
+import dev.fulcrum.config.PoolSettings;
+import dev.fulcrum.config.SettingsParser;
+import dev.fulcrum.config.TcpListenerSettings;
+import dev.fulcrum.demo.DemoBackends;
+import dev.fulcrum.routing.PoolRouter;
+import dev.fulcrum.routing.RoutingTables;
+import dev.fulcrum.tcp.TcpListener;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Fulcrum node, embeddable: {@link #start(Config)} validates the config, starts the actor system as a
+ * cluster node, the pools' routers and the listeners, and returns once every listener is bound.
+ */
+public final class Fulcrum {
+  private static final Logger log = LoggerFactory.getLogger(Fulcrum.class);
+  private static final Duration BIND_TIMEOUT = Duration.ofSeconds(30);
+
+  private final ActorSystem<Void> system;
+  private final FulcrumSettings settings;
+  private final RoutingTables tables = new RoutingTables();
+  private final Map<String, ActorRef<PoolRouter.Command>> routers = new LinkedHashMap<>();
+  private final Map<String, TcpListener> tcpListeners = new LinkedHashMap<>();
+
+  private Fulcrum(ActorSystem<Void> system, FulcrumSettings settings) {
+    this.system = system;
+    this.settings = settings;
+  }
+
+  /**
+   * Starts a node from a resolved config (reference.conf included).
+   *
+   * @throws dev.fulcrum.config.SettingsException when the config is invalid; nothing is started then
+   * @throws StartupException when a listener cannot bind; everything started is stopped again
+   */
+  public static Fulcrum start(Config config) {
+    FulcrumSettings settings = SettingsParser.parse(config);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fulcrum", config);
+    Fulcrum fulcrum = new Fulcrum(system, settings);
+    try {
+      fulcrum.startAll();
+      return fulcrum;
+    } catch (RuntimeException e) {
+      system.terminate();
+      awaitQuietly(system.getWhenTerminated());
+      throw e;
+    }
+  }
+
+  private void startAll() {
+    ClusterStart.join(system);
+    await(DemoBackends.start(system, settings.demo()), "demo backends on " + settings.demo().host());
+    for (PoolSettings pool : settings.pools()) {
+      routers.put(pool.name(), system.systemActorOf(PoolRouter.create(pool, tables), "pool-" + pool.name(), Props.empty()));
+    }
+    for (TcpListenerSettings listener : settings.tcpListeners()) {
+      TcpListener bound =
+          await(TcpListener.start(system, listener, tables.of(listener.pool())), "tcp listener '" + listener.name() + "' on " + listener.bind());
+      tcpListeners.put(listener.name(), bound);
+      log.info("tcp listener {} on {} -> pool {}", listener.name(), bound.localAddress(), listener.pool());
+    }
+    registerDrain();
+  }
+
+  /** On shutdown: stop accepting, then let open connections finish for up to the drain timeout. */
+  private void registerDrain() {
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "unbind-listeners", () ->
+        CompletableFuture.allOf(tcpListeners.values().stream()
+                .map(l -> l.unbind().toCompletableFuture()).toArray(CompletableFuture<?>[]::new))
+            .thenApply(all -> Done.getInstance()));
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-connections", this::drain);
+  }
+
+  private CompletionStage<Done> drain() {
+    CompletableFuture<Done> drained = new CompletableFuture<>();
+    long deadline = System.nanoTime() + settings.drainTimeout().toNanos();
+    pollDrained(drained, deadline);
+    return drained;
+  }
+
+  private void pollDrained(CompletableFuture<Done> drained, long deadline) {
+    int open = tcpListeners.values().stream().mapToInt(TcpListener::openConnections).sum();
+    if (open == 0) {
+      drained.complete(Done.getInstance());
+    } else if (System.nanoTime() >= deadline) {
+      log.warn("drain timeout of {} reached with {} connection(s) still open; closing them", settings.drainTimeout(), open);
+      drained.complete(Done.getInstance());
+    } else {
+      system.scheduler().scheduleOnce(Duration.ofMillis(50), () -> pollDrained(drained, deadline), system.executionContext());
+    }
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  public FulcrumSettings settings() {
+    return settings;
+  }
+
+  public RoutingTables tables() {
+    return tables;
+  }
+
+  /** The node-local router of a pool, for status queries. */
+  public ActorRef<PoolRouter.Command> router(String pool) {
+    ActorRef<PoolRouter.Command> router = routers.get(pool);
+    if (router == null) throw new IllegalArgumentException("no pool '" + pool + "'");
+    return router;
+  }
+
+  public TcpListener tcpListener(String name) {
+    TcpListener listener = tcpListeners.get(name);
+    if (listener == null) throw new IllegalArgumentException("no tcp listener '" + name + "'");
+    return listener;
+  }
+
+  /** Stops gracefully: unbinds, drains open connections up to the drain timeout, leaves the cluster, terminates. */
+  public CompletionStage<Done> stop() {
+    return CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason());
+  }
+
+  private static <T> T await(CompletionStage<T> stage, String what) {
+    try {
+      return stage.toCompletableFuture().get(BIND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      throw new StartupException("cannot start " + what + ": " + BindFailures.describe(cause));
+    } catch (TimeoutException e) {
+      throw new StartupException("cannot start " + what + ": timed out after " + BIND_TIMEOUT.toSeconds() + " s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StartupException("interrupted while starting " + what);
+    }
+  }
+
+  private static void awaitQuietly(CompletionStage<?> stage) {
+    try {
+      stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.debug("actor system did not terminate cleanly", e);
+    }
+  }
+}

@@ -1,0 +1,87 @@
+package dev.fulcrum;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import dev.fulcrum.config.SettingsException;
+import java.io.File;
+import sun.misc.Signal;
+
+/**
+ * Command line: {@code java -jar target/fulcrum.jar [--config FILE]}. Mistakes in the command line or the config end
+ * the process with one line on stderr and exit code 2; SIGTERM or SIGINT drain and exit 0.
+ */
+public final class Main {
+  static final int USAGE_ERROR = 2;
+  private static final String DEFAULT_CONFIG = "conf/application.conf";
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    String configPath = parseArgs(args);
+    useLogbackConfigBeside(configPath);
+    Config config = load(configPath);
+    Fulcrum fulcrum;
+    try {
+      fulcrum = Fulcrum.start(config);
+    } catch (SettingsException e) {
+      exit("invalid configuration in " + configPath + ": " + e.getMessage());
+      return;
+    } catch (StartupException e) {
+      exit(e.getMessage());
+      return;
+    }
+    Signal.handle(new Signal("TERM"), signal -> fulcrum.stop());
+    Signal.handle(new Signal("INT"), signal -> fulcrum.stop());
+    fulcrum.system().getWhenTerminated().toCompletableFuture().join();
+    System.exit(0);
+  }
+
+  private static String parseArgs(String[] args) {
+    String configPath = DEFAULT_CONFIG;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--config" -> {
+          if (i + 1 >= args.length) exit("--config needs a file");
+          configPath = args[++i];
+        }
+        case "--help", "-h" -> {
+          System.out.println("usage: java -jar fulcrum.jar [--config FILE]   (default " + DEFAULT_CONFIG + ")");
+          System.exit(0);
+        }
+        default -> exit("unknown argument '" + args[i] + "' (usage: [--config FILE])");
+      }
+    }
+    return configPath;
+  }
+
+  /** The file, with -D system properties over it and reference.conf under it, resolved. */
+  static Config load(String path) {
+    File file = new File(path);
+    if (!file.isFile()) exit("config file " + path + " does not exist");
+    try {
+      return ConfigFactory.load(ConfigFactory.parseFile(file, ConfigParseOptions.defaults().setAllowMissing(false)));
+    } catch (ConfigException e) {
+      exit("cannot read config " + path + ": " + e.getMessage());
+      throw e;
+    }
+  }
+
+  /** Logging is configured by conf/logback.xml when it sits beside the config, unless the user chose a file. */
+  private static void useLogbackConfigBeside(String configPath) {
+    if (System.getProperty("logback.configurationFile") != null) return;
+    File parent = new File(configPath).getAbsoluteFile().getParentFile();
+    File beside = new File(parent, "logback.xml");
+    File conf = new File(DEFAULT_CONFIG).getAbsoluteFile().getParentFile();
+    File fallback = new File(conf, "logback.xml");
+    if (beside.isFile()) System.setProperty("logback.configurationFile", beside.getPath());
+    else if (fallback.isFile()) System.setProperty("logback.configurationFile", fallback.getPath());
+  }
+
+  private static void exit(String message) {
+    System.err.println("fulcrum: " + message);
+    System.err.flush();
+    System.exit(USAGE_ERROR);
+  }
+}

@@ -1,0 +1,10 @@
+package dev.fulcrum.config;
+
+import java.time.Duration;
+
+/**
+ * An L4 listener. {@code connectAttempts} bounds how many backends one client connection may try before it is closed;
+ * the idle timeout applies to both the client and the backend side.
+ */
+public record TcpListenerSettings(
+    String name, HostPort bind, String pool, Duration connectTimeout, Duration idleTimeout, int connectAttempts) {}

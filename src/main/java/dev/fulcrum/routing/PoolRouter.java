@@ -1,0 +1,151 @@
+package dev.fulcrum.routing;
+
+import dev.fulcrum.backend.BackendActor;
+import dev.fulcrum.backend.Health;
+import dev.fulcrum.config.BackendSettings;
+import dev.fulcrum.config.HostPort;
+import dev.fulcrum.config.PoolSettings;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+/**
+ * One per pool on every node. Follows the pool's definition, supervises a {@link BackendActor} per backend, merges the
+ * definition with the local health view, and publishes a new immutable {@link RoutingTable} whenever either changes.
+ * It is the only writer of the pool's table and never sits on the request path.
+ */
+public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
+
+  public sealed interface Command {}
+
+  /** The pool's definition changed (or is given for the first time). */
+  public record Configure(PoolSettings pool) implements Command {}
+
+  public record GetStatus(ActorRef<PoolStatus> replyTo) implements Command {}
+
+  private record HealthChanged(BackendActor.Transition transition) implements Command {}
+
+  private static final class Member {
+    final ActorRef<BackendActor.Command> actor;
+    final BackendStats stats;
+    BackendSettings settings;
+    Health health = Health.UNKNOWN;
+
+    Member(ActorRef<BackendActor.Command> actor, BackendStats stats, BackendSettings settings) {
+      this.actor = actor;
+      this.stats = stats;
+      this.settings = settings;
+    }
+  }
+
+  private final TableRef table;
+  private final ActorRef<BackendActor.Transition> transitions;
+  private final Map<HostPort, Member> members = new LinkedHashMap<>();
+  private PoolSettings pool;
+  private long version;
+  private long spawned;
+
+  public static Behavior<Command> create(PoolSettings pool, RoutingTables tables) {
+    return Behaviors.setup(ctx -> new PoolRouter(ctx, pool, tables.of(pool.name())));
+  }
+
+  private PoolRouter(ActorContext<Command> ctx, PoolSettings pool, TableRef table) {
+    super(ctx);
+    this.table = table;
+    this.transitions = ctx.messageAdapter(BackendActor.Transition.class, HealthChanged::new);
+    this.pool = pool;
+    reconcile(pool);
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Configure.class, c -> {
+          reconcile(c.pool());
+          return this;
+        })
+        .onMessage(HealthChanged.class, this::onHealthChanged)
+        .onMessage(GetStatus.class, this::onGetStatus)
+        .build();
+  }
+
+  private void reconcile(PoolSettings next) {
+    Set<HostPort> wanted = new HashSet<>();
+    for (BackendSettings backend : next.backends()) {
+      wanted.add(backend.address());
+      Member member = members.get(backend.address());
+      if (member == null) {
+        members.put(backend.address(), spawn(next, backend));
+      } else {
+        member.settings = backend;
+        if (!next.healthCheck().equals(pool.healthCheck())) {
+          member.actor.tell(new BackendActor.UpdateCheck(next.healthCheck()));
+        }
+      }
+    }
+    members.entrySet().removeIf(e -> {
+      if (wanted.contains(e.getKey())) return false;
+      getContext().stop(e.getValue().actor);
+      return true;
+    });
+    // Keep the definition's order so that strategies see backends in the order the user wrote them.
+    Map<HostPort, Member> ordered = new LinkedHashMap<>();
+    next.backends().forEach(b -> ordered.put(b.address(), members.get(b.address())));
+    members.clear();
+    members.putAll(ordered);
+    pool = next;
+    publish();
+  }
+
+  private Member spawn(PoolSettings next, BackendSettings backend) {
+    BackendStats stats = new BackendStats();
+    Behavior<BackendActor.Command> behavior =
+        Behaviors.supervise(BackendActor.create(next.name(), backend.address(), next.healthCheck(), stats, transitions))
+            .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
+    String name = "backend-" + (++spawned) + "-" + URLEncoder.encode(backend.address().toString(), StandardCharsets.UTF_8);
+    return new Member(getContext().spawn(behavior, name), stats, backend);
+  }
+
+  private Behavior<Command> onHealthChanged(HealthChanged changed) {
+    BackendActor.Transition t = changed.transition();
+    Member member = members.get(t.address());
+    if (member != null && member.actor.equals(t.backend()) && member.health != t.health()) {
+      member.health = t.health();
+      publish();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onGetStatus(GetStatus get) {
+    List<PoolStatus.Backend> backends = new ArrayList<>();
+    members.forEach((address, m) ->
+        backends.add(new PoolStatus.Backend(address, m.settings.weight(), m.health, m.stats.activeConnections())));
+    get.replyTo().tell(new PoolStatus(pool.name(), version, backends));
+    return this;
+  }
+
+  private void publish() {
+    List<RoutedBackend> eligible = new ArrayList<>();
+    members.forEach((address, m) -> {
+      if (m.health != Health.DOWN && m.settings.weight() > 0) {
+        eligible.add(new RoutedBackend(address, m.settings.weight(), m.stats, m.actor));
+      }
+    });
+    RoutedBackend[] backends = eligible.toArray(new RoutedBackend[0]);
+    Strategy strategy = pool.strategy().build(backends, table.current().strategy());
+    table.publish(new RoutingTable(pool.name(), ++version, backends, strategy));
+  }
+}

@@ -1,0 +1,15 @@
+package dev.fulcrum.routing;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/** Each backend in turn. The position is carried from one table to the next by the router. */
+final class RoundRobin implements Strategy {
+  private final AtomicLong next = new AtomicLong();
+
+  @Override
+  public int pick(RoutingTable table, long requestKey) {
+    int n = table.size();
+    if (n == 0) return -1;
+    return (int) Long.remainderUnsigned(next.getAndIncrement(), n);
+  }
+}
