@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class BackendStats {
   private final AtomicInteger activeConnections = new AtomicInteger();
   private final AtomicInteger connectFailureStreak = new AtomicInteger();
+  private final AtomicInteger inFlight = new AtomicInteger();
 
   public int activeConnections() {
     return activeConnections.get();
@@ -20,6 +21,20 @@ public final class BackendStats {
 
   public void connectionClosed() {
     activeConnections.decrementAndGet();
+  }
+
+  public int inFlight() {
+    return inFlight.get();
+  }
+
+  /** An L7 request to this backend started. */
+  public void requestStarted() {
+    inFlight.incrementAndGet();
+  }
+
+  /** An L7 request to this backend ended (response complete, or failed) after {@code latencyNanos}. */
+  public void requestFinished(long latencyNanos) {
+    inFlight.decrementAndGet();
   }
 
   /** Records a failed connect and returns how many happened in a row. */
