@@ -145,7 +145,7 @@ public final class Fulcrum {
       return stage.toCompletableFuture().get(BIND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
-      throw new StartupException("cannot start " + what + ": " + BindFailures.describe(cause));
+      throw new StartupException("cannot start " + what + ": " + Failures.describe(cause));
     } catch (TimeoutException e) {
       throw new StartupException("cannot start " + what + ": timed out after " + BIND_TIMEOUT.toSeconds() + " s");
     } catch (InterruptedException e) {

@@ -94,7 +94,7 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
     getContext()
         .pipeToSelf(
             HealthProbe.run(getContext().getSystem(), address, check),
-            (failure, error) -> new CheckDone(id, error == null ? failure : Optional.of(String.valueOf(error))));
+            (failure, error) -> new CheckDone(id, error == null ? failure : Optional.of(dev.fulcrum.Failures.describe(error))));
     return this;
   }
 

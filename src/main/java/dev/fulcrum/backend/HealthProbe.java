@@ -1,12 +1,15 @@
 package dev.fulcrum.backend;
 
+import dev.fulcrum.Failures;
 import dev.fulcrum.config.HealthCheckSettings;
 import dev.fulcrum.config.HostPort;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.apache.pekko.japi.Pair;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
@@ -32,18 +35,22 @@ final class HealthProbe {
           case TCP -> tcp(system, backend, check.timeout());
           case HTTP -> http(system, backend, check);
         };
-    return outcome.exceptionally(e -> Optional.of(describe(e)));
+    return outcome.exceptionally(e -> Optional.of(Failures.describe(e)));
   }
 
   private static CompletionStage<Optional<String>> tcp(ActorSystem<?> system, HostPort backend, Duration timeout) {
     InetSocketAddress address = new InetSocketAddress(backend.host(), backend.port());
-    return Source.<ByteString>empty()
-        .viaMat(
-            Tcp.get(system)
-                .outgoingConnection(address, Optional.empty(), Collections.emptyList(), false, Optional.of(timeout), Optional.of(timeout)),
-            Keep.right())
-        .to(Sink.ignore())
-        .run(system)
+    // The outgoing side must stay open until connected: Pekko's TCP stage fails if its input ends before that.
+    Pair<CompletableFuture<Optional<ByteString>>, CompletionStage<Tcp.OutgoingConnection>> started =
+        Source.<ByteString>maybe()
+            .viaMat(
+                Tcp.get(system)
+                    .outgoingConnection(
+                        address, Optional.empty(), Collections.emptyList(), false, Optional.of(timeout), Optional.of(timeout)),
+                Keep.both())
+            .to(Sink.ignore())
+            .run(system);
+    return started.second().whenComplete((connected, failure) -> started.first().complete(Optional.empty()))
         .thenApply(connected -> Optional.empty());
   }
 
@@ -60,12 +67,12 @@ final class HealthProbe {
     int status = response.status().intValue();
     if (status != check.expectStatus()) {
       response.discardEntityBytes(system);
-      return java.util.concurrent.CompletableFuture.completedFuture(
+      return CompletableFuture.completedFuture(
           Optional.of("HTTP " + check.path() + " answered " + status + ", expected " + check.expectStatus()));
     }
     if (check.expectBody().isEmpty()) {
       response.discardEntityBytes(system);
-      return java.util.concurrent.CompletableFuture.completedFuture(Optional.empty());
+      return CompletableFuture.completedFuture(Optional.empty());
     }
     String expected = check.expectBody().get();
     return response
@@ -78,12 +85,6 @@ final class HealthProbe {
                   ? Optional.<String>empty()
                   : Optional.of("HTTP " + check.path() + " body was '" + abbreviate(body) + "', expected '" + expected + "'");
             });
-  }
-
-  private static String describe(Throwable e) {
-    Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
-    String message = cause.getMessage();
-    return message == null ? cause.getClass().getSimpleName() : message;
   }
 
   private static String abbreviate(String body) {

@@ -21,6 +21,8 @@ public final class SettingsParser {
 
   public static FulcrumSettings parse(Config root) {
     ConfigReader fulcrum = new ConfigReader(root, "").child("fulcrum");
+    // Checked on its own first, so a mistake in the defaults is reported where it was written, not under a pool.
+    healthCheck(fulcrum.child("health-check"));
     List<PoolSettings> pools = pools(fulcrum);
     Set<String> poolNames = new HashSet<>();
     pools.forEach(p -> poolNames.add(p.name()));

@@ -1,5 +1,6 @@
 package dev.fulcrum.tcp;
 
+import dev.fulcrum.Failures;
 import dev.fulcrum.config.TcpListenerSettings;
 import dev.fulcrum.routing.RoutedBackend;
 import dev.fulcrum.routing.RoutingTable;
@@ -132,13 +133,13 @@ public final class TcpListener {
             });
         clientSide.complete(client.flow());
       } else {
-        backend.reportConnectFailure(reason(failure));
+        backend.reportConnectFailure(Failures.describe(failure));
         if (attempt + 1 < Math.min(settings.connectAttempts(), current.size())) {
           connect(client, current, first, attempt + 1);
         } else {
           log.warn(
               "listener {}: closing client {} after {} failed connect attempt(s), last to {}: {}",
-              settings.name(), client.remoteAddress(), attempt + 1, backend.address(), reason(failure));
+              settings.name(), client.remoteAddress(), attempt + 1, backend.address(), Failures.describe(failure));
           close(client);
         }
       }
@@ -158,12 +159,5 @@ public final class TcpListener {
   private void close(Tcp.IncomingConnection client) {
     client.handleWith(Flow.fromSinkAndSource(Sink.<ByteString>cancelled(), Source.<ByteString>empty()), materializer);
     openConnections.decrementAndGet();
-  }
-
-  private static String reason(Throwable failure) {
-    Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-        ? failure.getCause()
-        : failure;
-    return cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
   }
 }

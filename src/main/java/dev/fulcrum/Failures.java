@@ -1,0 +1,23 @@
+package dev.fulcrum;
+
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+
+/** Short words for why an I/O operation failed, for logs and user-facing messages: no exception chains. */
+public final class Failures {
+  private Failures() {}
+
+  public static String describe(Throwable failure) {
+    Throwable t = failure;
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) t = t.getCause();
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof java.net.BindException) return "address already in use or not available";
+    }
+    String message = t.getMessage();
+    if (message == null) return t.getClass().getSimpleName();
+    if (message.contains("Address already in use")) return "address already in use";
+    // Pekko wraps socket errors as "Tcp command [Connect(...)] failed because of java.net.ConnectException: ..."
+    int because = message.indexOf("because of ");
+    return because >= 0 ? message.substring(because + "because of ".length()) : message;
+  }
+}

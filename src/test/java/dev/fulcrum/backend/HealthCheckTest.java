@@ -1,0 +1,113 @@
+package dev.fulcrum.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.fulcrum.config.HealthCheckSettings;
+import dev.fulcrum.config.HostPort;
+import dev.fulcrum.routing.BackendStats;
+import dev.fulcrum.testing.HttpBackend;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+class HealthCheckTest {
+  private static final ActorTestKit kit = ActorTestKit.create();
+  private static final Duration INTERVAL = Duration.ofMillis(100);
+
+  @AfterAll
+  static void stop() {
+    kit.shutdownTestKit();
+  }
+
+  private record Answer(int status, String body) {}
+
+  @Test
+  void httpCheckHonoursExpectedStatusAndBody() {
+    AtomicReference<Answer> answer = new AtomicReference<>(new Answer(200, "up"));
+    try (HttpBackend backend = new HttpBackend(kit.system(), request -> {
+          Answer a = answer.get();
+          return CompletableFuture.completedFuture(HttpResponse.create().withStatus(a.status()).withEntity(a.body()));
+        })) {
+      HealthCheckSettings check = new HealthCheckSettings(
+          HealthCheckSettings.Kind.HTTP, "/health", 200, Optional.of("up"), INTERVAL, Duration.ofMillis(500), 2, 2);
+      TestProbe<BackendActor.Transition> router = kit.createTestProbe();
+      ActorRef<BackendActor.Command> actor = kit.spawn(
+          BackendActor.create("pool", new HostPort("127.0.0.1", backend.port()), check, new BackendStats(), router.ref()));
+
+      assertEquals(Health.UP, router.receiveMessage(Duration.ofSeconds(5)).health());
+
+      answer.set(new Answer(200, "degraded"));
+      BackendActor.Transition down = router.receiveMessage(Duration.ofSeconds(5));
+      assertEquals(Health.DOWN, down.health());
+      assertTrue(down.reason().contains("body was 'degraded', expected 'up'"), down.reason());
+
+      answer.set(new Answer(200, "up"));
+      assertEquals(Health.UP, router.receiveMessage(Duration.ofSeconds(5)).health());
+
+      answer.set(new Answer(503, "up"));
+      BackendActor.Transition unavailable = router.receiveMessage(Duration.ofSeconds(5));
+      assertEquals(Health.DOWN, unavailable.health());
+      assertTrue(unavailable.reason().contains("answered 503, expected 200"), unavailable.reason());
+      kit.stop(actor);
+    }
+  }
+
+  @Test
+  void riseAndFallCountConsecutiveResults() {
+    AtomicReference<Answer> answer = new AtomicReference<>(new Answer(200, "up"));
+    try (HttpBackend backend = new HttpBackend(kit.system(), request -> {
+          Answer a = answer.get();
+          return CompletableFuture.completedFuture(HttpResponse.create().withStatus(a.status()).withEntity(a.body()));
+        })) {
+      HealthCheckSettings check = new HealthCheckSettings(
+          HealthCheckSettings.Kind.HTTP, "/health", 200, Optional.empty(), INTERVAL, Duration.ofMillis(500), 3, 3);
+      TestProbe<BackendActor.Transition> router = kit.createTestProbe();
+      ActorRef<BackendActor.Command> actor = kit.spawn(
+          BackendActor.create("pool", new HostPort("127.0.0.1", backend.port()), check, new BackendStats(), router.ref()));
+      assertEquals(Health.UP, router.receiveMessage(Duration.ofSeconds(5)).health());
+
+      answer.set(new Answer(500, ""));
+      long failingSince = System.nanoTime();
+      BackendActor.Transition down = router.receiveMessage(Duration.ofSeconds(5));
+      assertEquals(Health.DOWN, down.health());
+      assertTrue(down.reason().startsWith("3 consecutive HTTP checks failed"), down.reason());
+      assertTrue(Duration.ofNanos(System.nanoTime() - failingSince).compareTo(INTERVAL.multipliedBy(2)) >= 0);
+
+      answer.set(new Answer(200, "anything"));
+      BackendActor.Transition up = router.receiveMessage(Duration.ofSeconds(5));
+      assertEquals(Health.UP, up.health());
+      assertTrue(up.reason().startsWith("3 consecutive HTTP checks passed"), up.reason());
+      kit.stop(actor);
+    }
+  }
+
+  @Test
+  void tcpCheckFailsOnRefusedAndPassiveFailuresEject() {
+    try (HttpBackend backend = new HttpBackend(kit.system(), request ->
+        CompletableFuture.completedFuture(HttpResponse.create()))) {
+      HealthCheckSettings check = new HealthCheckSettings(
+          HealthCheckSettings.Kind.TCP, "/", 200, Optional.empty(), Duration.ofHours(1), Duration.ofMillis(500), 1, 2);
+      TestProbe<BackendActor.Transition> router = kit.createTestProbe();
+      BackendStats stats = new BackendStats();
+      ActorRef<BackendActor.Command> actor = kit.spawn(
+          BackendActor.create("pool", new HostPort("127.0.0.1", backend.port()), check, stats, router.ref()));
+      assertEquals(Health.UP, router.receiveMessage(Duration.ofSeconds(5)).health());
+
+      actor.tell(new BackendActor.PassiveFailure(stats.connectFailed(), "refused"));
+      router.expectNoMessage(Duration.ofMillis(200));
+      actor.tell(new BackendActor.PassiveFailure(stats.connectFailed(), "refused"));
+      BackendActor.Transition down = router.receiveMessage(Duration.ofSeconds(5));
+      assertEquals(Health.DOWN, down.health());
+      assertTrue(down.reason().contains("2 consecutive connect failures"), down.reason());
+      kit.stop(actor);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+package dev.fulcrum.tcp;
+
+import dev.fulcrum.Fulcrum;
+import dev.fulcrum.demo.DemoBackends;
+import dev.fulcrum.routing.PoolRouter;
+import dev.fulcrum.routing.PoolStatus;
+import dev.fulcrum.testing.HttpBackend;
+import dev.fulcrum.testing.TestConfig;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+
+/** Real demo HTTP backends and a Fulcrum with one pool `web` over them and one TCP listener `l4` on a random port. */
+final class L4Fixture implements AutoCloseable {
+  final ActorTestKit backendsKit = ActorTestKit.create("backends");
+  final List<HttpBackend> backends = new ArrayList<>();
+  final Fulcrum fulcrum;
+
+  L4Fixture(int backendCount, String extraPoolConfig, List<String> extraAddresses) {
+    for (int i = 1; i <= backendCount; i++) {
+      backends.add(new HttpBackend(backendsKit.system(), DemoBackends.handler(backendsKit.system(), "backend-" + i)));
+    }
+    List<String> addresses = new ArrayList<>(backends.stream().map(HttpBackend::address).toList());
+    addresses.addAll(extraAddresses);
+    String list = addresses.stream().map(a -> "\"" + a + "\"").collect(Collectors.joining(", "));
+    fulcrum = Fulcrum.start(TestConfig.of(
+        "fulcrum.pools.web { backends = [" + list + "]\n" + extraPoolConfig + "}\n"
+            + "fulcrum.listeners.tcp.l4 { bind = \"127.0.0.1:0\", pool = web }\n"));
+  }
+
+  int port() {
+    return fulcrum.tcpListener("l4").localAddress().getPort();
+  }
+
+  PoolStatus status() {
+    try {
+      return AskPattern.<PoolRouter.Command, PoolStatus>ask(
+              fulcrum.router("web"), PoolRouter.GetStatus::new, Duration.ofSeconds(5), fulcrum.system().scheduler())
+          .toCompletableFuture()
+          .get();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    fulcrum.stop().toCompletableFuture().get();
+    backends.forEach(HttpBackend::close);
+    backendsKit.shutdownTestKit();
+  }
+}

@@ -1,0 +1,76 @@
+package dev.fulcrum.testing;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Runs {@code dev.fulcrum.Main} as a real separate JVM, as a user would, with its output captured to files. */
+public final class FulcrumProcess implements AutoCloseable {
+  private final Process process;
+  private final Path stdout;
+  private final Path stderr;
+
+  public FulcrumProcess(Path workDir, String... args) {
+    try {
+      stdout = Files.createTempFile(workDir, "stdout", ".log");
+      stderr = Files.createTempFile(workDir, "stderr", ".log");
+      List<String> command = new ArrayList<>(List.of(
+          System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
+          "-Xmx256m", "-cp", System.getProperty("java.class.path"), "dev.fulcrum.Main"));
+      command.addAll(List.of(args));
+      process = new ProcessBuilder(command)
+          .directory(workDir.toFile())
+          .redirectOutput(stdout.toFile())
+          .redirectError(stderr.toFile())
+          .start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public int awaitExit(long seconds) {
+    try {
+      if (!process.waitFor(seconds, TimeUnit.SECONDS)) throw new AssertionError("fulcrum did not exit within " + seconds + " s");
+      return process.exitValue();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /** SIGTERM, as an orchestrator stopping the balancer would send. */
+  public void terminate() {
+    process.destroy();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  public String stdout() {
+    return read(stdout);
+  }
+
+  public String stderr() {
+    return read(stderr);
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    process.destroyForcibly();
+  }
+}
