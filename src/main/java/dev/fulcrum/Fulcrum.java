@@ -1,6 +1,7 @@
 package dev.fulcrum;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import dev.fulcrum.cluster.ClusterStart;
 import dev.fulcrum.config.FulcrumSettings;
 import dev.fulcrum.config.PoolSettings;
@@ -47,12 +48,15 @@ public final class Fulcrum {
   }
 
   /**
-   * Starts a node from a resolved config (reference.conf included).
+   * Starts a node. {@code config} holds the user's settings only, unresolved or resolved but without the
+   * reference.conf defaults merged in (e.g. {@code ConfigFactory.parseFile(...)}, not {@code ConfigFactory.load()}):
+   * Fulcrum layers its own Pekko settings and all defaults under it, and system properties over it.
    *
    * @throws dev.fulcrum.config.SettingsException when the config is invalid; nothing is started then
    * @throws StartupException when a listener cannot bind; everything started is stopped again
    */
-  public static Fulcrum start(Config config) {
+  public static Fulcrum start(Config userConfig) {
+    Config config = withDefaults(userConfig);
     FulcrumSettings settings = SettingsParser.parse(config);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fulcrum", config);
     Fulcrum fulcrum = new Fulcrum(system, settings);
@@ -64,6 +68,15 @@ public final class Fulcrum {
       awaitQuietly(system.getWhenTerminated());
       throw e;
     }
+  }
+
+  /** The user's config with system properties over it and Fulcrum's and Pekko's defaults under it, resolved. */
+  public static Config withDefaults(Config userConfig) {
+    return ConfigFactory.defaultOverrides()
+        .withFallback(userConfig)
+        .withFallback(ConfigFactory.parseResources(Fulcrum.class, "/fulcrum-pekko.conf"))
+        .withFallback(ConfigFactory.defaultReference())
+        .resolve();
   }
 
   private void startAll() {

@@ -28,6 +28,9 @@ public final class Main {
     } catch (SettingsException e) {
       exit("invalid configuration in " + configPath + ": " + e.getMessage());
       return;
+    } catch (ConfigException e) {
+      exit("cannot read config " + configPath + ": " + e.getMessage());
+      return;
     } catch (StartupException e) {
       exit(e.getMessage());
       return;
@@ -56,12 +59,12 @@ public final class Main {
     return configPath;
   }
 
-  /** The file, with -D system properties over it and reference.conf under it, resolved. */
+  /** The file as written; {@link Fulcrum#start} adds system properties and defaults and resolves it. */
   static Config load(String path) {
     File file = new File(path);
     if (!file.isFile()) exit("config file " + path + " does not exist");
     try {
-      return ConfigFactory.load(ConfigFactory.parseFile(file, ConfigParseOptions.defaults().setAllowMissing(false)));
+      return ConfigFactory.parseFile(file, ConfigParseOptions.defaults().setAllowMissing(false));
     } catch (ConfigException e) {
       exit("cannot read config " + path + ": " + e.getMessage());
       throw e;

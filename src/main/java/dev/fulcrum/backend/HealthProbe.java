@@ -30,11 +30,16 @@ final class HealthProbe {
 
   /** Completes with empty when healthy, or with the reason it is not. Never completes exceptionally. */
   static CompletionStage<Optional<String>> run(ActorSystem<?> system, HostPort backend, HealthCheckSettings check) {
-    CompletionStage<Optional<String>> outcome =
-        switch (check.kind()) {
-          case TCP -> tcp(system, backend, check.timeout());
-          case HTTP -> http(system, backend, check);
-        };
+    CompletionStage<Optional<String>> outcome;
+    try {
+      outcome = switch (check.kind()) {
+        case TCP -> tcp(system, backend, check.timeout());
+        case HTTP -> http(system, backend, check);
+      };
+    } catch (IllegalStateException materializerStopped) {
+      // Shutting down: the stream could not even start.
+      outcome = CompletableFuture.failedFuture(materializerStopped);
+    }
     return outcome.exceptionally(e -> Optional.of(Failures.describe(e)));
   }
 

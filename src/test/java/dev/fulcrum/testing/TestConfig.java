@@ -6,7 +6,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 
-/** Configs for tests: the given HOCON over reference.conf, with settings that keep test nodes quick and isolated. */
+/** User configs for tests: the given HOCON over settings that keep test nodes quick and isolated. */
 public final class TestConfig {
   private TestConfig() {}
 
@@ -18,9 +18,7 @@ public final class TestConfig {
             pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
             pekko.coordinated-shutdown.terminate-actor-system = on
             fulcrum.shutdown.drain-timeout = 5s
-            """))
-        .withFallback(ConfigFactory.defaultReference())
-        .resolve();
+            """));
   }
 
   /** A port that was free a moment ago; for listeners whose address a test must know before it starts. */
