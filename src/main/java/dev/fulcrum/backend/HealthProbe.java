@@ -44,7 +44,7 @@ final class HealthProbe {
   }
 
   private static CompletionStage<Optional<String>> tcp(ActorSystem<?> system, HostPort backend, Duration timeout) {
-    InetSocketAddress address = new InetSocketAddress(backend.host(), backend.port());
+    InetSocketAddress address = backend.toSocketAddress();
     // The outgoing side must stay open until connected: Pekko's TCP stage fails if its input ends before that.
     Pair<CompletableFuture<Optional<ByteString>>, CompletionStage<Tcp.OutgoingConnection>> started =
         Source.<ByteString>maybe()

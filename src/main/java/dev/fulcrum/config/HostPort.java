@@ -40,8 +40,16 @@ public record HostPort(String host, int port) {
     return new HostPort(host, port);
   }
 
+  /**
+   * The address to connect to. An IP literal is parsed here, once; a host name stays unresolved so that Pekko resolves
+   * it with its asynchronous, caching DNS on connect, never blocking the caller.
+   */
   public InetSocketAddress toSocketAddress() {
-    return InetSocketAddress.createUnresolved(host, port);
+    return isIpLiteral() ? new InetSocketAddress(host, port) : InetSocketAddress.createUnresolved(host, port);
+  }
+
+  private boolean isIpLiteral() {
+    return host.contains(":") || host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
   }
 
   @Override

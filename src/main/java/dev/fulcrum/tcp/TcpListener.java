@@ -147,13 +147,14 @@ public final class TcpListener {
   }
 
   private Flow<ByteString, ByteString, CompletionStage<Tcp.OutgoingConnection>> outgoing(RoutedBackend backend) {
+    // No idle timeout here: every byte passes the client side too, whose idle timeout covers the pair.
     return tcp.outgoingConnection(
-        new InetSocketAddress(backend.address().host(), backend.address().port()),
+        backend.socketAddress(),
         Optional.empty(),
         Collections.emptyList(),
         true,
         Optional.of(settings.connectTimeout()),
-        Optional.of(settings.idleTimeout()));
+        Optional.empty());
   }
 
   private void close(Tcp.IncomingConnection client) {
