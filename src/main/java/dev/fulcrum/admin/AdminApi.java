@@ -101,7 +101,7 @@ final class AdminApi {
     if (path.size() == 3) {
       if (method == HttpMethods.GET) return getPool(pool);
       only(method, HttpMethods.GET, HttpMethods.DELETE);
-      return command(pool, r -> new PoolEntity.Delete(origin, r)).thenApply(s -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
+      return command(pool, r -> new PoolEntity.Delete(origin, r)).thenCompose(this::settled).thenApply(s -> noContent());
     }
     String sub = path.get(3);
     if (sub.equals("backends") && path.size() == 4) {
@@ -115,8 +115,7 @@ final class AdminApi {
     if (sub.equals("backends") && path.size() == 5) {
       HostPort address = Json.address(path.get(4), "address");
       if (method == HttpMethods.DELETE) {
-        return command(pool, r -> new PoolEntity.RemoveBackend(address, origin, r))
-            .thenApply(s -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
+        return command(pool, r -> new PoolEntity.RemoveBackend(address, origin, r)).thenCompose(this::settled).thenApply(s -> noContent());
       }
       only(method, HttpMethods.PATCH, HttpMethods.DELETE);
       return patchBackend(pool, address, body, origin);
@@ -181,8 +180,7 @@ final class AdminApi {
   }
 
   private CompletionStage<HttpResponse> listPools() {
-    return AskPattern.<LocalPools.Command, LocalPools.Pools>ask(pools.localPools(), LocalPools.GetPools::new, settings.askTimeout(), system.scheduler())
-        .thenCompose(known -> {
+    return localPools().thenCompose(known -> {
           List<CompletableFuture<ObjectNode>> rendered = new ArrayList<>();
           known.existing().forEach(state -> rendered.add(render(state, known.router(state.name())).toCompletableFuture()));
           return CompletableFuture.allOf(rendered.toArray(CompletableFuture[]::new)).thenApply(all -> {
@@ -227,10 +225,28 @@ final class AdminApi {
     });
   }
 
+  /**
+   * Answers with the pool as this node sees it. The entity told this node's {@link LocalPools} before it replied,
+   * and asking the router goes through both mailboxes behind that change, so the answer leaves once the data plane
+   * routes by the new state.
+   */
   private CompletionStage<HttpResponse> poolResponse(StatusCode status, PoolState state) {
-    return AskPattern.<LocalPools.Command, LocalPools.Pools>ask(pools.localPools(), LocalPools.GetPools::new, settings.askTimeout(), system.scheduler())
+    return localPools()
         .thenCompose(known -> render(state, known.router(state.name())))
         .thenApply(json -> json(status, json));
+  }
+
+  /** Completes once this node's router has the change (see {@link #poolResponse}). */
+  private CompletionStage<PoolState> settled(PoolState state) {
+    return localPools()
+        .thenCompose(known -> known.router(state.name())
+            .map(r -> AskPattern.<PoolRouter.Command, PoolStatus>ask(r, PoolRouter.GetStatus::new, settings.askTimeout(), system.scheduler())
+                .thenApply(status -> state))
+            .orElse(CompletableFuture.completedFuture(state)));
+  }
+
+  private CompletionStage<LocalPools.Pools> localPools() {
+    return AskPattern.ask(pools.localPools(), LocalPools.GetPools::new, settings.askTimeout(), system.scheduler());
   }
 
   /** The pool's definition from its entity, merged with this node's view of each backend (health, connections). */
@@ -327,6 +343,10 @@ final class AdminApi {
     }
     log.error("admin api request failed", t);
     return error(StatusCodes.INTERNAL_SERVER_ERROR, "internal error: " + t.getClass().getSimpleName() + "; see the node's log");
+  }
+
+  private static HttpResponse noContent() {
+    return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
   }
 
   private static CompletionStage<HttpResponse> done(HttpResponse response) {
