@@ -56,12 +56,18 @@ public final class Main {
     return configPath;
   }
 
-  /** The file, with -D system properties over it and reference.conf under it, resolved. */
+  /**
+   * The file, with -D system properties over it and reference.conf under it, resolved. In the fat jar all libraries'
+   * reference.conf files are appended into one, ours first, so where a library sets the same key (the actor provider,
+   * the journal plugin) the library's default would win; the jar therefore carries ours again as
+   * {@code fulcrum-reference.conf}, layered between the file and the merged reference (absent outside the jar).
+   */
   static Config load(String path) {
     File file = new File(path);
     if (!file.isFile()) exit("config file " + path + " does not exist");
     try {
-      return ConfigFactory.load(ConfigFactory.parseFile(file, ConfigParseOptions.defaults().setAllowMissing(false)));
+      return ConfigFactory.load(ConfigFactory.parseFile(file, ConfigParseOptions.defaults().setAllowMissing(false))
+          .withFallback(ConfigFactory.parseResources(Main.class.getClassLoader(), "fulcrum-reference.conf")));
     } catch (ConfigException e) {
       exit("cannot read config " + path + ": " + e.getMessage());
       throw e;

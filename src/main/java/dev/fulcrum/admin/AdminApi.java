@@ -10,6 +10,7 @@ import dev.fulcrum.config.SettingsParser;
 import dev.fulcrum.pool.LocalPools;
 import dev.fulcrum.pool.PoolControl;
 import dev.fulcrum.pool.PoolEntity;
+import dev.fulcrum.pool.PoolEvent;
 import dev.fulcrum.pool.PoolState;
 import dev.fulcrum.routing.PoolRouter;
 import dev.fulcrum.routing.PoolStatus;
@@ -181,14 +182,14 @@ final class AdminApi {
 
   private CompletionStage<HttpResponse> listPools() {
     return localPools().thenCompose(known -> {
-          List<CompletableFuture<ObjectNode>> rendered = new ArrayList<>();
-          known.existing().forEach(state -> rendered.add(render(state, known.router(state.name())).toCompletableFuture()));
-          return CompletableFuture.allOf(rendered.toArray(CompletableFuture[]::new)).thenApply(all -> {
-            ArrayNode array = Json.MAPPER.createArrayNode();
-            rendered.forEach(r -> array.add(r.join()));
-            return json(StatusCodes.OK, array);
-          });
-        });
+      List<CompletableFuture<ObjectNode>> rendered = new ArrayList<>();
+      known.existing().forEach(state -> rendered.add(render(state, known.router(state.name())).toCompletableFuture()));
+      return CompletableFuture.allOf(rendered.toArray(CompletableFuture[]::new)).thenApply(all -> {
+        ArrayNode array = Json.MAPPER.createArrayNode();
+        rendered.forEach(r -> array.add(r.join()));
+        return json(StatusCodes.OK, array);
+      });
+    });
   }
 
   private CompletionStage<HttpResponse> getPool(String pool) {
@@ -208,7 +209,7 @@ final class AdminApi {
             ObjectNode fields = Json.MAPPER.valueToTree(entry.event());
             ObjectNode event = Json.object().put("seq", entry.seq());
             event.set("timestamp", fields.remove("timestamp"));
-            event.put("type", entry.event().getClass().getSimpleName().replaceAll("([a-z])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT));
+            event.put("type", PoolEvent.typeName(entry.event()));
             event.set("origin", fields.remove("origin"));
             event.setAll(fields);
             array.add(event);
