@@ -156,9 +156,11 @@ public final class Fulcrum {
     return pools.pool(name);
   }
 
-  /** The pools that exist, as this node knows them, with their routers. */
+  /** The pools that exist, as this node knows them, with their routers (blocks for a local ask). */
   public LocalPools.Pools localPools() {
-    return await(AskPattern.ask(pools.localPools(), LocalPools.GetPools::new, BIND_TIMEOUT, system.scheduler()), "pools");
+    return AskPattern.<LocalPools.Command, LocalPools.Pools>ask(pools.localPools(), LocalPools.GetPools::new, BIND_TIMEOUT, system.scheduler())
+        .toCompletableFuture()
+        .join();
   }
 
   /** Where the admin API listens. */

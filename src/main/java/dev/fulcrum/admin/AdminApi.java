@@ -340,7 +340,7 @@ final class AdminApi {
           .addHeader(RawHeader.create("Retry-After", "1"));
     }
     if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException) {
-      return error(StatusCodes.PAYLOAD_TOO_LARGE, "the body is larger than " + MAX_BODY + " bytes");
+      return error(StatusCodes.CONTENT_TOO_LARGE, "the body is larger than " + MAX_BODY + " bytes");
     }
     log.error("admin api request failed", t);
     return error(StatusCodes.INTERNAL_SERVER_ERROR, "internal error: " + t.getClass().getSimpleName() + "; see the node's log");

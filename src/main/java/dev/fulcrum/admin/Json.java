@@ -26,6 +26,7 @@ import java.util.Set;
  * instants and durations in ISO-8601. Request bodies are checked field by field so that errors name the field.
  */
 final class Json {
+  @SuppressWarnings("rawtypes") // one serializer for every enum type
   static final ObjectMapper MAPPER = new ObjectMapper()
       .registerModule(new Jdk8Module())
       .registerModule(new JavaTimeModule())
