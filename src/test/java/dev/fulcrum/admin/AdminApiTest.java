@@ -139,6 +139,10 @@ class AdminApiTest {
     assertError(admin.delete("/api/pools/made"), 404, "made");
     Response list = admin.get("/api/pools");
     list.json().forEach(p -> assertFalse(p.get("name").asText().equals("made"), "deleted pools are not listed"));
+    Response again = admin.post("/api/pools", "{\"name\":\"made\"}");
+    assertEquals(201, again.status(), again.toString());
+    assertEquals(3, again.json().get("version").asLong(), "a re-created pool continues its history");
+    assertEquals(0, again.json().get("backends").size());
   }
 
   @Test

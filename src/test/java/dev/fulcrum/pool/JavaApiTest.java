@@ -3,6 +3,7 @@ package dev.fulcrum.pool;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
@@ -15,6 +16,7 @@ import dev.fulcrum.testing.HttpBackend;
 import dev.fulcrum.testing.NamedBackend;
 import dev.fulcrum.testing.RawHttp;
 import dev.fulcrum.testing.TestConfig;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.HashSet;
@@ -79,6 +81,13 @@ class JavaApiTest {
       assertTrue(fulcrum.localPools().existing().stream().anyMatch(p -> p.name().equals("other")));
       ok(await(other.ask(PoolEntity.Delete::new, TIMEOUT)));
       assertFalse(fulcrum.localPools().existing().stream().anyMatch(p -> p.name().equals("other")));
+
+      ok(await(api.ask(PoolEntity.Delete::new, TIMEOUT)));
+      await(AskPattern.<PoolRouter.Command, PoolStatus>ask(fulcrum.router("api"), PoolRouter.GetStatus::new, TIMEOUT, fulcrum.system().scheduler()));
+      assertThrows(UncheckedIOException.class, () -> RawHttp.getOnce(tcp, "/"), "a deleted pool routes nowhere");
+      ok(await(api.ask(r -> new PoolEntity.Create(StrategyKind.ROUND_ROBIN, List.of(new BackendSettings(second, 1)), r), TIMEOUT)));
+      await(AskPattern.<PoolRouter.Command, PoolStatus>ask(fulcrum.router("api"), PoolRouter.GetStatus::new, TIMEOUT, fulcrum.system().scheduler()));
+      assertEquals("b2", RawHttp.getOnce(tcp, "/"), "created again, it routes again");
     } finally {
       fulcrum.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
       backendsKit.shutdownTestKit();
