@@ -101,12 +101,15 @@ public final class PoolControl {
   private static void report(String pool, PoolEntity.BootstrapResult result) {
     if (result.created()) {
       log.info("pool {} created from config (version {})", pool, result.state().version());
+    } else if (result.applied()) {
+      log.warn("pool {}: the config differs from the journal: {}. The config was applied as events "
+              + "(fulcrum.journal.bootstrap = config); the pool is now at version {}.",
+          pool, String.join("; ", result.differences()), result.state().version());
     } else if (!result.differences().isEmpty()) {
-      log.warn("pool {}: the journal (version {}) differs from the config: {}. {}",
-          pool, result.state().version(), String.join("; ", result.differences()),
-          result.applied()
-              ? "The config was applied as events (fulcrum.journal.bootstrap = config)."
-              : "The journal is kept (fulcrum.journal.bootstrap = journal); change the pool through the admin API or set fulcrum.journal.bootstrap = config.");
+      log.warn("pool {}: the journal (version {}) differs from the config: {}. The journal is kept "
+              + "(fulcrum.journal.bootstrap = journal); change the pool through the admin API, or set "
+              + "fulcrum.journal.bootstrap = config to apply the config.",
+          pool, result.state().version(), String.join("; ", result.differences()));
     }
   }
 

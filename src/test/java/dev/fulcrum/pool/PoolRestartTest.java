@@ -11,9 +11,14 @@ import dev.fulcrum.testing.HttpBackend;
 import dev.fulcrum.testing.NamedBackend;
 import dev.fulcrum.testing.RawHttp;
 import dev.fulcrum.testing.TestConfig;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +27,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** Pools changed through the admin API survive a restart on the same H2 file: state, history and traffic. */
 class PoolRestartTest {
@@ -44,7 +50,12 @@ class PoolRestartTest {
   }
 
   private static Fulcrum start(Path dir) {
-    return Fulcrum.start(TestConfig.of("""
+    return start(dir, "");
+  }
+
+  private static Fulcrum start(Path dir, String more) {
+    return Fulcrum.start(TestConfig.of(more + """
+
         pekko-persistence-jdbc.shared-databases.fulcrum.db.url = "%s"
         fulcrum.journal.snapshot-every = 2
         fulcrum.health-check { interval = 200ms, timeout = 500ms, rise = 1, fall = 1 }
@@ -60,7 +71,7 @@ class PoolRestartTest {
   /** The pool's definition as the API shows it, without this node's live view (health, connections). */
   private static JsonNode definition(AdminClient admin, String pool) {
     JsonNode json = admin.get("/api/pools/" + pool).json();
-    json.get("backends").forEach(b -> ((ObjectNode) b).remove(java.util.List.of("health", "activeConnections")));
+    json.get("backends").forEach(b -> ((ObjectNode) b).remove(List.of("health", "activeConnections")));
     return json;
   }
 
@@ -98,7 +109,25 @@ class PoolRestartTest {
     }
     assertTrue(Files.list(dir).findAny().isPresent(), "the journal is a file in " + dir);
 
-    Fulcrum second = start(dir);
+    ListAppender<ILoggingEvent> warnings = new ListAppender<>();
+    warnings.start();
+    Logger logger = (Logger) LoggerFactory.getLogger(PoolControl.class);
+    logger.addAppender(warnings);
+    Fulcrum second;
+    try {
+      second = start(dir);
+    } finally {
+      logger.detachAppender(warnings);
+    }
+    List<String> warned = warnings.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage).toList();
+    assertEquals(1, warned.size(), "one warning for the one pool whose journal differs from its config: " + warned);
+    assertTrue(warned.get(0).startsWith("pool web: the journal (version 5) differs from the config: "), warned.get(0));
+    for (String difference : List.of(
+        "backend " + b3.address() + " is in the journal, not in config",
+        "backend " + b1.address() + " is in config, not in the journal",
+        "backend " + b2.address() + " is draining in the journal, active in config")) {
+      assertTrue(warned.get(0).contains(difference), warned.get(0));
+    }
     try {
       AdminClient admin = new AdminClient(second.adminAddress(), Optional.empty());
       assertEquals(web, definition(admin, "web"));
@@ -112,6 +141,22 @@ class PoolRestartTest {
       assertEquals(6, admin.get("/api/pools/web").json().get("version").asLong(), "versions continue after the restart");
     } finally {
       stop(second);
+    }
+
+    Fulcrum third = start(dir, "fulcrum.journal.bootstrap = config");
+    try {
+      AdminClient admin = new AdminClient(third.adminAddress(), Optional.empty());
+      JsonNode applied = definition(admin, "web");
+      Set<String> backends = new HashSet<>();
+      applied.get("backends").forEach(b -> backends.add(b.get("address").asText() + " " + b.get("weight").asInt() + " " + b.get("admin").asText()));
+      assertEquals(Set.of(b1.address() + " 1 active", b2.address() + " 1 active"), backends, "bootstrap = config: the config wins");
+      JsonNode events = admin.get("/api/pools/web/events?from=7").json();
+      assertEquals(2, events.size(), events.toString());
+      events.forEach(e -> assertEquals("config", e.get("origin").asText()));
+      assertEquals(Set.of(b1.address(), b2.address()), served(third, 4).stream().map(name -> name.equals("b1") ? b1.address() : b2.address())
+          .collect(java.util.stream.Collectors.toSet()));
+    } finally {
+      stop(third);
     }
   }
 }
