@@ -1,6 +1,7 @@
 package dev.fulcrum.pool;
 
 import dev.fulcrum.config.BackendSettings;
+import dev.fulcrum.config.HostPort;
 import dev.fulcrum.config.PoolSettings;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -33,8 +34,8 @@ record PoolDiff(List<PoolEvent> events, List<String> descriptions) {
       events.add(new PoolEvent.HealthCheckChanged(config.healthCheck(), now, ORIGIN));
       why.add("health-check is " + current.healthCheck() + " in the journal, " + config.healthCheck() + " in config");
     }
-    Map<?, BackendSettings> wanted = byAddress(config.backends());
-    Map<?, BackendSettings> have = byAddress(current.backends());
+    Map<HostPort, BackendSettings> wanted = byAddress(config.backends());
+    Map<HostPort, BackendSettings> have = byAddress(current.backends());
     for (BackendSettings b : current.backends()) {
       if (!wanted.containsKey(b.address())) {
         events.add(new PoolEvent.BackendRemoved(b.address(), now, ORIGIN));
@@ -62,7 +63,7 @@ record PoolDiff(List<PoolEvent> events, List<String> descriptions) {
     return new PoolDiff(events, why);
   }
 
-  private static Map<?, BackendSettings> byAddress(List<BackendSettings> backends) {
+  private static Map<HostPort, BackendSettings> byAddress(List<BackendSettings> backends) {
     return backends.stream().collect(Collectors.toMap(BackendSettings::address, Function.identity()));
   }
 

@@ -8,14 +8,17 @@ import dev.fulcrum.config.JournalSettings;
 import dev.fulcrum.config.PoolSettings;
 import dev.fulcrum.config.SettingsParser;
 import dev.fulcrum.routing.StrategyKind;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.query.PersistenceQuery;
@@ -197,7 +200,8 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
   }
 
   private PoolEntity(String pool, JournalSettings settings, PoolStatePublisher publisher, ActorSystem<?> system) {
-    super(persistenceId(pool));
+    // A journal that is briefly unreachable (a database restart) must not leave the pool stopped.
+    super(persistenceId(pool), SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.pool = pool;
     this.settings = settings;
     this.publisher = publisher;
@@ -348,14 +352,14 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
   }
 
   private Effect<PoolEvent, PoolState> whenExists(
-      PoolState state, ActorRef<Reply> replyTo, java.util.function.Function<PoolSettings, Effect<PoolEvent, PoolState>> then) {
+      PoolState state, ActorRef<Reply> replyTo, Function<PoolSettings, Effect<PoolEvent, PoolState>> then) {
     if (!state.exists()) return reject(replyTo, Reason.NO_SUCH_POOL, "no pool '" + pool + "'");
     return then.apply(state.pool());
   }
 
   private Effect<PoolEvent, PoolState> withBackend(
       PoolState state, HostPort address, ActorRef<Reply> replyTo,
-      java.util.function.Function<BackendSettings, Effect<PoolEvent, PoolState>> then) {
+      Function<BackendSettings, Effect<PoolEvent, PoolState>> then) {
     return whenExists(state, replyTo, p -> state.backend(address)
         .map(then)
         .orElseGet(() -> reject(replyTo, Reason.NO_SUCH_BACKEND, "no backend " + address + " in pool '" + pool + "'")));
