@@ -65,6 +65,10 @@ final class AdminApi {
   }
 
   CompletionStage<HttpResponse> handle(HttpRequest request) {
+    if (request.entity().getContentLengthOption().orElse(0) > MAX_BODY) {
+      request.discardEntityBytes(system);
+      return done(tooLarge());
+    }
     return request.entity().toStrict(settings.askTimeout().toMillis(), MAX_BODY, system)
         .thenCompose(body -> {
           try {
@@ -339,11 +343,16 @@ final class AdminApi {
               "the pool did not answer within " + settings.askTimeout().toMillis() + " ms (it may be recovering or moving between nodes); try again")
           .addHeader(RawHeader.create("Retry-After", "1"));
     }
-    if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException) {
-      return error(StatusCodes.CONTENT_TOO_LARGE, "the body is larger than " + MAX_BODY + " bytes");
+    if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException) return tooLarge();
+    if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException e) {
+      return error(StatusCodes.BAD_REQUEST, "cannot read the body: " + e.getMessage());
     }
     log.error("admin api request failed", t);
     return error(StatusCodes.INTERNAL_SERVER_ERROR, "internal error: " + t.getClass().getSimpleName() + "; see the node's log");
+  }
+
+  private static HttpResponse tooLarge() {
+    return error(StatusCodes.CONTENT_TOO_LARGE, "the body is larger than " + MAX_BODY + " bytes");
   }
 
   private static HttpResponse noContent() {

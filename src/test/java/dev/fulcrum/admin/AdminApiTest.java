@@ -242,6 +242,7 @@ class AdminApiTest {
     assertError(admin.get("/elsewhere"), 404, "/elsewhere");
     assertError(admin.put("/api/pools", "{}"), 405, "PUT");
     assertError(admin.send("POST", "/api/health", "{}", Optional.of(TOKEN)), 405, "POST");
+    assertError(admin.post("/api/pools", "{\"name\":\"" + "x".repeat(70_000) + "\"}"), 413, "larger than");
   }
 
   @Test
