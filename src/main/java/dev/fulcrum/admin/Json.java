@@ -119,6 +119,7 @@ final class Json {
 
   static StrategyKind strategy(ObjectNode object, String field, String absent) {
     JsonNode value = object.get(field);
+    if (value == null && absent == null) throw ApiError.badRequest("field '" + field + "' is missing");
     String name = value == null ? absent : value.isTextual() ? value.asText() : null;
     if (name == null) throw ApiError.badRequest("field '" + field + "' must be a string");
     try {

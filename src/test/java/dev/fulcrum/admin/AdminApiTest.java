@@ -172,6 +172,7 @@ class AdminApiTest {
     assertError(admin.delete("/api/pools/edit/backends/127.0.0.1:1"), 404, "127.0.0.1:1");
     assertError(admin.put("/api/pools/edit/strategy", "{\"strategy\":\"fastest\"}"), 400, "strategy");
     assertError(admin.put("/api/pools/edit/strategy", "{\"strategy\":1}"), 400, "strategy");
+    assertError(admin.put("/api/pools/edit/strategy", "{}"), 400, "'strategy' is missing");
     assertError(admin.put("/api/pools/nope/strategy", "{\"strategy\":\"round-robin\"}"), 404, "nope");
     assertEquals(before, version("edit"), "nothing changed on any error");
 
