@@ -2,15 +2,21 @@ package dev.fulcrum;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.fulcrum.admin.AdminServer;
 import dev.fulcrum.cluster.ClusterStart;
+import dev.fulcrum.config.AdminSettings;
 import dev.fulcrum.config.FulcrumSettings;
-import dev.fulcrum.config.PoolSettings;
+import dev.fulcrum.config.JournalSettings;
 import dev.fulcrum.config.SettingsParser;
 import dev.fulcrum.config.TcpListenerSettings;
 import dev.fulcrum.demo.DemoBackends;
+import dev.fulcrum.pool.LocalPools;
+import dev.fulcrum.pool.PoolControl;
+import dev.fulcrum.pool.PoolEntity;
 import dev.fulcrum.routing.PoolRouter;
 import dev.fulcrum.routing.RoutingTables;
 import dev.fulcrum.tcp.TcpListener;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -23,14 +29,17 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A running Fulcrum node, embeddable: {@link #start(Config)} validates the config, starts the actor system as a
- * cluster node, the pools' routers and the listeners, and returns once every listener is bound.
+ * cluster node, the pools (from the journal and the config) with their routers, the listeners and the admin API, and
+ * returns once every listener is bound. Change pools with the typed messages of {@link PoolEntity} sent to
+ * {@link #pool(String)}.
  */
 public final class Fulcrum {
   private static final Logger log = LoggerFactory.getLogger(Fulcrum.class);
@@ -39,12 +48,17 @@ public final class Fulcrum {
   private final ActorSystem<Void> system;
   private final FulcrumSettings settings;
   private final RoutingTables tables = new RoutingTables();
-  private final Map<String, ActorRef<PoolRouter.Command>> routers = new LinkedHashMap<>();
+  private final JournalSettings journal;
+  private final AdminSettings adminSettings;
+  private PoolControl pools;
+  private AdminServer admin;
   private final Map<String, TcpListener> tcpListeners = new LinkedHashMap<>();
 
-  private Fulcrum(ActorSystem<Void> system, FulcrumSettings settings) {
+  private Fulcrum(ActorSystem<Void> system, FulcrumSettings settings, JournalSettings journal, AdminSettings admin) {
     this.system = system;
     this.settings = settings;
+    this.journal = journal;
+    this.adminSettings = admin;
   }
 
   /**
@@ -58,8 +72,10 @@ public final class Fulcrum {
   public static Fulcrum start(Config userConfig) {
     Config config = withDefaults(userConfig);
     FulcrumSettings settings = SettingsParser.parse(config);
+    JournalSettings journal = JournalSettings.parse(config);
+    AdminSettings admin = AdminSettings.parse(config);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fulcrum", config);
-    Fulcrum fulcrum = new Fulcrum(system, settings);
+    Fulcrum fulcrum = new Fulcrum(system, settings, journal, admin);
     try {
       fulcrum.startAll();
       return fulcrum;
@@ -82,14 +98,17 @@ public final class Fulcrum {
   private void startAll() {
     ClusterStart.join(system);
     await(DemoBackends.start(system, settings.demo()), "demo backends on " + settings.demo().host());
-    for (PoolSettings pool : settings.pools()) {
-      routers.put(pool.name(), system.systemActorOf(PoolRouter.create(pool, tables), "pool-" + pool.name(), Props.empty()));
-    }
+    pools = await(PoolControl.start(system, journal, tables), "the journal (schema)");
+    await(pools.bootstrap(settings.pools(), BIND_TIMEOUT), "the pools from the journal");
     for (TcpListenerSettings listener : settings.tcpListeners()) {
       TcpListener bound =
           await(TcpListener.start(system, listener, tables.of(listener.pool())), "tcp listener '" + listener.name() + "' on " + listener.bind());
       tcpListeners.put(listener.name(), bound);
       log.info("tcp listener {} on {} -> pool {}", listener.name(), bound.localAddress(), listener.pool());
+    }
+    if (adminSettings.enabled()) {
+      admin = await(AdminServer.start(system, adminSettings, pools), "admin api on " + adminSettings.bind());
+      log.info("admin api on {}", admin.localAddress());
     }
     registerDrain();
   }
@@ -101,6 +120,7 @@ public final class Fulcrum {
         CompletableFuture.allOf(tcpListeners.values().stream()
                 .map(l -> l.unbind().toCompletableFuture()).toArray(CompletableFuture<?>[]::new))
             .thenApply(all -> Done.getInstance()));
+    if (admin != null) shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "unbind-admin", admin::unbind);
     shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-connections", this::drain);
   }
 
@@ -137,9 +157,29 @@ public final class Fulcrum {
 
   /** The node-local router of a pool, for status queries. */
   public ActorRef<PoolRouter.Command> router(String pool) {
-    ActorRef<PoolRouter.Command> router = routers.get(pool);
-    if (router == null) throw new IllegalArgumentException("no pool '" + pool + "'");
-    return router;
+    return localPools().router(pool).orElseThrow(() -> new IllegalArgumentException("no pool '" + pool + "'"));
+  }
+
+  /**
+   * The pool's entity, to change or read the pool with {@link PoolEntity}'s typed messages, e.g.
+   * {@code pool("web").ask(r -> new PoolEntity.AddBackend(address, 1, r), timeout)}. The pool need not exist yet:
+   * {@link PoolEntity.Create} creates it.
+   */
+  public EntityRef<PoolEntity.Command> pool(String name) {
+    return pools.pool(name);
+  }
+
+  /** The pools that exist, as this node knows them, with their routers (blocks for a local ask). */
+  public LocalPools.Pools localPools() {
+    return AskPattern.<LocalPools.Command, LocalPools.Pools>ask(pools.localPools(), LocalPools.GetPools::new, BIND_TIMEOUT, system.scheduler())
+        .toCompletableFuture()
+        .join();
+  }
+
+  /** Where the admin API listens. */
+  public InetSocketAddress adminAddress() {
+    if (admin == null) throw new IllegalStateException("the admin api is disabled (fulcrum.admin.enabled = off)");
+    return admin.localAddress();
   }
 
   public TcpListener tcpListener(String name) {

@@ -6,6 +6,8 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
 import dev.fulcrum.config.SettingsException;
 import java.io.File;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import sun.misc.Signal;
 
 /**
@@ -22,6 +24,16 @@ public final class Main {
     String configPath = parseArgs(args);
     useLogbackConfigBeside(configPath);
     Config config = load(configPath);
+    // Handlers go in before start-up, so a SIGTERM during start-up still drains instead of killing the JVM.
+    AtomicReference<Fulcrum> running = new AtomicReference<>();
+    AtomicBoolean stopRequested = new AtomicBoolean();
+    for (String name : new String[] {"TERM", "INT"}) {
+      Signal.handle(new Signal(name), signal -> {
+        stopRequested.set(true);
+        Fulcrum started = running.get();
+        if (started != null) started.stop();
+      });
+    }
     Fulcrum fulcrum;
     try {
       fulcrum = Fulcrum.start(config);
@@ -35,8 +47,8 @@ public final class Main {
       exit(e.getMessage());
       return;
     }
-    Signal.handle(new Signal("TERM"), signal -> fulcrum.stop());
-    Signal.handle(new Signal("INT"), signal -> fulcrum.stop());
+    running.set(fulcrum);
+    if (stopRequested.get()) fulcrum.stop();
     fulcrum.system().getWhenTerminated().toCompletableFuture().join();
     System.exit(0);
   }

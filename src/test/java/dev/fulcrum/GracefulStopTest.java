@@ -26,7 +26,8 @@ class GracefulStopTest {
     try (RawTcpServer echo = RawTcpServer.echo()) {
       Path config = dir.resolve("fulcrum.conf");
       Files.writeString(config, "fulcrum.pools.p { backends = [\"" + echo.address() + "\"], health-check.type = tcp }\n"
-          + "fulcrum.listeners.tcp.t { bind = \"127.0.0.1:" + port + "\", pool = p }\n");
+          + "fulcrum.listeners.tcp.t { bind = \"127.0.0.1:" + port + "\", pool = p }\n"
+          + "fulcrum.admin.bind = \"127.0.0.1:0\"\n");
       try (FulcrumProcess fulcrum = new FulcrumProcess(dir, "--config", config.toString())) {
         String started = "tcp listener t on /127.0.0.1:" + port + " -> pool p";
         Eventually.await(Duration.ofSeconds(60), "start-up line '" + started + "'", () -> fulcrum.stdout().contains(started));
@@ -38,7 +39,11 @@ class GracefulStopTest {
           fulcrum.terminate();
           Eventually.await(Duration.ofSeconds(10), "new connections refused", () -> !connects(port));
           assertTrue(fulcrum.isAlive(), "exited while a connection was still open");
-          assertEquals("still here", roundTrip(open, "still here"));
+          try {
+            assertEquals("still here", roundTrip(open, "still here"));
+          } catch (IOException e) {
+            throw new AssertionError("open connection broken after SIGTERM; fulcrum said:\n" + fulcrum.stdout() + fulcrum.stderr(), e);
+          }
         }
         assertEquals(0, fulcrum.awaitExit(30), fulcrum.stdout() + fulcrum.stderr());
       }

@@ -140,7 +140,7 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
   private void publish() {
     List<RoutedBackend> eligible = new ArrayList<>();
     members.forEach((address, m) -> {
-      if (m.health != Health.DOWN && m.settings.weight() > 0) {
+      if (m.health != Health.DOWN && m.settings.weight() > 0 && m.settings.admin() == BackendSettings.Admin.ACTIVE) {
         eligible.add(new RoutedBackend(address, m.settings.weight(), m.stats, m.actor));
       }
     });

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 
 /** Every user mistake in the config stops start-up with one clear line on stderr and exit code 2, no stack trace. */
 class InvalidConfigTest {
-  private static final String VALID_POOL = "fulcrum.pools.web.backends = [\"127.0.0.1:9001\"]\n";
+  private static final String VALID_POOL =
+      "fulcrum.pools.web.backends = [\"127.0.0.1:9001\"]\nfulcrum.admin.bind = \"127.0.0.1:0\"\n";
   private static final String VALID_LISTENER = "fulcrum.listeners.tcp.main { bind = \"127.0.0.1:0\", pool = web }\n";
 
   @TempDir Path dir;

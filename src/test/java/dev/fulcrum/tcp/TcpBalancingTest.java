@@ -23,7 +23,7 @@ class TcpBalancingTest {
     try (L4Fixture f = new L4Fixture(3, "", List.of())) {
       awaitAll(f, Health.UP);
       Map<String, Integer> counts = new TreeMap<>();
-      for (int i = 0; i < 300; i++) counts.merge(RawHttp.get(f.port(), "/"), 1, Integer::sum);
+      for (int i = 0; i < 300; i++) counts.merge(body(f), 1, Integer::sum);
       assertEquals(Map.of("backend-1", 100, "backend-2", 100, "backend-3", 100), counts);
       Eventually.await(Duration.ofSeconds(5), "active connection counts back to 0",
           () -> f.status().backends().stream().allMatch(b -> b.activeConnections() == 0));
@@ -41,7 +41,7 @@ class TcpBalancingTest {
       CompletableFuture<Void> load = CompletableFuture.runAsync(() -> {
         while (running.get()) {
           try {
-            RawHttp.get(f.port(), "/");
+            body(f);
             served.incrementAndGet();
           } catch (RuntimeException e) {
             failures.incrementAndGet();
@@ -56,7 +56,7 @@ class TcpBalancingTest {
       // fall x interval + one timeout = 800 ms; the rest is room for a busy 2-core CI machine.
       assertTrue(ejectedAfter.compareTo(Duration.ofMillis(800 + 700)) <= 0, "ejected after " + ejectedAfter);
 
-      for (int i = 0; i < 60; i++) assertTrue(!RawHttp.get(f.port(), "/").equals("backend-2"));
+      for (int i = 0; i < 60; i++) assertTrue(!body(f).equals("backend-2"));
 
       f.backends.get(1).start();
       long revived = System.nanoTime();
@@ -64,7 +64,7 @@ class TcpBalancingTest {
       Duration rejoinedAfter = Duration.ofNanos(System.nanoTime() - revived);
       // rise = 3 passing checks, 300 ms apart: at least 2 intervals after the first pass.
       assertTrue(rejoinedAfter.compareTo(Duration.ofMillis(2 * 300)) >= 0, "rejoined after only " + rejoinedAfter);
-      Eventually.await(Duration.ofSeconds(5), "backend-2 serving again", () -> RawHttp.get(f.port(), "/").equals("backend-2"));
+      Eventually.await(Duration.ofSeconds(5), "backend-2 serving again", () -> body(f).equals("backend-2"));
 
       running.set(false);
       load.get();
@@ -81,7 +81,7 @@ class TcpBalancingTest {
       awaitAll(f, Health.UP);
       f.backends.get(0).stop();
       Map<String, Integer> counts = new TreeMap<>();
-      for (int i = 0; i < 30; i++) counts.merge(RawHttp.get(f.port(), "/"), 1, Integer::sum);
+      for (int i = 0; i < 30; i++) counts.merge(body(f), 1, Integer::sum);
       assertEquals(30, counts.getOrDefault("backend-2", 0) + counts.getOrDefault("backend-3", 0), counts.toString());
       Eventually.await(Duration.ofSeconds(5), "backend-1 ejected passively", () -> health(f, 0) == Health.DOWN);
     }
@@ -103,6 +103,10 @@ class TcpBalancingTest {
       assertTrue(Duration.ofNanos(System.nanoTime() - start).toMillis() < 2000);
       assertEquals(1, f.fulcrum.tcpListener("l4").rejectedConnections());
     }
+  }
+
+  private static String body(L4Fixture f) {
+    return RawHttp.getOnce(f.port(), "/").trim();
   }
 
   private static Health health(L4Fixture f, int backend) {

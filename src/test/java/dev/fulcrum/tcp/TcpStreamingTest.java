@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.testing.Eventually;
-import dev.fulcrum.testing.RawHttp;
 import dev.fulcrum.testing.RawTcpServer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -118,7 +117,7 @@ class TcpStreamingTest {
       client.setSoTimeout(10_000);
       client.getOutputStream().write(new byte[12345]);
       client.shutdownOutput();
-      String reply = new String(RawHttp.readAll(client.getInputStream()), StandardCharsets.US_ASCII);
+      String reply = new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
       assertEquals("received 12345 bytes", reply);
       Eventually.await(Duration.ofSeconds(5), "connection counted closed",
           () -> f.status().backends().get(0).activeConnections() == 0);

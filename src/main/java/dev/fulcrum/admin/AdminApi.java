@@ -1,0 +1,373 @@
+package dev.fulcrum.admin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fulcrum.config.AdminSettings;
+import dev.fulcrum.config.BackendSettings;
+import dev.fulcrum.config.HostPort;
+import dev.fulcrum.config.SettingsParser;
+import dev.fulcrum.pool.LocalPools;
+import dev.fulcrum.pool.PoolControl;
+import dev.fulcrum.pool.PoolEntity;
+import dev.fulcrum.pool.PoolEvent;
+import dev.fulcrum.pool.PoolState;
+import dev.fulcrum.routing.PoolRouter;
+import dev.fulcrum.routing.PoolStatus;
+import dev.fulcrum.routing.StrategyKind;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.model.AttributeKeys;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpMethod;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.RemoteAddress;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.model.headers.Location;
+import org.apache.pekko.japi.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin HTTP API: a thin translation of JSON requests onto {@link PoolEntity}'s messages. Every failure is a
+ * JSON {@code {"error": ...}} with a status (400 bad input naming the field, 401, 404, 405, 409, 503 when the pool's
+ * entity does not answer in time); nothing changes on any error.
+ */
+final class AdminApi {
+  private static final Logger log = LoggerFactory.getLogger(AdminApi.class);
+  private static final long MAX_BODY = 64 * 1024;
+
+  private final ActorSystem<?> system;
+  private final AdminSettings settings;
+  private final PoolControl pools;
+
+  AdminApi(ActorSystem<?> system, AdminSettings settings, PoolControl pools) {
+    this.system = system;
+    this.settings = settings;
+    this.pools = pools;
+  }
+
+  CompletionStage<HttpResponse> handle(HttpRequest request) {
+    if (request.entity().getContentLengthOption().orElse(0) > MAX_BODY) {
+      request.discardEntityBytes(system);
+      return done(tooLarge());
+    }
+    return request.entity().toStrict(settings.askTimeout().toMillis(), MAX_BODY, system)
+        .thenCompose(body -> {
+          try {
+            return route(request, body.getData().utf8String());
+          } catch (ApiError e) {
+            return CompletableFuture.completedFuture(error(e.status, e.getMessage()));
+          }
+        })
+        .exceptionally(this::failure);
+  }
+
+  private CompletionStage<HttpResponse> route(HttpRequest request, String body) {
+    List<String> path = new ArrayList<>();
+    request.getUri().pathSegments().forEach(s -> {
+      if (!s.isEmpty()) path.add(s);
+    });
+    HttpMethod method = request.method();
+    if (path.isEmpty() || !path.get(0).equals("api")) throw ApiError.notFound("no such endpoint " + request.getUri().path());
+    if (path.size() == 2 && path.get(1).equals("health")) {
+      only(method, HttpMethods.GET);
+      ObjectNode up = Json.object().put("status", "up");
+      return done(json(StatusCodes.OK, up));
+    }
+    if (path.size() < 2 || !path.get(1).equals("pools") || path.size() > 5) {
+      throw ApiError.notFound("no such endpoint " + request.getUri().path());
+    }
+    if (method != HttpMethods.GET) authorize(request);
+    String origin = origin(request);
+    if (path.size() == 2) {
+      if (method == HttpMethods.GET) return listPools();
+      only(method, HttpMethods.GET, HttpMethods.POST);
+      return createPool(body, origin);
+    }
+    String pool = poolName(path.get(2));
+    if (path.size() == 3) {
+      if (method == HttpMethods.GET) return getPool(pool);
+      only(method, HttpMethods.GET, HttpMethods.DELETE);
+      return command(pool, r -> new PoolEntity.Delete(origin, r)).thenCompose(this::settled).thenApply(s -> noContent());
+    }
+    String sub = path.get(3);
+    if (sub.equals("backends") && path.size() == 4) {
+      only(method, HttpMethods.POST);
+      ObjectNode json = Json.body(body, Set.of("address", "weight"));
+      HostPort address = Json.address(json, "address", "address");
+      int weight = Json.weight(json, "weight", "weight", 1);
+      return command(pool, r -> new PoolEntity.AddBackend(address, weight, origin, r))
+          .thenCompose(state -> poolResponse(StatusCodes.CREATED, state));
+    }
+    if (sub.equals("backends") && path.size() == 5) {
+      HostPort address = Json.address(path.get(4), "address");
+      if (method == HttpMethods.DELETE) {
+        return command(pool, r -> new PoolEntity.RemoveBackend(address, origin, r)).thenCompose(this::settled).thenApply(s -> noContent());
+      }
+      only(method, HttpMethods.PATCH, HttpMethods.DELETE);
+      return patchBackend(pool, address, body, origin);
+    }
+    if (sub.equals("strategy") && path.size() == 4) {
+      only(method, HttpMethods.PUT);
+      StrategyKind strategy = Json.strategy(Json.body(body, Set.of("strategy")), "strategy", null);
+      return command(pool, r -> new PoolEntity.SetStrategy(strategy, origin, r)).thenCompose(state -> poolResponse(StatusCodes.OK, state));
+    }
+    if (sub.equals("events") && path.size() == 4) {
+      only(method, HttpMethods.GET);
+      return events(pool, from(request));
+    }
+    throw ApiError.notFound("no such endpoint " + request.getUri().path());
+  }
+
+  private CompletionStage<HttpResponse> createPool(String body, String origin) {
+    ObjectNode json = Json.body(body, Set.of("name", "strategy", "backends"));
+    String name = Json.requiredString(json, "name", "name");
+    try {
+      SettingsParser.checkName(name);
+    } catch (IllegalArgumentException e) {
+      throw ApiError.badRequest("field 'name': " + e.getMessage());
+    }
+    StrategyKind strategy = Json.strategy(json, "strategy", StrategyKind.ROUND_ROBIN.configName());
+    List<BackendSettings> backends = new ArrayList<>();
+    JsonNode list = json.get("backends");
+    if (list != null && !list.isArray()) throw ApiError.badRequest("field 'backends' must be an array");
+    if (list != null) {
+      Map<HostPort, Integer> seen = new HashMap<>();
+      for (int i = 0; i < list.size(); i++) {
+        String at = "backends[" + i + "]";
+        ObjectNode item = Json.object(list.get(i), at, Set.of("address", "weight"));
+        HostPort address = Json.address(item, "address", at + ".address");
+        if (seen.put(address, i) != null) throw ApiError.badRequest("field '" + at + ".address': duplicate backend " + address);
+        backends.add(new BackendSettings(address, Json.weight(item, "weight", at + ".weight", 1)));
+      }
+    }
+    return command(name, r -> new PoolEntity.Create(strategy, backends, Optional.empty(), origin, r))
+        .thenCompose(state -> poolResponse(StatusCodes.CREATED, state))
+        .thenApply(response -> response.addHeader(Location.create("/api/pools/" + name)));
+  }
+
+  private CompletionStage<HttpResponse> patchBackend(String pool, HostPort address, String body, String origin) {
+    ObjectNode json = Json.body(body, Set.of("weight", "admin"));
+    if (json.has("weight") == json.has("admin")) {
+      throw ApiError.badRequest("give exactly one of the fields 'weight' or 'admin'");
+    }
+    Function<ActorRef<PoolEntity.Reply>, PoolEntity.Command> command;
+    if (json.has("weight")) {
+      int weight = Json.weight(json, "weight", "weight", 1);
+      command = r -> new PoolEntity.SetWeight(address, weight, origin, r);
+    } else {
+      String admin = json.get("admin").isTextual() ? json.get("admin").asText() : "";
+      command = switch (admin) {
+        case "draining" -> r -> new PoolEntity.Drain(address, origin, r);
+        case "active" -> r -> new PoolEntity.Undrain(address, origin, r);
+        default -> throw ApiError.badRequest("field 'admin' must be \"draining\" or \"active\"");
+      };
+    }
+    return command(pool, command).thenCompose(state -> poolResponse(StatusCodes.OK, state));
+  }
+
+  private CompletionStage<HttpResponse> listPools() {
+    return localPools().thenCompose(known -> {
+      List<CompletableFuture<ObjectNode>> rendered = new ArrayList<>();
+      known.existing().forEach(state -> rendered.add(render(state, known.router(state.name())).toCompletableFuture()));
+      return CompletableFuture.allOf(rendered.toArray(CompletableFuture[]::new)).thenApply(all -> {
+        ArrayNode array = Json.MAPPER.createArrayNode();
+        rendered.forEach(r -> array.add(r.join()));
+        return json(StatusCodes.OK, array);
+      });
+    });
+  }
+
+  private CompletionStage<HttpResponse> getPool(String pool) {
+    return pools.pool(pool).<PoolState>ask(PoolEntity.GetState::new, settings.askTimeout())
+        .thenCompose(state -> {
+          if (!state.exists()) throw ApiError.notFound("no pool '" + pool + "'");
+          return poolResponse(StatusCodes.OK, state);
+        });
+  }
+
+  private CompletionStage<HttpResponse> events(String pool, long from) {
+    return pools.pool(pool).<PoolEntity.HistoryReply>ask(r -> new PoolEntity.GetHistory(from, r), settings.askTimeout())
+        .thenApply(reply -> {
+          if (reply instanceof PoolEntity.Rejected rejected) throw rejection(rejected);
+          ArrayNode array = Json.MAPPER.createArrayNode();
+          for (PoolEntity.Entry entry : ((PoolEntity.History) reply).events()) {
+            ObjectNode fields = Json.MAPPER.valueToTree(entry.event());
+            ObjectNode event = Json.object().put("seq", entry.seq());
+            event.set("timestamp", fields.remove("timestamp"));
+            event.put("type", PoolEvent.typeName(entry.event()));
+            event.set("origin", fields.remove("origin"));
+            event.setAll(fields);
+            array.add(event);
+          }
+          return json(StatusCodes.OK, array);
+        });
+  }
+
+  /** Sends a command to the pool's entity; completes with the new state, or fails with the matching {@link ApiError}. */
+  private CompletionStage<PoolState> command(String pool, Function<ActorRef<PoolEntity.Reply>, PoolEntity.Command> command) {
+    return pools.pool(pool).ask(command, settings.askTimeout()).thenApply(reply -> {
+      if (reply instanceof PoolEntity.Rejected rejected) throw rejection(rejected);
+      return ((PoolEntity.Ok) reply).state();
+    });
+  }
+
+  /**
+   * Answers with the pool as this node sees it. The entity told this node's {@link LocalPools} before it replied,
+   * and asking the router goes through both mailboxes behind that change, so the answer leaves once the data plane
+   * routes by the new state.
+   */
+  private CompletionStage<HttpResponse> poolResponse(StatusCode status, PoolState state) {
+    return localPools()
+        .thenCompose(known -> render(state, known.router(state.name())))
+        .thenApply(json -> json(status, json));
+  }
+
+  /** Completes once this node's router has the change (see {@link #poolResponse}). */
+  private CompletionStage<PoolState> settled(PoolState state) {
+    return localPools()
+        .thenCompose(known -> known.router(state.name())
+            .map(r -> AskPattern.<PoolRouter.Command, PoolStatus>ask(r, PoolRouter.GetStatus::new, settings.askTimeout(), system.scheduler())
+                .thenApply(status -> state))
+            .orElse(CompletableFuture.completedFuture(state)));
+  }
+
+  private CompletionStage<LocalPools.Pools> localPools() {
+    return AskPattern.ask(pools.localPools(), LocalPools.GetPools::new, settings.askTimeout(), system.scheduler());
+  }
+
+  /** The pool's definition from its entity, merged with this node's view of each backend (health, connections). */
+  private CompletionStage<ObjectNode> render(PoolState state, Optional<ActorRef<PoolRouter.Command>> router) {
+    CompletionStage<Optional<PoolStatus>> status = router
+        .map(r -> AskPattern.<PoolRouter.Command, PoolStatus>ask(r, PoolRouter.GetStatus::new, settings.askTimeout(), system.scheduler())
+            .thenApply(Optional::of))
+        .orElse(CompletableFuture.completedFuture(Optional.empty()));
+    return status.thenApply(local -> {
+      Map<HostPort, PoolStatus.Backend> seen = new HashMap<>();
+      local.ifPresent(s -> s.backends().forEach(b -> seen.put(b.address(), b)));
+      ObjectNode pool = Json.object()
+          .put("name", state.name())
+          .put("strategy", state.pool().strategy().configName())
+          .put("version", state.version());
+      ArrayNode backends = pool.putArray("backends");
+      for (BackendSettings b : state.pool().backends()) {
+        PoolStatus.Backend here = seen.get(b.address());
+        int active = here == null ? 0 : here.activeConnections();
+        String admin = b.admin() == BackendSettings.Admin.ACTIVE ? "active" : active == 0 ? "drained" : "draining";
+        backends.addObject()
+            .put("address", b.address().toString())
+            .put("weight", b.weight())
+            .put("admin", admin)
+            .put("health", here == null ? "unknown" : here.health().label())
+            .put("activeConnections", active);
+      }
+      return pool;
+    });
+  }
+
+  private void authorize(HttpRequest request) {
+    if (settings.token().isEmpty()) return;
+    byte[] expected = ("Bearer " + settings.token().get()).getBytes(StandardCharsets.UTF_8);
+    byte[] given = request.getHeader("Authorization").map(h -> h.value().trim()).orElse("").getBytes(StandardCharsets.UTF_8);
+    if (!MessageDigest.isEqual(expected, given)) {
+      throw new ApiError(StatusCodes.UNAUTHORIZED, "this call needs the header 'Authorization: Bearer <fulcrum.admin.token>'");
+    }
+  }
+
+  private static String origin(HttpRequest request) {
+    return "admin-api" + request.getAttribute(AttributeKeys.remoteAddress)
+        .flatMap(RemoteAddress::getAddress)
+        .map(a -> " " + a.getHostAddress())
+        .orElse("");
+  }
+
+  private static String poolName(String name) {
+    try {
+      return SettingsParser.checkName(name);
+    } catch (IllegalArgumentException e) {
+      throw ApiError.notFound("no pool '" + name + "'");
+    }
+  }
+
+  private static long from(HttpRequest request) {
+    Optional<String> from = request.getUri().query().get("from");
+    if (from.isEmpty()) return 1;
+    try {
+      long value = Long.parseLong(from.get());
+      if (value >= 1) return value;
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw ApiError.badRequest("query parameter 'from' must be an integer >= 1, got '" + from.get() + "'");
+  }
+
+  private static void only(HttpMethod method, HttpMethod... allowed) {
+    for (HttpMethod m : allowed) if (m == method) return;
+    throw new ApiError(StatusCodes.METHOD_NOT_ALLOWED, method.name() + " is not allowed here (allowed: "
+        + String.join(", ", java.util.Arrays.stream(allowed).map(HttpMethod::name).toList()) + ")");
+  }
+
+  private static ApiError rejection(PoolEntity.Rejected rejected) {
+    StatusCode status = switch (rejected.reason()) {
+      case NO_SUCH_POOL, NO_SUCH_BACKEND -> StatusCodes.NOT_FOUND;
+      case ALREADY_EXISTS -> StatusCodes.CONFLICT;
+      case INVALID -> StatusCodes.BAD_REQUEST;
+      case UNAVAILABLE -> StatusCodes.SERVICE_UNAVAILABLE;
+    };
+    return new ApiError(status, rejected.message());
+  }
+
+  private HttpResponse failure(Throwable thrown) {
+    Throwable t = thrown instanceof CompletionException && thrown.getCause() != null ? thrown.getCause() : thrown;
+    if (t instanceof ApiError e) return error(e.status, e.getMessage());
+    if (t instanceof TimeoutException) {
+      return error(StatusCodes.SERVICE_UNAVAILABLE,
+              "the pool did not answer within " + settings.askTimeout().toMillis() + " ms (it may be recovering or moving between nodes); try again")
+          .addHeader(RawHeader.create("Retry-After", "1"));
+    }
+    if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException) return tooLarge();
+    if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException e) {
+      return error(StatusCodes.BAD_REQUEST, "cannot read the body: " + e.getMessage());
+    }
+    log.error("admin api request failed", t);
+    return error(StatusCodes.INTERNAL_SERVER_ERROR, "internal error: " + t.getClass().getSimpleName() + "; see the node's log");
+  }
+
+  private static HttpResponse tooLarge() {
+    return error(StatusCodes.CONTENT_TOO_LARGE, "the body is larger than " + MAX_BODY + " bytes");
+  }
+
+  private static HttpResponse noContent() {
+    return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
+  }
+
+  private static CompletionStage<HttpResponse> done(HttpResponse response) {
+    return CompletableFuture.completedFuture(response);
+  }
+
+  private static HttpResponse error(StatusCode status, String message) {
+    return json(status, Json.object().put("error", message));
+  }
+
+  private static HttpResponse json(StatusCode status, JsonNode body) {
+    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, Json.write(body));
+  }
+}

@@ -1,0 +1,43 @@
+package dev.fulcrum.admin;
+
+import dev.fulcrum.config.AdminSettings;
+import dev.fulcrum.pool.PoolControl;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import org.apache.pekko.japi.function.Function;
+
+/** The bound admin HTTP API of one node. */
+public final class AdminServer {
+  private final ServerBinding binding;
+
+  private AdminServer(ServerBinding binding) {
+    this.binding = binding;
+  }
+
+  public static CompletionStage<AdminServer> start(ActorSystem<?> system, AdminSettings settings, PoolControl pools) {
+    AdminApi api = new AdminApi(system, settings, pools);
+    Function<HttpRequest, CompletionStage<HttpResponse>> handler = api::handle;
+    return Http.get(system)
+        .newServerAt(settings.bind().host(), settings.bind().port())
+        .withSettings(ServerSettings.create(system.settings().config()).withRemoteAddressAttribute(true))
+        .bind(handler)
+        .thenApply(AdminServer::new);
+  }
+
+  public InetSocketAddress localAddress() {
+    return binding.localAddress();
+  }
+
+  /** Stops accepting and lets calls in progress finish for a moment. */
+  public CompletionStage<Done> unbind() {
+    return binding.terminate(Duration.ofSeconds(2)).thenApply(terminated -> Done.getInstance());
+  }
+}

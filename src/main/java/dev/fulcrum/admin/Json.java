@@ -1,0 +1,139 @@
+package dev.fulcrum.admin;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.JsonSerializer;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.fulcrum.config.BackendSettings;
+import dev.fulcrum.config.HostPort;
+import dev.fulcrum.routing.StrategyKind;
+import java.io.IOException;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The admin API's JSON: addresses as "host:port", strategies by their config names, other enums in lower case,
+ * instants and durations in ISO-8601. Request bodies are checked field by field so that errors name the field.
+ */
+final class Json {
+  @SuppressWarnings("rawtypes") // one serializer for every enum type
+  static final ObjectMapper MAPPER = new ObjectMapper()
+      .registerModule(new Jdk8Module())
+      .registerModule(new JavaTimeModule())
+      .registerModule(new SimpleModule("fulcrum-admin")
+          .addSerializer(HostPort.class, ToStringSerializer.instance)
+          .addSerializer(StrategyKind.class, new JsonSerializer<>() {
+            @Override
+            public void serialize(StrategyKind value, JsonGenerator gen, SerializerProvider provider) throws IOException {
+              gen.writeString(value.configName());
+            }
+          })
+          .addSerializer(Enum.class, new JsonSerializer<>() {
+            @Override
+            public void serialize(Enum value, JsonGenerator gen, SerializerProvider provider) throws IOException {
+              gen.writeString(value.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+            }
+          }))
+      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+      .disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS)
+      .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
+
+  private Json() {}
+
+  static String write(Object value) {
+    try {
+      return MAPPER.writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot render " + value.getClass().getSimpleName(), e);
+    }
+  }
+
+  static ObjectNode object() {
+    return MAPPER.createObjectNode();
+  }
+
+  /** Parses a request body that must be a JSON object with only the given fields. */
+  static ObjectNode body(String text, Set<String> allowed) {
+    if (text.isBlank()) throw ApiError.badRequest("the body is empty; a JSON object is expected");
+    JsonNode node;
+    try {
+      node = MAPPER.readTree(text);
+    } catch (JsonProcessingException e) {
+      throw ApiError.badRequest("invalid JSON: " + e.getOriginalMessage() + at(e));
+    }
+    return object(node, "body", allowed);
+  }
+
+  static ObjectNode object(JsonNode node, String what, Set<String> allowed) {
+    if (!(node instanceof ObjectNode object)) throw ApiError.badRequest(what + " must be a JSON object");
+    for (Iterator<String> names = object.fieldNames(); names.hasNext(); ) {
+      String name = names.next();
+      if (!allowed.contains(name)) {
+        throw ApiError.badRequest("unknown field '" + prefix(what) + name + "' (allowed: " + String.join(", ", allowed.stream().sorted().toList()) + ")");
+      }
+    }
+    return object;
+  }
+
+  static String requiredString(ObjectNode object, String field, String path) {
+    JsonNode value = object.get(field);
+    if (value == null || value.isNull()) throw ApiError.badRequest("field '" + path + "' is missing");
+    if (!value.isTextual()) throw ApiError.badRequest("field '" + path + "' must be a string");
+    return value.asText();
+  }
+
+  static HostPort address(ObjectNode object, String field, String path) {
+    return address(requiredString(object, field, path), path);
+  }
+
+  static HostPort address(String text, String path) {
+    try {
+      return HostPort.parse(text, false);
+    } catch (IllegalArgumentException e) {
+      throw ApiError.badRequest("field '" + path + "': " + e.getMessage());
+    }
+  }
+
+  static int weight(ObjectNode object, String field, String path, int absent) {
+    JsonNode value = object.get(field);
+    if (value == null) return absent;
+    if (!value.isIntegralNumber() || !value.canConvertToInt()) {
+      throw ApiError.badRequest("field '" + path + "' must be an integer 0-" + BackendSettings.MAX_WEIGHT);
+    }
+    int weight = value.intValue();
+    if (weight < 0 || weight > BackendSettings.MAX_WEIGHT) {
+      throw ApiError.badRequest("field '" + path + "': weight " + weight + " is outside 0-" + BackendSettings.MAX_WEIGHT);
+    }
+    return weight;
+  }
+
+  static StrategyKind strategy(ObjectNode object, String field, String absent) {
+    JsonNode value = object.get(field);
+    if (value == null && absent == null) throw ApiError.badRequest("field '" + field + "' is missing");
+    String name = value == null ? absent : value.isTextual() ? value.asText() : null;
+    if (name == null) throw ApiError.badRequest("field '" + field + "' must be a string");
+    try {
+      return StrategyKind.fromName(name);
+    } catch (IllegalArgumentException e) {
+      throw ApiError.badRequest("field '" + field + "': " + e.getMessage());
+    }
+  }
+
+  private static String prefix(String what) {
+    return what.equals("body") ? "" : what + ".";
+  }
+
+  private static String at(JsonProcessingException e) {
+    return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
+  }
+}

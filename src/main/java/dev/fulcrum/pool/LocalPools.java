@@ -1,0 +1,102 @@
+package dev.fulcrum.pool;
+
+import dev.fulcrum.config.PoolSettings;
+import dev.fulcrum.routing.PoolRouter;
+import dev.fulcrum.routing.RoutingTables;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+/**
+ * The pools as this node knows them, and their routers: one per node. It follows the states the entities publish,
+ * keeping only a state newer than the one it has, spawns a {@link PoolRouter} for a pool it sees for the first time
+ * and reconfigures it on every change. A deleted pool's router is emptied (its table has no backends, so listeners
+ * bound to the pool refuse connections) and reused if the pool is created again.
+ */
+public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
+
+  public sealed interface Command {}
+
+  /** A pool's new state, from its entity (or replicated from another node). */
+  public record StateChanged(PoolState state) implements Command {}
+
+  /** As {@link StateChanged}, replying once the router has been told. */
+  public record Apply(PoolState state, ActorRef<Done> replyTo) implements Command {}
+
+  public record GetPools(ActorRef<Pools> replyTo) implements Command {}
+
+  /** Pools that exist, in name order, and the router of every pool seen (existing or not). */
+  public record Pools(List<PoolState> existing, Map<String, ActorRef<PoolRouter.Command>> routers) {
+    public Pools {
+      existing = List.copyOf(existing);
+      routers = Map.copyOf(routers);
+    }
+
+    public Optional<ActorRef<PoolRouter.Command>> router(String pool) {
+      return Optional.ofNullable(routers.get(pool));
+    }
+  }
+
+  private final RoutingTables tables;
+  private final Map<String, PoolState> states = new LinkedHashMap<>();
+  private final Map<String, ActorRef<PoolRouter.Command>> routers = new LinkedHashMap<>();
+
+  public static Behavior<Command> create(RoutingTables tables) {
+    return Behaviors.setup(ctx -> new LocalPools(ctx, tables));
+  }
+
+  private LocalPools(ActorContext<Command> ctx, RoutingTables tables) {
+    super(ctx);
+    this.tables = tables;
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(StateChanged.class, m -> {
+          apply(m.state());
+          return this;
+        })
+        .onMessage(Apply.class, m -> {
+          apply(m.state());
+          m.replyTo().tell(Done.getInstance());
+          return this;
+        })
+        .onMessage(GetPools.class, m -> {
+          m.replyTo().tell(new Pools(
+              states.values().stream().filter(PoolState::exists).sorted(java.util.Comparator.comparing(PoolState::name)).toList(),
+              routers));
+          return this;
+        })
+        .build();
+  }
+
+  private void apply(PoolState state) {
+    PoolState known = states.get(state.name());
+    if (known != null && known.version() >= state.version()) return;
+    states.put(state.name(), state);
+    ActorRef<PoolRouter.Command> router = routers.get(state.name());
+    if (!state.exists()) {
+      if (router != null && known != null && known.exists()) router.tell(new PoolRouter.Configure(emptied(known)));
+      return;
+    }
+    if (router == null) {
+      routers.put(state.name(), getContext().spawn(PoolRouter.create(state.pool(), tables), "pool-" + state.name()));
+    } else {
+      router.tell(new PoolRouter.Configure(state.pool()));
+    }
+  }
+
+  private static PoolSettings emptied(PoolState last) {
+    PoolSettings pool = last.pool();
+    return new PoolSettings(pool.name(), pool.strategy(), List.of(), pool.healthCheck());
+  }
+}

@@ -1,0 +1,73 @@
+package dev.fulcrum.pool;
+
+import dev.fulcrum.CborSerializable;
+import dev.fulcrum.config.BackendSettings;
+import dev.fulcrum.config.HealthCheckSettings;
+import dev.fulcrum.config.HostPort;
+import dev.fulcrum.config.PoolSettings;
+import dev.fulcrum.routing.StrategyKind;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.UnaryOperator;
+
+/**
+ * The state of one pool's entity: its definition while the pool exists (empty before it is created and after it is
+ * deleted) and its version, the sequence number of the last event applied. Versions only grow, also across a delete
+ * and a re-create, so a newer state can always be told from an older one.
+ */
+public record PoolState(String name, long version, Optional<PoolSettings> definition) implements CborSerializable {
+
+  public static PoolState empty(String name) {
+    return new PoolState(name, 0, Optional.empty());
+  }
+
+  public boolean exists() {
+    return definition.isPresent();
+  }
+
+  /** The definition; call only when {@link #exists()}. */
+  public PoolSettings pool() {
+    return definition.orElseThrow(() -> new IllegalStateException("pool '" + name + "' does not exist"));
+  }
+
+  public Optional<BackendSettings> backend(HostPort address) {
+    return definition.flatMap(p -> p.backends().stream().filter(b -> b.address().equals(address)).findFirst());
+  }
+
+  PoolState apply(PoolEvent event) {
+    long next = version + 1;
+    if (event instanceof PoolEvent.PoolCreated e) return new PoolState(name, next, Optional.of(e.pool()));
+    if (event instanceof PoolEvent.PoolDeleted) return new PoolState(name, next, Optional.empty());
+    PoolSettings p = pool();
+    if (event instanceof PoolEvent.BackendAdded e) {
+      List<BackendSettings> backends = new ArrayList<>(p.backends());
+      backends.add(new BackendSettings(e.address(), e.weight()));
+      return changed(next, p.strategy(), backends, p.healthCheck());
+    }
+    if (event instanceof PoolEvent.BackendRemoved e) {
+      return changed(next, p.strategy(), p.backends().stream().filter(b -> !b.address().equals(e.address())).toList(), p.healthCheck());
+    }
+    if (event instanceof PoolEvent.WeightChanged e) {
+      return withBackend(next, e.address(), b -> new BackendSettings(b.address(), e.weight(), b.admin()));
+    }
+    if (event instanceof PoolEvent.DrainStarted e) {
+      return withBackend(next, e.address(), b -> new BackendSettings(b.address(), b.weight(), BackendSettings.Admin.DRAINING));
+    }
+    if (event instanceof PoolEvent.DrainStopped e) {
+      return withBackend(next, e.address(), b -> new BackendSettings(b.address(), b.weight(), BackendSettings.Admin.ACTIVE));
+    }
+    if (event instanceof PoolEvent.StrategyChanged e) return changed(next, e.strategy(), p.backends(), p.healthCheck());
+    if (event instanceof PoolEvent.HealthCheckChanged e) return changed(next, p.strategy(), p.backends(), e.healthCheck());
+    throw new IllegalArgumentException("unknown event " + event);
+  }
+
+  private PoolState withBackend(long next, HostPort address, UnaryOperator<BackendSettings> change) {
+    PoolSettings p = pool();
+    return changed(next, p.strategy(), p.backends().stream().map(b -> b.address().equals(address) ? change.apply(b) : b).toList(), p.healthCheck());
+  }
+
+  private PoolState changed(long next, StrategyKind strategy, List<BackendSettings> backends, HealthCheckSettings healthCheck) {
+    return new PoolState(name, next, Optional.of(new PoolSettings(name, strategy, backends, healthCheck)));
+  }
+}

@@ -1,0 +1,56 @@
+package dev.fulcrum.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import dev.fulcrum.Fulcrum;
+import java.time.Duration;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** fulcrum.journal and fulcrum.admin: the documented defaults, and mistakes named by their config path. */
+class ControlSettingsTest {
+
+  private static com.typesafe.config.Config config(String hocon) {
+    return Fulcrum.withDefaults(ConfigFactory.parseString(hocon));
+  }
+
+  @Test
+  void defaults() {
+    JournalSettings journal = JournalSettings.parse(config(""));
+    assertEquals(100, journal.snapshotEvery());
+    assertEquals(JournalSettings.Bootstrap.JOURNAL, journal.bootstrap());
+    assertEquals("jdbc-read-journal", journal.readJournal());
+    AdminSettings admin = AdminSettings.parse(config(""));
+    assertTrue(admin.enabled());
+    assertEquals(HostPort.parse("127.0.0.1:8081", false), admin.bind());
+    assertEquals(Optional.empty(), admin.token());
+    assertEquals(Duration.ofSeconds(5), admin.askTimeout());
+    assertEquals("jdbc:h2:file:./data/fulcrum",
+        config("").getString("pekko-persistence-jdbc.shared-databases.fulcrum.db.url"));
+  }
+
+  @Test
+  void overrides() {
+    assertEquals(JournalSettings.Bootstrap.CONFIG, JournalSettings.parse(config("fulcrum.journal.bootstrap = config")).bootstrap());
+    assertEquals(Optional.of("t0k"), AdminSettings.parse(config("fulcrum.admin.token = \" t0k \"")).token());
+  }
+
+  @Test
+  void mistakesNameThePath() {
+    SettingsException bootstrap = assertThrows(SettingsException.class,
+        () -> JournalSettings.parse(config("fulcrum.journal.bootstrap = sometimes")));
+    assertTrue(bootstrap.getMessage().startsWith("fulcrum.journal.bootstrap: 'sometimes'"), bootstrap.getMessage());
+    SettingsException snapshots = assertThrows(SettingsException.class,
+        () -> JournalSettings.parse(config("fulcrum.journal.snapshot-every = 0")));
+    assertTrue(snapshots.getMessage().startsWith("fulcrum.journal.snapshot-every"), snapshots.getMessage());
+    SettingsException bind = assertThrows(SettingsException.class,
+        () -> AdminSettings.parse(config("fulcrum.admin.bind = \"localhost\"")));
+    assertTrue(bind.getMessage().startsWith("fulcrum.admin.bind"), bind.getMessage());
+    SettingsException timeout = assertThrows(SettingsException.class,
+        () -> AdminSettings.parse(config("fulcrum.admin.ask-timeout = 0s")));
+    assertTrue(timeout.getMessage().startsWith("fulcrum.admin.ask-timeout"), timeout.getMessage());
+  }
+}

@@ -1,0 +1,295 @@
+package dev.fulcrum.pool;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import dev.fulcrum.config.BackendSettings;
+import dev.fulcrum.config.HealthCheckSettings;
+import dev.fulcrum.config.HostPort;
+import dev.fulcrum.config.JournalSettings;
+import dev.fulcrum.config.PoolSettings;
+import dev.fulcrum.pool.PoolEntity.Reason;
+import dev.fulcrum.routing.StrategyKind;
+import dev.fulcrum.testing.TestConfig;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Every command of the pool entity: the events it persists, its reply, its rejections; snapshots and replay. */
+class PoolEntityTest {
+  private static final HostPort A = HostPort.parse("127.0.0.1:9001", false);
+  private static final HostPort B = HostPort.parse("127.0.0.1:9002", false);
+  private static final HostPort C = HostPort.parse("127.0.0.1:9003", false);
+  private static final int SNAPSHOT_EVERY = 3;
+
+  private static ActorTestKit kit;
+  private static JournalSettings settings;
+
+  private TestProbe<PoolState> published;
+  private EventSourcedBehaviorTestKit<PoolEntity.Command, PoolEvent, PoolState> entity;
+
+  @BeforeAll
+  static void startKit() {
+    kit = ActorTestKit.create("pool-entity", EventSourcedBehaviorTestKit.config()
+        .withFallback(ConfigFactory.parseString("pekko.persistence.snapshot-store.plugin = \"pekko.persistence.testkit.snapshotstore\""))
+        .withFallback(org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin.config())
+        .withFallback(ConfigFactory.parseResources("fulcrum-pekko.conf").withOnlyPath("pekko.actor.serialization-bindings"))
+        .withFallback(TestConfig.of("""
+            pekko.actor.provider = local
+            fulcrum.journal.read-journal = "pekko.persistence.testkit.query"
+            """)));
+    JournalSettings parsed = JournalSettings.parse(kit.system().settings().config());
+    settings = new JournalSettings(SNAPSHOT_EVERY, parsed.bootstrap(), parsed.readJournal(), parsed.defaultHealthCheck());
+  }
+
+  @AfterAll
+  static void stopKit() {
+    kit.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void newEntity() {
+    published = kit.createTestProbe();
+    String name = "web-" + UUID.randomUUID().toString().substring(0, 8);
+    entity = EventSourcedBehaviorTestKit.create(kit.system(), PoolEntity.create(name, settings, published.ref()::tell));
+  }
+
+  private CommandResultWithReply<PoolEntity.Command, PoolEvent, PoolState, PoolEntity.Reply> create(BackendSettings... backends) {
+    return run(r -> new PoolEntity.Create(StrategyKind.ROUND_ROBIN, List.of(backends), Optional.empty(), "test", r));
+  }
+
+  private CommandResultWithReply<PoolEntity.Command, PoolEvent, PoolState, PoolEntity.Reply> run(
+      java.util.function.Function<org.apache.pekko.actor.typed.ActorRef<PoolEntity.Reply>, PoolEntity.Command> command) {
+    return entity.runCommand(command);
+  }
+
+  private static void assertRejected(CommandResultWithReply<?, ?, ?, PoolEntity.Reply> result, Reason reason) {
+    PoolEntity.Rejected rejected = assertInstanceOf(PoolEntity.Rejected.class, result.reply());
+    assertEquals(reason, rejected.reason(), rejected.message());
+    assertTrue(result.hasNoEvents(), "a rejected command persists nothing");
+  }
+
+  private static PoolState ok(CommandResultWithReply<?, ?, ?, PoolEntity.Reply> result) {
+    return assertInstanceOf(PoolEntity.Ok.class, result.reply()).state();
+  }
+
+  @Test
+  void createPersistsTheDefinitionAndPublishesIt() {
+    var result = create(new BackendSettings(A, 1), new BackendSettings(B, 2));
+    PoolEvent.PoolCreated created = result.eventOfType(PoolEvent.PoolCreated.class);
+    assertEquals("test", created.origin());
+    assertEquals(List.of(new BackendSettings(A, 1), new BackendSettings(B, 2)), created.pool().backends());
+    assertEquals(settings.defaultHealthCheck(), created.pool().healthCheck());
+    PoolState state = ok(result);
+    assertEquals(1, state.version());
+    assertTrue(state.exists());
+    assertEquals(state, result.state());
+    assertEquals(state, published.receiveMessage());
+
+    assertRejected(create(), Reason.ALREADY_EXISTS);
+  }
+
+  @Test
+  void createRejectsInvalidDefinitions() {
+    assertRejected(create(new BackendSettings(A, 1), new BackendSettings(A, 2)), Reason.INVALID);
+    assertRejected(create(new BackendSettings(A, BackendSettings.MAX_WEIGHT + 1)), Reason.INVALID);
+    var badName = EventSourcedBehaviorTestKit.<PoolEntity.Command, PoolEvent, PoolState>create(
+        kit.system(), PoolEntity.create("not a name", settings, published.ref()::tell));
+    var result = badName.<PoolEntity.Reply>runCommand(r -> new PoolEntity.Create(StrategyKind.ROUND_ROBIN, List.of(), r));
+    assertEquals(Reason.INVALID, ((PoolEntity.Rejected) result.reply()).reason());
+    assertFalse(entity.getState().exists());
+  }
+
+  @Test
+  void everyCommandOnAMissingPoolIsRejected() {
+    assertRejected(run(PoolEntity.Delete::new), Reason.NO_SUCH_POOL);
+    assertRejected(run(r -> new PoolEntity.AddBackend(A, 1, r)), Reason.NO_SUCH_POOL);
+    assertRejected(run(r -> new PoolEntity.RemoveBackend(A, r)), Reason.NO_SUCH_POOL);
+    assertRejected(run(r -> new PoolEntity.SetWeight(A, 1, r)), Reason.NO_SUCH_POOL);
+    assertRejected(run(r -> new PoolEntity.Drain(A, r)), Reason.NO_SUCH_POOL);
+    assertRejected(run(r -> new PoolEntity.Undrain(A, r)), Reason.NO_SUCH_POOL);
+    assertRejected(run(r -> new PoolEntity.SetStrategy(StrategyKind.ROUND_ROBIN, r)), Reason.NO_SUCH_POOL);
+    assertRejected(run(r -> new PoolEntity.SetHealthCheck(settings.defaultHealthCheck(), r)), Reason.NO_SUCH_POOL);
+    var history = entity.<PoolEntity.HistoryReply>runCommand(r -> new PoolEntity.GetHistory(1, r));
+    assertEquals(Reason.NO_SUCH_POOL, assertInstanceOf(PoolEntity.Rejected.class, history.reply()).reason());
+    PoolState state = entity.<PoolState>runCommand(PoolEntity.GetState::new).reply();
+    assertFalse(state.exists());
+    assertEquals(0, state.version());
+    published.expectNoMessage(Duration.ofMillis(50));
+  }
+
+  @Test
+  void addAndRemoveBackends() {
+    create(new BackendSettings(A, 1));
+    var added = run(r -> new PoolEntity.AddBackend(B, 5, "test", r));
+    assertEquals(B, added.eventOfType(PoolEvent.BackendAdded.class).address());
+    assertEquals(Optional.of(new BackendSettings(B, 5)), ok(added).backend(B));
+
+    assertRejected(run(r -> new PoolEntity.AddBackend(B, 1, r)), Reason.ALREADY_EXISTS);
+    assertRejected(run(r -> new PoolEntity.AddBackend(C, -1, r)), Reason.INVALID);
+    assertRejected(run(r -> new PoolEntity.AddBackend(C, BackendSettings.MAX_WEIGHT + 1, r)), Reason.INVALID);
+
+    var removed = run(r -> new PoolEntity.RemoveBackend(A, r));
+    assertEquals(A, removed.eventOfType(PoolEvent.BackendRemoved.class).address());
+    assertEquals(List.of(new BackendSettings(B, 5)), ok(removed).pool().backends());
+    assertRejected(run(r -> new PoolEntity.RemoveBackend(A, r)), Reason.NO_SUCH_BACKEND);
+    assertEquals(3, entity.getState().version());
+  }
+
+  @Test
+  void setWeight() {
+    create(new BackendSettings(A, 1));
+    var changed = run(r -> new PoolEntity.SetWeight(A, 7, r));
+    assertEquals(7, changed.eventOfType(PoolEvent.WeightChanged.class).weight());
+    assertEquals(7, ok(changed).backend(A).orElseThrow().weight());
+
+    var same = run(r -> new PoolEntity.SetWeight(A, 7, r));
+    assertTrue(same.hasNoEvents(), "no change, no event");
+    assertEquals(2, ok(same).version());
+    assertRejected(run(r -> new PoolEntity.SetWeight(A, 1001, r)), Reason.INVALID);
+    assertRejected(run(r -> new PoolEntity.SetWeight(C, 1, r)), Reason.NO_SUCH_BACKEND);
+  }
+
+  @Test
+  void drainAndUndrain() {
+    create(new BackendSettings(A, 1), new BackendSettings(B, 1));
+    var drained = run(r -> new PoolEntity.Drain(A, r));
+    assertEquals(A, drained.eventOfType(PoolEvent.DrainStarted.class).address());
+    assertEquals(BackendSettings.Admin.DRAINING, ok(drained).backend(A).orElseThrow().admin());
+    assertTrue(run(r -> new PoolEntity.Drain(A, r)).hasNoEvents());
+
+    var undrained = run(r -> new PoolEntity.Undrain(A, r));
+    assertEquals(A, undrained.eventOfType(PoolEvent.DrainStopped.class).address());
+    assertEquals(BackendSettings.Admin.ACTIVE, ok(undrained).backend(A).orElseThrow().admin());
+    assertTrue(run(r -> new PoolEntity.Undrain(A, r)).hasNoEvents());
+
+    assertRejected(run(r -> new PoolEntity.Drain(C, r)), Reason.NO_SUCH_BACKEND);
+    assertRejected(run(r -> new PoolEntity.Undrain(C, r)), Reason.NO_SUCH_BACKEND);
+  }
+
+  @Test
+  void setStrategy() {
+    create(new BackendSettings(A, 1));
+    assertTrue(run(r -> new PoolEntity.SetStrategy(StrategyKind.ROUND_ROBIN, r)).hasNoEvents());
+    assertRejected(run(r -> new PoolEntity.SetStrategy(null, r)), Reason.INVALID);
+    Optional<StrategyKind> other = Arrays.stream(StrategyKind.values()).filter(k -> k != StrategyKind.ROUND_ROBIN).findFirst();
+    Assumptions.assumeTrue(other.isPresent(), "only one strategy exists");
+    var changed = run(r -> new PoolEntity.SetStrategy(other.get(), r));
+    assertEquals(other.get(), changed.eventOfType(PoolEvent.StrategyChanged.class).strategy());
+    assertEquals(other.get(), ok(changed).pool().strategy());
+  }
+
+  @Test
+  void setHealthCheck() {
+    create(new BackendSettings(A, 1));
+    HealthCheckSettings tcp = new HealthCheckSettings(
+        HealthCheckSettings.Kind.TCP, "/", 200, Optional.empty(), Duration.ofMillis(500), Duration.ofMillis(200), 1, 1);
+    var changed = run(r -> new PoolEntity.SetHealthCheck(tcp, r));
+    assertEquals(tcp, changed.eventOfType(PoolEvent.HealthCheckChanged.class).healthCheck());
+    assertEquals(tcp, ok(changed).pool().healthCheck());
+    assertTrue(run(r -> new PoolEntity.SetHealthCheck(tcp, r)).hasNoEvents());
+    HealthCheckSettings bad = new HealthCheckSettings(
+        HealthCheckSettings.Kind.TCP, "/", 200, Optional.empty(), Duration.ofMillis(500), Duration.ofMillis(200), 0, 1);
+    assertRejected(run(r -> new PoolEntity.SetHealthCheck(bad, r)), Reason.INVALID);
+  }
+
+  @Test
+  void deleteKeepsTheHistoryAndAllowsARecreate() {
+    create(new BackendSettings(A, 1));
+    var deleted = run(PoolEntity.Delete::new);
+    assertInstanceOf(PoolEvent.PoolDeleted.class, deleted.event());
+    assertEquals(PoolEntity.JAVA_API, deleted.event().origin());
+    assertFalse(ok(deleted).exists());
+    assertEquals(1, published.receiveMessage().version());
+    assertFalse(published.receiveMessage().exists());
+
+    var again = create(new BackendSettings(B, 1));
+    assertEquals(3, ok(again).version());
+    assertEquals(List.of(new BackendSettings(B, 1)), ok(again).pool().backends());
+  }
+
+  @Test
+  void historyListsTheEventsFromASequenceNumber() {
+    create(new BackendSettings(A, 1));
+    run(r -> new PoolEntity.AddBackend(B, 1, "admin-api 127.0.0.1", r));
+    run(r -> new PoolEntity.Drain(A, r));
+    TestProbe<PoolEntity.HistoryReply> probe = kit.createTestProbe();
+    entity.runCommand(new PoolEntity.GetHistory(1, probe.ref()));
+    List<PoolEntity.Entry> all = ((PoolEntity.History) probe.receiveMessage()).events();
+    assertEquals(List.of(1L, 2L, 3L), all.stream().map(PoolEntity.Entry::seq).toList());
+    assertInstanceOf(PoolEvent.PoolCreated.class, all.get(0).event());
+    assertEquals("admin-api 127.0.0.1", all.get(1).event().origin());
+    assertInstanceOf(PoolEvent.DrainStarted.class, all.get(2).event());
+
+    entity.runCommand(new PoolEntity.GetHistory(3, probe.ref()));
+    assertEquals(List.of(all.get(2)), ((PoolEntity.History) probe.receiveMessage()).events());
+  }
+
+  @Test
+  void bootstrapCreatesFromConfigOnlyWithoutAJournal() {
+    String name = entity.getState().name();
+    PoolSettings config = new PoolSettings(name, StrategyKind.ROUND_ROBIN,
+        List.of(new BackendSettings(A, 1), new BackendSettings(B, 2)), settings.defaultHealthCheck());
+    var first = entity.<PoolEntity.BootstrapResult>runCommand(r -> new PoolEntity.Bootstrap(config, false, r));
+    assertTrue(first.reply().created());
+    assertEquals("config", first.event().origin());
+    assertEquals(Optional.of(config), first.reply().state().definition());
+
+    run(r -> new PoolEntity.RemoveBackend(A, r));
+    run(r -> new PoolEntity.AddBackend(C, 1, r));
+    run(r -> new PoolEntity.SetWeight(B, 9, r));
+    run(r -> new PoolEntity.Drain(B, r));
+    PoolState journaled = entity.getState();
+
+    var kept = entity.<PoolEntity.BootstrapResult>runCommand(r -> new PoolEntity.Bootstrap(config, false, r));
+    assertTrue(kept.hasNoEvents(), "the journal wins: nothing persisted");
+    assertEquals(journaled, kept.reply().state());
+    assertFalse(kept.reply().created());
+    assertEquals(4, kept.reply().differences().size(), String.join("; ", kept.reply().differences()));
+    assertTrue(kept.reply().differences().stream().anyMatch(d -> d.contains(C.toString()) && d.contains("not in config")));
+
+    var applied = entity.<PoolEntity.BootstrapResult>runCommand(r -> new PoolEntity.Bootstrap(config, true, r));
+    assertTrue(applied.reply().applied());
+    assertTrue(applied.events().stream().allMatch(e -> e.origin().equals("config")));
+    assertEquals(
+        config.backends().stream().sorted(java.util.Comparator.comparing(b -> b.address().toString())).toList(),
+        applied.reply().state().pool().backends().stream().sorted(java.util.Comparator.comparing(b -> b.address().toString())).toList());
+    var clean = entity.<PoolEntity.BootstrapResult>runCommand(r -> new PoolEntity.Bootstrap(config, false, r));
+    assertTrue(clean.reply().differences().isEmpty());
+  }
+
+  @Test
+  void snapshotsAndReplayGiveTheSameState() {
+    create(new BackendSettings(A, 1));
+    run(r -> new PoolEntity.AddBackend(B, 2, r));
+    run(r -> new PoolEntity.SetWeight(A, 3, r));
+    run(r -> new PoolEntity.Drain(B, r));
+    run(r -> new PoolEntity.AddBackend(C, 4, r));
+    PoolState before = entity.getState();
+    assertEquals(5, before.version());
+
+    String id = PoolEntity.persistenceId(before.name()).id();
+    var snapshots = entity.snapshotTestKit().orElseThrow().persistedInStorage(id);
+    assertEquals(1, snapshots.size(), "one snapshot after " + SNAPSHOT_EVERY + " events");
+    assertEquals(SNAPSHOT_EVERY, snapshots.get(0).first().sequenceNr());
+
+    var restarted = entity.restart();
+    assertEquals(before, restarted.state());
+    published.receiveSeveralMessages(5);
+    assertEquals(before, published.receiveMessage(), "recovery publishes the recovered state");
+  }
+}
