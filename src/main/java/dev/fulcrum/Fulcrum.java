@@ -7,6 +7,7 @@ import dev.fulcrum.cluster.ClusterStart;
 import dev.fulcrum.config.AdminSettings;
 import dev.fulcrum.config.FulcrumSettings;
 import dev.fulcrum.config.JournalSettings;
+import dev.fulcrum.config.SettingsException;
 import dev.fulcrum.config.SettingsParser;
 import dev.fulcrum.config.TcpListenerSettings;
 import dev.fulcrum.demo.DemoBackends;
@@ -88,11 +89,16 @@ public final class Fulcrum {
 
   /** The user's config with system properties over it and Fulcrum's and Pekko's defaults under it, resolved. */
   public static Config withDefaults(Config userConfig) {
-    return ConfigFactory.defaultOverrides()
+    Config config = ConfigFactory.defaultOverrides()
         .withFallback(userConfig)
         .withFallback(ConfigFactory.parseResources(Fulcrum.class, "/fulcrum-pekko.conf"))
         .withFallback(ConfigFactory.defaultReference())
         .resolve();
+    if (!config.getString("pekko.actor.provider").equals("cluster")) {
+      throw new SettingsException("pekko.actor.provider: must be cluster; pass Fulcrum.start your own settings "
+          + "(ConfigFactory.parseFile/parseString), not ConfigFactory.load(), which puts Pekko's defaults over Fulcrum's");
+    }
+    return config;
   }
 
   private void startAll() {
