@@ -5,13 +5,14 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Finagle's and Linkerd's peak-EWMA balancer: two distinct backends drawn in proportion to their weights, and the one
  * with the lower cost wins, where cost = latency estimate × (load + 1) / weight. A backend that has work open but no
- * latency sample yet costs a large penalty, so a new backend takes one probe at a time until it has answered.
+ * latency sample yet costs a large penalty (plus its load per weight, to tell such backends apart), so a new backend
+ * takes one probe at a time until it has answered.
  *
  * <p>Two random choices rather than a scan of all backends: the latency estimate decays with time and costs an
  * {@code exp} to read, so reading two keeps the pick O(1) for any pool size.
  *
  * <p>On L4 pools there are no latency samples (a TCP listener reports only connections), so the cost is the penalty
- * plus the open connections: this strategy then acts as {@link PowerOfTwoChoices}.
+ * plus the open connections per weight: this strategy then acts as {@link PowerOfTwoChoices}.
  */
 final class LeastResponseTime implements Strategy {
   private static final double PENALTY = Long.MAX_VALUE >> 16;
@@ -38,7 +39,7 @@ final class LeastResponseTime implements Strategy {
   double cost(int i, long now) {
     double latency = stats[i].latencyEstimate(now);
     int load = stats[i].load();
-    double cost = latency == 0 && load != 0 ? PENALTY + load : latency * (load + 1);
-    return cost / weights[i];
+    double perWeight = (load + 1.0) / weights[i];
+    return latency == 0 && load != 0 ? PENALTY + perWeight : latency * perWeight;
   }
 }
