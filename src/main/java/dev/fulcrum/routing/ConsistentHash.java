@@ -22,17 +22,17 @@ final class ConsistentHash implements Strategy {
   private final String[] addresses;
   private final int[] weights;
   private final int[] slots;
-  private final BackendStats[] stats;
+  private final LoadView loads;
   private final double[] capacityShare;
   private final PoolLoad pool;
 
   private ConsistentHash(
-      String[] addresses, int[] weights, int[] slots, BackendStats[] stats, double boundedLoad) {
+      String[] addresses, int[] weights, int[] slots, RoutedBackend[] backends, double boundedLoad) {
     this.addresses = addresses;
     this.weights = weights;
     this.slots = slots;
-    this.stats = stats;
-    this.pool = stats[0].pool();
+    this.loads = new LoadView(backends);
+    this.pool = backends[0].stats().pool();
     if (boundedLoad > 0) {
       long total = 0;
       for (int w : weights) total += w;
@@ -51,7 +51,7 @@ final class ConsistentHash implements Strategy {
         previous instanceof ConsistentHash p && Arrays.equals(p.addresses, addresses) && Arrays.equals(p.weights, weights)
             ? p.slots
             : slots(addresses, weights);
-    return new ConsistentHash(addresses, weights.clone(), slots, Weights.stats(backends), boundedLoad);
+    return new ConsistentHash(addresses, weights.clone(), slots, backends, boundedLoad);
   }
 
   @Override
@@ -66,7 +66,7 @@ final class ConsistentHash implements Strategy {
     double placed = pool.total() + 1.0;
     for (int probe = 0; probe < slots.length; probe++) {
       int i = slots[slot];
-      if (stats[i].load() < Math.ceil(capacityShare[i] * placed)) return i;
+      if (loads.load(i) < Math.ceil(capacityShare[i] * placed)) return i;
       if (++slot == slots.length) slot = 0;
     }
     return slots[slot];

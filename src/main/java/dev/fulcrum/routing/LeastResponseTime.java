@@ -19,11 +19,13 @@ final class LeastResponseTime implements Strategy {
 
   private final AliasTable alias;
   private final BackendStats[] stats;
+  private final LoadView loads;
   private final int[] weights;
 
-  LeastResponseTime(BackendStats[] stats, int[] weights) {
+  LeastResponseTime(RoutedBackend[] backends, int[] weights) {
     this.alias = new AliasTable(weights);
-    this.stats = stats;
+    this.stats = Weights.stats(backends);
+    this.loads = new LoadView(backends);
     this.weights = weights;
   }
 
@@ -38,7 +40,7 @@ final class LeastResponseTime implements Strategy {
 
   double cost(int i, long now) {
     double latency = stats[i].latencyEstimate(now);
-    int load = stats[i].load();
+    int load = loads.load(i);
     double perWeight = (load + 1.0) / weights[i];
     return latency == 0 && load != 0 ? PENALTY + perWeight : latency * perWeight;
   }

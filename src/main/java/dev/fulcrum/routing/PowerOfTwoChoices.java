@@ -8,12 +8,12 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 final class PowerOfTwoChoices implements Strategy {
   private final AliasTable alias;
-  private final BackendStats[] stats;
+  private final LoadView loads;
   private final long[] weights;
 
-  PowerOfTwoChoices(BackendStats[] stats, int[] weights) {
+  PowerOfTwoChoices(RoutedBackend[] backends, int[] weights) {
     this.alias = new AliasTable(weights);
-    this.stats = stats;
+    this.loads = new LoadView(backends);
     this.weights = Weights.widen(weights);
   }
 
@@ -22,6 +22,6 @@ final class PowerOfTwoChoices implements Strategy {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     int a = alias.draw(random.nextLong());
     int b = alias.drawOther(a, random);
-    return (stats[b].load() + 1L) * weights[a] < (stats[a].load() + 1L) * weights[b] ? b : a;
+    return (loads.load(b) + 1L) * weights[a] < (loads.load(a) + 1L) * weights[b] ? b : a;
   }
 }

@@ -52,11 +52,11 @@ public enum StrategyKind {
     return switch (this) {
       case ROUND_ROBIN -> RoundRobin.carrying(previous);
       case WEIGHTED_ROUND_ROBIN -> SmoothWeightedRoundRobin.build(weights, previous);
-      case LEAST_CONNECTIONS -> new LeastConnections(Weights.stats(backends), weights);
+      case LEAST_CONNECTIONS -> new LeastConnections(backends, weights);
       case RANDOM -> new WeightedRandom(weights);
-      case POWER_OF_TWO_CHOICES -> new PowerOfTwoChoices(Weights.stats(backends), weights);
+      case POWER_OF_TWO_CHOICES -> new PowerOfTwoChoices(backends, weights);
       case CONSISTENT_HASH -> ConsistentHash.build(backends, weights, settings.boundedLoad(), previous);
-      case LEAST_RESPONSE_TIME -> new LeastResponseTime(Weights.stats(backends), weights);
+      case LEAST_RESPONSE_TIME -> new LeastResponseTime(backends, weights);
     };
   }
 }

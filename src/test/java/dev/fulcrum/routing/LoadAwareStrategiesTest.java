@@ -54,6 +54,36 @@ class LoadAwareStrategiesTest {
   }
 
   @Test
+  void leastConnectionsIgnoresIdleBackendsThatAreNotInTheTable() {
+    // Backends 0, 2, 4 of a pool are down: idle, but not in the table; counters of the pool sit side by side.
+    RoutedBackend[] pool = Tables.backends(1, 1, 1, 1, 1, 1);
+    open(pool[1], 5);
+    open(pool[3], 2);
+    open(pool[5], 4);
+    RoutingTable table = Tables.table(StrategyKind.LEAST_CONNECTIONS, pool[1], pool[3], pool[5]);
+    for (int i = 0; i < 1_000; i++) assertEquals(1, table.pick(0), "pool[3] is table index 1");
+  }
+
+  @Test
+  void leastConnectionsWorksWhenThePoolsCountersAreSpreadOut() {
+    // A pool whose backends changed many times: this table's counters are far apart, or in different chunks.
+    PoolLoad pool = new PoolLoad();
+    RoutedBackend[] backends = new RoutedBackend[3];
+    for (int i = 0; i < 3; i++) {
+      for (int skip = 0; skip < 700; skip++) pool.allocate();
+      backends[i] = Tables.backend(i, 1, pool);
+    }
+    open(backends[0], 2);
+    open(backends[2], 1);
+    open(backends[1], 3);
+    RoutingTable table = Tables.table(StrategyKind.LEAST_CONNECTIONS, backends);
+    for (int i = 0; i < 1_000; i++) assertEquals(2, table.pick(0));
+    backends[0].stats().connectionClosed();
+    backends[0].stats().connectionClosed();
+    for (int i = 0; i < 1_000; i++) assertEquals(0, table.pick(0));
+  }
+
+  @Test
   void leastResponseTimeAvoidsTheSlowBackend() {
     RoutedBackend[] backends = Tables.backends(1, 1, 1);
     long now = System.nanoTime();
