@@ -46,7 +46,7 @@ class LeastConnectionsOverTcpTest {
       }));
     }
     fulcrum = Fulcrum.start(TestConfig.of("""
-        fulcrum.health-check { interval = 500ms }
+        fulcrum.health-check { interval = 500ms, timeout = 3s }
         fulcrum.pools.lc {
           strategy = least-connections
           backends = [{address = "%s", weight = 2}, "%s", "%s"]
@@ -64,6 +64,7 @@ class LeastConnectionsOverTcpTest {
 
   @Test
   void eachNewConnectionGoesToTheLeastLoadedAndAStrategyChangeKeepsOpenConnections() {
+    PoolHealth.awaitAllUp(fulcrum, "lc", 3);
     InetSocketAddress listener = fulcrum.tcpListener("lc").localAddress();
     Map<String, List<HeldConnection>> held = new HashMap<>();
     for (String name : NAMES) held.put(name, new ArrayList<>());

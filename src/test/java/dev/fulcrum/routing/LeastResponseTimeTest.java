@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
@@ -51,6 +52,7 @@ class LeastResponseTimeTest {
       }));
     }
     fulcrum = Fulcrum.start(TestConfig.of("""
+        fulcrum.health-check.timeout = 3s
         fulcrum.pools.lrt { strategy = least-response-time, backends = ["%s", "%s", "%s"] }
         """.formatted(backends.get(0).address(), backends.get(1).address(), backends.get(2).address())));
   }
@@ -66,21 +68,19 @@ class LeastResponseTimeTest {
 
   @Test
   void trafficLeavesABackendThatTurnsSlowWithinASecond() throws Exception {
+    PoolHealth.awaitAllUp(fulcrum, "lrt", 3);
     TableRef table = fulcrum.tables().of("lrt");
-    Eventually.await(Duration.ofSeconds(10), "3 backends routed", () -> table.current().size() == 3);
     String slow = backends.get(2).address();
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     ConcurrentLinkedQueue<Sent> sent = new ConcurrentLinkedQueue<>();
-    long start = System.nanoTime();
-    long turnsSlow = start + Duration.ofSeconds(1).toNanos();
-    long end = turnsSlow + Duration.ofSeconds(2).toNanos();
-    List<Thread> clients = new ArrayList<>();
     ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+    AtomicBoolean running = new AtomicBoolean(true);
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    List<Thread> clients = new ArrayList<>();
     for (int c = 0; c < CLIENTS; c++) {
       Thread thread = new Thread(() -> {
         try {
-          while (System.nanoTime() < end) {
-            if (!lastIsSlow && System.nanoTime() >= turnsSlow) lastIsSlow = true;
+          while (running.get() && System.nanoTime() < deadline) {
             RoutingTable current = table.current();
             RoutedBackend backend = current.get(current.pick(0));
             sent.add(new Sent(System.nanoTime(), backend.address().toString()));
@@ -99,21 +99,31 @@ class LeastResponseTimeTest {
       thread.start();
       clients.add(thread);
     }
-    for (Thread thread : clients) thread.join(Duration.ofSeconds(20).toMillis());
-    assertTrue(failures.isEmpty(), "client failures: " + failures);
+    try {
+      // While all are fast, until every client is warm; then the last backend turns slow.
+      Eventually.await(Duration.ofSeconds(15), "200 requests while all are fast", () -> sent.size() >= 200);
+      long turnedSlow = System.nanoTime();
+      lastIsSlow = true;
+      long aSecondLater = turnedSlow + Duration.ofSeconds(1).toNanos();
+      Eventually.await(Duration.ofSeconds(15), "100 requests from a second after it turned slow",
+          () -> sent.stream().filter(s -> s.atNanos() >= aSecondLater).count() >= 100);
+      running.set(false);
+      for (Thread thread : clients) thread.join(Duration.ofSeconds(10).toMillis());
+      assertTrue(failures.isEmpty(), "client failures: " + failures);
 
-    double before = shareOf(slow, sent, start + Duration.ofMillis(200).toNanos(), turnsSlow);
-    double afterASecond = shareOf(slow, sent, turnsSlow + Duration.ofSeconds(1).toNanos(), end);
-    assertTrue(before > 0.15, "while fast it gets its share: " + before);
-    assertTrue(afterASecond < 0.03, "a second after turning slow it gets almost nothing: " + afterASecond);
-    long latency = table.current().get(2).stats().latencyEstimateNanos();
-    assertTrue(latency > SLOW.toNanos() / 2, "its latency estimate is high: " + latency);
+      List<Sent> fast = sent.stream().filter(s -> s.atNanos() < turnedSlow).toList();
+      double before = shareOf(slow, fast.subList(fast.size() / 2, fast.size()));
+      double after = shareOf(slow, sent.stream().filter(s -> s.atNanos() >= aSecondLater).toList());
+      assertTrue(before > 0.15, "while fast it gets its share: " + before);
+      assertTrue(after < 0.03, "a second after turning slow it gets almost nothing: " + after);
+      long latency = table.current().get(2).stats().latencyEstimateNanos();
+      assertTrue(latency > SLOW.toNanos() / 2, "its latency estimate is high: " + latency);
+    } finally {
+      running.set(false);
+    }
   }
 
-  private static double shareOf(String backend, ConcurrentLinkedQueue<Sent> sent, long from, long to) {
-    long all = sent.stream().filter(s -> s.atNanos() >= from && s.atNanos() < to).count();
-    long matching = sent.stream().filter(s -> s.atNanos() >= from && s.atNanos() < to && s.backend().equals(backend)).count();
-    assertTrue(all > 50, "enough requests in the window: " + all);
-    return (double) matching / all;
+  private static double shareOf(String backend, List<Sent> sent) {
+    return sent.stream().filter(s -> s.backend().equals(backend)).count() / (double) sent.size();
   }
 }

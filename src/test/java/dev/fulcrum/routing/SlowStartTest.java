@@ -36,7 +36,7 @@ class SlowStartTest {
       }));
     }
     fulcrum = Fulcrum.start(TestConfig.of("""
-        fulcrum.health-check { interval = 100ms, timeout = 500ms, rise = 1, fall = 1 }
+        fulcrum.health-check { interval = 100ms, timeout = 3s, rise = 1, fall = 2 }
         fulcrum.pools.ramp {
           strategy = weighted-round-robin
           slow-start = 2s
@@ -56,7 +56,8 @@ class SlowStartTest {
   void aBackendBackUpRampsOverTheWindow() {
     TableRef table = fulcrum.tables().of("ramp");
     Duration timeout = Duration.ofSeconds(10);
-    RoutingTable initial = Eventually.await(timeout, "both backends up", table::current, t -> t.size() == 2);
+    PoolHealth.awaitAllUp(fulcrum, "ramp", 2);
+    RoutingTable initial = table.current();
     assertEquals(1.0, initial.effectiveWeight(0), "backends of the first table start at full weight");
     assertEquals(1.0, initial.effectiveWeight(1));
 
@@ -73,7 +74,9 @@ class SlowStartTest {
 
     List<Double> seen = new ArrayList<>();
     Eventually.await(timeout, "the ramp to finish", () -> {
-      double weight = table.current().effectiveWeight(1);
+      RoutingTable current = table.current();
+      assertEquals(2, current.size(), "no backend went down during the ramp");
+      double weight = current.effectiveWeight(1);
       if (seen.isEmpty() || seen.get(seen.size() - 1) != weight) seen.add(weight);
       return weight == 1.0;
     });

@@ -6,7 +6,6 @@ import dev.fulcrum.Fulcrum;
 import dev.fulcrum.config.BackendSettings;
 import dev.fulcrum.config.PoolSettings;
 import dev.fulcrum.config.StrategySettings;
-import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.HttpBackend;
 import dev.fulcrum.testing.TestConfig;
 import java.time.Duration;
@@ -43,7 +42,8 @@ class TableSwapConcurrencyTest {
     }
     StringBuilder addresses = new StringBuilder();
     backends.forEach(b -> addresses.append(addresses.isEmpty() ? "" : ", ").append('"').append(b.address()).append('"'));
-    fulcrum = Fulcrum.start(TestConfig.of("fulcrum.pools.swap.backends = [" + addresses + "]"));
+    fulcrum = Fulcrum.start(TestConfig.of(
+        "fulcrum.health-check.timeout = 3s\nfulcrum.pools.swap.backends = [" + addresses + "]"));
   }
 
   @AfterAll
@@ -56,7 +56,7 @@ class TableSwapConcurrencyTest {
   @Test
   void picksDuringSwapsNeverThrowNorPickAnIneligibleBackend() throws Exception {
     TableRef table = fulcrum.tables().of("swap");
-    Eventually.await(Duration.ofSeconds(10), "5 backends routed", () -> table.current().size() == 5);
+    PoolHealth.awaitAllUp(fulcrum, "swap", 5);
     long end = System.nanoTime() + Duration.ofSeconds(2).toNanos();
     AtomicLong picks = new AtomicLong();
     ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
