@@ -44,8 +44,10 @@ final class StrategySettingsParser {
     } catch (ConfigException.Missing e) {
       throw reader.error(key, "is missing");
     } catch (ConfigException.WrongType | ConfigException.BadValue e) {
+      // Typesafe Config prefixes its messages with origin and path; keep only the part that says what is wrong.
       String message = e.getMessage();
-      throw reader.error(key, message.substring(message.lastIndexOf(": ") + 2));
+      int at = message.lastIndexOf(": ");
+      throw reader.error(key, at >= 0 ? message.substring(at + 2) : message);
     }
   }
 }
