@@ -46,12 +46,13 @@ public final class SettingsParser {
     for (String name : sortedKeys(pools.config())) {
       ConfigReader pool = pools.child(quoted(name));
       checkName(pools, name);
-      result.add(pool(pool, name, fulcrum.child("health-check")));
+      result.add(pool(pool, name, fulcrum.child("health-check"), fulcrum.child("balancing")));
     }
     return result;
   }
 
-  private static PoolSettings pool(ConfigReader pool, String name, ConfigReader defaultHealth) {
+  private static PoolSettings pool(
+      ConfigReader pool, String name, ConfigReader defaultHealth, ConfigReader defaultBalancing) {
     StrategyKind strategy;
     try {
       strategy = StrategyKind.fromName(pool.has("strategy") ? pool.string("strategy") : "round-robin");
@@ -64,7 +65,8 @@ public final class SettingsParser {
                 pool.config().getConfig("health-check").withFallback(defaultHealth.config()),
                 pool.full("health-check"))
             : new ConfigReader(defaultHealth.config(), pool.full("health-check"));
-    return new PoolSettings(name, strategy, backends(pool), healthCheck(health));
+    return new PoolSettings(
+        name, strategy, backends(pool), healthCheck(health), StrategySettingsParser.parse(pool, defaultBalancing));
   }
 
   private static List<BackendSettings> backends(ConfigReader pool) {

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -38,6 +39,8 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
 
   private record HealthChanged(BackendActor.Transition transition) implements Command {}
 
+  private record RampStep() implements Command {}
+
   private static final class Member {
     final ActorRef<BackendActor.Command> actor;
     final BackendStats stats;
@@ -54,6 +57,9 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
   private final TableRef table;
   private final ActorRef<BackendActor.Transition> transitions;
   private final Map<HostPort, Member> members = new LinkedHashMap<>();
+  private final PoolLoad load = new PoolLoad();
+  private final SlowStart slowStart = new SlowStart();
+  private Cancellable nextRampStep;
   private PoolSettings pool;
   private long version;
   private long spawned;
@@ -79,6 +85,10 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
         })
         .onMessage(HealthChanged.class, this::onHealthChanged)
         .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(RampStep.class, r -> {
+          publish();
+          return this;
+        })
         .build();
   }
 
@@ -111,7 +121,7 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
   }
 
   private Member spawn(PoolSettings next, BackendSettings backend) {
-    BackendStats stats = new BackendStats();
+    BackendStats stats = new BackendStats(load);
     Behavior<BackendActor.Command> behavior =
         Behaviors.supervise(BackendActor.create(next.name(), backend.address(), next.healthCheck(), stats, transitions))
             .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
@@ -145,7 +155,15 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
       }
     });
     RoutedBackend[] backends = eligible.toArray(new RoutedBackend[0]);
-    Strategy strategy = pool.strategy().build(backends, table.current().strategy());
-    table.publish(new RoutingTable(pool.name(), ++version, backends, strategy));
+    long now = System.nanoTime();
+    Duration window = pool.strategySettings().slowStart();
+    int[] weights = slowStart.weights(backends, window, pool.strategy().rampsWeights(), now);
+    Strategy strategy = pool.strategy().build(backends, weights, pool.strategySettings(), table.current().strategy());
+    table.publish(
+        new RoutingTable(pool.name(), ++version, backends, weights, strategy, pool.strategySettings().hashKey()));
+    if (nextRampStep != null) nextRampStep.cancel();
+    nextRampStep = slowStart.untilNextStep(window, now)
+        .map(delay -> getContext().scheduleOnce(delay, getContext().getSelf(), new RampStep()))
+        .orElse(null);
   }
 }

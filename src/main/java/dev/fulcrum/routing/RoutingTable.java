@@ -1,5 +1,9 @@
 package dev.fulcrum.routing;
 
+import java.net.InetAddress;
+import java.util.Optional;
+import java.util.function.Function;
+
 /**
  * An immutable snapshot of a pool's eligible backends, published by the pool's router and read lock-free by the data
  * plane. Only eligible backends are in it: healthy (or not yet checked), with a weight above zero.
@@ -8,17 +12,22 @@ public final class RoutingTable {
   private final String pool;
   private final long version;
   private final RoutedBackend[] backends;
+  private final int[] weights;
   private final Strategy strategy;
+  private final HashKey hashKey;
 
-  RoutingTable(String pool, long version, RoutedBackend[] backends, Strategy strategy) {
+  /** {@code weights} are effective weights in {@link SlowStart#STEPS}ths of a configured weight unit. */
+  RoutingTable(String pool, long version, RoutedBackend[] backends, int[] weights, Strategy strategy, HashKey hashKey) {
     this.pool = pool;
     this.version = version;
     this.backends = backends;
+    this.weights = weights;
     this.strategy = strategy;
+    this.hashKey = hashKey;
   }
 
   public static RoutingTable empty(String pool) {
-    return new RoutingTable(pool, 0, new RoutedBackend[0], (table, key) -> -1);
+    return new RoutingTable(pool, 0, new RoutedBackend[0], new int[0], Strategy.NONE, HashKey.CLIENT_IP);
   }
 
   public String pool() {
@@ -38,8 +47,35 @@ public final class RoutingTable {
     return backends[index];
   }
 
+  /** The weight the strategy uses for a backend: its configured weight, less while it is in slow start. */
+  public double effectiveWeight(int index) {
+    return (double) weights[index] / SlowStart.STEPS;
+  }
+
   Strategy strategy() {
     return strategy;
+  }
+
+  /** What the pool's key-based strategy hashes; see {@link #requestKey}. */
+  public HashKey hashKey() {
+    return hashKey;
+  }
+
+  /** Whether {@link #pick} looks at the request key; when not, listeners can pass 0 without computing one. */
+  public boolean usesKey() {
+    return strategy.usesKey();
+  }
+
+  /**
+   * The key to pass to {@link #pick} for an L7 request, per the pool's {@link #hashKey()}; 0 without looking anything
+   * up when the strategy ignores keys.
+   */
+  public long requestKey(
+      InetAddress client,
+      Function<String, Optional<String>> header,
+      Function<String, Optional<String>> cookie,
+      String path) {
+    return usesKey() ? hashKey.keyFor(client, header, cookie, path) : 0;
   }
 
   /** The strategy's choice for this key, as an index for {@link #get}; -1 when no backend is eligible. */

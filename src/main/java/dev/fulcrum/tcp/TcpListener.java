@@ -2,6 +2,7 @@ package dev.fulcrum.tcp;
 
 import dev.fulcrum.Failures;
 import dev.fulcrum.config.TcpListenerSettings;
+import dev.fulcrum.routing.HashKey;
 import dev.fulcrum.routing.RoutedBackend;
 import dev.fulcrum.routing.RoutingTable;
 import dev.fulcrum.routing.TableRef;
@@ -101,7 +102,7 @@ public final class TcpListener {
   private void accept(Tcp.IncomingConnection client) {
     openConnections.incrementAndGet();
     RoutingTable current = table.current();
-    int first = current.pick(client.remoteAddress().getAddress().hashCode());
+    int first = current.pick(HashKey.clientIp(client.remoteAddress().getAddress()));
     if (first < 0) {
       noBackend.increment();
       close(client);
