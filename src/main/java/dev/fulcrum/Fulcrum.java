@@ -104,7 +104,7 @@ public final class Fulcrum {
   private void startAll() {
     ClusterStart.join(system);
     await(DemoBackends.start(system, settings.demo()), "demo backends on " + settings.demo().host());
-    pools = await(PoolControl.start(system, journal, tables), "the journal (schema)");
+    pools = await(PoolControl.start(system, journal, tables, settings::balancingFor), "the journal (schema)");
     await(pools.bootstrap(settings.pools(), BIND_TIMEOUT), "the pools from the journal");
     for (TcpListenerSettings listener : settings.tcpListeners()) {
       TcpListener bound =

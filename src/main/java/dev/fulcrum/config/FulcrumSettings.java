@@ -5,7 +5,11 @@ import java.util.List;
 
 /** Everything {@code fulcrum.*} in the config, parsed and validated once at start-up. */
 public record FulcrumSettings(
-    List<PoolSettings> pools, List<TcpListenerSettings> tcpListeners, DemoSettings demo, Duration drainTimeout) {
+    List<PoolSettings> pools,
+    List<TcpListenerSettings> tcpListeners,
+    DemoSettings demo,
+    Duration drainTimeout,
+    StrategySettings balancingDefaults) {
 
   public FulcrumSettings {
     pools = List.copyOf(pools);
@@ -14,5 +18,17 @@ public record FulcrumSettings(
 
   public PoolSettings pool(String name) {
     return pools.stream().filter(p -> p.name().equals(name)).findFirst().orElseThrow();
+  }
+
+  /**
+   * The balancing settings (hash key, bounded load, slow start) of a pool on this node: its own from the config, else
+   * {@code fulcrum.balancing}, also for pools created at runtime. They tune the strategy, which itself is journaled.
+   */
+  public StrategySettings balancingFor(String pool) {
+    return pools.stream()
+        .filter(p -> p.name().equals(pool))
+        .map(PoolSettings::strategySettings)
+        .findFirst()
+        .orElse(balancingDefaults);
   }
 }

@@ -27,8 +27,13 @@ public final class SettingsParser {
     Set<String> poolNames = new HashSet<>();
     pools.forEach(p -> poolNames.add(p.name()));
     List<TcpListenerSettings> tcp = tcpListeners(fulcrum, poolNames);
+    ConfigReader balancing = fulcrum.child("balancing");
     return new FulcrumSettings(
-        pools, tcp, demo(fulcrum.child("demo")), fulcrum.child("shutdown").positiveDuration("drain-timeout"));
+        pools,
+        tcp,
+        demo(fulcrum.child("demo")),
+        fulcrum.child("shutdown").positiveDuration("drain-timeout"),
+        StrategySettingsParser.parse(balancing, balancing));
   }
 
   /** Validates a pool or listener name: it appears in actor names and admin URLs. */

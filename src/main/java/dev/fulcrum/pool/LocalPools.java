@@ -1,11 +1,13 @@
 package dev.fulcrum.pool;
 
 import dev.fulcrum.config.PoolSettings;
+import dev.fulcrum.config.StrategySettings;
 import dev.fulcrum.routing.PoolRouter;
 import dev.fulcrum.routing.RoutingTables;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.Optional;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -46,16 +48,19 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
   }
 
   private final RoutingTables tables;
+  private final Function<String, StrategySettings> balancing;
   private final Map<String, PoolState> states = new LinkedHashMap<>();
   private final Map<String, ActorRef<PoolRouter.Command>> routers = new LinkedHashMap<>();
 
-  public static Behavior<Command> create(RoutingTables tables) {
-    return Behaviors.setup(ctx -> new LocalPools(ctx, tables));
+  /** {@code balancing} gives each pool's node-local balancing settings (see FulcrumSettings.balancingFor). */
+  public static Behavior<Command> create(RoutingTables tables, Function<String, StrategySettings> balancing) {
+    return Behaviors.setup(ctx -> new LocalPools(ctx, tables, balancing));
   }
 
-  private LocalPools(ActorContext<Command> ctx, RoutingTables tables) {
+  private LocalPools(ActorContext<Command> ctx, RoutingTables tables, Function<String, StrategySettings> balancing) {
     super(ctx);
     this.tables = tables;
+    this.balancing = balancing;
   }
 
   @Override
@@ -85,14 +90,18 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
     states.put(state.name(), state);
     ActorRef<PoolRouter.Command> router = routers.get(state.name());
     if (!state.exists()) {
-      if (router != null && known != null && known.exists()) router.tell(new PoolRouter.Configure(emptied(known)));
+      if (router != null && known != null && known.exists()) router.tell(new PoolRouter.Configure(routed(emptied(known))));
       return;
     }
     if (router == null) {
-      routers.put(state.name(), getContext().spawn(PoolRouter.create(state.pool(), tables), "pool-" + state.name()));
+      routers.put(state.name(), getContext().spawn(PoolRouter.create(routed(state.pool()), tables), "pool-" + state.name()));
     } else {
-      router.tell(new PoolRouter.Configure(state.pool()));
+      router.tell(new PoolRouter.Configure(routed(state.pool())));
     }
+  }
+
+  private PoolSettings routed(PoolSettings pool) {
+    return pool.withStrategySettings(balancing.apply(pool.name()));
   }
 
   private static PoolSettings emptied(PoolState last) {

@@ -1,6 +1,7 @@
 package dev.fulcrum.pool;
 
 import dev.fulcrum.config.JournalSettings;
+import dev.fulcrum.config.StrategySettings;
 import dev.fulcrum.config.PoolSettings;
 import dev.fulcrum.routing.RoutingTables;
 import java.time.Duration;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -38,18 +40,20 @@ public final class PoolControl {
   private final ClusterSharding sharding;
   private final ActorRef<LocalPools.Command> localPools;
 
-  private PoolControl(ActorSystem<?> system, JournalSettings settings, RoutingTables tables) {
+  private PoolControl(
+      ActorSystem<?> system, JournalSettings settings, RoutingTables tables, Function<String, StrategySettings> balancing) {
     this.system = system;
     this.settings = settings;
     this.sharding = ClusterSharding.get(system);
-    this.localPools = system.systemActorOf(LocalPools.create(tables), "pools", Props.empty());
+    this.localPools = system.systemActorOf(LocalPools.create(tables, balancing), "pools", Props.empty());
     PoolStatePublisher publisher = state -> localPools.tell(new LocalPools.StateChanged(state));
     sharding.init(Entity.of(PoolEntity.TYPE_KEY, ctx -> PoolEntity.create(ctx.getEntityId(), settings, publisher)));
   }
 
   /** Creates the journal's tables if they are missing (idempotent), then starts the entities' sharding. */
-  public static CompletionStage<PoolControl> start(ActorSystem<?> system, JournalSettings settings, RoutingTables tables) {
-    return SchemaUtils.createIfNotExists(system).thenApply(done -> new PoolControl(system, settings, tables));
+  public static CompletionStage<PoolControl> start(
+      ActorSystem<?> system, JournalSettings settings, RoutingTables tables, Function<String, StrategySettings> balancing) {
+    return SchemaUtils.createIfNotExists(system).thenApply(done -> new PoolControl(system, settings, tables, balancing));
   }
 
   /** The pool's entity, wherever it runs; the pool need not exist (send {@link PoolEntity.Create}). */

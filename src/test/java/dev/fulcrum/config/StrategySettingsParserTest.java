@@ -22,7 +22,7 @@ class StrategySettingsParserTest {
 
   @Test
   void aPoolOverridesEachSettingAndFallsBackForTheOthers() {
-    FulcrumSettings settings = SettingsParser.parse(TestConfig.of("""
+    FulcrumSettings settings = SettingsParser.parse(TestConfig.resolved("""
         fulcrum.balancing.slow-start = 20s
         fulcrum.pools.web { strategy = consistent-hash, backends = ["127.0.0.1:9001"], hash-key = "header:X-User" }
         fulcrum.pools.api { strategy = least-connections, backends = ["127.0.0.1:9002"], bounded-load = 0, slow-start = 5s }
@@ -57,7 +57,7 @@ class StrategySettingsParserTest {
 
   @Test
   void mistakesInTheDefaultsNameTheDefaultsPath() {
-    SettingsException e = assertThrows(SettingsException.class, () -> SettingsParser.parse(TestConfig.of("""
+    SettingsException e = assertThrows(SettingsException.class, () -> SettingsParser.parse(TestConfig.resolved("""
         fulcrum.balancing.hash-key = "cookie"
         fulcrum.pools.web.backends = ["127.0.0.1:9001"]
         """)));
@@ -65,7 +65,7 @@ class StrategySettingsParserTest {
   }
 
   private static PoolSettings parse(String poolHocon) {
-    return SettingsParser.parse(TestConfig.of("fulcrum.pools.web { backends = [\"127.0.0.1:9001\"], " + poolHocon + " }"))
+    return SettingsParser.parse(TestConfig.resolved("fulcrum.pools.web { backends = [\"127.0.0.1:9001\"], " + poolHocon + " }"))
         .pool("web");
   }
 

@@ -27,6 +27,11 @@ public final class TestConfig {
             "pekko-persistence-jdbc.shared-databases.fulcrum.db.url = \"" + memoryJournalUrl() + "\""));
   }
 
+  /** {@link #of} with every default under it, resolved: what a node would read, for parser tests. */
+  public static Config resolved(String hocon) {
+    return dev.fulcrum.Fulcrum.withDefaults(of(hocon));
+  }
+
   /** A fresh in-memory H2 journal: each node a test starts gets its own unless the test sets a URL. */
   public static String memoryJournalUrl() {
     return "jdbc:h2:mem:journal-" + java.util.UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
