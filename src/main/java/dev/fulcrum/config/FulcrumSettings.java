@@ -5,7 +5,11 @@ import java.util.List;
 
 /** Everything {@code fulcrum.*} in the config, parsed and validated once at start-up. */
 public record FulcrumSettings(
-    List<PoolSettings> pools, List<TcpListenerSettings> tcpListeners, DemoSettings demo, Duration drainTimeout) {
+    List<PoolSettings> pools,
+    List<TcpListenerSettings> tcpListeners,
+    DemoSettings demo,
+    Duration drainTimeout,
+    HttpSettings http) {
 
   public FulcrumSettings {
     pools = List.copyOf(pools);

@@ -26,7 +26,11 @@ public final class SettingsParser {
     pools.forEach(p -> poolNames.add(p.name()));
     List<TcpListenerSettings> tcp = tcpListeners(fulcrum, poolNames);
     return new FulcrumSettings(
-        pools, tcp, demo(fulcrum.child("demo")), fulcrum.child("shutdown").positiveDuration("drain-timeout"));
+        pools,
+        tcp,
+        demo(fulcrum.child("demo")),
+        fulcrum.child("shutdown").positiveDuration("drain-timeout"),
+        HttpSettingsParser.parse(fulcrum, poolNames));
   }
 
   /** Validates a pool or listener name: it appears in actor names and admin URLs. */
