@@ -90,7 +90,6 @@ final class Exchange {
         result.complete(respond(response, backend, start));
       } else {
         stats.requestFinished(System.nanoTime() - start);
-        System.err.println("DEBUG failure " + failure); failure.printStackTrace();
         failed(n, backend, BackendFailure.of(failure));
       }
     });
