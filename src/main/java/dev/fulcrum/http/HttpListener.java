@@ -80,6 +80,7 @@ public final class HttpListener {
             + "    max-header-count = " + limits.maxHeaderCount() + "\n"
             + "    max-uri-length = " + limits.maxUriLength() + "\n"
             + "    max-chunk-size = 16m\n"
+            + "    error-handler = \"" + ParsingErrors.class.getName() + "\"\n"
             + "  }\n"
             + "}\n");
   }

@@ -104,6 +104,26 @@ final class RawHttp implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether anything (a byte or a close) arrived within {@code wait}. Consumes a byte if one came, so use it only to
+   * assert that the server stays silent.
+   */
+  boolean answeredWithin(java.time.Duration wait) {
+    try {
+      socket.setSoTimeout((int) wait.toMillis());
+      try {
+        in.read();
+        return true;
+      } finally {
+        socket.setSoTimeout(10_000);
+      }
+    } catch (SocketTimeoutException e) {
+      return false;
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
   private String line() throws IOException {
     StringBuilder line = new StringBuilder();
     int c;
