@@ -11,8 +11,6 @@ import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
-import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.util.ByteString;
 
 /**
  * One proxied request: picks a backend (sticky cookie first), sends, and on failure retries the next backend when
@@ -49,10 +47,7 @@ final class Exchange {
       this.bodySent = CompletableFuture.completedFuture(null);
     } else {
       this.bodySent = new CompletableFuture<>();
-      request = request.transformEntityDataBytes(Flow.<ByteString>create().watchTermination((unused, done) -> {
-        done.whenComplete((d, failure) -> bodySent.complete(null));
-        return unused;
-      }));
+      request = Bodies.onEnd(request, () -> bodySent.complete(null));
     }
     this.outgoing = request;
   }
@@ -131,10 +126,7 @@ final class Exchange {
       stats.requestFinished(System.nanoTime() - start);
       return out;
     }
-    return out.transformEntityDataBytes(Flow.<ByteString>create().watchTermination((unused, done) -> {
-      done.whenComplete((d, e) -> stats.requestFinished(System.nanoTime() - start));
-      return unused;
-    }));
+    return Bodies.onEnd(out, () -> stats.requestFinished(System.nanoTime() - start));
   }
 
   private HttpResponse error(org.apache.pekko.http.javadsl.model.StatusCode status, String message) {
