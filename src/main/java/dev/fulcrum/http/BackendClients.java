@@ -66,6 +66,12 @@ final class BackendClients {
     return response;
   }
 
+  /** Closes every pool once its queued requests are done; sending afterwards fails. */
+  void close() {
+    queues.values().forEach(BoundedSourceQueue::complete);
+    queues.clear();
+  }
+
   private BoundedSourceQueue<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>> open(Target target) {
     ConnectionPoolSettings settings =
         (ConnectionPoolSettings) org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings.create(poolConfig(target.key));

@@ -24,10 +24,12 @@ import org.apache.pekko.stream.Materializer;
 public final class HttpListener {
   private final HttpListenerSettings settings;
   private final ServerBinding binding;
+  private final BackendClients clients;
 
-  private HttpListener(HttpListenerSettings settings, ServerBinding binding) {
+  private HttpListener(HttpListenerSettings settings, ServerBinding binding, BackendClients clients) {
     this.settings = settings;
     this.binding = binding;
+    this.clients = clients;
   }
 
   /** Binds the listener; the stage fails if the port is taken. */
@@ -43,7 +45,7 @@ public final class HttpListener {
         .newServerAt(settings.bind().host(), settings.bind().port())
         .withSettings(ServerSettings.create(serverConfig(settings).withFallback(system.settings().config())))
         .bind(handler)
-        .thenApply(binding -> new HttpListener(settings, binding));
+        .thenApply(binding -> new HttpListener(settings, binding, context.clients()));
   }
 
   public HttpListenerSettings settings() {
@@ -59,9 +61,12 @@ public final class HttpListener {
     return binding.unbind();
   }
 
-  /** Lets in-flight requests finish for up to {@code deadline}, then closes every connection. */
+  /** Lets in-flight requests finish for up to {@code deadline}, then closes every connection, clients' and backends'. */
   public CompletionStage<Done> terminate(Duration deadline) {
-    return binding.terminate(deadline).thenApply(terminated -> Done.getInstance());
+    return binding.terminate(deadline).thenApply(terminated -> {
+      clients.close();
+      return Done.getInstance();
+    });
   }
 
   private static Config serverConfig(HttpListenerSettings settings) {
