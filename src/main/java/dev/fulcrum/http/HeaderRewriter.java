@@ -43,7 +43,8 @@ final class HeaderRewriter {
       switch (name) {
         case "x-forwarded-for" -> forwardedFor = forwardedFor == null ? h.value() : forwardedFor + ", " + h.value();
         case "via" -> via = via == null ? h.value() : via + ", " + h.value();
-        case "x-forwarded-proto", "x-forwarded-host", "timeout-access" -> {}
+        // Expect: 100-continue was answered to the client by the server side already
+        case "x-forwarded-proto", "x-forwarded-host", "timeout-access", "expect" -> {}
         case "x-request-id" -> {
           hasRequestId = true;
           out.add(h);

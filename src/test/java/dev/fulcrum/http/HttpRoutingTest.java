@@ -157,6 +157,33 @@ class HttpRoutingTest {
   }
 
   @Test
+  void headResponseHasNoBodyAndTheConnectionStaysUsable() {
+    try (RawHttp http = new RawHttp(port)) {
+      http.send("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n");
+      RawHttp.Response head = http.readHead();
+      assertEquals(200, head.status());
+      assertEquals("3", head.header("Content-Length"), "the length of the body a GET would get");
+      http.send("GET /g HTTP/1.1\r\nHost: x\r\n\r\n");
+      assertEquals("web", http.read().body());
+    }
+    assertEquals("HEAD", web.next().method());
+    assertEquals("/g", web.next().target());
+  }
+
+  @Test
+  void expectContinueIsAnsweredByTheProxyAndNotForwarded() {
+    try (RawHttp http = new RawHttp(port)) {
+      http.send("POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+      assertEquals(100, http.readHead().status());
+      http.send("body");
+      assertEquals(200, http.read().status());
+    }
+    RecordingBackend.Received r = web.next();
+    assertEquals("body", r.body());
+    assertNull(r.header("Expect"));
+  }
+
+  @Test
   void keepsTheClientsRequestId() {
     RawHttp.Response response = RawHttp.get(port, "site.org", "/", "X-Request-Id: abc-123");
     assertEquals("abc-123", web.next().header("X-Request-Id"));

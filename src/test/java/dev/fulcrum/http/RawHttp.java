@@ -62,7 +62,8 @@ final class RawHttp implements AutoCloseable {
     }
   }
 
-  Response read() {
+  /** The status line and headers only: for HEAD responses and interim (1xx) ones. */
+  Response readHead() {
     try {
       String statusLine = line();
       if (statusLine == null) throw new AssertionError("connection closed before a response");
@@ -73,6 +74,17 @@ final class RawHttp implements AutoCloseable {
         headers.computeIfAbsent(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
             .add(line.substring(colon + 1).trim());
       }
+      return new Response(status, headers, "");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  Response read() {
+    try {
+      Response head = readHead();
+      int status = head.status();
+      Map<String, List<String>> headers = head.headers();
       ByteArrayOutputStream body = new ByteArrayOutputStream();
       List<String> length = headers.get("content-length");
       List<String> encoding = headers.get("transfer-encoding");
