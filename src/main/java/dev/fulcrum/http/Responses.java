@@ -24,7 +24,7 @@ final class Responses {
   }
 
   static HttpResponse tooLarge(long limit, String requestId) {
-    return error(StatusCodes.PAYLOAD_TOO_LARGE, "request body larger than the limit of " + limit + " bytes", requestId);
+    return error(StatusCodes.CONTENT_TOO_LARGE, "request body larger than the limit of " + limit + " bytes", requestId);
   }
 
   /** A request we refuse to interpret; the connection is closed after it, as its framing cannot be trusted. */
