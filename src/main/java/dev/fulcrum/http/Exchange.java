@@ -11,12 +11,16 @@ import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One proxied request: picks a backend (sticky cookie first), sends, and on failure retries the next backend when
  * that is safe and the budget allows. Reports every attempt to the backend's stats, connect failures to its actor.
  */
 final class Exchange {
+  private static final Logger log = LoggerFactory.getLogger(Exchange.class);
+
   private final ProxyContext context;
   private final Route route;
   private final HttpRequest incoming;
@@ -91,6 +95,7 @@ final class Exchange {
   }
 
   private void failed(int n, RoutedBackend backend, BackendFailure failure) {
+    log.debug("request {} to {} failed on attempt {}: {} ({})", requestId, backend.address(), n + 1, failure.kind(), failure.reason());
     switch (failure.kind()) {
       case CONNECT -> {
         backend.reportConnectFailure(failure.reason());

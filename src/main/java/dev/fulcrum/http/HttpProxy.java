@@ -19,7 +19,8 @@ import org.apache.pekko.japi.function.Function;
  * the WebSocket proxy) that picks backends from the pool's current table. Nothing here blocks or asks an actor.
  */
 final class HttpProxy implements Function<HttpRequest, CompletionStage<HttpResponse>> {
-  private static final InetAddress UNKNOWN = InetAddress.getLoopbackAddress();
+  /** Stands in for a missing remote address (never expected): 0.0.0.0 is in no allow list a user would write. */
+  private static final InetAddress UNKNOWN = unknownAddress();
 
   private final HttpListenerSettings settings;
   private final Routes routes;
@@ -61,6 +62,14 @@ final class HttpProxy implements Function<HttpRequest, CompletionStage<HttpRespo
    */
   static long requestKey(InetAddress client) {
     return client.hashCode();
+  }
+
+  private static InetAddress unknownAddress() {
+    try {
+      return InetAddress.getByAddress(new byte[4]);
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static InetAddress clientAddress(HttpRequest request) {

@@ -56,6 +56,17 @@ class HttpSettingsParserTest {
   }
 
   @Test
+  void defaultConfigServesHttpOn8080InFrontOfTheDemoPool() {
+    FulcrumSettings settings = SettingsParser.parse(
+        com.typesafe.config.ConfigFactory.parseFile(new java.io.File("conf/application.conf"))
+            .withFallback(com.typesafe.config.ConfigFactory.defaultReference())
+            .resolve());
+    HttpListenerSettings listener = settings.http().listeners().get(0);
+    assertEquals(new HostPort("127.0.0.1", 8080), listener.bind());
+    assertEquals("web", listener.routes().get(0).pool());
+  }
+
+  @Test
   void readsHeaderRulesFirewallAndLimits() {
     HttpListenerSettings listener = parse("""
         fulcrum.listeners.http.main {
