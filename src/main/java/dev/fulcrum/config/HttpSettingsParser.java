@@ -27,7 +27,6 @@ import java.util.regex.Pattern;
  */
 public final class HttpSettingsParser {
   private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
-  private static final Pattern COOKIE_NAME = TOKEN;
   /** Headers that describe the message framing or the connection: rules on them would break the proxying itself. */
   private static final Set<String> RESERVED_HEADERS =
       Set.of("content-length", "content-type", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade",
@@ -155,11 +154,11 @@ public final class HttpSettingsParser {
   private static StickySettings sticky(ConfigReader sticky) {
     boolean enabled = read(sticky, "enabled", sticky.config()::getBoolean);
     String cookie = sticky.string("cookie");
-    if (!COOKIE_NAME.matcher(cookie).matches()) throw sticky.error("cookie", "'" + cookie + "' is not a valid cookie name");
+    if (!TOKEN.matcher(cookie).matches()) throw sticky.error("cookie", "'" + cookie + "' is not a valid cookie name");
     return new StickySettings(enabled, cookie);
   }
 
-  static FirewallSettings firewall(ConfigReader fw) {
+  private static FirewallSettings firewall(ConfigReader fw) {
     return new FirewallSettings(cidrs(fw, "allow"), cidrs(fw, "deny"), paths(fw, "allow-paths"), paths(fw, "deny-paths"));
   }
 

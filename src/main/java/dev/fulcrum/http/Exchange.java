@@ -45,7 +45,7 @@ final class Exchange {
     this.replayable = strict && incoming.method().isIdempotent();
     HttpRequest request =
         incoming.withHeaders(
-            HeaderRewriter.forRequest(incoming, client.getHostAddress(), requestId, host, false, route.requestRules));
+            HeaderRewriter.forRequest(incoming, client.getHostAddress(), requestId, host, route.requestRules));
     if (route.settings.rewritePrefix().isPresent()) request = request.withUri(incoming.getUri().path(route.rewrite(path)));
     if (strict) {
       this.bodySent = CompletableFuture.completedFuture(null);
@@ -58,12 +58,8 @@ final class Exchange {
 
   CompletionStage<HttpResponse> start() {
     table = route.table.current();
-    first = -1;
-    if (route.settings.sticky().enabled()) {
-      stickyToken = StickyCookie.read(incoming, route.settings.sticky().cookie());
-      if (stickyToken != null) first = StickyCookie.find(table, stickyToken);
-    }
-    if (first < 0) first = table.pick(HttpProxy.requestKey(client));
+    stickyToken = route.stickyToken(incoming);
+    first = route.pick(table, stickyToken, client);
     if (first < 0) return CompletableFuture.completedFuture(Responses.noBackend(route.settings.pool(), requestId));
     context.retryBudget().onRequest();
     attempt(0);

@@ -31,7 +31,7 @@ final class HeaderRewriter {
   }
 
   static List<HttpHeader> forRequest(
-      HttpRequest request, String clientIp, String requestId, String host, boolean keepUpgrade, Rules rules) {
+      HttpRequest request, String clientIp, String requestId, String host, Rules rules) {
     String connectionTokens = connectionTokens(request.getHeaders());
     List<HttpHeader> out = new ArrayList<>(16);
     String forwardedFor = null;
@@ -39,7 +39,7 @@ final class HeaderRewriter {
     boolean hasRequestId = false;
     for (HttpHeader h : request.getHeaders()) {
       String name = h.lowercaseName();
-      if (isHopByHop(name, connectionTokens) && !(keepUpgrade && name.equals("upgrade"))) continue;
+      if (isHopByHop(name, connectionTokens)) continue;
       switch (name) {
         case "x-forwarded-for" -> forwardedFor = forwardedFor == null ? h.value() : forwardedFor + ", " + h.value();
         case "via" -> via = via == null ? h.value() : via + ", " + h.value();

@@ -1,7 +1,9 @@
 package dev.fulcrum.http;
 
 import dev.fulcrum.config.HttpRouteSettings;
+import dev.fulcrum.routing.RoutingTable;
 import dev.fulcrum.routing.TableRef;
+import java.net.InetAddress;
 
 /** A route ready for the hot path: its settings with the firewall compiled and the pool's table looked up once. */
 final class Route {
@@ -25,6 +27,23 @@ final class Route {
     this.anyHost = settings.host().equals("*");
     this.wildcard = settings.host().startsWith("*.");
     this.hostSuffix = wildcard ? settings.host().substring(1) : settings.host();
+  }
+
+  /**
+   * The backend for a request: the one its sticky cookie names while that one is in the table, else the strategy's
+   * choice; -1 when the table is empty.
+   */
+  int pick(RoutingTable current, String stickyToken, InetAddress client) {
+    if (stickyToken != null) {
+      int sticky = StickyCookie.find(current, stickyToken);
+      if (sticky >= 0) return sticky;
+    }
+    return current.pick(HttpProxy.requestKey(client));
+  }
+
+  /** The sticky cookie's value in the request, or null (also when the pool is not sticky). */
+  String stickyToken(org.apache.pekko.http.javadsl.model.HttpRequest request) {
+    return settings.sticky().enabled() ? StickyCookie.read(request, settings.sticky().cookie()) : null;
   }
 
   /** Higher for more specific hosts: exact names, then longer wildcard suffixes, then any host. */

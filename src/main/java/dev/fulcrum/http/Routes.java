@@ -29,10 +29,6 @@ final class Routes {
     return null;
   }
 
-  Route[] all() {
-    return ordered;
-  }
-
   private static String hostOnly(String hostHeader) {
     int end = hostHeader.length();
     if (end > 0 && hostHeader.charAt(0) != '[') {

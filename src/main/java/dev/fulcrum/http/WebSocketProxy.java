@@ -6,7 +6,14 @@ import java.net.InetAddress;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import com.typesafe.config.ConfigFactory;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.event.Logging;
+import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.javadsl.ConnectionContext;
+import org.apache.pekko.http.javadsl.settings.ClientConnectionSettings;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
@@ -31,20 +38,24 @@ import org.reactivestreams.Subscriber;
  */
 final class WebSocketProxy {
   private final ProxyContext context;
+  private final LoggingAdapter log;
+  private final ConcurrentHashMap<Route, ClientConnectionSettings> settings = new ConcurrentHashMap<>();
 
   WebSocketProxy(ProxyContext context) {
     this.context = context;
+    this.log = Logging.getLogger(context.system().classicSystem(), WebSocketProxy.class);
   }
 
   CompletionStage<HttpResponse> proxy(
       HttpRequest request, WebSocketUpgrade upgrade, Route route, InetAddress client, String host, String requestId,
       String path) {
     RoutingTable table = route.table.current();
-    int index = table.pick(HttpProxy.requestKey(client));
+    String stickyToken = route.stickyToken(request);
+    int index = route.pick(table, stickyToken, client);
     if (index < 0) return CompletableFuture.completedFuture(Responses.noBackend(route.settings.pool(), requestId));
     RoutedBackend backend = table.get(index);
     WebSocketRequest wsRequest = WebSocketRequest.create(backendUri(request, route, backend, path));
-    for (HttpHeader h : HeaderRewriter.forRequest(request, client.getHostAddress(), requestId, host, false, route.requestRules)) {
+    for (HttpHeader h : HeaderRewriter.forRequest(request, client.getHostAddress(), requestId, host, route.requestRules)) {
       String name = h.lowercaseName();
       if (!name.equals("host") && !name.startsWith("sec-websocket-")) wsRequest = wsRequest.addHeader(h);
     }
@@ -56,7 +67,9 @@ final class WebSocketProxy {
         Flow.fromSinkAndSourceMat(
             Sink.<Message>asPublisher(AsPublisher.WITHOUT_FANOUT), Source.<Message>asSubscriber(), Keep.both());
     Pair<CompletionStage<WebSocketUpgradeResponse>, Pair<Publisher<Message>, Subscriber<Message>>> connected =
-        Http.get(context.system()).singleWebSocketRequest(wsRequest, backendSide, context.materializer());
+        Http.get(context.system()).singleWebSocketRequest(
+            wsRequest, backendSide, ConnectionContext.noEncryption(), Optional.empty(), clientSettings(route), log,
+            context.materializer());
     Publisher<Message> fromBackend = connected.second().first();
     Subscriber<Message> toBackend = connected.second().second();
     return connected.first().handle((response, failure) -> {
@@ -70,10 +83,21 @@ final class WebSocketProxy {
       }
       Flow<Message, Message, NotUsed> clientSide =
           Flow.fromSinkAndSourceCoupled(Sink.fromSubscriber(toBackend), Source.fromPublisher(fromBackend));
-      return response.chosenSubprotocol()
+      HttpResponse accepted = response.chosenSubprotocol()
           .map(protocol -> upgrade.handleMessagesWith(clientSide, protocol))
           .orElseGet(() -> upgrade.handleMessagesWith(clientSide));
+      return route.settings.sticky().enabled() && !StickyCookie.token(backend.address()).equals(stickyToken)
+          ? accepted.addHeader(StickyCookie.setCookie(route.settings.sticky().cookie(), backend.address()))
+          : accepted;
     });
+  }
+
+  /** The route's connect timeout; the socket's idle time is bounded by the listener's client idle timeout. */
+  private ClientConnectionSettings clientSettings(Route route) {
+    return settings.computeIfAbsent(route, r -> ClientConnectionSettings.create(ConfigFactory.parseString(
+            "pekko.http.client.connecting-timeout = " + r.settings.upstream().connectTimeout().toMillis() + "ms\n"
+                + "pekko.http.client.idle-timeout = infinite\n")
+        .withFallback(context.system().settings().config())));
   }
 
   private static String backendUri(HttpRequest request, Route route, RoutedBackend backend, String path) {

@@ -4,17 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
-import dev.fulcrum.backend.Health;
-import dev.fulcrum.routing.PoolRouter;
-import dev.fulcrum.routing.PoolStatus;
-import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.HttpBackend;
-import dev.fulcrum.testing.TestConfig;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
@@ -55,7 +49,7 @@ class HttpFailureTest {
     garbage = new RawBackend(RawBackend.Behaviour.GARBAGE);
     // health checks that pass once and then never run again: the tables keep backends that later fail
     String quiet = "health-check { interval = 1h, fall = 100 }";
-    fulcrum = Fulcrum.start(TestConfig.of(
+    fulcrum = Fulcrum.start(ProxyTests.config(
         """
         fulcrum.pools {
           empty.backends = []
@@ -83,24 +77,13 @@ class HttpFailureTest {
             garbage.address(), quiet,
             slow.address(), quiet)));
     port = fulcrum.httpListener("main").localAddress().getPort();
-    awaitSize("refusing", 2);
-    awaitSize("refused-only", 1);
-    awaitSize("resetting", 2);
-    awaitSize("garbage", 1);
-    awaitSize("slow", 1);
+    ProxyTests.awaitUp(fulcrum, "refusing", 2);
+    ProxyTests.awaitUp(fulcrum, "refused-only", 1);
+    ProxyTests.awaitUp(fulcrum, "resetting", 2);
+    ProxyTests.awaitUp(fulcrum, "garbage", 1);
+    ProxyTests.awaitUp(fulcrum, "slow", 1);
     stopped.server().stop();
     alone.server().stop();
-  }
-
-  /** Waits until every backend of the pool passed its first check, so the table no longer depends on it. */
-  private void awaitSize(String pool, int size) {
-    Eventually.await(Duration.ofSeconds(10), pool + " has " + size + " backends up", () -> {
-      PoolStatus status = AskPattern.<PoolRouter.Command, PoolStatus>ask(
-              fulcrum.router(pool), PoolRouter.GetStatus::new, Duration.ofSeconds(3), fulcrum.system().scheduler())
-          .toCompletableFuture().join();
-      return status.backends().stream().filter(b -> b.health() == Health.UP).count() == size
-          && fulcrum.tables().of(pool).current().size() == size;
-    });
   }
 
   @AfterAll

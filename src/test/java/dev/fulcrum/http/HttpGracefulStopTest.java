@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.HttpBackend;
-import dev.fulcrum.testing.TestConfig;
 import java.io.IOException;
 import java.net.Socket;
 import java.time.Duration;
@@ -32,13 +31,13 @@ class HttpGracefulStopTest {
       arrived.countDown();
       return (CompletionStage<HttpResponse>) release;
     });
-    Fulcrum fulcrum = Fulcrum.start(TestConfig.of("""
+    Fulcrum fulcrum = Fulcrum.start(ProxyTests.config("""
         fulcrum.pools.web.backends = ["%s"]
         fulcrum.listeners.http.main { bind = "127.0.0.1:0", routes = [{pool = web}] }
         """.formatted(backend.address())));
     try {
       int port = fulcrum.httpListener("main").localAddress().getPort();
-      Eventually.await(Duration.ofSeconds(10), "pool routable", () -> fulcrum.tables().of("web").current().size() == 1);
+      ProxyTests.awaitUp(fulcrum, "web", 1);
       CompletableFuture<RawHttp.Response> inFlight =
           CompletableFuture.supplyAsync(() -> RawHttp.get(port, "x", "/slow"));
       assertTrue(arrived.await(10, TimeUnit.SECONDS));

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
-import dev.fulcrum.testing.Eventually;
-import dev.fulcrum.testing.TestConfig;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -29,7 +27,7 @@ class HttpLimitsTest {
   void start() {
     backends = ActorSystem.create(Behaviors.empty(), "backends");
     web = new RecordingBackend(backends, "web");
-    fulcrum = Fulcrum.start(TestConfig.of(
+    fulcrum = Fulcrum.start(ProxyTests.config(
         """
         fulcrum.pools.web.backends = ["%s"]
         fulcrum.listeners.http.main {
@@ -45,7 +43,7 @@ class HttpLimitsTest {
         """.formatted(web.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
     twoConnectionsPort = fulcrum.httpListener("two").localAddress().getPort();
-    Eventually.await(Duration.ofSeconds(10), "pool routable", () -> fulcrum.tables().of("web").current().size() == 1);
+    ProxyTests.awaitUp(fulcrum, "web", 1);
   }
 
   @AfterAll

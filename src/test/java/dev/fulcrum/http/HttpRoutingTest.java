@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
-import dev.fulcrum.testing.Eventually;
-import dev.fulcrum.testing.TestConfig;
-import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
@@ -37,7 +34,7 @@ class HttpRoutingTest {
     api = new RecordingBackend(backends, "api");
     wild = new RecordingBackend(backends, "wild");
     admin = new RecordingBackend(backends, "admin");
-    fulcrum = Fulcrum.start(TestConfig.of(
+    fulcrum = Fulcrum.start(ProxyTests.config(
         """
         fulcrum.pools {
           web.backends = ["%s"]
@@ -74,7 +71,7 @@ class HttpRoutingTest {
     guardedPort = fulcrum.httpListener("guarded").localAddress().getPort();
     oneHostPort = fulcrum.httpListener("one-host").localAddress().getPort();
     for (String pool : new String[] {"web", "api", "wild", "admin"}) {
-      Eventually.await(Duration.ofSeconds(10), "pool " + pool + " routable", () -> fulcrum.tables().of(pool).current().size() == 1);
+      ProxyTests.awaitUp(fulcrum, pool, 1);
     }
   }
 

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.Eventually;
-import dev.fulcrum.testing.TestConfig;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -33,17 +32,17 @@ class HttpStickyTest {
     one = new RecordingBackend(backends, "one");
     two = new RecordingBackend(backends, "two");
     three = new RecordingBackend(backends, "three");
-    fulcrum = Fulcrum.start(TestConfig.of(
+    fulcrum = Fulcrum.start(ProxyTests.config(
         """
         fulcrum.pools.web {
           backends = ["%s", "%s", "%s"]
-          health-check { interval = 300ms, timeout = 2s, rise = 1, fall = 1 }
+          health-check { interval = 300ms, timeout = 5s, rise = 1, fall = 1 }
         }
         fulcrum.http.pools.web.sticky { enabled = on, cookie = "SRV" }
         fulcrum.listeners.http.main { bind = "127.0.0.1:0", routes = [{pool = web}] }
         """.formatted(one.address(), two.address(), three.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
-    Eventually.await(Duration.ofSeconds(10), "pool routable", () -> fulcrum.tables().of("web").current().size() == 3);
+    ProxyTests.awaitUp(fulcrum, "web", 3);
   }
 
   @AfterAll

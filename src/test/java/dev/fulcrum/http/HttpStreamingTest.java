@@ -4,15 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.typesafe.config.ConfigFactory;
 import dev.fulcrum.Fulcrum;
-import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.HttpBackend;
-import dev.fulcrum.testing.TestConfig;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.zip.CRC32;
@@ -61,7 +58,7 @@ class HttpStreamingTest {
       }
       return CompletableFuture.completedFuture(org.apache.pekko.http.javadsl.model.HttpResponse.create().withEntity("up"));
     });
-    fulcrum = Fulcrum.start(TestConfig.of(
+    fulcrum = Fulcrum.start(ProxyTests.config(
         """
         fulcrum.pools.files.backends = ["%s"]
         fulcrum.listeners.http.main {
@@ -71,7 +68,7 @@ class HttpStreamingTest {
         }
         """.formatted(backend.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
-    Eventually.await(Duration.ofSeconds(10), "pool routable", () -> fulcrum.tables().of("files").current().size() == 1);
+    ProxyTests.awaitUp(fulcrum, "files", 1);
   }
 
   @AfterAll

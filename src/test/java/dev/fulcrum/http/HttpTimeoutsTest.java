@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
-import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.HttpBackend;
-import dev.fulcrum.testing.TestConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,7 +42,7 @@ class HttpTimeoutsTest {
       return CompletableFuture.completedFuture(
           HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_OCTET_STREAM, 1000, body)));
     });
-    fulcrum = Fulcrum.start(TestConfig.of(
+    fulcrum = Fulcrum.start(ProxyTests.config(
         """
         fulcrum.pools.stalling.backends = ["%s"]
         fulcrum.listeners.http.main {
@@ -54,7 +52,7 @@ class HttpTimeoutsTest {
         }
         """.formatted(stalling.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
-    Eventually.await(Duration.ofSeconds(10), "pool routable", () -> fulcrum.tables().of("stalling").current().size() == 1);
+    ProxyTests.awaitUp(fulcrum, "stalling", 1);
   }
 
   @AfterAll

@@ -3,13 +3,10 @@ package dev.fulcrum.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.fulcrum.Fulcrum;
-import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.HttpBackend;
-import dev.fulcrum.testing.TestConfig;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
-import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -49,13 +46,13 @@ class HttpWebSocketTest {
           .map(m -> (Message) TextMessage.create("echo:" + m.getStrictText()));
       return CompletableFuture.completedFuture(upgrade.get().handleMessagesWith(flow, "chat"));
     });
-    fulcrum = Fulcrum.start(TestConfig.of(
+    fulcrum = Fulcrum.start(ProxyTests.config(
         """
         fulcrum.pools.ws.backends = ["%s"]
         fulcrum.listeners.http.main { bind = "127.0.0.1:0", routes = [{path = "/ws", pool = ws}] }
         """.formatted(echo.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
-    Eventually.await(Duration.ofSeconds(10), "pool routable", () -> fulcrum.tables().of("ws").current().size() == 1);
+    ProxyTests.awaitUp(fulcrum, "ws", 1);
   }
 
   @AfterAll
