@@ -9,12 +9,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.scaladsl.Http;
 import org.apache.pekko.http.scaladsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.scaladsl.settings.ConnectionPoolSettings;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.QueueOfferResult;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import scala.Tuple2;
@@ -33,6 +36,7 @@ final class BackendClients {
   private final LoggingAdapter log;
   private final ConcurrentHashMap<Target, BoundedSourceQueue<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>> queues =
       new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Target, Http.HostConnectionPool> pools = new ConcurrentHashMap<>();
 
   BackendClients(ActorSystem<?> system, Materializer materializer) {
     this.system = system;
@@ -66,9 +70,10 @@ final class BackendClients {
     return response;
   }
 
-  /** Closes every pool once its queued requests are done; sending afterwards fails. */
+  /** Shuts every pool down (as Pekko's pool master expects: through the pool's handle); sending afterwards fails. */
   void close() {
-    queues.values().forEach(BoundedSourceQueue::complete);
+    pools.values().forEach(Http.HostConnectionPool::shutdown);
+    pools.clear();
     queues.clear();
   }
 
@@ -76,13 +81,16 @@ final class BackendClients {
     ConnectionPoolSettings settings =
         (ConnectionPoolSettings) org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings.create(poolConfig(target.key));
     // the scaladsl pool: javadsl newHostConnectionPool(ConnectHttp, settings, ...) always connects with TLS (Pekko HTTP 1.3.0)
-    return Source.<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>queue(QUEUE_SIZE)
-        .via(org.apache.pekko.http.scaladsl.Http.apply(system.classicSystem())
-            .<CompletableFuture<HttpResponse>>newHostConnectionPool(
-                target.backend.host(), target.backend.port(), settings, log, materializer)
-            .asJava())
-        .to(Sink.foreach(this::complete))
-        .run(materializer);
+    Pair<BoundedSourceQueue<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>, Http.HostConnectionPool> materialized =
+        Source.<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>queue(QUEUE_SIZE)
+            .viaMat(Http.apply(system.classicSystem())
+                .<CompletableFuture<HttpResponse>>newHostConnectionPool(
+                    target.backend.host(), target.backend.port(), settings, log, materializer)
+                .asJava(), Keep.both())
+            .to(Sink.foreach(this::complete))
+            .run(materializer);
+    pools.put(target, materialized.second());
+    return materialized.first();
   }
 
   private void complete(Tuple2<Try<org.apache.pekko.http.scaladsl.model.HttpResponse>, CompletableFuture<HttpResponse>> outcome) {
