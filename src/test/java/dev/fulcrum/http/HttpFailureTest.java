@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
+import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.HttpBackend;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -24,6 +25,7 @@ class HttpFailureTest {
   private RecordingBackend live;
   private RecordingBackend stopped;
   private RecordingBackend alone;
+  private RecordingBackend ejected;
   private HttpBackend slow;
   private RawBackend reset;
   private RawBackend garbage;
@@ -36,6 +38,7 @@ class HttpFailureTest {
     live = new RecordingBackend(backends, "live");
     stopped = new RecordingBackend(backends, "stopped");
     alone = new RecordingBackend(backends, "alone");
+    ejected = new RecordingBackend(backends, "ejected");
     slow = new HttpBackend(backends, request -> {
       if (request.getUri().path().equals("/health")) {
         return CompletableFuture.completedFuture(HttpResponse.create().withEntity("up"));
@@ -58,6 +61,7 @@ class HttpFailureTest {
           resetting { backends = ["%s", "%s"], %s }
           garbage { backends = ["%s"], %s }
           slow { backends = ["%s"], %s }
+          ejecting { backends = ["%s", "%s"], health-check { interval = 1h, fall = 2 } }
         }
         fulcrum.listeners.http.main {
           bind = "127.0.0.1:0"
@@ -68,6 +72,7 @@ class HttpFailureTest {
             {path = "/resetting", pool = resetting}
             {path = "/garbage", pool = garbage}
             {path = "/slow", pool = slow, response-timeout = 300ms}
+            {path = "/ejecting", pool = ejecting}
           ]
         }
         """.formatted(
@@ -75,13 +80,16 @@ class HttpFailureTest {
             alone.address(), quiet,
             reset.address(), live.address(), quiet,
             garbage.address(), quiet,
-            slow.address(), quiet)));
+            slow.address(), quiet,
+            ejected.address(), live.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
     ProxyTests.awaitUp(fulcrum, "refusing", 2);
     ProxyTests.awaitUp(fulcrum, "refused-only", 1);
     ProxyTests.awaitUp(fulcrum, "resetting", 2);
     ProxyTests.awaitUp(fulcrum, "garbage", 1);
     ProxyTests.awaitUp(fulcrum, "slow", 1);
+    ProxyTests.awaitUp(fulcrum, "ejecting", 2);
+    ejected.server().stop();
     stopped.server().stop();
     alone.server().stop();
   }
@@ -125,6 +133,17 @@ class HttpFailureTest {
       assertEquals("POST", r.method());
       assertEquals("body-" + i, r.body());
     }
+  }
+
+  @Test
+  void refusedConnectsTakeTheBackendOutOfTheTable() {
+    for (int i = 0; i < 4; i++) {
+      assertEquals(200, RawHttp.get(port, "x", "/ejecting").status());
+      live.next();
+    }
+    Eventually.await(Duration.ofSeconds(10), "the refusing backend ejected after 2 connect failures",
+        () -> fulcrum.tables().of("ejecting").current().size() == 1);
+    assertEquals(live.address(), fulcrum.tables().of("ejecting").current().get(0).address().toString());
   }
 
   @Test
