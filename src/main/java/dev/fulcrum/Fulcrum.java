@@ -6,11 +6,13 @@ import dev.fulcrum.admin.AdminServer;
 import dev.fulcrum.cluster.ClusterStart;
 import dev.fulcrum.config.AdminSettings;
 import dev.fulcrum.config.FulcrumSettings;
+import dev.fulcrum.config.HttpListenerSettings;
 import dev.fulcrum.config.JournalSettings;
 import dev.fulcrum.config.SettingsException;
 import dev.fulcrum.config.SettingsParser;
 import dev.fulcrum.config.TcpListenerSettings;
 import dev.fulcrum.demo.DemoBackends;
+import dev.fulcrum.http.HttpListener;
 import dev.fulcrum.pool.LocalPools;
 import dev.fulcrum.pool.PoolControl;
 import dev.fulcrum.pool.PoolEntity;
@@ -54,6 +56,7 @@ public final class Fulcrum {
   private PoolControl pools;
   private AdminServer admin;
   private final Map<String, TcpListener> tcpListeners = new LinkedHashMap<>();
+  private final Map<String, HttpListener> httpListeners = new LinkedHashMap<>();
 
   private Fulcrum(ActorSystem<Void> system, FulcrumSettings settings, JournalSettings journal, AdminSettings admin) {
     this.system = system;
@@ -112,6 +115,12 @@ public final class Fulcrum {
       tcpListeners.put(listener.name(), bound);
       log.info("tcp listener {} on {} -> pool {}", listener.name(), bound.localAddress(), listener.pool());
     }
+    for (HttpListenerSettings listener : settings.http().listeners()) {
+      HttpListener bound =
+          await(HttpListener.start(system, listener, tables), "http listener '" + listener.name() + "' on " + listener.bind());
+      httpListeners.put(listener.name(), bound);
+      log.info("http listener {} on {} with {} route(s)", listener.name(), bound.localAddress(), listener.routes().size());
+    }
     if (adminSettings.enabled()) {
       admin = await(AdminServer.start(system, adminSettings, pools), "admin api on " + adminSettings.bind());
       log.info("admin api on {}", admin.localAddress());
@@ -123,8 +132,10 @@ public final class Fulcrum {
   private void registerDrain() {
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
     shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "unbind-listeners", () ->
-        CompletableFuture.allOf(tcpListeners.values().stream()
-                .map(l -> l.unbind().toCompletableFuture()).toArray(CompletableFuture<?>[]::new))
+        CompletableFuture.allOf(java.util.stream.Stream.concat(
+                    tcpListeners.values().stream().map(l -> l.unbind().toCompletableFuture()),
+                    httpListeners.values().stream().map(l -> l.unbind().toCompletableFuture()))
+                .toArray(CompletableFuture<?>[]::new))
             .thenApply(all -> Done.getInstance()));
     if (admin != null) shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "unbind-admin", admin::unbind);
     shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-connections", this::drain);
@@ -134,7 +145,11 @@ public final class Fulcrum {
     CompletableFuture<Done> drained = new CompletableFuture<>();
     long deadline = System.nanoTime() + settings.drainTimeout().toNanos();
     pollDrained(drained, deadline);
-    return drained;
+    return CompletableFuture.allOf(java.util.stream.Stream.concat(
+            java.util.stream.Stream.of(drained),
+            httpListeners.values().stream().map(l -> l.terminate(settings.drainTimeout()).toCompletableFuture()))
+        .toArray(CompletableFuture<?>[]::new))
+        .thenApply(all -> Done.getInstance());
   }
 
   private void pollDrained(CompletableFuture<Done> drained, long deadline) {
@@ -191,6 +206,12 @@ public final class Fulcrum {
   public TcpListener tcpListener(String name) {
     TcpListener listener = tcpListeners.get(name);
     if (listener == null) throw new IllegalArgumentException("no tcp listener '" + name + "'");
+    return listener;
+  }
+
+  public HttpListener httpListener(String name) {
+    HttpListener listener = httpListeners.get(name);
+    if (listener == null) throw new IllegalArgumentException("no http listener '" + name + "'");
     return listener;
   }
 

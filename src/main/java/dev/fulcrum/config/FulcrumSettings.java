@@ -9,7 +9,8 @@ public record FulcrumSettings(
     List<TcpListenerSettings> tcpListeners,
     DemoSettings demo,
     Duration drainTimeout,
-    StrategySettings balancingDefaults) {
+    StrategySettings balancingDefaults,
+    HttpSettings http) {
 
   public FulcrumSettings {
     pools = List.copyOf(pools);

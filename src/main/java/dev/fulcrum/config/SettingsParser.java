@@ -33,7 +33,8 @@ public final class SettingsParser {
         tcp,
         demo(fulcrum.child("demo")),
         fulcrum.child("shutdown").positiveDuration("drain-timeout"),
-        StrategySettingsParser.parse(balancing, balancing));
+        StrategySettingsParser.parse(balancing, balancing),
+        HttpSettingsParser.parse(fulcrum, poolNames));
   }
 
   /** Validates a pool or listener name: it appears in actor names and admin URLs. */

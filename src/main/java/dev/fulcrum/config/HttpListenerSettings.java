@@ -1,0 +1,29 @@
+package dev.fulcrum.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * An L7 listener: where it binds, its routes (in config order; matching picks the most specific), the firewall applied
+ * before any route's own, its limits, and the retry budget shared by all its routes.
+ */
+public record HttpListenerSettings(
+    String name,
+    HostPort bind,
+    List<HttpRouteSettings> routes,
+    FirewallSettings firewall,
+    HttpLimits limits,
+    Duration clientIdleTimeout,
+    RetryBudgetSettings retryBudget) {
+
+  public HttpListenerSettings {
+    routes = List.copyOf(routes);
+  }
+
+  /** Request limits, enforced before anything is forwarded. */
+  public record HttpLimits(
+      int maxHeaderValueLength, int maxHeaderCount, int maxUriLength, long maxBodySize, int maxConnections) {}
+
+  /** At most {@code ratio} retries per request on average, plus a reserve of {@code burst} retries. */
+  public record RetryBudgetSettings(double ratio, int burst) {}
+}

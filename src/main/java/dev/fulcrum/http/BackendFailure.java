@@ -1,0 +1,49 @@
+package dev.fulcrum.http;
+
+import java.net.ConnectException;
+import java.util.concurrent.CompletionException;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.stream.StreamTcpException;
+
+/** Why a request to a backend failed, which decides the status and whether another backend may be tried. */
+record BackendFailure(Kind kind, String reason) {
+  enum Kind {
+    /** Nothing was sent: the connection was never made. */
+    CONNECT,
+    /** Nothing was sent: too many requests already wait for this backend. */
+    BUSY,
+    TIMEOUT,
+    /** The client's body exceeded the limit while it was being forwarded. */
+    TOO_LARGE,
+    INVALID_RESPONSE,
+    /** The request (or part of it) was sent, then the connection broke. */
+    RESET
+  }
+
+  static BackendFailure of(Throwable failure) {
+    Throwable top = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    for (Throwable t = top; t != null; t = t.getCause()) {
+      if (t instanceof Exchange.ResponseTimeoutException) return new BackendFailure(Kind.TIMEOUT, "response timeout");
+      if (t instanceof BackendClients.BackendBusyException) return new BackendFailure(Kind.BUSY, message(t));
+      if (t instanceof EntityStreamSizeException) return new BackendFailure(Kind.TOO_LARGE, message(t));
+      if (t instanceof ConnectException || isConnectCommand(t)) return new BackendFailure(Kind.CONNECT, message(t));
+      if (t.getClass().getName().endsWith("IllegalResponseException")) {
+        return new BackendFailure(Kind.INVALID_RESPONSE, message(t));
+      }
+      if (t.getClass().getName().endsWith("EntityStreamException")
+          || t.getClass().getName().endsWith("ParsingException")) {
+        return new BackendFailure(Kind.INVALID_RESPONSE, message(t));
+      }
+    }
+    return new BackendFailure(Kind.RESET, message(top));
+  }
+
+  /** Pekko reports a failed TCP connect as "Tcp command [Connect(...)] failed because of ...". */
+  private static boolean isConnectCommand(Throwable t) {
+    return t instanceof StreamTcpException && t.getMessage() != null && t.getMessage().startsWith("Tcp command [Connect(");
+  }
+
+  private static String message(Throwable t) {
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+  }
+}

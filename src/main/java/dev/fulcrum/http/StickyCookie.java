@@ -1,0 +1,57 @@
+package dev.fulcrum.http;
+
+import dev.fulcrum.config.HostPort;
+import dev.fulcrum.routing.RoutingTable;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.headers.Cookie;
+import org.apache.pekko.http.javadsl.model.headers.HttpCookie;
+import org.apache.pekko.http.javadsl.model.headers.HttpCookiePair;
+import org.apache.pekko.http.javadsl.model.headers.SetCookie;
+
+/**
+ * Sticky-session cookies. The value is a hash of the backend's address, the same on every node and free of the
+ * address itself, so a client keeps its backend whichever Fulcrum node it reaches.
+ */
+final class StickyCookie {
+  private static final ConcurrentHashMap<HostPort, String> TOKENS = new ConcurrentHashMap<>();
+
+  private StickyCookie() {}
+
+  static String token(HostPort backend) {
+    return TOKENS.computeIfAbsent(backend, StickyCookie::hash);
+  }
+
+  /** The cookie's value in the request, or null. */
+  static String read(HttpRequest request, String name) {
+    for (Cookie cookie : request.getHeaders(Cookie.class)) {
+      for (HttpCookiePair pair : cookie.getCookies()) {
+        if (pair.name().equals(name)) return pair.value();
+      }
+    }
+    return null;
+  }
+
+  /** The index in the table of the backend the token names, or -1 when it is not (or no longer) eligible. */
+  static int find(RoutingTable table, String token) {
+    for (int i = 0; i < table.size(); i++) {
+      if (token(table.get(i).address()).equals(token)) return i;
+    }
+    return -1;
+  }
+
+  static SetCookie setCookie(String name, HostPort backend) {
+    return SetCookie.create(HttpCookie.create(name, token(backend)).withPath("/").withHttpOnly(true));
+  }
+
+  private static String hash(HostPort backend) {
+    long h = 0xcbf29ce484222325L; // FNV-1a 64
+    for (byte b : backend.toString().getBytes(StandardCharsets.UTF_8)) {
+      h ^= b & 0xff;
+      h *= 0x100000001b3L;
+    }
+    String hex = Long.toHexString(h);
+    return "0".repeat(16 - hex.length()) + hex;
+  }
+}

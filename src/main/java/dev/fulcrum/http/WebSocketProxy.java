@@ -1,0 +1,107 @@
+package dev.fulcrum.http;
+
+import dev.fulcrum.routing.RoutedBackend;
+import dev.fulcrum.routing.RoutingTable;
+import java.net.InetAddress;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import com.typesafe.config.ConfigFactory;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.event.Logging;
+import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.javadsl.ConnectionContext;
+import org.apache.pekko.http.javadsl.settings.ClientConnectionSettings;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketRequest;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgradeResponse;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.javadsl.AsPublisher;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.reactivestreams.Publisher;
+import org.reactivestreams.Subscriber;
+
+/**
+ * Proxies a WebSocket upgrade: opens a WebSocket to the backend first and only accepts the client's upgrade once the
+ * backend accepted, then joins both message streams for the life of the socket (either side closing closes both).
+ */
+final class WebSocketProxy {
+  private final ProxyContext context;
+  private final LoggingAdapter log;
+  private final ConcurrentHashMap<Route, ClientConnectionSettings> settings = new ConcurrentHashMap<>();
+
+  WebSocketProxy(ProxyContext context) {
+    this.context = context;
+    this.log = Logging.getLogger(context.system().classicSystem(), WebSocketProxy.class);
+  }
+
+  CompletionStage<HttpResponse> proxy(
+      HttpRequest request, WebSocketUpgrade upgrade, Route route, InetAddress client, String host, String requestId,
+      String path) {
+    RoutingTable table = route.table.current();
+    String stickyToken = route.stickyToken(request);
+    int index = route.pick(table, stickyToken, client, request);
+    if (index < 0) return CompletableFuture.completedFuture(Responses.noBackend(route.settings.pool(), requestId));
+    RoutedBackend backend = table.get(index);
+    WebSocketRequest wsRequest = WebSocketRequest.create(backendUri(request, route, backend, path));
+    for (HttpHeader h : HeaderRewriter.forRequest(request, client.getHostAddress(), requestId, host, route.requestRules)) {
+      String name = h.lowercaseName();
+      if (!name.equals("host") && !name.startsWith("sec-websocket-")) wsRequest = wsRequest.addHeader(h);
+    }
+    List<String> protocols = new java.util.ArrayList<>();
+    upgrade.getRequestedProtocols().forEach(protocols::add);
+    if (!protocols.isEmpty()) wsRequest = wsRequest.requestSubprotocol(String.join(", ", protocols));
+
+    Flow<Message, Message, Pair<Publisher<Message>, Subscriber<Message>>> backendSide =
+        Flow.fromSinkAndSourceMat(
+            Sink.<Message>asPublisher(AsPublisher.WITHOUT_FANOUT), Source.<Message>asSubscriber(), Keep.both());
+    Pair<CompletionStage<WebSocketUpgradeResponse>, Pair<Publisher<Message>, Subscriber<Message>>> connected =
+        Http.get(context.system()).singleWebSocketRequest(
+            wsRequest, backendSide, ConnectionContext.noEncryption(), Optional.empty(), clientSettings(route), log,
+            context.materializer());
+    Publisher<Message> fromBackend = connected.second().first();
+    Subscriber<Message> toBackend = connected.second().second();
+    return connected.first().handle((response, failure) -> {
+      if (failure != null || !response.isValid()) {
+        Source.<Message>empty().runWith(Sink.fromSubscriber(toBackend), context.materializer());
+        Source.fromPublisher(fromBackend).runWith(Sink.cancelled(), context.materializer());
+        if (failure != null && BackendFailure.of(failure).kind() == BackendFailure.Kind.CONNECT) {
+          backend.reportConnectFailure(BackendFailure.of(failure).reason());
+        }
+        return Responses.error(StatusCodes.BAD_GATEWAY, "bad gateway: the backend refused the WebSocket upgrade", requestId);
+      }
+      Flow<Message, Message, NotUsed> clientSide =
+          Flow.fromSinkAndSourceCoupled(Sink.fromSubscriber(toBackend), Source.fromPublisher(fromBackend));
+      HttpResponse accepted = response.chosenSubprotocol()
+          .map(protocol -> upgrade.handleMessagesWith(clientSide, protocol))
+          .orElseGet(() -> upgrade.handleMessagesWith(clientSide));
+      return route.settings.sticky().enabled() && !StickyCookie.token(backend.address()).equals(stickyToken)
+          ? accepted.addHeader(StickyCookie.setCookie(route.settings.sticky().cookie(), backend.address()))
+          : accepted;
+    });
+  }
+
+  /** The route's connect timeout; the socket's idle time is bounded by the listener's client idle timeout. */
+  private ClientConnectionSettings clientSettings(Route route) {
+    return settings.computeIfAbsent(route, r -> ClientConnectionSettings.create(ConfigFactory.parseString(
+            "pekko.http.client.connecting-timeout = " + r.settings.upstream().connectTimeout().toMillis() + "ms\n"
+                + "pekko.http.client.idle-timeout = infinite\n")
+        .withFallback(context.system().settings().config())));
+  }
+
+  private static String backendUri(HttpRequest request, Route route, RoutedBackend backend, String path) {
+    String query = request.getUri().rawQueryString().map(q -> "?" + q).orElse("");
+    return "ws://" + backend.address() + route.rewrite(path) + query;
+  }
+}

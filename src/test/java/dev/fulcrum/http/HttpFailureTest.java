@@ -1,0 +1,206 @@
+package dev.fulcrum.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.fulcrum.Fulcrum;
+import dev.fulcrum.testing.Eventually;
+import dev.fulcrum.testing.HttpBackend;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** What a client gets when backends are missing, refuse, reset, answer garbage or answer too late; and what is retried. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HttpFailureTest {
+  private ActorSystem<Void> backends;
+  private RecordingBackend live;
+  private RecordingBackend stopped;
+  private RecordingBackend alone;
+  private RecordingBackend ejected;
+  private HttpBackend slow;
+  private RawBackend reset;
+  private RawBackend garbage;
+  private Fulcrum fulcrum;
+  private int port;
+
+  @BeforeAll
+  void start() throws Exception {
+    backends = ActorSystem.create(Behaviors.empty(), "backends");
+    live = new RecordingBackend(backends, "live");
+    stopped = new RecordingBackend(backends, "stopped");
+    alone = new RecordingBackend(backends, "alone");
+    ejected = new RecordingBackend(backends, "ejected");
+    slow = new HttpBackend(backends, request -> {
+      if (request.getUri().path().equals("/health")) {
+        return CompletableFuture.completedFuture(HttpResponse.create().withEntity("up"));
+      }
+      CompletableFuture<HttpResponse> late = new CompletableFuture<>();
+      backends.scheduler().scheduleOnce(Duration.ofSeconds(2), () -> late.complete(HttpResponse.create().withEntity("late")),
+          backends.executionContext());
+      return (CompletionStage<HttpResponse>) late;
+    });
+    reset = new RawBackend(RawBackend.Behaviour.RESET);
+    garbage = new RawBackend(RawBackend.Behaviour.GARBAGE);
+    // health checks that pass once and then never run again: the tables keep backends that later fail
+    String quiet = "health-check { interval = 1h, fall = 100 }";
+    fulcrum = Fulcrum.start(ProxyTests.config(
+        """
+        fulcrum.pools {
+          empty.backends = []
+          refusing { backends = ["%s", "%s"], %s }
+          refused-only { backends = ["%s"], %s }
+          resetting { backends = ["%s", "%s"], %s }
+          garbage { backends = ["%s"], %s }
+          slow { backends = ["%s"], %s }
+          ejecting { backends = ["%s", "%s"], health-check { interval = 1h, fall = 2 } }
+        }
+        fulcrum.listeners.http.main {
+          bind = "127.0.0.1:0"
+          routes = [
+            {path = "/empty", pool = empty}
+            {path = "/refusing", pool = refusing}
+            {path = "/refused-only", pool = refused-only}
+            {path = "/resetting", pool = resetting}
+            {path = "/garbage", pool = garbage}
+            {path = "/slow", pool = slow, response-timeout = 300ms}
+            {path = "/ejecting", pool = ejecting}
+          ]
+        }
+        """.formatted(
+            stopped.address(), live.address(), quiet,
+            alone.address(), quiet,
+            reset.address(), live.address(), quiet,
+            garbage.address(), quiet,
+            slow.address(), quiet,
+            ejected.address(), live.address())));
+    port = fulcrum.httpListener("main").localAddress().getPort();
+    ProxyTests.awaitUp(fulcrum, "refusing", 2);
+    ProxyTests.awaitUp(fulcrum, "refused-only", 1);
+    ProxyTests.awaitUp(fulcrum, "resetting", 2);
+    ProxyTests.awaitUp(fulcrum, "garbage", 1);
+    ProxyTests.awaitUp(fulcrum, "slow", 1);
+    ProxyTests.awaitUp(fulcrum, "ejecting", 2);
+    ejected.server().stop();
+    stopped.server().stop();
+    alone.server().stop();
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    fulcrum.stop().toCompletableFuture().get();
+    reset.close();
+    garbage.close();
+    backends.terminate();
+  }
+
+  @BeforeEach
+  void clear() {
+    live.clear();
+  }
+
+  @Test
+  void noEligibleBackendGives503() {
+    RawHttp.Response response = RawHttp.get(port, "x", "/empty");
+    assertEquals(503, response.status());
+    assertTrue(response.body().contains("no healthy backend in pool 'empty'"), response.body());
+  }
+
+  @Test
+  void getIsRetriedOnTheNextBackendAfterARefusedConnect() {
+    for (int i = 0; i < 4; i++) {
+      RawHttp.Response response = RawHttp.get(port, "x", "/refusing/" + i);
+      assertEquals(200, response.status(), "request " + i + ": " + response.body());
+      assertEquals("live", response.body());
+      assertEquals("/refusing/" + i, live.next().target());
+    }
+  }
+
+  @Test
+  void postIsRetriedAfterARefusedConnectBecauseNothingWasSent() {
+    for (int i = 0; i < 4; i++) {
+      RawHttp.Response response = post(port, "/refusing/p" + i, "body-" + i);
+      assertEquals(200, response.status(), "request " + i + ": " + response.body());
+      RecordingBackend.Received r = live.next();
+      assertEquals("POST", r.method());
+      assertEquals("body-" + i, r.body());
+    }
+  }
+
+  @Test
+  void refusedConnectsTakeTheBackendOutOfTheTable() {
+    for (int i = 0; i < 4; i++) {
+      assertEquals(200, RawHttp.get(port, "x", "/ejecting").status());
+      live.next();
+    }
+    Eventually.await(Duration.ofSeconds(10), "the refusing backend ejected after 2 connect failures",
+        () -> fulcrum.tables().of("ejecting").current().size() == 1);
+    assertEquals(live.address(), fulcrum.tables().of("ejecting").current().get(0).address().toString());
+  }
+
+  @Test
+  void refusedByEveryBackendGives502() {
+    RawHttp.Response response = RawHttp.get(port, "x", "/refused-only");
+    assertEquals(502, response.status());
+    assertTrue(response.body().contains("could not connect"), response.body());
+  }
+
+  @Test
+  void postThatReachedAResettingBackendIsNotRetried() {
+    int resetsBefore = reset.requests();
+    int ok = 0;
+    int failed = 0;
+    for (int i = 0; i < 6; i++) {
+      RawHttp.Response response = post(port, "/resetting/p", "once");
+      if (response.status() == 200) ok++;
+      else {
+        assertEquals(502, response.status());
+        assertTrue(response.body().contains("closed the connection"), response.body());
+        failed++;
+      }
+    }
+    assertTrue(failed > 0, "round robin sends some POSTs to the resetting backend");
+    assertEquals(failed, reset.requests() - resetsBefore, "each failed POST reached the resetting backend once");
+    for (int i = 0; i < ok; i++) assertEquals("POST", live.next().method());
+    assertEquals(0, live.pending(), "no failed POST was sent again to the live backend");
+  }
+
+  @Test
+  void getThatReachedAResettingBackendIsRetried() {
+    int resetsBefore = reset.requests();
+    for (int i = 0; i < 6; i++) {
+      assertEquals(200, RawHttp.get(port, "x", "/resetting/g").status());
+      live.next();
+    }
+    assertTrue(reset.requests() > resetsBefore, "some GETs went to the resetting backend first");
+  }
+
+  @Test
+  void invalidResponseGives502() {
+    RawHttp.Response response = RawHttp.get(port, "x", "/garbage");
+    assertEquals(502, response.status());
+    assertTrue(response.body().contains("invalid response"), response.body());
+  }
+
+  @Test
+  void slowBackendGives504() {
+    long start = System.nanoTime();
+    RawHttp.Response response = RawHttp.get(port, "x", "/slow");
+    assertEquals(504, response.status());
+    assertTrue(response.body().contains("did not answer within 300 ms"), response.body());
+    assertTrue(System.nanoTime() - start < Duration.ofMillis(1500).toNanos(), "answered at the timeout, not the backend's 2 s");
+  }
+
+  private static RawHttp.Response post(int port, String target, String body) {
+    return RawHttp.exchange(port, "POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length()
+        + "\r\nConnection: close\r\n\r\n" + body);
+  }
+}

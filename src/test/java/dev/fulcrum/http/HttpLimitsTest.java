@@ -1,0 +1,166 @@
+package dev.fulcrum.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.fulcrum.Fulcrum;
+import java.time.Duration;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** Listener limits and malformed or ambiguous requests, sent byte for byte over raw sockets. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HttpLimitsTest {
+  private ActorSystem<Void> backends;
+  private RecordingBackend web;
+  private Fulcrum fulcrum;
+  private int port;
+  private int twoConnectionsPort;
+
+  @BeforeAll
+  void start() {
+    backends = ActorSystem.create(Behaviors.empty(), "backends");
+    web = new RecordingBackend(backends, "web");
+    fulcrum = Fulcrum.start(ProxyTests.config(
+        """
+        fulcrum.pools.web.backends = ["%s"]
+        fulcrum.listeners.http.main {
+          bind = "127.0.0.1:0"
+          routes = [{pool = web}]
+          limits { max-header-value-length = 1k, max-header-count = 20, max-uri-length = 1k, max-body-size = 1k }
+        }
+        fulcrum.listeners.http.two {
+          bind = "127.0.0.1:0"
+          routes = [{pool = web}]
+          limits.max-connections = 2
+        }
+        """.formatted(web.address())));
+    port = fulcrum.httpListener("main").localAddress().getPort();
+    twoConnectionsPort = fulcrum.httpListener("two").localAddress().getPort();
+    ProxyTests.awaitUp(fulcrum, "web", 1);
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    fulcrum.stop().toCompletableFuture().get();
+    backends.terminate();
+  }
+
+  @BeforeEach
+  void clear() {
+    web.clear();
+  }
+
+  @Test
+  void longHeaderValueGives431() {
+    RawHttp.Response response = RawHttp.get(port, "x", "/", "X-Big: " + "a".repeat(2000));
+    assertEquals(431, response.status());
+    assertEquals(0, web.pending());
+  }
+
+  @Test
+  void tooManyHeadersGives431() {
+    String[] headers = new String[30];
+    for (int i = 0; i < headers.length; i++) headers[i] = "X-H" + i + ": v";
+    assertEquals(431, RawHttp.get(port, "x", "/", headers).status());
+    assertEquals(0, web.pending());
+  }
+
+  @Test
+  void longUriGives414() {
+    assertEquals(414, RawHttp.get(port, "x", "/" + "a".repeat(2000)).status());
+    assertEquals(0, web.pending());
+  }
+
+  @Test
+  void declaredBodyOverTheLimitGives413WithoutForwarding() {
+    String body = "b".repeat(2000);
+    RawHttp.Response response = RawHttp.exchange(port,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length() + "\r\nConnection: close\r\n\r\n" + body);
+    assertEquals(413, response.status());
+    assertTrue(response.body().contains("larger than the limit of 1024 bytes"), response.body());
+    assertEquals(0, web.pending());
+  }
+
+  @Test
+  void chunkedBodyGrowingOverTheLimitGives413() {
+    String chunk = "c".repeat(600);
+    String chunked = Integer.toHexString(chunk.length()) + "\r\n" + chunk + "\r\n";
+    RawHttp.Response response = RawHttp.exchange(port,
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            + chunked + chunked + "0\r\n\r\n");
+    assertEquals(413, response.status());
+  }
+
+  @Test
+  void bodyWithinTheLimitPasses() {
+    RawHttp.Response response = RawHttp.exchange(port,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+    assertEquals(200, response.status());
+    assertEquals("hello", web.next().body());
+  }
+
+  @Test
+  void malformedRequestGives400AndClosesTheConnection() {
+    try (RawHttp http = new RawHttp(port)) {
+      http.send("GET / HTTP/1.1\r\nHost: x\r\nThis is not a header\r\n\r\n");
+      assertEquals(400, http.read().status());
+      assertTrue(http.closedByPeer());
+    }
+    assertEquals(0, web.pending());
+  }
+
+  @Test
+  void contentLengthWithTransferEncodingIsRefusedAndNotForwarded() {
+    assertSmugglingRefused(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+    assertSmugglingRefused(
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+
+  @Test
+  void conflictingContentLengthsAreRefusedAndNotForwarded() {
+    assertSmugglingRefused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\nabcdGET /smuggled HTTP/1.1\r\n\r\n");
+    assertSmugglingRefused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4, 40\r\n\r\nabcdGET /smuggled HTTP/1.1\r\n\r\n");
+  }
+
+  @Test
+  void obfuscatedTransferEncodingIsRefusedAndNotForwarded() {
+    assertSmugglingRefused("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n");
+    assertSmugglingRefused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: xchunked\r\n\r\nabcd");
+  }
+
+  @Test
+  void connectionsBeyondTheLimitWaitUntilOneCloses() {
+    try (RawHttp first = new RawHttp(twoConnectionsPort); RawHttp second = new RawHttp(twoConnectionsPort)) {
+      first.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+      assertEquals(200, first.read().status());
+      second.send("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+      assertEquals(200, second.read().status());
+      try (RawHttp third = new RawHttp(twoConnectionsPort)) {
+        third.send("GET /3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertFalse(third.answeredWithin(Duration.ofMillis(700)), "the third connection is not served yet");
+        first.close();
+        assertEquals(200, third.read().status());
+      }
+    }
+    assertEquals("/1", web.next().target());
+    assertEquals("/2", web.next().target());
+    assertEquals("/3", web.next().target());
+  }
+
+  private void assertSmugglingRefused(String request) {
+    try (RawHttp http = new RawHttp(port)) {
+      http.send(request);
+      assertEquals(400, http.read().status(), request);
+      assertTrue(http.closedByPeer(), "the connection is closed after refusing: " + request);
+    }
+    assertEquals(0, web.pending(), "nothing was forwarded for: " + request);
+  }
+}

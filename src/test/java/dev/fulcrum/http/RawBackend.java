@@ -1,0 +1,77 @@
+package dev.fulcrum.http;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A misbehaving backend on a plain socket: it answers health checks, but resets or answers garbage to any other request.
+ */
+final class RawBackend implements AutoCloseable {
+  enum Behaviour { RESET, GARBAGE }
+
+  private static final String HEALTHY = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nup";
+
+  private final ServerSocket server;
+  private final Behaviour behaviour;
+  private final AtomicInteger requests = new AtomicInteger();
+
+  RawBackend(Behaviour behaviour) throws IOException {
+    this.behaviour = behaviour;
+    this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread acceptor = new Thread(this::acceptLoop, "raw-backend-" + behaviour);
+    acceptor.setDaemon(true);
+    acceptor.start();
+  }
+
+  String address() {
+    return "127.0.0.1:" + server.getLocalPort();
+  }
+
+  /** Requests other than health checks whose head arrived. */
+  int requests() {
+    return requests.get();
+  }
+
+  private void acceptLoop() {
+    while (!server.isClosed()) {
+      try (Socket socket = server.accept()) {
+        String head = readHead(socket.getInputStream());
+        if (head.startsWith("GET /health ")) {
+          socket.getOutputStream().write(HEALTHY.getBytes(StandardCharsets.US_ASCII));
+          continue;
+        }
+        if (head.isEmpty()) continue;
+        requests.incrementAndGet();
+        if (behaviour == Behaviour.GARBAGE) {
+          socket.getOutputStream().write("this is not HTTP\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+          socket.getOutputStream().flush();
+        } else {
+          socket.setSoLinger(true, 0); // close with RST
+        }
+      } catch (IOException e) {
+        // the next connection is independent of this one
+      }
+    }
+  }
+
+  private static String readHead(InputStream in) throws IOException {
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    int c;
+    while ((c = in.read()) != -1) {
+      head.write(c);
+      if (head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) break;
+    }
+    return head.toString(StandardCharsets.ISO_8859_1);
+  }
+
+  @Override
+  public void close() throws IOException {
+    server.close();
+  }
+}
