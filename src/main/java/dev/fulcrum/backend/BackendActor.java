@@ -102,14 +102,15 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
     if (done.id() != checkId || !checkRunning) return this;
     checkRunning = false;
     timers.cancel(TIMEOUT_TIMER);
-    done.failure().ifPresentOrElse(this::checkFailed, this::checkPassed);
+    done.failure().ifPresentOrElse(reason -> checkFailed(reason, true), this::checkPassed);
     return this;
   }
 
   private Behavior<Command> onCheckTimedOut(CheckTimedOut timedOut) {
     if (timedOut.id() != checkId || !checkRunning) return this;
     checkRunning = false;
-    checkFailed(check.kind().name().toLowerCase() + " check timed out after " + check.timeout().toMillis() + " ms");
+    // A first check can be slow for reasons of our own (a cold JVM, a busy machine): not a definite answer.
+    checkFailed(check.kind().name().toLowerCase() + " check timed out after " + check.timeout().toMillis() + " ms", false);
     return this;
   }
 
@@ -123,12 +124,13 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
     }
   }
 
-  private void checkFailed(String reason) {
+  /** A definite failure (refused, wrong answer) decides an unchecked backend's state at once; others count to fall. */
+  private void checkFailed(String reason, boolean definite) {
     passes = 0;
     failures++;
-    if (health == Health.UNKNOWN) {
+    if (health == Health.UNKNOWN && definite) {
       transition(Health.DOWN, "first " + describeCheck() + " failed: " + reason);
-    } else if (health == Health.UP && failures >= check.fall()) {
+    } else if (health != Health.DOWN && failures >= check.fall()) {
       transition(Health.DOWN, failures + " consecutive " + describeCheck() + "s failed, last: " + reason);
     }
   }

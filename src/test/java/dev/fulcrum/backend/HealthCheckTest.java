@@ -7,6 +7,8 @@ import dev.fulcrum.config.HealthCheckSettings;
 import dev.fulcrum.config.HostPort;
 import dev.fulcrum.routing.BackendStats;
 import dev.fulcrum.testing.HttpBackend;
+import dev.fulcrum.testing.RawTcpServer;
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -85,6 +87,25 @@ class HealthCheckTest {
       BackendActor.Transition up = router.receiveMessage(Duration.ofSeconds(5));
       assertEquals(Health.UP, up.health());
       assertTrue(up.reason().startsWith("3 consecutive HTTP checks passed"), up.reason());
+      kit.stop(actor);
+    }
+  }
+
+  @Test
+  void timeoutsOnAnUncheckedBackendCountTowardFallInsteadOfDecidingAtOnce() throws Exception {
+    // Accepts connections and never answers: every HTTP check times out.
+    try (RawTcpServer silent = new RawTcpServer(socket -> socket.getInputStream().transferTo(OutputStream.nullOutputStream()))) {
+      HealthCheckSettings check = new HealthCheckSettings(
+          HealthCheckSettings.Kind.HTTP, "/health", 200, Optional.empty(), INTERVAL, Duration.ofMillis(150), 1, 3);
+      TestProbe<BackendActor.Transition> router = kit.createTestProbe();
+      long start = System.nanoTime();
+      ActorRef<BackendActor.Command> actor = kit.spawn(BackendActor.create(
+          "pool", HostPort.parse(silent.address(), false), check, new BackendStats(), router.ref()));
+      BackendActor.Transition down = router.receiveMessage(Duration.ofSeconds(5));
+      assertEquals(Health.DOWN, down.health());
+      assertTrue(down.reason().startsWith("3 consecutive HTTP checks failed, last: http check timed out"), down.reason());
+      // Three timeouts, two intervals apart at least: the first one alone did not decide.
+      assertTrue(Duration.ofNanos(System.nanoTime() - start).compareTo(INTERVAL.multipliedBy(2)) >= 0);
       kit.stop(actor);
     }
   }
