@@ -3,6 +3,7 @@ package dev.fulcrum.pool;
 import dev.fulcrum.config.PoolSettings;
 import dev.fulcrum.routing.PoolRouter;
 import dev.fulcrum.routing.RoutingTables;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +34,12 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
 
   public record GetPools(ActorRef<Pools> replyTo) implements Command {}
 
+  /**
+   * Replies once this node has the pool at {@code version} or newer (its router told), e.g. to answer a change made on
+   * another node's entity only once this node routes by it. No reply while it has not: ask with a timeout.
+   */
+  public record AwaitVersion(String pool, long version, ActorRef<Done> replyTo) implements Command {}
+
   /** Pools that exist, in name order, and the router of every pool seen (existing or not). */
   public record Pools(List<PoolState> existing, Map<String, ActorRef<PoolRouter.Command>> routers) {
     public Pools {
@@ -48,6 +55,7 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
   private final RoutingTables tables;
   private final Map<String, PoolState> states = new LinkedHashMap<>();
   private final Map<String, ActorRef<PoolRouter.Command>> routers = new LinkedHashMap<>();
+  private final List<AwaitVersion> waiting = new ArrayList<>();
 
   public static Behavior<Command> create(RoutingTables tables) {
     return Behaviors.setup(ctx -> new LocalPools(ctx, tables));
@@ -63,11 +71,19 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
     return newReceiveBuilder()
         .onMessage(StateChanged.class, m -> {
           apply(m.state());
+          release(m.state().name());
           return this;
         })
         .onMessage(Apply.class, m -> {
           apply(m.state());
+          release(m.state().name());
           m.replyTo().tell(Done.getInstance());
+          return this;
+        })
+        .onMessage(AwaitVersion.class, m -> {
+          PoolState known = states.get(m.pool());
+          if (known != null && known.version() >= m.version()) m.replyTo().tell(Done.getInstance());
+          else waiting.add(m);
           return this;
         })
         .onMessage(GetPools.class, m -> {
@@ -93,6 +109,19 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
     } else {
       router.tell(new PoolRouter.Configure(state.pool()));
     }
+  }
+
+  /**
+   * Answers the pool's waiters that its state now satisfies, after its router was told (so a waiter's next question to
+   * the router comes behind the change). Every awaited version arrives in the end: the entity persisted it first.
+   */
+  private void release(String pool) {
+    PoolState state = states.get(pool);
+    waiting.removeIf(w -> {
+      if (!w.pool().equals(pool) || w.version() > state.version()) return false;
+      w.replyTo().tell(Done.getInstance());
+      return true;
+    });
   }
 
   private static PoolSettings emptied(PoolState last) {

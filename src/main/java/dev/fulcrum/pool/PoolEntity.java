@@ -21,6 +21,7 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.persistence.query.javadsl.CurrentEventsByPersistenceIdQuery;
 import org.apache.pekko.persistence.typed.PersistenceId;
@@ -134,6 +135,9 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
   /** Replies the current state, whether or not the pool exists ({@link PoolState#exists()}). */
   public record GetState(ActorRef<PoolState> replyTo) implements Command {}
 
+  /** Replies where this entity runs now (its node's cluster address), for the cluster view. */
+  public record GetLocation(ActorRef<Location> replyTo) implements Command {}
+
   /**
    * Replies the journaled events from sequence number {@code fromSeq} on (at most {@value #MAX_HISTORY}), or
    * {@link Rejected} when the pool never existed.
@@ -171,6 +175,9 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
       events = List.copyOf(events);
     }
   }
+
+  /** @param node the cluster address of the node that runs the pool's entity */
+  public record Location(String pool, String node) implements CborSerializable {}
 
   /** One journaled event and its sequence number (which is the pool's version right after it). */
   public record Entry(long seq, PoolEvent event) implements CborSerializable {}
@@ -238,6 +245,9 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
     return (state, command) -> {
       if (command instanceof GetState c) return Effect().reply(c.replyTo(), state);
       if (command instanceof GetHistory c) return history(state, c);
+      if (command instanceof GetLocation c) {
+        return Effect().reply(c.replyTo(), new Location(pool, Cluster.get(system).selfMember().address().toString()));
+      }
       if (command instanceof Bootstrap c) return bootstrap(state, c);
       if (command instanceof Create c) return create(state, c);
       if (command instanceof Delete c) {
