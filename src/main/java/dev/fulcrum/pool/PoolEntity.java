@@ -1,5 +1,7 @@
 package dev.fulcrum.pool;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import dev.fulcrum.CborSerializable;
 import dev.fulcrum.config.BackendSettings;
 import dev.fulcrum.config.HealthCheckSettings;
@@ -180,7 +182,23 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
   public record Location(String pool, String node) implements CborSerializable {}
 
   /** One journaled event and its sequence number (which is the pool's version right after it). */
-  public record Entry(long seq, PoolEvent event) implements CborSerializable {}
+  public record Entry(
+      long seq,
+      // Replies cross nodes when the entity runs elsewhere: the event's class must travel with it.
+      @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+      @JsonSubTypes({
+        @JsonSubTypes.Type(PoolEvent.PoolCreated.class),
+        @JsonSubTypes.Type(PoolEvent.PoolDeleted.class),
+        @JsonSubTypes.Type(PoolEvent.BackendAdded.class),
+        @JsonSubTypes.Type(PoolEvent.BackendRemoved.class),
+        @JsonSubTypes.Type(PoolEvent.WeightChanged.class),
+        @JsonSubTypes.Type(PoolEvent.DrainStarted.class),
+        @JsonSubTypes.Type(PoolEvent.DrainStopped.class),
+        @JsonSubTypes.Type(PoolEvent.StrategyChanged.class),
+        @JsonSubTypes.Type(PoolEvent.HealthCheckChanged.class)
+      })
+      PoolEvent event)
+      implements CborSerializable {}
 
   /**
    * @param created the pool was created from config now
