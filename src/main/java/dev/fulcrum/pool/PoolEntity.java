@@ -218,6 +218,7 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
   private final JournalSettings settings;
   private final PoolStatePublisher publisher;
   private final ActorSystem<?> system;
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PoolEntity.class);
 
   /** The behavior of the entity for {@code pool}; run it under Cluster Sharding with {@link #TYPE_KEY}. */
   public static Behavior<Command> create(String pool, JournalSettings settings, PoolStatePublisher publisher) {
@@ -253,7 +254,11 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
   public SignalHandler<PoolState> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> {
-          if (state.version() > 0) publisher.publish(state);
+          // Where a pool's entity runs matters when a node is lost: the log tells where it started again.
+          if (state.version() > 0) {
+            log.info("pool {} entity running on this node, recovered at version {}", pool, state.version());
+            publisher.publish(state);
+          }
         })
         .build();
   }
