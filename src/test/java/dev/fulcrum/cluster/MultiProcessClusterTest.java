@@ -146,8 +146,7 @@ class MultiProcessClusterTest {
     for (int n = 0; n < 3; n++) awaitUp(n);
     Eventually.await(Duration.ofSeconds(30), "three members up", () -> upMembers(clusterView(0)) == 3);
 
-    // The client's node is any node but the entity's; the entity is located again just before the kill, because
-    // shards can be rebalanced between nodes while the cluster settles.
+    // The client's node is any node but the entity's.
     int client = (entityHost(0) + 1) % 3;
     // Each node checks the backends itself; a first check that times out while three JVMs start marks one down for a
     // few seconds. That is start-up, not failover: traffic starts once the client's node sees every backend up.
@@ -177,7 +176,7 @@ class MultiProcessClusterTest {
     Eventually.await(Duration.ofSeconds(10), "traffic flowing", () -> ok.get() > 20);
 
     int victim = entityHost(client);
-    assertTrue(victim != client, "the entity moved to the client's node; the test needs it elsewhere");
+    assertTrue(victim != client, "the entity moved to the client's node");
     long killed = System.nanoTime();
     nodes[victim].close(); // SIGKILL
     int weight = 2;
