@@ -53,9 +53,25 @@ class MultiProcessClusterTest {
   }
 
   @AfterEach
-  void stopAll() {
+  void stopAll() throws Exception {
     for (FulcrumProcess node : nodes) if (node != null) node.close();
     if (backendsKit != null) backendsKit.shutdownTestKit();
+    forgetPool();
+  }
+
+  /** The test database outlives the test: without this, every later cluster on it would start this pool again. */
+  private void forgetPool() throws Exception {
+    Optional<String> url = setting("FULCRUM_TEST_PG_URL");
+    if (url.isEmpty()) return;
+    try (java.sql.Connection db = java.sql.DriverManager.getConnection(url.get(),
+            setting("FULCRUM_TEST_PG_USER").orElse("fulcrum"), setting("FULCRUM_TEST_PG_PASSWORD").orElse("fulcrum"));
+        java.sql.PreparedStatement events = db.prepareStatement("DELETE FROM event_journal WHERE persistence_id = ?");
+        java.sql.PreparedStatement snapshots = db.prepareStatement("DELETE FROM snapshot WHERE persistence_id = ?")) {
+      for (java.sql.PreparedStatement delete : List.of(events, snapshots)) {
+        delete.setString(1, "Pool|" + pool);
+        delete.executeUpdate();
+      }
+    }
   }
 
   /** node-N.conf as shipped, with free ports, the test database and this test's own pool (the journal is shared). */
