@@ -249,13 +249,19 @@ final class AdminApi {
 
   /**
    * Completes once this node's router has the change: the pool's entity may run on another node, and its state
-   * reaches this node through replication. The change is committed already, so a node that does not have it within
-   * the ask timeout answers anyway; its table follows moments later.
+   * reaches this node through replication. LocalPools answers once it has told the router, and asking the router then
+   * comes behind that change. The change is committed already, so a node that does not have it within the ask timeout
+   * answers anyway; its table follows moments later.
    */
   private CompletionStage<PoolState> settled(PoolState state) {
     return AskPattern.<LocalPools.Command, Done>ask(pools.localPools(),
             r -> new LocalPools.AwaitVersion(state.name(), state.version(), r), settings.askTimeout(), system.scheduler())
-        .handle((done, failure) -> {
+        .thenCompose(known -> localPools())
+        .thenCompose(known -> known.router(state.name())
+            .map(r -> AskPattern.<PoolRouter.Command, PoolStatus>ask(r, PoolRouter.GetStatus::new, settings.askTimeout(), system.scheduler())
+                .thenApply(status -> state))
+            .orElse(CompletableFuture.completedFuture(state)))
+        .handle((routed, failure) -> {
           if (failure != null) log.warn("pool {} version {} committed but not yet routed by this node", state.name(), state.version());
           return state;
         });
