@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import dev.fulcrum.admin.AdminServer;
 import dev.fulcrum.cluster.ClusterStart;
 import dev.fulcrum.config.AdminSettings;
+import dev.fulcrum.config.ClusterSettings;
 import dev.fulcrum.config.FulcrumSettings;
 import dev.fulcrum.config.HttpListenerSettings;
 import dev.fulcrum.config.JournalSettings;
@@ -53,13 +54,16 @@ public final class Fulcrum {
   private final RoutingTables tables = new RoutingTables();
   private final JournalSettings journal;
   private final AdminSettings adminSettings;
+  private final ClusterSettings cluster;
   private PoolControl pools;
   private AdminServer admin;
   private final Map<String, TcpListener> tcpListeners = new LinkedHashMap<>();
   private final Map<String, HttpListener> httpListeners = new LinkedHashMap<>();
 
-  private Fulcrum(ActorSystem<Void> system, FulcrumSettings settings, JournalSettings journal, AdminSettings admin) {
+  private Fulcrum(
+      ActorSystem<Void> system, FulcrumSettings settings, JournalSettings journal, AdminSettings admin, ClusterSettings cluster) {
     this.system = system;
+    this.cluster = cluster;
     this.settings = settings;
     this.journal = journal;
     this.adminSettings = admin;
@@ -78,8 +82,9 @@ public final class Fulcrum {
     FulcrumSettings settings = SettingsParser.parse(config);
     JournalSettings journal = JournalSettings.parse(config);
     AdminSettings admin = AdminSettings.parse(config);
+    ClusterSettings cluster = ClusterSettings.parse(config);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fulcrum", config);
-    Fulcrum fulcrum = new Fulcrum(system, settings, journal, admin);
+    Fulcrum fulcrum = new Fulcrum(system, settings, journal, admin, cluster);
     try {
       fulcrum.startAll();
       return fulcrum;
@@ -107,7 +112,7 @@ public final class Fulcrum {
   private void startAll() {
     ClusterStart.join(system);
     await(DemoBackends.start(system, settings.demo()), "demo backends on " + settings.demo().host());
-    pools = await(PoolControl.start(system, journal, tables, settings::balancingFor), "the journal (schema)");
+    pools = await(PoolControl.start(system, journal, cluster, tables, settings::balancingFor), "the journal (schema)");
     await(pools.bootstrap(settings.pools(), BIND_TIMEOUT), "the pools from the journal");
     for (TcpListenerSettings listener : settings.tcpListeners()) {
       TcpListener bound =

@@ -27,6 +27,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -57,11 +58,13 @@ final class AdminApi {
   private final ActorSystem<?> system;
   private final AdminSettings settings;
   private final PoolControl pools;
+  private final ClusterView clusterView;
 
   AdminApi(ActorSystem<?> system, AdminSettings settings, PoolControl pools) {
     this.system = system;
     this.settings = settings;
     this.pools = pools;
+    this.clusterView = new ClusterView(system, pools, settings.askTimeout());
   }
 
   CompletionStage<HttpResponse> handle(HttpRequest request) {
@@ -91,6 +94,10 @@ final class AdminApi {
       only(method, HttpMethods.GET);
       ObjectNode up = Json.object().put("status", "up");
       return done(json(StatusCodes.OK, up));
+    }
+    if (path.size() == 2 && path.get(1).equals("cluster")) {
+      only(method, HttpMethods.GET);
+      return clusterView.render().thenApply(view -> json(StatusCodes.OK, view));
     }
     if (path.size() < 2 || !path.get(1).equals("pools") || path.size() > 5) {
       throw ApiError.notFound("no such endpoint " + request.getUri().path());
@@ -231,23 +238,33 @@ final class AdminApi {
   }
 
   /**
-   * Answers with the pool as this node sees it. The entity told this node's {@link LocalPools} before it replied,
-   * and asking the router goes through both mailboxes behind that change, so the answer leaves once the data plane
-   * routes by the new state.
+   * Answers with the pool as this node sees it, once this node routes by {@code state} (see {@link #settled}).
    */
   private CompletionStage<HttpResponse> poolResponse(StatusCode status, PoolState state) {
-    return localPools()
+    return settled(state)
+        .thenCompose(settled -> localPools())
         .thenCompose(known -> render(state, known.router(state.name())))
         .thenApply(json -> json(status, json));
   }
 
-  /** Completes once this node's router has the change (see {@link #poolResponse}). */
+  /**
+   * Completes once this node's router has the change: the pool's entity may run on another node, and its state
+   * reaches this node through replication. LocalPools answers once it has told the router, and asking the router then
+   * comes behind that change. The change is committed already, so a node that does not have it within the ask timeout
+   * answers anyway; its table follows moments later.
+   */
   private CompletionStage<PoolState> settled(PoolState state) {
-    return localPools()
+    return AskPattern.<LocalPools.Command, Done>ask(pools.localPools(),
+            r -> new LocalPools.AwaitVersion(state.name(), state.version(), r), settings.askTimeout(), system.scheduler())
+        .thenCompose(known -> localPools())
         .thenCompose(known -> known.router(state.name())
             .map(r -> AskPattern.<PoolRouter.Command, PoolStatus>ask(r, PoolRouter.GetStatus::new, settings.askTimeout(), system.scheduler())
                 .thenApply(status -> state))
-            .orElse(CompletableFuture.completedFuture(state)));
+            .orElse(CompletableFuture.completedFuture(state)))
+        .handle((routed, failure) -> {
+          if (failure != null) log.warn("pool {} version {} committed but not yet routed by this node", state.name(), state.version());
+          return state;
+        });
   }
 
   private CompletionStage<LocalPools.Pools> localPools() {

@@ -4,6 +4,7 @@ import dev.fulcrum.config.PoolSettings;
 import dev.fulcrum.config.StrategySettings;
 import dev.fulcrum.routing.PoolRouter;
 import dev.fulcrum.routing.RoutingTables;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +36,12 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
 
   public record GetPools(ActorRef<Pools> replyTo) implements Command {}
 
+  /**
+   * Replies once this node has the pool at {@code version} or newer (its router told), e.g. to answer a change made on
+   * another node's entity only once this node routes by it. No reply while it has not: ask with a timeout.
+   */
+  public record AwaitVersion(String pool, long version, ActorRef<Done> replyTo) implements Command {}
+
   /** Pools that exist, in name order, and the router of every pool seen (existing or not). */
   public record Pools(List<PoolState> existing, Map<String, ActorRef<PoolRouter.Command>> routers) {
     public Pools {
@@ -51,6 +58,7 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
   private final Function<String, StrategySettings> balancing;
   private final Map<String, PoolState> states = new LinkedHashMap<>();
   private final Map<String, ActorRef<PoolRouter.Command>> routers = new LinkedHashMap<>();
+  private final List<AwaitVersion> waiting = new ArrayList<>();
 
   /** {@code balancing} gives each pool's node-local balancing settings (see FulcrumSettings.balancingFor). */
   public static Behavior<Command> create(RoutingTables tables, Function<String, StrategySettings> balancing) {
@@ -68,11 +76,19 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
     return newReceiveBuilder()
         .onMessage(StateChanged.class, m -> {
           apply(m.state());
+          release(m.state().name());
           return this;
         })
         .onMessage(Apply.class, m -> {
           apply(m.state());
+          release(m.state().name());
           m.replyTo().tell(Done.getInstance());
+          return this;
+        })
+        .onMessage(AwaitVersion.class, m -> {
+          PoolState known = states.get(m.pool());
+          if (known != null && known.version() >= m.version()) m.replyTo().tell(Done.getInstance());
+          else waiting.add(m);
           return this;
         })
         .onMessage(GetPools.class, m -> {
@@ -102,6 +118,19 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
 
   private PoolSettings routed(PoolSettings pool) {
     return pool.withStrategySettings(balancing.apply(pool.name()));
+  }
+
+  /**
+   * Answers the pool's waiters that its state now satisfies, after its router was told (so a waiter's next question to
+   * the router comes behind the change). Every awaited version arrives in the end: the entity persisted it first.
+   */
+  private void release(String pool) {
+    PoolState state = states.get(pool);
+    waiting.removeIf(w -> {
+      if (!w.pool().equals(pool) || w.version() > state.version()) return false;
+      w.replyTo().tell(Done.getInstance());
+      return true;
+    });
   }
 
   private static PoolSettings emptied(PoolState last) {

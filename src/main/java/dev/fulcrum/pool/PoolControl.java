@@ -1,5 +1,6 @@
 package dev.fulcrum.pool;
 
+import dev.fulcrum.config.ClusterSettings;
 import dev.fulcrum.config.JournalSettings;
 import dev.fulcrum.config.StrategySettings;
 import dev.fulcrum.config.PoolSettings;
@@ -29,7 +30,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The control plane of one node: the pools' entities under Cluster Sharding (a single node is a cluster of one), the
- * node's {@link LocalPools}, and the start-up rule that reconciles the config with the journal.
+ * node's {@link LocalPools} fed by the {@link PoolStateReplicator} with every pool's state from whichever node runs
+ * its entity, and the start-up rule that reconciles the config with the journal.
  */
 public final class PoolControl {
   private static final Logger log = LoggerFactory.getLogger(PoolControl.class);
@@ -41,19 +43,30 @@ public final class PoolControl {
   private final ActorRef<LocalPools.Command> localPools;
 
   private PoolControl(
-      ActorSystem<?> system, JournalSettings settings, RoutingTables tables, Function<String, StrategySettings> balancing) {
+      ActorSystem<?> system,
+      JournalSettings settings,
+      ClusterSettings cluster,
+      RoutingTables tables,
+      Function<String, StrategySettings> balancing) {
     this.system = system;
     this.settings = settings;
     this.sharding = ClusterSharding.get(system);
     this.localPools = system.systemActorOf(LocalPools.create(tables, balancing), "pools", Props.empty());
-    PoolStatePublisher publisher = state -> localPools.tell(new LocalPools.StateChanged(state));
+    ActorRef<PoolStateReplicator.Command> replicator = system.systemActorOf(
+        PoolStateReplicator.create(localPools, cluster.stateWriteTimeout()), "pool-state-replicator", Props.empty());
+    PoolStatePublisher publisher = state -> replicator.tell(new PoolStateReplicator.Publish(state));
     sharding.init(Entity.of(PoolEntity.TYPE_KEY, ctx -> PoolEntity.create(ctx.getEntityId(), settings, publisher)));
   }
 
   /** Creates the journal's tables if they are missing (idempotent), then starts the entities' sharding. */
   public static CompletionStage<PoolControl> start(
-      ActorSystem<?> system, JournalSettings settings, RoutingTables tables, Function<String, StrategySettings> balancing) {
-    return SchemaUtils.createIfNotExists(system).thenApply(done -> new PoolControl(system, settings, tables, balancing));
+      ActorSystem<?> system,
+      JournalSettings settings,
+      ClusterSettings cluster,
+      RoutingTables tables,
+      Function<String, StrategySettings> balancing) {
+    return SchemaUtils.createIfNotExists(system)
+        .thenApply(done -> new PoolControl(system, settings, cluster, tables, balancing));
   }
 
   /** The pool's entity, wherever it runs; the pool need not exist (send {@link PoolEntity.Create}). */

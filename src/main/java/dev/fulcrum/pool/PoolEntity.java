@@ -1,5 +1,7 @@
 package dev.fulcrum.pool;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import dev.fulcrum.CborSerializable;
 import dev.fulcrum.config.BackendSettings;
 import dev.fulcrum.config.HealthCheckSettings;
@@ -21,6 +23,7 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.persistence.query.javadsl.CurrentEventsByPersistenceIdQuery;
 import org.apache.pekko.persistence.typed.PersistenceId;
@@ -134,6 +137,9 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
   /** Replies the current state, whether or not the pool exists ({@link PoolState#exists()}). */
   public record GetState(ActorRef<PoolState> replyTo) implements Command {}
 
+  /** Replies where this entity runs now (its node's cluster address), for the cluster view. */
+  public record GetLocation(ActorRef<Location> replyTo) implements Command {}
+
   /**
    * Replies the journaled events from sequence number {@code fromSeq} on (at most {@value #MAX_HISTORY}), or
    * {@link Rejected} when the pool never existed.
@@ -172,8 +178,27 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
     }
   }
 
+  /** @param node the cluster address of the node that runs the pool's entity */
+  public record Location(String pool, String node) implements CborSerializable {}
+
   /** One journaled event and its sequence number (which is the pool's version right after it). */
-  public record Entry(long seq, PoolEvent event) implements CborSerializable {}
+  public record Entry(
+      long seq,
+      // Replies cross nodes when the entity runs elsewhere: the event's class must travel with it.
+      @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+      @JsonSubTypes({
+        @JsonSubTypes.Type(PoolEvent.PoolCreated.class),
+        @JsonSubTypes.Type(PoolEvent.PoolDeleted.class),
+        @JsonSubTypes.Type(PoolEvent.BackendAdded.class),
+        @JsonSubTypes.Type(PoolEvent.BackendRemoved.class),
+        @JsonSubTypes.Type(PoolEvent.WeightChanged.class),
+        @JsonSubTypes.Type(PoolEvent.DrainStarted.class),
+        @JsonSubTypes.Type(PoolEvent.DrainStopped.class),
+        @JsonSubTypes.Type(PoolEvent.StrategyChanged.class),
+        @JsonSubTypes.Type(PoolEvent.HealthCheckChanged.class)
+      })
+      PoolEvent event)
+      implements CborSerializable {}
 
   /**
    * @param created the pool was created from config now
@@ -193,6 +218,7 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
   private final JournalSettings settings;
   private final PoolStatePublisher publisher;
   private final ActorSystem<?> system;
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PoolEntity.class);
 
   /** The behavior of the entity for {@code pool}; run it under Cluster Sharding with {@link #TYPE_KEY}. */
   public static Behavior<Command> create(String pool, JournalSettings settings, PoolStatePublisher publisher) {
@@ -228,7 +254,11 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
   public SignalHandler<PoolState> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> {
-          if (state.version() > 0) publisher.publish(state);
+          // Where a pool's entity runs matters when a node is lost: the log tells where it started again.
+          if (state.version() > 0) {
+            log.info("pool {} entity running on this node, recovered at version {}", pool, state.version());
+            publisher.publish(state);
+          }
         })
         .build();
   }
@@ -238,6 +268,9 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
     return (state, command) -> {
       if (command instanceof GetState c) return Effect().reply(c.replyTo(), state);
       if (command instanceof GetHistory c) return history(state, c);
+      if (command instanceof GetLocation c) {
+        return Effect().reply(c.replyTo(), new Location(pool, Cluster.get(system).selfMember().address().toString()));
+      }
       if (command instanceof Bootstrap c) return bootstrap(state, c);
       if (command instanceof Create c) return create(state, c);
       if (command instanceof Delete c) {
