@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.HttpBackend;
+import dev.fulcrum.testing.PoolHealth;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -83,12 +84,12 @@ class HttpFailureTest {
             slow.address(), quiet,
             ejected.address(), live.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
-    ProxyTests.awaitUp(fulcrum, "refusing", 2);
-    ProxyTests.awaitUp(fulcrum, "refused-only", 1);
-    ProxyTests.awaitUp(fulcrum, "resetting", 2);
-    ProxyTests.awaitUp(fulcrum, "garbage", 1);
-    ProxyTests.awaitUp(fulcrum, "slow", 1);
-    ProxyTests.awaitUp(fulcrum, "ejecting", 2);
+    PoolHealth.awaitAllUp(fulcrum, "refusing", 2);
+    PoolHealth.awaitAllUp(fulcrum, "refused-only", 1);
+    PoolHealth.awaitAllUp(fulcrum, "resetting", 2);
+    PoolHealth.awaitAllUp(fulcrum, "garbage", 1);
+    PoolHealth.awaitAllUp(fulcrum, "slow", 1);
+    PoolHealth.awaitAllUp(fulcrum, "ejecting", 2);
     ejected.server().stop();
     stopped.server().stop();
     alone.server().stop();
