@@ -97,10 +97,9 @@ class HttpFailureTest {
 
   @AfterAll
   void stop() throws Exception {
-    fulcrum.stop().toCompletableFuture().get();
+    ProxyTests.stop(fulcrum, backends);
     reset.close();
     garbage.close();
-    backends.terminate();
   }
 
   @BeforeEach
@@ -110,9 +109,7 @@ class HttpFailureTest {
 
   @Test
   void noEligibleBackendGives503() {
-    RawHttp.Response response = RawHttp.get(port, "x", "/empty");
-    assertEquals(503, response.status());
-    assertTrue(response.body().contains("no healthy backend in pool 'empty'"), response.body());
+    assertAnswered("/empty", 503, "no healthy backend in pool 'empty'");
   }
 
   @Test
@@ -149,9 +146,7 @@ class HttpFailureTest {
 
   @Test
   void refusedByEveryBackendGives502() {
-    RawHttp.Response response = RawHttp.get(port, "x", "/refused-only");
-    assertEquals(502, response.status());
-    assertTrue(response.body().contains("could not connect"), response.body());
+    assertAnswered("/refused-only", 502, "could not connect");
   }
 
   @Test
@@ -186,18 +181,21 @@ class HttpFailureTest {
 
   @Test
   void invalidResponseGives502() {
-    RawHttp.Response response = RawHttp.get(port, "x", "/garbage");
-    assertEquals(502, response.status());
-    assertTrue(response.body().contains("invalid response"), response.body());
+    assertAnswered("/garbage", 502, "invalid response");
   }
 
   @Test
   void slowBackendGives504() {
     long start = System.nanoTime();
-    RawHttp.Response response = RawHttp.get(port, "x", "/slow");
-    assertEquals(504, response.status());
-    assertTrue(response.body().contains("did not answer within 300 ms"), response.body());
+    assertAnswered("/slow", 504, "did not answer within 300 ms");
     assertTrue(System.nanoTime() - start < Duration.ofMillis(1500).toNanos(), "answered at the timeout, not the backend's 2 s");
+  }
+
+  /** A GET of {@code target} gets {@code status} with a body that says why. */
+  private void assertAnswered(String target, int status, String why) {
+    RawHttp.Response response = RawHttp.get(port, "x", target);
+    assertEquals(status, response.status(), response.body());
+    assertTrue(response.body().contains(why), response.body());
   }
 
   private static RawHttp.Response post(int port, String target, String body) {

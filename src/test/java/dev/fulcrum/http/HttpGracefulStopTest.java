@@ -52,8 +52,7 @@ class HttpGracefulStopTest {
       stopped.toCompletableFuture().get(20, TimeUnit.SECONDS);
       assertThrows(IOException.class, () -> new Socket("127.0.0.1", port).close());
     } finally {
-      fulcrum.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      backends.terminate();
+      ProxyTests.stop(fulcrum, backends);
     }
   }
 

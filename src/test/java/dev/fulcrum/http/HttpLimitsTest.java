@@ -49,8 +49,7 @@ class HttpLimitsTest {
 
   @AfterAll
   void stop() throws Exception {
-    fulcrum.stop().toCompletableFuture().get();
-    backends.terminate();
+    ProxyTests.stop(fulcrum, backends);
   }
 
   @BeforeEach

@@ -78,8 +78,7 @@ class HttpRoutingTest {
 
   @AfterAll
   void stop() throws Exception {
-    fulcrum.stop().toCompletableFuture().get();
-    backends.terminate();
+    ProxyTests.stop(fulcrum, backends);
   }
 
   @BeforeEach

@@ -48,8 +48,7 @@ class HttpStickyTest {
 
   @AfterAll
   void stop() throws Exception {
-    fulcrum.stop().toCompletableFuture().get();
-    backends.terminate();
+    ProxyTests.stop(fulcrum, backends);
   }
 
   @Test

@@ -74,8 +74,7 @@ class HttpStreamingTest {
 
   @AfterAll
   void stop() throws Exception {
-    fulcrum.stop().toCompletableFuture().get();
-    backends.terminate();
+    ProxyTests.stop(fulcrum, backends);
   }
 
   @Test

@@ -58,8 +58,7 @@ class HttpTimeoutsTest {
 
   @AfterAll
   void stop() throws Exception {
-    fulcrum.stop().toCompletableFuture().get();
-    backends.terminate();
+    ProxyTests.stop(fulcrum, backends);
   }
 
   @Test

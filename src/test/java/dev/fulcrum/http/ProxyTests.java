@@ -1,7 +1,10 @@
 package dev.fulcrum.http;
 
 import com.typesafe.config.Config;
+import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.TestConfig;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
 
 /** Shared set-up of the HTTP proxy tests. */
 final class ProxyTests {
@@ -13,5 +16,11 @@ final class ProxyTests {
    */
   static Config config(String hocon) {
     return TestConfig.of(hocon + "\nfulcrum.health-check.timeout = 5s\n");
+  }
+
+  /** Stops the node, then the actor system its test's backends run on. */
+  static void stop(Fulcrum fulcrum, ActorSystem<?> backends) throws Exception {
+    fulcrum.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    backends.terminate();
   }
 }
