@@ -31,32 +31,47 @@ class HealthCheckTest {
 
   private record Answer(int status, String body) {}
 
+  /** An HTTP backend that answers every request with whatever {@code answer} holds at the time. */
+  private static HttpBackend answering(AtomicReference<Answer> answer) {
+    return new HttpBackend(kit.system(), request -> {
+      Answer a = answer.get();
+      return CompletableFuture.completedFuture(HttpResponse.create().withStatus(a.status()).withEntity(a.body()));
+    });
+  }
+
+  /** A backend actor checking {@code address}, reporting its transitions to {@code router}. */
+  private static ActorRef<BackendActor.Command> checking(
+      String address, HealthCheckSettings check, BackendStats stats, TestProbe<BackendActor.Transition> router) {
+    return kit.spawn(BackendActor.create("pool", HostPort.parse(address, false), check, stats, router.ref()));
+  }
+
+  /** The router's next transition, which must be to {@code health}. */
+  private static BackendActor.Transition next(TestProbe<BackendActor.Transition> router, Health health) {
+    BackendActor.Transition transition = router.receiveMessage(Duration.ofSeconds(5));
+    assertEquals(health, transition.health(), transition.toString());
+    return transition;
+  }
+
   @Test
   void httpCheckHonoursExpectedStatusAndBody() {
     AtomicReference<Answer> answer = new AtomicReference<>(new Answer(200, "up"));
-    try (HttpBackend backend = new HttpBackend(kit.system(), request -> {
-          Answer a = answer.get();
-          return CompletableFuture.completedFuture(HttpResponse.create().withStatus(a.status()).withEntity(a.body()));
-        })) {
+    try (HttpBackend backend = answering(answer)) {
       HealthCheckSettings check = new HealthCheckSettings(
           HealthCheckSettings.Kind.HTTP, "/health", 200, Optional.of("up"), INTERVAL, Duration.ofMillis(500), 2, 2);
       TestProbe<BackendActor.Transition> router = kit.createTestProbe();
-      ActorRef<BackendActor.Command> actor = kit.spawn(
-          BackendActor.create("pool", new HostPort("127.0.0.1", backend.port()), check, new BackendStats(), router.ref()));
+      ActorRef<BackendActor.Command> actor = checking(backend.address(), check, new BackendStats(), router);
 
-      assertEquals(Health.UP, router.receiveMessage(Duration.ofSeconds(5)).health());
+      next(router, Health.UP);
 
       answer.set(new Answer(200, "degraded"));
-      BackendActor.Transition down = router.receiveMessage(Duration.ofSeconds(5));
-      assertEquals(Health.DOWN, down.health());
+      BackendActor.Transition down = next(router, Health.DOWN);
       assertTrue(down.reason().contains("body was 'degraded', expected 'up'"), down.reason());
 
       answer.set(new Answer(200, "up"));
-      assertEquals(Health.UP, router.receiveMessage(Duration.ofSeconds(5)).health());
+      next(router, Health.UP);
 
       answer.set(new Answer(503, "up"));
-      BackendActor.Transition unavailable = router.receiveMessage(Duration.ofSeconds(5));
-      assertEquals(Health.DOWN, unavailable.health());
+      BackendActor.Transition unavailable = next(router, Health.DOWN);
       assertTrue(unavailable.reason().contains("answered 503, expected 200"), unavailable.reason());
       kit.stop(actor);
     }
@@ -65,27 +80,21 @@ class HealthCheckTest {
   @Test
   void riseAndFallCountConsecutiveResults() {
     AtomicReference<Answer> answer = new AtomicReference<>(new Answer(200, "up"));
-    try (HttpBackend backend = new HttpBackend(kit.system(), request -> {
-          Answer a = answer.get();
-          return CompletableFuture.completedFuture(HttpResponse.create().withStatus(a.status()).withEntity(a.body()));
-        })) {
+    try (HttpBackend backend = answering(answer)) {
       HealthCheckSettings check = new HealthCheckSettings(
           HealthCheckSettings.Kind.HTTP, "/health", 200, Optional.empty(), INTERVAL, Duration.ofMillis(500), 3, 3);
       TestProbe<BackendActor.Transition> router = kit.createTestProbe();
-      ActorRef<BackendActor.Command> actor = kit.spawn(
-          BackendActor.create("pool", new HostPort("127.0.0.1", backend.port()), check, new BackendStats(), router.ref()));
-      assertEquals(Health.UP, router.receiveMessage(Duration.ofSeconds(5)).health());
+      ActorRef<BackendActor.Command> actor = checking(backend.address(), check, new BackendStats(), router);
+      next(router, Health.UP);
 
       answer.set(new Answer(500, ""));
       long failingSince = System.nanoTime();
-      BackendActor.Transition down = router.receiveMessage(Duration.ofSeconds(5));
-      assertEquals(Health.DOWN, down.health());
+      BackendActor.Transition down = next(router, Health.DOWN);
       assertTrue(down.reason().startsWith("3 consecutive HTTP checks failed"), down.reason());
       assertTrue(Duration.ofNanos(System.nanoTime() - failingSince).compareTo(INTERVAL.multipliedBy(2)) >= 0);
 
       answer.set(new Answer(200, "anything"));
-      BackendActor.Transition up = router.receiveMessage(Duration.ofSeconds(5));
-      assertEquals(Health.UP, up.health());
+      BackendActor.Transition up = next(router, Health.UP);
       assertTrue(up.reason().startsWith("3 consecutive HTTP checks passed"), up.reason());
       kit.stop(actor);
     }
@@ -99,10 +108,8 @@ class HealthCheckTest {
           HealthCheckSettings.Kind.HTTP, "/health", 200, Optional.empty(), INTERVAL, Duration.ofMillis(150), 1, 3);
       TestProbe<BackendActor.Transition> router = kit.createTestProbe();
       long start = System.nanoTime();
-      ActorRef<BackendActor.Command> actor = kit.spawn(BackendActor.create(
-          "pool", HostPort.parse(silent.address(), false), check, new BackendStats(), router.ref()));
-      BackendActor.Transition down = router.receiveMessage(Duration.ofSeconds(5));
-      assertEquals(Health.DOWN, down.health());
+      ActorRef<BackendActor.Command> actor = checking(silent.address(), check, new BackendStats(), router);
+      BackendActor.Transition down = next(router, Health.DOWN);
       assertTrue(down.reason().startsWith("3 consecutive HTTP checks failed, last: http check timed out"), down.reason());
       // Three timeouts, two intervals apart at least: the first one alone did not decide.
       assertTrue(Duration.ofNanos(System.nanoTime() - start).compareTo(INTERVAL.multipliedBy(2)) >= 0);
@@ -118,15 +125,13 @@ class HealthCheckTest {
           HealthCheckSettings.Kind.TCP, "/", 200, Optional.empty(), Duration.ofHours(1), Duration.ofMillis(500), 1, 2);
       TestProbe<BackendActor.Transition> router = kit.createTestProbe();
       BackendStats stats = new BackendStats();
-      ActorRef<BackendActor.Command> actor = kit.spawn(
-          BackendActor.create("pool", new HostPort("127.0.0.1", backend.port()), check, stats, router.ref()));
-      assertEquals(Health.UP, router.receiveMessage(Duration.ofSeconds(5)).health());
+      ActorRef<BackendActor.Command> actor = checking(backend.address(), check, stats, router);
+      next(router, Health.UP);
 
       actor.tell(new BackendActor.PassiveFailure(stats.connectFailed(), "refused"));
       router.expectNoMessage(Duration.ofMillis(200));
       actor.tell(new BackendActor.PassiveFailure(stats.connectFailed(), "refused"));
-      BackendActor.Transition down = router.receiveMessage(Duration.ofSeconds(5));
-      assertEquals(Health.DOWN, down.health());
+      BackendActor.Transition down = next(router, Health.DOWN);
       assertTrue(down.reason().contains("2 consecutive connect failures"), down.reason());
       kit.stop(actor);
     }

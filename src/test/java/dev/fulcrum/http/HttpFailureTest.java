@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.HttpBackend;
+import dev.fulcrum.testing.PoolHealth;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -83,12 +84,12 @@ class HttpFailureTest {
             slow.address(), quiet,
             ejected.address(), live.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
-    ProxyTests.awaitUp(fulcrum, "refusing", 2);
-    ProxyTests.awaitUp(fulcrum, "refused-only", 1);
-    ProxyTests.awaitUp(fulcrum, "resetting", 2);
-    ProxyTests.awaitUp(fulcrum, "garbage", 1);
-    ProxyTests.awaitUp(fulcrum, "slow", 1);
-    ProxyTests.awaitUp(fulcrum, "ejecting", 2);
+    PoolHealth.awaitAllUp(fulcrum, "refusing", 2);
+    PoolHealth.awaitAllUp(fulcrum, "refused-only", 1);
+    PoolHealth.awaitAllUp(fulcrum, "resetting", 2);
+    PoolHealth.awaitAllUp(fulcrum, "garbage", 1);
+    PoolHealth.awaitAllUp(fulcrum, "slow", 1);
+    PoolHealth.awaitAllUp(fulcrum, "ejecting", 2);
     ejected.server().stop();
     stopped.server().stop();
     alone.server().stop();
@@ -96,10 +97,9 @@ class HttpFailureTest {
 
   @AfterAll
   void stop() throws Exception {
-    fulcrum.stop().toCompletableFuture().get();
+    ProxyTests.stop(fulcrum, backends);
     reset.close();
     garbage.close();
-    backends.terminate();
   }
 
   @BeforeEach
@@ -109,9 +109,7 @@ class HttpFailureTest {
 
   @Test
   void noEligibleBackendGives503() {
-    RawHttp.Response response = RawHttp.get(port, "x", "/empty");
-    assertEquals(503, response.status());
-    assertTrue(response.body().contains("no healthy backend in pool 'empty'"), response.body());
+    assertAnswered("/empty", 503, "no healthy backend in pool 'empty'");
   }
 
   @Test
@@ -148,9 +146,7 @@ class HttpFailureTest {
 
   @Test
   void refusedByEveryBackendGives502() {
-    RawHttp.Response response = RawHttp.get(port, "x", "/refused-only");
-    assertEquals(502, response.status());
-    assertTrue(response.body().contains("could not connect"), response.body());
+    assertAnswered("/refused-only", 502, "could not connect");
   }
 
   @Test
@@ -185,18 +181,21 @@ class HttpFailureTest {
 
   @Test
   void invalidResponseGives502() {
-    RawHttp.Response response = RawHttp.get(port, "x", "/garbage");
-    assertEquals(502, response.status());
-    assertTrue(response.body().contains("invalid response"), response.body());
+    assertAnswered("/garbage", 502, "invalid response");
   }
 
   @Test
   void slowBackendGives504() {
     long start = System.nanoTime();
-    RawHttp.Response response = RawHttp.get(port, "x", "/slow");
-    assertEquals(504, response.status());
-    assertTrue(response.body().contains("did not answer within 300 ms"), response.body());
+    assertAnswered("/slow", 504, "did not answer within 300 ms");
     assertTrue(System.nanoTime() - start < Duration.ofMillis(1500).toNanos(), "answered at the timeout, not the backend's 2 s");
+  }
+
+  /** A GET of {@code target} gets {@code status} with a body that says why. */
+  private void assertAnswered(String target, int status, String why) {
+    RawHttp.Response response = RawHttp.get(port, "x", target);
+    assertEquals(status, response.status(), response.body());
+    assertTrue(response.body().contains(why), response.body());
   }
 
   private static RawHttp.Response post(int port, String target, String body) {

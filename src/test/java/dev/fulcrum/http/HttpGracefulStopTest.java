@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.HttpBackend;
+import dev.fulcrum.testing.PoolHealth;
 import java.io.IOException;
 import java.net.Socket;
 import java.time.Duration;
@@ -37,7 +38,7 @@ class HttpGracefulStopTest {
         """.formatted(backend.address())));
     try {
       int port = fulcrum.httpListener("main").localAddress().getPort();
-      ProxyTests.awaitUp(fulcrum, "web", 1);
+      PoolHealth.awaitAllUp(fulcrum, "web", 1);
       CompletableFuture<RawHttp.Response> inFlight =
           CompletableFuture.supplyAsync(() -> RawHttp.get(port, "x", "/slow"));
       assertTrue(arrived.await(10, TimeUnit.SECONDS));
@@ -51,8 +52,7 @@ class HttpGracefulStopTest {
       stopped.toCompletableFuture().get(20, TimeUnit.SECONDS);
       assertThrows(IOException.class, () -> new Socket("127.0.0.1", port).close());
     } finally {
-      fulcrum.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      backends.terminate();
+      ProxyTests.stop(fulcrum, backends);
     }
   }
 

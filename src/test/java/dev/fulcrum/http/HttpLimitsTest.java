@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
+import dev.fulcrum.testing.PoolHealth;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -43,13 +44,12 @@ class HttpLimitsTest {
         """.formatted(web.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
     twoConnectionsPort = fulcrum.httpListener("two").localAddress().getPort();
-    ProxyTests.awaitUp(fulcrum, "web", 1);
+    PoolHealth.awaitAllUp(fulcrum, "web", 1);
   }
 
   @AfterAll
   void stop() throws Exception {
-    fulcrum.stop().toCompletableFuture().get();
-    backends.terminate();
+    ProxyTests.stop(fulcrum, backends);
   }
 
   @BeforeEach

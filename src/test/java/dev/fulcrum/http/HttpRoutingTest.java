@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
+import dev.fulcrum.testing.PoolHealth;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
@@ -71,14 +72,13 @@ class HttpRoutingTest {
     guardedPort = fulcrum.httpListener("guarded").localAddress().getPort();
     oneHostPort = fulcrum.httpListener("one-host").localAddress().getPort();
     for (String pool : new String[] {"web", "api", "wild", "admin"}) {
-      ProxyTests.awaitUp(fulcrum, pool, 1);
+      PoolHealth.awaitAllUp(fulcrum, pool, 1);
     }
   }
 
   @AfterAll
   void stop() throws Exception {
-    fulcrum.stop().toCompletableFuture().get();
-    backends.terminate();
+    ProxyTests.stop(fulcrum, backends);
   }
 
   @BeforeEach

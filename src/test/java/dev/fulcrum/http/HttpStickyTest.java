@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.Eventually;
+import dev.fulcrum.testing.PoolHealth;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -42,13 +43,12 @@ class HttpStickyTest {
         fulcrum.listeners.http.main { bind = "127.0.0.1:0", routes = [{pool = web}] }
         """.formatted(one.address(), two.address(), three.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
-    ProxyTests.awaitUp(fulcrum, "web", 3);
+    PoolHealth.awaitAllUp(fulcrum, "web", 3);
   }
 
   @AfterAll
   void stop() throws Exception {
-    fulcrum.stop().toCompletableFuture().get();
-    backends.terminate();
+    ProxyTests.stop(fulcrum, backends);
   }
 
   @Test

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import com.typesafe.config.ConfigFactory;
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.HttpBackend;
+import dev.fulcrum.testing.PoolHealth;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -68,13 +69,12 @@ class HttpStreamingTest {
         }
         """.formatted(backend.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
-    ProxyTests.awaitUp(fulcrum, "files", 1);
+    PoolHealth.awaitAllUp(fulcrum, "files", 1);
   }
 
   @AfterAll
   void stop() throws Exception {
-    fulcrum.stop().toCompletableFuture().get();
-    backends.terminate();
+    ProxyTests.stop(fulcrum, backends);
   }
 
   @Test

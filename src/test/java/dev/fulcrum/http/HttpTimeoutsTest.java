@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.HttpBackend;
+import dev.fulcrum.testing.PoolHealth;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -52,13 +53,12 @@ class HttpTimeoutsTest {
         }
         """.formatted(stalling.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
-    ProxyTests.awaitUp(fulcrum, "stalling", 1);
+    PoolHealth.awaitAllUp(fulcrum, "stalling", 1);
   }
 
   @AfterAll
   void stop() throws Exception {
-    fulcrum.stop().toCompletableFuture().get();
-    backends.terminate();
+    ProxyTests.stop(fulcrum, backends);
   }
 
   @Test

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.HttpBackend;
+import dev.fulcrum.testing.PoolHealth;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
@@ -52,13 +53,12 @@ class HttpWebSocketTest {
         fulcrum.listeners.http.main { bind = "127.0.0.1:0", routes = [{path = "/ws", pool = ws}] }
         """.formatted(echo.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
-    ProxyTests.awaitUp(fulcrum, "ws", 1);
+    PoolHealth.awaitAllUp(fulcrum, "ws", 1);
   }
 
   @AfterAll
   void stop() throws Exception {
-    fulcrum.stop().toCompletableFuture().get();
-    backends.terminate();
+    ProxyTests.stop(fulcrum, backends);
   }
 
   @Test

@@ -8,17 +8,14 @@ import dev.fulcrum.Fulcrum;
 import dev.fulcrum.config.PoolSettings;
 import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.HttpBackend;
-import dev.fulcrum.testing.TestConfig;
+import dev.fulcrum.testing.PoolHealth;
+import dev.fulcrum.testing.RawHttp;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -32,48 +29,40 @@ class LeastConnectionsOverTcpTest {
   private static final String[] NAMES = {"a", "b", "c"};
   private static final int[] WEIGHTS = {2, 1, 1};
 
-  private static ActorTestKit backendKit;
-  private static final List<HttpBackend> backends = new ArrayList<>();
+  private static RoutingFixture live;
   private static Fulcrum fulcrum;
 
   @BeforeAll
   static void start() {
-    backendKit = ActorTestKit.create("backends");
-    for (String name : NAMES) {
-      backends.add(new HttpBackend(backendKit.system(), request -> {
-        request.discardEntityBytes(backendKit.system());
-        return CompletableFuture.completedFuture(HttpResponse.create().withEntity(name));
-      }));
-    }
-    fulcrum = Fulcrum.start(TestConfig.of("""
+    live = new RoutingFixture();
+    for (String name : NAMES) live.addBackend(name);
+    fulcrum = live.start("""
         fulcrum.health-check { interval = 500ms, timeout = 3s }
         fulcrum.pools.lc {
           strategy = least-connections
           backends = [{address = "%s", weight = 2}, "%s", "%s"]
         }
         fulcrum.listeners.tcp.lc { bind = "127.0.0.1:0", pool = lc }
-        """.formatted(backends.get(0).address(), backends.get(1).address(), backends.get(2).address())));
+        """.formatted(live.backends.get(0).address(), live.backends.get(1).address(), live.backends.get(2).address()));
   }
 
   @AfterAll
   static void stop() throws Exception {
-    if (fulcrum != null) fulcrum.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    backends.forEach(HttpBackend::close);
-    backendKit.shutdownTestKit();
+    live.close();
   }
 
   @Test
   void eachNewConnectionGoesToTheLeastLoadedAndAStrategyChangeKeepsOpenConnections() {
     PoolHealth.awaitAllUp(fulcrum, "lc", 3);
     InetSocketAddress listener = fulcrum.tcpListener("lc").localAddress();
-    Map<String, List<HeldConnection>> held = new HashMap<>();
+    Map<String, List<RawHttp>> held = new HashMap<>();
     for (String name : NAMES) held.put(name, new ArrayList<>());
     try {
       for (int i = 0; i < 8; i++) openAndExpectLeastLoaded(listener, held);
       assertEquals(List.of(4, 2, 2), loads());
 
       // Free backend b: the next two connections must go there, though a has weight 2.
-      held.get("b").forEach(HeldConnection::close);
+      held.get("b").forEach(RawHttp::close);
       held.get("b").clear();
       Eventually.await(TIMEOUT, "b's connections closed", () -> loads().get(1) == 0);
       for (int i = 0; i < 2; i++) assertEquals("b", openAndExpectLeastLoaded(listener, held));
@@ -89,30 +78,30 @@ class LeastConnectionsOverTcpTest {
       assertInstanceOf(SmoothWeightedRoundRobin.class, switched.strategy());
 
       // Every connection opened before the switch still works, and still counts where it was.
-      held.forEach((name, connections) -> connections.forEach(c -> assertEquals(name, c.get())));
+      held.forEach((name, connections) -> connections.forEach(c -> assertEquals(name, c.get("/"))));
       assertEquals(List.of(4, 2, 2), loads());
 
       // New connections follow the weights 2, 1, 1 regardless of load.
       Map<String, Integer> next = new HashMap<>();
       for (int i = 0; i < 4; i++) {
-        HeldConnection connection = new HeldConnection(listener);
-        String name = connection.get();
+        RawHttp connection = new RawHttp(listener);
+        String name = connection.get("/");
         held.get(name).add(connection);
         next.merge(name, 1, Integer::sum);
       }
       assertEquals(Map.of("a", 2, "b", 1, "c", 1), next);
     } finally {
-      held.values().forEach(list -> list.forEach(HeldConnection::close));
+      held.values().forEach(list -> list.forEach(RawHttp::close));
     }
   }
 
   /** Opens one connection, checks that it went to a backend with the lowest (load + 1) / weight, and keeps it. */
-  private static String openAndExpectLeastLoaded(InetSocketAddress listener, Map<String, List<HeldConnection>> held) {
+  private static String openAndExpectLeastLoaded(InetSocketAddress listener, Map<String, List<RawHttp>> held) {
     List<Integer> before = loads();
     double best = Double.MAX_VALUE;
     for (int i = 0; i < NAMES.length; i++) best = Math.min(best, (before.get(i) + 1.0) / WEIGHTS[i]);
-    HeldConnection connection = new HeldConnection(listener);
-    String name = connection.get();
+    RawHttp connection = new RawHttp(listener);
+    String name = connection.get("/");
     held.get(name).add(connection);
     int index = List.of(NAMES).indexOf(name);
     assertTrue((before.get(index) + 1.0) / WEIGHTS[index] == best, name + " is not least loaded with loads " + before);
@@ -123,7 +112,7 @@ class LeastConnectionsOverTcpTest {
   private static List<Integer> loads() {
     RoutingTable table = fulcrum.tables().of("lc").current();
     List<Integer> loads = new ArrayList<>();
-    for (HttpBackend backend : backends) {
+    for (HttpBackend backend : live.backends) {
       int load = 0;
       for (int i = 0; i < table.size(); i++) {
         if (table.get(i).address().toString().equals(backend.address())) load = table.get(i).stats().activeConnections();

@@ -5,8 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.Eventually;
-import dev.fulcrum.testing.HttpBackend;
-import dev.fulcrum.testing.TestConfig;
+import dev.fulcrum.testing.PoolHealth;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -18,7 +17,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -33,35 +31,32 @@ class LeastResponseTimeTest {
   private static final Duration SLOW = Duration.ofMillis(300);
   private static final int CLIENTS = 4;
 
-  private static ActorTestKit backendKit;
-  private static final List<HttpBackend> backends = new ArrayList<>();
+  private static RoutingFixture live;
   private static volatile boolean lastIsSlow;
   private static Fulcrum fulcrum;
 
   @BeforeAll
   static void start() {
-    backendKit = ActorTestKit.create("backends");
+    live = new RoutingFixture();
     for (int i = 0; i < 3; i++) {
       boolean last = i == 2;
-      backends.add(new HttpBackend(backendKit.system(), request -> {
-        request.discardEntityBytes(backendKit.system());
+      live.addBackend(request -> {
+        request.discardEntityBytes(live.backendSystem());
         HttpResponse ok = HttpResponse.create().withEntity("ok");
         return last && lastIsSlow && request.getUri().path().equals("/work")
             ? CompletableFuture.supplyAsync(() -> ok, CompletableFuture.delayedExecutor(SLOW.toMillis(), TimeUnit.MILLISECONDS))
             : CompletableFuture.completedFuture(ok);
-      }));
+      });
     }
-    fulcrum = Fulcrum.start(TestConfig.of("""
+    fulcrum = live.start("""
         fulcrum.health-check.timeout = 3s
-        fulcrum.pools.lrt { strategy = least-response-time, backends = ["%s", "%s", "%s"] }
-        """.formatted(backends.get(0).address(), backends.get(1).address(), backends.get(2).address())));
+        fulcrum.pools.lrt { strategy = least-response-time, backends = [%s] }
+        """.formatted(live.addresses()));
   }
 
   @AfterAll
   static void stop() throws Exception {
-    if (fulcrum != null) fulcrum.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    backends.forEach(HttpBackend::close);
-    backendKit.shutdownTestKit();
+    live.close();
   }
 
   private record Sent(long atNanos, String backend) {}
@@ -70,7 +65,7 @@ class LeastResponseTimeTest {
   void trafficLeavesABackendThatTurnsSlowWithinASecond() throws Exception {
     PoolHealth.awaitAllUp(fulcrum, "lrt", 3);
     TableRef table = fulcrum.tables().of("lrt");
-    String slow = backends.get(2).address();
+    String slow = live.backends.get(2).address();
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     ConcurrentLinkedQueue<Sent> sent = new ConcurrentLinkedQueue<>();
     ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();

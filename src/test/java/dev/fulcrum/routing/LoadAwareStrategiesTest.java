@@ -13,9 +13,7 @@ class LoadAwareStrategiesTest {
   @Test
   void powerOfTwoChoicesNeverPicksTheMostLoadedOfThree() {
     RoutedBackend[] backends = Tables.backends(1, 1, 1);
-    open(backends[0], 3);
-    open(backends[1], 7);
-    open(backends[2], 20);
+    open(backends, 3, 7, 20);
     RoutingTable table = Tables.table(StrategyKind.POWER_OF_TWO_CHOICES, backends);
     int[] counts = new int[3];
     for (int i = 0; i < 100_000; i++) counts[table.pick(0)]++;
@@ -29,9 +27,7 @@ class LoadAwareStrategiesTest {
   void powerOfTwoChoicesWeighsLoadByWeight() {
     // 6 connections on weight 3 is less loaded per weight than 3 on weight 1.
     RoutedBackend[] backends = Tables.backends(3, 1, 1);
-    open(backends[0], 6);
-    open(backends[1], 3);
-    open(backends[2], 4);
+    open(backends, 6, 3, 4);
     RoutingTable table = Tables.table(StrategyKind.POWER_OF_TWO_CHOICES, backends);
     for (int i = 0; i < 10_000; i++) assertNotEquals(2, table.pick(0));
   }
@@ -39,10 +35,7 @@ class LoadAwareStrategiesTest {
   @Test
   void leastConnectionsPicksTheLowestLoadPerWeightAndSpreadsTies() {
     RoutedBackend[] backends = Tables.backends(2, 1, 1, 1);
-    open(backends[0], 3); // (3+1)/2 = 2
-    open(backends[1], 1); // (1+1)/1 = 2
-    open(backends[2], 2); // 3
-    open(backends[3], 1); // 2
+    open(backends, 3, 1, 2, 1); // (load + 1) / weight: 2, 2, 3, 2
     RoutingTable table = Tables.table(StrategyKind.LEAST_CONNECTIONS, backends);
     int[] counts = new int[4];
     for (int i = 0; i < 30_000; i++) counts[table.pick(0)]++;
@@ -57,9 +50,7 @@ class LoadAwareStrategiesTest {
   void leastConnectionsIgnoresIdleBackendsThatAreNotInTheTable() {
     // Backends 0, 2, 4 of a pool are down: idle, but not in the table; counters of the pool sit side by side.
     RoutedBackend[] pool = Tables.backends(1, 1, 1, 1, 1, 1);
-    open(pool[1], 5);
-    open(pool[3], 2);
-    open(pool[5], 4);
+    open(pool, 0, 5, 0, 2, 0, 4);
     RoutingTable table = Tables.table(StrategyKind.LEAST_CONNECTIONS, pool[1], pool[3], pool[5]);
     for (int i = 0; i < 1_000; i++) assertEquals(1, table.pick(0), "pool[3] is table index 1");
   }
@@ -73,9 +64,7 @@ class LoadAwareStrategiesTest {
       for (int skip = 0; skip < 700; skip++) pool.allocate();
       backends[i] = Tables.backend(i, 1, pool);
     }
-    open(backends[0], 2);
-    open(backends[2], 1);
-    open(backends[1], 3);
+    open(backends, 2, 3, 1);
     RoutingTable table = Tables.table(StrategyKind.LEAST_CONNECTIONS, backends);
     for (int i = 0; i < 1_000; i++) assertEquals(2, table.pick(0));
     backends[0].stats().connectionClosed();
@@ -103,7 +92,7 @@ class LoadAwareStrategiesTest {
     long now = System.nanoTime();
     backends[0].stats().observeLatency(2 * MS, now);
     backends[1].stats().observeLatency(5 * MS, now);
-    open(backends[0], 4); // 2 ms x 5 = 10 > 5 ms x 1
+    open(backends, 4, 0); // 2 ms x 5 = 10 > 5 ms x 1
     RoutingTable table = Tables.table(StrategyKind.LEAST_RESPONSE_TIME, backends);
     for (int i = 0; i < 1_000; i++) assertEquals(1, table.pick(0));
   }
@@ -138,7 +127,10 @@ class LoadAwareStrategiesTest {
     assertEquals(100 * MS * Math.exp(-1), stats.latencyEstimate(t + 50_000 * MS), 1 * MS);
   }
 
-  private static void open(RoutedBackend backend, int connections) {
-    for (int i = 0; i < connections; i++) backend.stats().connectionOpened();
+  /** Opens {@code connections[i]} connections on {@code backends[i]}. */
+  private static void open(RoutedBackend[] backends, int... connections) {
+    for (int b = 0; b < connections.length; b++) {
+      for (int i = 0; i < connections[b]; i++) backends[b].stats().connectionOpened();
+    }
   }
 }

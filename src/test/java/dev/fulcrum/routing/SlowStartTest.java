@@ -5,15 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.Eventually;
-import dev.fulcrum.testing.HttpBackend;
-import dev.fulcrum.testing.TestConfig;
+import dev.fulcrum.testing.PoolHealth;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,34 +17,26 @@ import org.junit.jupiter.api.Test;
 class SlowStartTest {
   private static final Duration WINDOW = Duration.ofSeconds(3);
 
-  private static ActorTestKit backendKit;
-  private static final List<HttpBackend> backends = new ArrayList<>();
+  private static RoutingFixture live;
   private static Fulcrum fulcrum;
 
   @BeforeAll
   static void start() {
-    backendKit = ActorTestKit.create("backends");
-    for (int i = 0; i < 2; i++) {
-      backends.add(new HttpBackend(backendKit.system(), request -> {
-        request.discardEntityBytes(backendKit.system());
-        return CompletableFuture.completedFuture(HttpResponse.create().withEntity("ok"));
-      }));
-    }
-    fulcrum = Fulcrum.start(TestConfig.of("""
+    live = new RoutingFixture();
+    for (int i = 0; i < 2; i++) live.addBackend("ok");
+    fulcrum = live.start("""
         fulcrum.health-check { interval = 100ms, timeout = 3s, rise = 1, fall = 2 }
         fulcrum.pools.ramp {
           strategy = weighted-round-robin
           slow-start = 3s
-          backends = ["%s", "%s"]
+          backends = [%s]
         }
-        """.formatted(backends.get(0).address(), backends.get(1).address())));
+        """.formatted(live.addresses()));
   }
 
   @AfterAll
   static void stop() throws Exception {
-    if (fulcrum != null) fulcrum.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    backends.forEach(HttpBackend::close);
-    backendKit.shutdownTestKit();
+    live.close();
   }
 
   @Test
@@ -61,9 +48,9 @@ class SlowStartTest {
     assertEquals(1.0, initial.effectiveWeight(0), "backends of the first table start at full weight");
     assertEquals(1.0, initial.effectiveWeight(1));
 
-    backends.get(1).stop();
+    live.backends.get(1).stop();
     Eventually.await(timeout, "the stopped backend out of the table", () -> table.current().size() == 1);
-    backends.get(1).start();
+    live.backends.get(1).start();
     RoutingTable back = Eventually.await(timeout, "the backend back in the table", table::current, t -> t.size() == 2);
     long backAt = System.nanoTime();
     // The first step lasts a ninth of the window; a slow poll may first see the second one.

@@ -6,18 +6,13 @@ import dev.fulcrum.Fulcrum;
 import dev.fulcrum.config.BackendSettings;
 import dev.fulcrum.config.PoolSettings;
 import dev.fulcrum.config.StrategySettings;
-import dev.fulcrum.testing.HttpBackend;
-import dev.fulcrum.testing.TestConfig;
+import dev.fulcrum.testing.PoolHealth;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,30 +22,19 @@ import org.junit.jupiter.api.Test;
  * 0) and slow start: no pick may throw, and none may return a backend that is not eligible in the table it came from.
  */
 class TableSwapConcurrencyTest {
-  private static ActorTestKit backendKit;
-  private static final List<HttpBackend> backends = new ArrayList<>();
+  private static RoutingFixture live;
   private static Fulcrum fulcrum;
 
   @BeforeAll
   static void start() {
-    backendKit = ActorTestKit.create("backends");
-    for (int i = 0; i < 5; i++) {
-      backends.add(new HttpBackend(backendKit.system(), request -> {
-        request.discardEntityBytes(backendKit.system());
-        return CompletableFuture.completedFuture(HttpResponse.create().withEntity("ok"));
-      }));
-    }
-    StringBuilder addresses = new StringBuilder();
-    backends.forEach(b -> addresses.append(addresses.isEmpty() ? "" : ", ").append('"').append(b.address()).append('"'));
-    fulcrum = Fulcrum.start(TestConfig.of(
-        "fulcrum.health-check.timeout = 3s\nfulcrum.pools.swap.backends = [" + addresses + "]"));
+    live = new RoutingFixture();
+    for (int i = 0; i < 5; i++) live.addBackend("ok");
+    fulcrum = live.start("fulcrum.health-check.timeout = 3s\nfulcrum.pools.swap.backends = [" + live.addresses() + "]");
   }
 
   @AfterAll
   static void stop() throws Exception {
-    if (fulcrum != null) fulcrum.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    backends.forEach(HttpBackend::close);
-    backendKit.shutdownTestKit();
+    live.close();
   }
 
   @Test

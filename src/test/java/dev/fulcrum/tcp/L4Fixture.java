@@ -2,16 +2,14 @@ package dev.fulcrum.tcp;
 
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.demo.DemoBackends;
-import dev.fulcrum.routing.PoolRouter;
 import dev.fulcrum.routing.PoolStatus;
 import dev.fulcrum.testing.HttpBackend;
+import dev.fulcrum.testing.PoolHealth;
 import dev.fulcrum.testing.TestConfig;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /** Real demo HTTP backends and a Fulcrum with one pool `web` over them and one TCP listener `l4` on a random port. */
 final class L4Fixture implements AutoCloseable {
@@ -36,14 +34,7 @@ final class L4Fixture implements AutoCloseable {
   }
 
   PoolStatus status() {
-    try {
-      return AskPattern.<PoolRouter.Command, PoolStatus>ask(
-              fulcrum.router("web"), PoolRouter.GetStatus::new, Duration.ofSeconds(5), fulcrum.system().scheduler())
-          .toCompletableFuture()
-          .get();
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
+    return PoolHealth.status(fulcrum, "web");
   }
 
   @Override

@@ -43,7 +43,7 @@ public final class RawHttp implements AutoCloseable {
     return getOnce(new InetSocketAddress("127.0.0.1", port), path);
   }
 
-  /** A GET on this (kept-alive) connection; returns the body. */
+  /** A GET on this (kept-alive) connection; returns the body of its 200 response. */
   public String get(String path) {
     try {
       out.write(("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -53,7 +53,7 @@ public final class RawHttp implements AutoCloseable {
       for (String line : head.split("\r\n")) {
         if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) length = Integer.parseInt(line.substring(15).trim());
       }
-      if (length < 0) throw new AssertionError("no Content-Length in " + head);
+      if (!head.startsWith("HTTP/1.1 200") || length < 0) throw new AssertionError("unexpected response: " + head);
       return new String(in.readNBytes(length), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
