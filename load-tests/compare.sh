@@ -255,7 +255,7 @@ scenario_args() { # SCENARIO -> S_PATH S_CONNS S_HDR
 
 wrk_run() { # PORT SECONDS [wrk args...]: bounded even if wrk hangs
   local port=$1 secs=$2; shift 2
-  timeout -k 5 $((secs + 30)) wrk -t1 -c"$S_CONNS" -d"${secs}s" "$@" "${S_HDR[@]}" "http://127.0.0.1:$port$S_PATH"
+  timeout --foreground -k 5 $((secs + 30)) wrk -t1 -c"$S_CONNS" -d"${secs}s" "$@" "${S_HDR[@]}" "http://127.0.0.1:$port$S_PATH"
 }
 
 declare -A GONE
