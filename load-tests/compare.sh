@@ -83,7 +83,9 @@ cleanup() {
     alive=0; for name in "${!PGID[@]}"; do kill -0 -- "-${PGID[$name]}" 2>/dev/null && alive=1; done
     ((alive)) || break; sleep 0.1
   done
-  for name in "${!PGID[@]}"; do kill -KILL -- "-${PGID[$name]}" 2>/dev/null; done
+  for name in "${!PGID[@]}"; do
+    kill -KILL -- "-${PGID[$name]}" 2>/dev/null && log "$name did not exit within 10 s of TERM: killed"
+  done
   wait 2>/dev/null
   rm -rf "$WORK/tmp" "$WORK/big.bin"
 }
