@@ -87,7 +87,7 @@ cleanup() {
     kill -KILL -- "-${PGID[$name]}" 2>/dev/null && log "$name did not exit within 10 s of TERM: killed"
   done
   wait 2>/dev/null
-  rm -rf "$WORK/tmp" "$WORK/big.bin"
+  rm -rf "$WORK/tmp" "$WORK/big.bin" "$WORK/journal"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -218,8 +218,10 @@ fulcrum_up=0
 if port_open 8091 || port_open 8092 || port_open 8093; then
   log "fulcrum: one of ports 8091-8093 is busy - skipped"
 else
+  # A fresh journal per run: a journaled pool would otherwise keep the backends of an earlier run.
   start_group fulcrum env BACKENDS="$(IFS=,; echo "${BACKEND_PORTS[*]/#/127.0.0.1:}")" \
-    java $JAVA_OPTS -jar "$JAR" --config load-tests/bench.conf
+    java "-Dpekko-persistence-jdbc.shared-databases.fulcrum.db.url=jdbc:h2:file:$WORK/journal/fulcrum" $JAVA_OPTS \
+    -jar "$JAR" --config load-tests/bench.conf
   await_port 8091 fulcrum 60 && await_port 8092 fulcrum 60 && fulcrum_up=1
 fi
 
