@@ -147,6 +147,8 @@ public final class Fulcrum {
   }
 
   private CompletionStage<Done> drain() {
+    log.info("stopping: listeners closed, draining {} open tcp connection(s) for up to {}",
+        tcpListeners.values().stream().mapToInt(TcpListener::openConnections).sum(), settings.drainTimeout());
     CompletableFuture<Done> drained = new CompletableFuture<>();
     long deadline = System.nanoTime() + settings.drainTimeout().toNanos();
     pollDrained(drained, deadline);
