@@ -44,6 +44,7 @@ class MultiProcessClusterTest {
   private final int[] artery = {TestConfig.freePort(), TestConfig.freePort(), TestConfig.freePort()};
   private final int[] tcp = {TestConfig.freePort(), TestConfig.freePort(), TestConfig.freePort()};
   private final int[] admin = {TestConfig.freePort(), TestConfig.freePort(), TestConfig.freePort()};
+  private final int[] http = {TestConfig.freePort(), TestConfig.freePort(), TestConfig.freePort()};
   private final FulcrumProcess[] nodes = new FulcrumProcess[3];
   private ActorTestKit backendsKit;
 
@@ -86,13 +87,15 @@ class MultiProcessClusterTest {
         fulcrum.pools = null
         fulcrum.pools.%s { strategy = round-robin, backends = ["%s", "%s", "%s"] }
         fulcrum.listeners.tcp.web-tcp { bind = "127.0.0.1:%d", pool = %s }
+        fulcrum.listeners.http.web-http { bind = "127.0.0.1:%d", routes = [{pool = %s}] }
         fulcrum.admin.bind = "127.0.0.1:%d"
         fulcrum.shutdown.drain-timeout = 2s
         # Shards stay where they are while the cluster settles, so the entity is on the node the test kills.
         pekko.cluster.sharding.rebalance-interval = 1h
         """.formatted(shipped.toString().replace("\\", "/"), artery[n], seeds, url,
             setting("FULCRUM_TEST_PG_USER").orElse("fulcrum"), setting("FULCRUM_TEST_PG_PASSWORD").orElse("fulcrum"),
-            pool, backends.get(0).address(), backends.get(1).address(), backends.get(2).address(), tcp[n], pool, admin[n])
+            pool, backends.get(0).address(), backends.get(1).address(), backends.get(2).address(), tcp[n], pool, http[n], pool,
+            admin[n])
         + FastCluster.SETTINGS;
     Path file = dir.resolve("node-" + (n + 1) + ".conf");
     Files.writeString(file, hocon);
