@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -78,6 +79,7 @@ class TableSwapConcurrencyTest {
     SplittableRandom random = new SplittableRandom(11);
     long firstVersion = table.current().version();
     int configurations = 0;
+    ActorRef<PoolRouter.Command> router = fulcrum.router("swap");
     while (System.nanoTime() < end) {
       List<BackendSettings> weighted = new ArrayList<>();
       for (BackendSettings b : base.backends()) weighted.add(new BackendSettings(b.address(), random.nextInt(4)));
@@ -85,10 +87,15 @@ class TableSwapConcurrencyTest {
       StrategyKind kind = StrategyKind.values()[random.nextInt(StrategyKind.values().length)];
       StrategySettings settings = new StrategySettings(
           HashKey.CLIENT_IP, random.nextBoolean() ? 0 : 1.5, Duration.ofMillis(random.nextInt(2) * 300L));
-      fulcrum.router("swap").tell(new PoolRouter.Configure(
-          new PoolSettings("swap", kind, weighted, base.healthCheck(), settings)));
+      long published = table.current().version();
+      router.tell(new PoolRouter.Configure(new PoolSettings("swap", kind, weighted, base.healthCheck(), settings)));
       configurations++;
-      Thread.sleep(2); // paces the test thread's config changes; the pickers never wait
+      // The next change goes in once the router has published this one, so every change becomes a table.
+      long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      while (table.current().version() == published) {
+        if (System.nanoTime() > deadline) throw new AssertionError("router published no table within 5 s of a change");
+        Thread.onSpinWait();
+      }
     }
     for (Thread picker : pickers) picker.join(10_000);
     long tables = table.current().version() - firstVersion;
