@@ -7,9 +7,15 @@ import java.util.concurrent.ExecutionException;
 public final class Failures {
   private Failures() {}
 
-  public static String describe(Throwable failure) {
+  /** The failure itself, without the CompletionException/ExecutionException wrappers that futures add around it. */
+  public static Throwable unwrap(Throwable failure) {
     Throwable t = failure;
     while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) t = t.getCause();
+    return t;
+  }
+
+  public static String describe(Throwable failure) {
+    Throwable t = unwrap(failure);
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof java.net.BindException) return "address already in use or not available";
     }

@@ -3,6 +3,7 @@ package dev.fulcrum.admin;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fulcrum.Failures;
 import dev.fulcrum.config.AdminSettings;
 import dev.fulcrum.config.BackendSettings;
 import dev.fulcrum.config.HostPort;
@@ -24,7 +25,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.Done;
@@ -353,7 +353,7 @@ final class AdminApi {
   }
 
   private HttpResponse failure(Throwable thrown) {
-    Throwable t = thrown instanceof CompletionException && thrown.getCause() != null ? thrown.getCause() : thrown;
+    Throwable t = Failures.unwrap(thrown);
     if (t instanceof ApiError e) return error(e.status, e.getMessage());
     if (t instanceof TimeoutException) {
       return error(StatusCodes.SERVICE_UNAVAILABLE,

@@ -1,7 +1,7 @@
 package dev.fulcrum.http;
 
+import dev.fulcrum.Failures;
 import java.net.ConnectException;
-import java.util.concurrent.CompletionException;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.stream.StreamTcpException;
 
@@ -21,7 +21,7 @@ record BackendFailure(Kind kind, String reason) {
   }
 
   static BackendFailure of(Throwable failure) {
-    Throwable top = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    Throwable top = Failures.unwrap(failure);
     for (Throwable t = top; t != null; t = t.getCause()) {
       if (t instanceof Exchange.ResponseTimeoutException) return new BackendFailure(Kind.TIMEOUT, "response timeout");
       if (t instanceof BackendClients.BackendBusyException) return new BackendFailure(Kind.BUSY, message(t));
