@@ -162,9 +162,18 @@ public final class SettingsParser {
               pool,
               l.positiveDuration("connect-timeout"),
               l.positiveDuration("idle-timeout"),
-              l.intIn("connect-attempts", 1, 10)));
+              l.intIn("connect-attempts", 1, 10),
+              tcpEngine(l)));
     }
     return result;
+  }
+
+  private static TcpListenerSettings.Engine tcpEngine(ConfigReader listener) {
+    return switch (listener.string("engine")) {
+      case "nio" -> TcpListenerSettings.Engine.NIO;
+      case "streams" -> TcpListenerSettings.Engine.STREAMS;
+      default -> throw listener.error("engine", "'" + listener.string("engine") + "' is not a tcp engine (nio, streams)");
+    };
   }
 
   private static DemoSettings demo(ConfigReader demo) {

@@ -7,4 +7,14 @@ import java.time.Duration;
  * the idle timeout applies to both the client and the backend side.
  */
 public record TcpListenerSettings(
-    String name, HostPort bind, String pool, Duration connectTimeout, Duration idleTimeout, int connectAttempts) {}
+    String name,
+    HostPort bind,
+    String pool,
+    Duration connectTimeout,
+    Duration idleTimeout,
+    int connectAttempts,
+    Engine engine) {
+
+  /** What moves the bytes: Fulcrum's own event loops, or Pekko Streams' {@code Tcp}. */
+  public enum Engine { NIO, STREAMS }
+}

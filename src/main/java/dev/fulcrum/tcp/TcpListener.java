@@ -1,165 +1,37 @@
 package dev.fulcrum.tcp;
 
-import dev.fulcrum.Failures;
 import dev.fulcrum.config.TcpListenerSettings;
-import dev.fulcrum.routing.HashKey;
-import dev.fulcrum.routing.RoutedBackend;
-import dev.fulcrum.routing.RoutingTable;
 import dev.fulcrum.routing.TableRef;
 import java.net.InetSocketAddress;
-import java.util.Collections;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.Done;
-import org.apache.pekko.NotUsed;
-import org.apache.pekko.japi.Pair;
-import org.apache.pekko.stream.Materializer;
-import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.stream.javadsl.Keep;
-import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
-import org.apache.pekko.stream.javadsl.Tcp;
-import org.apache.pekko.util.ByteString;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import org.apache.pekko.actor.typed.ActorSystem;
 
 /**
- * An L4 listener: each accepted client connection is forwarded to a backend picked from the pool's current table.
- *
- * <p>The backend connection is made first and joined with a not-yet-materialized client flow; only once the connect
- * succeeds is the client's side materialized into it. A failed connect therefore leaves the client untouched, and the
- * next backend can be tried without the client noticing. Both directions are then joined with backpressure and
- * half-close.
+ * An L4 listener: each accepted client connection is forwarded to a backend picked from the pool's current table. A
+ * failed connect tries the next backend (up to {@code connect-attempts}) before the client is closed; then both
+ * directions are joined with backpressure and half-close, and the backend's active-connection count is kept exact.
  */
-public final class TcpListener {
-  private static final Logger log = LoggerFactory.getLogger(TcpListener.class);
+public interface TcpListener {
 
-  private final TcpListenerSettings settings;
-  private final TableRef table;
-  private final Tcp tcp;
-  private final Materializer materializer;
-  private final AtomicInteger openConnections = new AtomicInteger();
-  private final RateLimitedCounter noBackend;
-  private volatile Tcp.ServerBinding binding;
-
-  private TcpListener(TcpListenerSettings settings, TableRef table, Tcp tcp, Materializer materializer) {
-    this.settings = settings;
-    this.table = table;
-    this.tcp = tcp;
-    this.materializer = materializer;
-    this.noBackend =
-        new RateLimitedCounter(
-            count -> log.warn(
-                "listener {}: no healthy backend in pool {}, closed {} client connection(s)",
-                settings.name(), settings.pool(), count));
+  /** Binds the listener with the engine its settings name; fails (with a {@link java.net.BindException}) if the port is taken. */
+  static CompletionStage<TcpListener> start(ActorSystem<?> system, TcpListenerSettings settings, TableRef table) {
+    return switch (settings.engine()) {
+      case NIO -> NioTcpListener.start(system, settings, table);
+      case STREAMS -> StreamsTcpListener.start(system, settings, table);
+    };
   }
 
-  /** Binds the listener; the stage fails with {@link org.apache.pekko.stream.StreamTcpException} if the port is taken. */
-  public static CompletionStage<TcpListener> start(
-      org.apache.pekko.actor.typed.ActorSystem<?> system, TcpListenerSettings settings, TableRef table) {
-    TcpListener listener = new TcpListener(settings, table, Tcp.get(system), Materializer.matFromSystem(system));
-    return Tcp.get(system)
-        .bind(
-            settings.bind().host(),
-            settings.bind().port(),
-            1024,
-            Collections.emptyList(),
-            true,
-            Optional.of(settings.idleTimeout()))
-        .to(Sink.foreach(listener::accept))
-        .run(listener.materializer)
-        .thenApply(bound -> {
-          listener.binding = bound;
-          return listener;
-        });
-  }
+  TcpListenerSettings settings();
 
-  public TcpListenerSettings settings() {
-    return settings;
-  }
-
-  public InetSocketAddress localAddress() {
-    return binding.localAddress();
-  }
+  InetSocketAddress localAddress();
 
   /** Client connections currently open through this listener. */
-  public int openConnections() {
-    return openConnections.get();
-  }
+  int openConnections();
 
   /** Client connections closed at once because the pool had no eligible backend. */
-  public long rejectedConnections() {
-    return noBackend.total();
-  }
+  long rejectedConnections();
 
   /** Stops accepting new connections; open ones go on. */
-  public CompletionStage<Done> unbind() {
-    return binding.unbind().thenApply(unit -> Done.getInstance());
-  }
-
-  private void accept(Tcp.IncomingConnection client) {
-    openConnections.incrementAndGet();
-    RoutingTable current = table.current();
-    int first = current.pick(HashKey.clientIp(client.remoteAddress().getAddress()));
-    if (first < 0) {
-      noBackend.increment();
-      close(client);
-      return;
-    }
-    connect(client, current, first, 0);
-  }
-
-  private void connect(Tcp.IncomingConnection client, RoutingTable current, int first, int attempt) {
-    RoutedBackend backend = current.get((first + attempt) % current.size());
-    CompletableFuture<Flow<ByteString, ByteString, NotUsed>> clientSide = new CompletableFuture<>();
-    Pair<Pair<CompletionStage<Done>, CompletionStage<Tcp.OutgoingConnection>>, CompletionStage<Done>> watched =
-        Flow.of(ByteString.class)
-            .watchTermination(Keep.right())
-            .viaMat(outgoing(backend), Keep.both())
-            .watchTermination(Keep.both())
-            .joinMat(Flow.completionStageFlow(clientSide), Keep.left())
-            .run(materializer);
-    CompletionStage<Done> toBackendDone = watched.first().first();
-    CompletionStage<Done> toClientDone = watched.second();
-    watched.first().second().whenComplete((connected, failure) -> {
-      if (failure == null) {
-        backend.stats().connectSucceeded();
-        backend.stats().connectionOpened();
-        CompletableFuture.allOf(toBackendDone.toCompletableFuture(), toClientDone.toCompletableFuture())
-            .whenComplete((done, error) -> {
-              backend.stats().connectionClosed();
-              openConnections.decrementAndGet();
-            });
-        clientSide.complete(client.flow());
-      } else {
-        backend.reportConnectFailure(Failures.describe(failure));
-        if (attempt + 1 < Math.min(settings.connectAttempts(), current.size())) {
-          connect(client, current, first, attempt + 1);
-        } else {
-          log.warn(
-              "listener {}: closing client {} after {} failed connect attempt(s), last to {}: {}",
-              settings.name(), client.remoteAddress(), attempt + 1, backend.address(), Failures.describe(failure));
-          close(client);
-        }
-      }
-    });
-  }
-
-  private Flow<ByteString, ByteString, CompletionStage<Tcp.OutgoingConnection>> outgoing(RoutedBackend backend) {
-    // No idle timeout here: every byte passes the client side too, whose idle timeout covers the pair.
-    return tcp.outgoingConnection(
-        backend.socketAddress(),
-        Optional.empty(),
-        Collections.emptyList(),
-        true,
-        Optional.of(settings.connectTimeout()),
-        Optional.empty());
-  }
-
-  private void close(Tcp.IncomingConnection client) {
-    client.handleWith(Flow.fromSinkAndSource(Sink.<ByteString>cancelled(), Source.<ByteString>empty()), materializer);
-    openConnections.decrementAndGet();
-  }
+  CompletionStage<Done> unbind();
 }

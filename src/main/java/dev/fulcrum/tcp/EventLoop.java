@@ -1,0 +1,205 @@
+package dev.fulcrum.tcp;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectableChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.ArrayDeque;
+import java.util.PriorityQueue;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One thread with one selector that owns its channels: every handler and timer runs on this thread, so connection
+ * state needs no locks. Other threads hand work in through {@link #execute}.
+ */
+final class EventLoop implements Runnable {
+  private static final Logger log = LoggerFactory.getLogger(EventLoop.class);
+  /** How often idle connections are looked for; idle timeouts are precise to this. */
+  private static final long SWEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+  /** Buffers kept for reuse: enough for the connections of a busy loop that are mid-transfer at any one time. */
+  private static final int POOLED_BUFFERS = 256;
+
+  /** Something registered on this loop's selector; the key's attachment. */
+  interface Handler {
+    void ready(SelectionKey key) throws IOException;
+
+    /** The loop is stopping, or {@link #ready} threw: release everything. */
+    void abort(Throwable cause);
+  }
+
+  /** Something the loop checks every sweep, e.g. a connection's idle time. */
+  interface Sweepable {
+    void sweep(long now);
+  }
+
+  private record Timer(long deadline, Runnable task, long seq) implements Comparable<Timer> {
+    @Override
+    public int compareTo(Timer other) {
+      int byDeadline = Long.compare(deadline, other.deadline);
+      return byDeadline != 0 ? byDeadline : Long.compare(seq, other.seq);
+    }
+  }
+
+  private final Selector selector;
+  private final Thread thread;
+  private final int bufferSize;
+  private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean wakeupPending = new AtomicBoolean();
+  private final PriorityQueue<Timer> timers = new PriorityQueue<>();
+  private final ArrayDeque<ByteBuffer> buffers = new ArrayDeque<>();
+  private final java.util.Set<Sweepable> sweepables = new java.util.HashSet<>();
+  private long timerSeq;
+  private long now = System.nanoTime();
+  private long nextSweep = now + SWEEP_NANOS;
+  private volatile boolean running = true;
+
+  EventLoop(String name, int bufferSize) {
+    try {
+      this.selector = Selector.open();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open a selector", e);
+    }
+    this.bufferSize = bufferSize;
+    this.thread = new Thread(this, name);
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  /** Runs the task on this loop's thread, soon. */
+  void execute(Runnable task) {
+    tasks.add(task);
+    if (Thread.currentThread() != thread && wakeupPending.compareAndSet(false, true)) selector.wakeup();
+  }
+
+  boolean inLoop() {
+    return Thread.currentThread() == thread;
+  }
+
+  /** The time of the current loop turn; cheaper than asking the clock per read. Loop thread only. */
+  long now() {
+    return now;
+  }
+
+  /** Loop thread only. The returned key's attachment is the handler. */
+  SelectionKey register(SelectableChannel channel, int ops, Handler handler) throws IOException {
+    return channel.register(selector, ops, handler);
+  }
+
+  /** Removes the channel from this loop's selector at once (not at the next turn), so closing it releases its port. */
+  void deregister(SelectableChannel channel) throws IOException {
+    SelectionKey key = channel.keyFor(selector);
+    if (key == null) return;
+    key.cancel();
+    selector.selectNow(this::dispatch);
+  }
+
+  /** Runs the task on this loop after the delay (callers check their own state: timers are not cancelled). Loop thread only. */
+  void schedule(long delayNanos, Runnable task) {
+    timers.add(new Timer(now + delayNanos, task, timerSeq++));
+  }
+
+  void addSweepable(Sweepable sweepable) {
+    sweepables.add(sweepable);
+  }
+
+  void removeSweepable(Sweepable sweepable) {
+    sweepables.remove(sweepable);
+  }
+
+  /** A cleared direct buffer of the loop's size. Loop thread only; give it back with {@link #release}. */
+  ByteBuffer acquire() {
+    ByteBuffer buffer = buffers.pollLast();
+    return buffer != null ? buffer : ByteBuffer.allocateDirect(bufferSize);
+  }
+
+  void release(ByteBuffer buffer) {
+    buffer.clear();
+    if (buffers.size() < POOLED_BUFFERS) buffers.addLast(buffer);
+  }
+
+  /** Stops the loop: every registered handler is aborted and the selector closed. */
+  void stop() {
+    running = false;
+    selector.wakeup();
+  }
+
+  @Override
+  public void run() {
+    try {
+      while (running) {
+        if (tasks.isEmpty()) selector.select(this::dispatch, selectTimeoutMillis());
+        else selector.selectNow(this::dispatch);
+        wakeupPending.set(false);
+        now = System.nanoTime();
+        runTasks();
+        runTimers();
+        if (now >= nextSweep) {
+          nextSweep = now + SWEEP_NANOS;
+          for (Sweepable s : sweepables.toArray(Sweepable[]::new)) s.sweep(now);
+        }
+      }
+    } catch (IOException | ClosedSelectorException e) {
+      log.error("event loop {} stopped: {}", thread.getName(), e.toString());
+    } finally {
+      abortAll(new IOException("fulcrum is stopping"));
+    }
+  }
+
+  private void dispatch(SelectionKey key) {
+    Handler handler = (Handler) key.attachment();
+    try {
+      handler.ready(key);
+    } catch (IOException | RuntimeException e) {
+      handler.abort(e);
+    }
+  }
+
+  private long selectTimeoutMillis() {
+    long until = nextSweep;
+    Timer first = timers.peek();
+    if (first != null && first.deadline < until) until = first.deadline;
+    return Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime() + 999_999));
+  }
+
+  private void runTasks() {
+    Runnable task;
+    while ((task = tasks.poll()) != null) {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        log.error("event loop task failed", e);
+      }
+    }
+  }
+
+  private void runTimers() {
+    Timer first;
+    while ((first = timers.peek()) != null && first.deadline <= now) {
+      timers.poll();
+      try {
+        first.task.run();
+      } catch (RuntimeException e) {
+        log.error("event loop timer failed", e);
+      }
+    }
+  }
+
+  private void abortAll(Throwable cause) {
+    for (SelectionKey key : selector.keys()) {
+      if (key.attachment() instanceof Handler handler) handler.abort(cause);
+    }
+    try {
+      selector.close();
+    } catch (IOException ignored) {
+      // the loop is gone either way
+    }
+  }
+}

@@ -1,0 +1,219 @@
+package dev.fulcrum.tcp;
+
+import dev.fulcrum.Failures;
+import dev.fulcrum.routing.HashKey;
+import dev.fulcrum.routing.RoutedBackend;
+import dev.fulcrum.routing.RoutingTable;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection and its backend connection, on one event loop. First the backend is connected (the client is
+ * not read meanwhile, so a failed connect can move on to the next backend without the client noticing); then bytes
+ * are pumped both ways, each direction reading only while its buffer has room, so a slow reader slows the writer down.
+ */
+final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepable {
+  private static final Logger log = LoggerFactory.getLogger(ForwardedConnection.class);
+  /** Backends configured by host name are looked up here, never on an event loop. */
+  private static final ExecutorService RESOLVER = Executors.newCachedThreadPool(task -> {
+    Thread thread = new Thread(task, "fulcrum-tcp-resolver");
+    thread.setDaemon(true);
+    return thread;
+  });
+
+  private final NioTcpListener listener;
+  private final EventLoop loop;
+  private final SocketChannel client;
+  private final RoutingTable table;
+  private final long idleNanos;
+  private InetSocketAddress clientAddress;
+  private int first;
+  private int attempt;
+  private RoutedBackend backend;
+  private SocketChannel backendChannel;
+  private SelectionKey clientKey;
+  private SelectionKey backendKey;
+  private Pipe up;
+  private Pipe down;
+  private long lastActivity;
+  private boolean closed;
+
+  ForwardedConnection(NioTcpListener listener, EventLoop loop, SocketChannel client, RoutingTable table) {
+    this.listener = listener;
+    this.loop = loop;
+    this.client = client;
+    this.table = table;
+    this.idleNanos = listener.settings().idleTimeout().toNanos();
+  }
+
+  void start() {
+    try {
+      client.configureBlocking(false);
+      client.setOption(StandardSocketOptions.TCP_NODELAY, true);
+      clientAddress = (InetSocketAddress) client.getRemoteAddress();
+    } catch (IOException e) {
+      close();
+      return;
+    }
+    first = table.pick(HashKey.clientIp(clientAddress.getAddress()));
+    if (first < 0) {
+      listener.noBackend();
+      close();
+      return;
+    }
+    connect();
+  }
+
+  private void connect() {
+    backend = table.get((first + attempt) % table.size());
+    InetSocketAddress address = backend.socketAddress();
+    if (!address.isUnresolved()) {
+      connect(address);
+      return;
+    }
+    int current = attempt;
+    CompletableFuture.supplyAsync(() -> new InetSocketAddress(address.getHostString(), address.getPort()), RESOLVER)
+        .whenComplete((resolved, failure) -> loop.execute(() -> {
+          if (closed || attempt != current) return;
+          if (failure != null) connectFailed(Failures.describe(failure));
+          else if (resolved.isUnresolved()) connectFailed("unknown host " + address.getHostString());
+          else connect(resolved);
+        }));
+  }
+
+  private void connect(InetSocketAddress address) {
+    try {
+      backendChannel = SocketChannel.open();
+      backendChannel.configureBlocking(false);
+      backendChannel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+      if (backendChannel.connect(address)) {
+        connected();
+        return;
+      }
+      backendKey = loop.register(backendChannel, SelectionKey.OP_CONNECT, this);
+    } catch (IOException e) {
+      connectFailed(Failures.describe(e));
+      return;
+    }
+    int current = attempt;
+    loop.schedule(listener.settings().connectTimeout().toNanos(), () -> {
+      if (!closed && attempt == current && up == null) {
+        connectFailed("connect timed out after " + listener.settings().connectTimeout().toMillis() + " ms");
+      }
+    });
+  }
+
+  private void connectFailed(String reason) {
+    closeBackendChannel();
+    backend.reportConnectFailure(reason);
+    attempt++;
+    if (attempt < Math.min(listener.settings().connectAttempts(), table.size())) {
+      connect();
+    } else {
+      log.warn("listener {}: closing client {} after {} failed connect attempt(s), last to {}: {}",
+          listener.settings().name(), clientAddress, attempt, backend.address(), reason);
+      close();
+    }
+  }
+
+  private void connected() {
+    up = new Pipe(loop, client, backendChannel);
+    down = new Pipe(loop, backendChannel, client);
+    backend.stats().connectSucceeded();
+    backend.stats().connectionOpened();
+    lastActivity = loop.now();
+    loop.addSweepable(this);
+    try {
+      clientKey = loop.register(client, SelectionKey.OP_READ, this);
+      if (backendKey == null) backendKey = loop.register(backendChannel, SelectionKey.OP_READ, this);
+      else backendKey.interestOps(SelectionKey.OP_READ);
+    } catch (IOException e) {
+      close();
+    }
+  }
+
+  @Override
+  public void ready(SelectionKey key) throws IOException {
+    if (closed) return;
+    if (up == null) {
+      finishConnect();
+      return;
+    }
+    int ready = key.readyOps();
+    boolean moved;
+    if (key == clientKey) {
+      moved = (ready & SelectionKey.OP_READ) != 0 && up.read();
+      moved |= (ready & SelectionKey.OP_WRITE) != 0 && down.write();
+    } else {
+      moved = (ready & SelectionKey.OP_READ) != 0 && down.read();
+      moved |= (ready & SelectionKey.OP_WRITE) != 0 && up.write();
+    }
+    if (moved) lastActivity = loop.now();
+    if (up.finished() && down.finished()) {
+      close();
+    } else {
+      interest(clientKey, up.wantsRead(), down.wantsWrite());
+      interest(backendKey, down.wantsRead(), up.wantsWrite());
+    }
+  }
+
+  private void finishConnect() {
+    try {
+      if (backendChannel.finishConnect()) connected();
+    } catch (IOException e) {
+      connectFailed(Failures.describe(e));
+    }
+  }
+
+  private static void interest(SelectionKey key, boolean read, boolean write) {
+    int ops = (read ? SelectionKey.OP_READ : 0) | (write ? SelectionKey.OP_WRITE : 0);
+    if (key.interestOps() != ops) key.interestOps(ops);
+  }
+
+  @Override
+  public void sweep(long now) {
+    if (now - lastActivity >= idleNanos) close();
+  }
+
+  @Override
+  public void abort(Throwable cause) {
+    close();
+  }
+
+  private void close() {
+    if (closed) return;
+    closed = true;
+    if (up != null) {
+      loop.removeSweepable(this);
+      up.release();
+      down.release();
+      backend.stats().connectionClosed();
+    }
+    closeBackendChannel();
+    try {
+      client.close();
+    } catch (IOException ignored) {
+      // closing is all that is left to do
+    }
+    listener.connectionClosed();
+  }
+
+  private void closeBackendChannel() {
+    if (backendChannel == null) return;
+    try {
+      backendChannel.close();
+    } catch (IOException ignored) {
+      // a failed close leaves nothing to clean up
+    }
+    backendChannel = null;
+    backendKey = null;
+  }
+}

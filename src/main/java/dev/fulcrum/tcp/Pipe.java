@@ -1,0 +1,71 @@
+package dev.fulcrum.tcp;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+
+/**
+ * One direction of a forwarded connection: what is read from {@code from} is written to {@code to}. It holds a buffer
+ * only while bytes are in flight, and passes the end of the input on as a half-close once everything is written.
+ */
+final class Pipe {
+  private final EventLoop loop;
+  private final SocketChannel from;
+  private final SocketChannel to;
+  /** In fill mode: bytes read and not yet written are [0, position). Null when nothing is in flight. */
+  private ByteBuffer buffer;
+  private boolean inputEnded;
+  private boolean outputShut;
+
+  Pipe(EventLoop loop, SocketChannel from, SocketChannel to) {
+    this.loop = loop;
+    this.from = from;
+    this.to = to;
+  }
+
+  /** Reads what has arrived and writes as much of it as the other side takes now; true if any bytes moved. */
+  boolean read() throws IOException {
+    if (buffer == null) buffer = loop.acquire();
+    int read = from.read(buffer);
+    if (read < 0) inputEnded = true;
+    return write() || read > 0;
+  }
+
+  /** Writes what is buffered as far as the other side takes it; true if any bytes moved. */
+  boolean write() throws IOException {
+    int written = 0;
+    if (buffer != null && buffer.position() > 0) {
+      buffer.flip();
+      written = to.write(buffer);
+      buffer.compact();
+    }
+    if (buffer != null && buffer.position() == 0) {
+      loop.release(buffer);
+      buffer = null;
+    }
+    if (buffer == null && inputEnded && !outputShut) {
+      outputShut = true;
+      to.shutdownOutput();
+    }
+    return written > 0;
+  }
+
+  boolean wantsRead() {
+    return !inputEnded && (buffer == null || buffer.hasRemaining());
+  }
+
+  boolean wantsWrite() {
+    return buffer != null;
+  }
+
+  /** The input has ended and everything read was written, and the end passed on. */
+  boolean finished() {
+    return outputShut;
+  }
+
+  void release() {
+    if (buffer == null) return;
+    loop.release(buffer);
+    buffer = null;
+  }
+}
