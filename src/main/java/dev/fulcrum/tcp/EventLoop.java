@@ -83,7 +83,7 @@ final class EventLoop implements Runnable {
     return Thread.currentThread() == thread;
   }
 
-  /** The time of the current loop turn; cheaper than asking the clock per read. Loop thread only. */
+  /** The time the current event or task began; cheaper than asking the clock per read. Loop thread only. */
   long now() {
     return now;
   }
@@ -138,8 +138,8 @@ final class EventLoop implements Runnable {
         if (tasks.isEmpty()) selector.select(this::dispatch, selectTimeoutMillis());
         else selector.selectNow(this::dispatch);
         wakeupPending.set(false);
-        now = System.nanoTime();
         runTasks();
+        now = System.nanoTime();
         runTimers();
         if (now >= nextSweep) {
           nextSweep = now + SWEEP_NANOS;
@@ -154,6 +154,7 @@ final class EventLoop implements Runnable {
   }
 
   private void dispatch(SelectionKey key) {
+    now = System.nanoTime();
     Handler handler = (Handler) key.attachment();
     try {
       handler.ready(key);
@@ -172,6 +173,7 @@ final class EventLoop implements Runnable {
   private void runTasks() {
     Runnable task;
     while ((task = tasks.poll()) != null) {
+      now = System.nanoTime();
       try {
         task.run();
       } catch (RuntimeException e) {

@@ -14,13 +14,15 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class TcpBalancingTest {
 
-  @Test
-  void roundRobinSpreadsConnectionsExactlyEvenly() throws Exception {
-    try (L4Fixture f = new L4Fixture(3, "", List.of())) {
+  @ParameterizedTest
+  @ValueSource(strings = {"nio", "streams"})
+  void roundRobinSpreadsConnectionsExactlyEvenly(String engine) throws Exception {
+    try (L4Fixture f = new L4Fixture(engine, 3, "", List.of())) {
       awaitAll(f, Health.UP);
       Map<String, Integer> counts = new TreeMap<>();
       for (int i = 0; i < 300; i++) counts.merge(body(f), 1, Integer::sum);
@@ -30,10 +32,11 @@ class TcpBalancingTest {
     }
   }
 
-  @Test
-  void killedBackendIsEjectedWithinFallTimesIntervalAndRejoinsAfterRise() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"nio", "streams"})
+  void killedBackendIsEjectedWithinFallTimesIntervalAndRejoinsAfterRise(String engine) throws Exception {
     String health = "health-check { interval = 300ms, timeout = 200ms, fall = 2, rise = 3 }";
-    try (L4Fixture f = new L4Fixture(3, health, List.of())) {
+    try (L4Fixture f = new L4Fixture(engine, 3, health, List.of())) {
       awaitAll(f, Health.UP);
       AtomicBoolean running = new AtomicBoolean(true);
       AtomicInteger failures = new AtomicInteger();
@@ -73,11 +76,12 @@ class TcpBalancingTest {
     }
   }
 
-  @Test
-  void refusingBackendIsSkippedByConnectRetryAndEjectedPassively() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"nio", "streams"})
+  void refusingBackendIsSkippedByConnectRetryAndEjectedPassively(String engine) throws Exception {
     // Active checks are too rare to notice anything here: only the data plane's connect failures can eject.
     String health = "health-check { interval = 1h, fall = 3 }";
-    try (L4Fixture f = new L4Fixture(3, health, List.of())) {
+    try (L4Fixture f = new L4Fixture(engine, 3, health, List.of())) {
       awaitAll(f, Health.UP);
       f.backends.get(0).stop();
       Map<String, Integer> counts = new TreeMap<>();
@@ -87,10 +91,11 @@ class TcpBalancingTest {
     }
   }
 
-  @Test
-  void clientIsClosedAtOnceWhenNoBackendIsHealthy() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"nio", "streams"})
+  void clientIsClosedAtOnceWhenNoBackendIsHealthy(String engine) throws Exception {
     String health = "health-check { type = tcp, interval = 200ms, timeout = 200ms, fall = 1 }";
-    try (L4Fixture f = new L4Fixture(1, health, List.of())) {
+    try (L4Fixture f = new L4Fixture(engine, 1, health, List.of())) {
       f.backends.get(0).stop();
       Eventually.await(Duration.ofSeconds(5), "backend down", () -> health(f, 0) == Health.DOWN);
       long start = System.nanoTime();

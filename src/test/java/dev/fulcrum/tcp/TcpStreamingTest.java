@@ -20,15 +20,17 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class TcpStreamingTest {
   private static final long MIB = 1024 * 1024;
 
-  @Test
-  void sixtyFourMebibytesStreamThroughBothWaysByteExact() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"nio", "streams"})
+  void sixtyFourMebibytesStreamThroughBothWaysByteExact(String engine) throws Exception {
     try (RawTcpServer echo = RawTcpServer.echo();
-        L4Fixture f = new L4Fixture(0, "health-check.type = tcp", List.of(echo.address()));
+        L4Fixture f = new L4Fixture(engine, 0, "health-check.type = tcp", List.of(echo.address()));
         Socket client = new Socket("127.0.0.1", f.port())) {
       client.setSoTimeout(30_000);
       long size = 64 * MIB;
@@ -40,8 +42,9 @@ class TcpStreamingTest {
     }
   }
 
-  @Test
-  void slowBackendPushesBackInsteadOfBeingBufferedWhole() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"nio", "streams"})
+  void slowBackendPushesBackInsteadOfBeingBufferedWhole(String engine) throws Exception {
     CountDownLatch release = new CountDownLatch(1);
     CompletableFuture<Long> backendCount = new CompletableFuture<>();
     CompletableFuture<Long> checksum = new CompletableFuture<>();
@@ -59,7 +62,7 @@ class TcpStreamingTest {
             checksum.complete(crc.getValue());
           }
         });
-        L4Fixture f = new L4Fixture(0, "health-check.type = tcp", List.of(paused.address()))) {
+        L4Fixture f = new L4Fixture(engine, 0, "health-check.type = tcp", List.of(paused.address()))) {
       Payload payload = new Payload(256 * MIB, 7);
       try (SocketChannel client = SocketChannel.open(new InetSocketAddress("127.0.0.1", f.port()))) {
         client.configureBlocking(false);
@@ -105,14 +108,15 @@ class TcpStreamingTest {
     }
   }
 
-  @Test
-  void halfCloseLetsTheBackendReplyAfterTheClientStoppedSending() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"nio", "streams"})
+  void halfCloseLetsTheBackendReplyAfterTheClientStoppedSending(String engine) throws Exception {
     try (RawTcpServer counting = new RawTcpServer(socket -> {
           long n = drain(socket.getInputStream(), new CRC32());
           socket.getOutputStream().write(("received " + n + " bytes").getBytes(StandardCharsets.US_ASCII));
           socket.shutdownOutput();
         });
-        L4Fixture f = new L4Fixture(0, "health-check.type = tcp", List.of(counting.address()));
+        L4Fixture f = new L4Fixture(engine, 0, "health-check.type = tcp", List.of(counting.address()));
         Socket client = new Socket("127.0.0.1", f.port())) {
       client.setSoTimeout(10_000);
       client.getOutputStream().write(new byte[12345]);
