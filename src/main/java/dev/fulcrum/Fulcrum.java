@@ -19,6 +19,7 @@ import dev.fulcrum.pool.PoolControl;
 import dev.fulcrum.pool.PoolEntity;
 import dev.fulcrum.routing.PoolRouter;
 import dev.fulcrum.routing.RoutingTables;
+import dev.fulcrum.tcp.EventLoops;
 import dev.fulcrum.tcp.TcpListener;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -58,6 +59,7 @@ public final class Fulcrum {
   private PoolControl pools;
   private AdminServer admin;
   private final Map<String, TcpListener> tcpListeners = new LinkedHashMap<>();
+  private final EventLoops eventLoops;
   private final Map<String, HttpListener> httpListeners = new LinkedHashMap<>();
 
   private Fulcrum(
@@ -67,6 +69,9 @@ public final class Fulcrum {
     this.settings = settings;
     this.journal = journal;
     this.adminSettings = admin;
+    this.eventLoops = new EventLoops(system.name(), settings.eventLoops());
+    // after the drain, which runs before the system terminates: what is still open then is closed
+    system.getWhenTerminated().thenRun(eventLoops::stop);
   }
 
   /**
@@ -116,7 +121,7 @@ public final class Fulcrum {
     await(pools.bootstrap(settings.pools(), BIND_TIMEOUT), "the pools from the journal");
     for (TcpListenerSettings listener : settings.tcpListeners()) {
       TcpListener bound =
-          await(TcpListener.start(system, listener, tables.of(listener.pool())), "tcp listener '" + listener.name() + "' on " + listener.bind());
+          await(TcpListener.start(system, eventLoops, listener, tables.of(listener.pool())), "tcp listener '" + listener.name() + "' on " + listener.bind());
       tcpListeners.put(listener.name(), bound);
       log.info("tcp listener {} on {} -> pool {}", listener.name(), bound.localAddress(), listener.pool());
     }

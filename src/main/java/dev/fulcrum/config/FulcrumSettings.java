@@ -9,6 +9,7 @@ public record FulcrumSettings(
     List<TcpListenerSettings> tcpListeners,
     DemoSettings demo,
     Duration drainTimeout,
+    int eventLoops,
     StrategySettings balancingDefaults,
     HttpSettings http) {
 

@@ -33,6 +33,7 @@ public final class SettingsParser {
         tcp,
         demo(fulcrum.child("demo")),
         fulcrum.child("shutdown").positiveDuration("drain-timeout"),
+        fulcrum.intIn("event-loops", 0, 1024),
         StrategySettingsParser.parse(balancing, balancing),
         HttpSettingsParser.parse(fulcrum, poolNames));
   }

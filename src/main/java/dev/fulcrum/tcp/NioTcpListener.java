@@ -13,7 +13,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.Done;
-import org.apache.pekko.actor.typed.ActorSystem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,14 +53,14 @@ final class NioTcpListener implements TcpListener {
         settings.name(), count));
   }
 
-  static CompletionStage<TcpListener> start(ActorSystem<?> system, TcpListenerSettings settings, TableRef table) {
+  static CompletionStage<TcpListener> start(EventLoops loops, TcpListenerSettings settings, TableRef table) {
     ServerSocketChannel server = null;
     try {
       server = ServerSocketChannel.open();
       server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
       server.bind(new InetSocketAddress(settings.bind().host(), settings.bind().port()), BACKLOG);
       server.configureBlocking(false);
-      NioTcpListener listener = new NioTcpListener(settings, table, server, EventLoops.get(system).all());
+      NioTcpListener listener = new NioTcpListener(settings, table, server, loops.all());
       return listener.onEachLoop(loop -> loop.register(listener.server, SelectionKey.OP_ACCEPT, listener.new Acceptor(loop)))
           .thenApply(done -> (TcpListener) listener);
     } catch (IOException | RuntimeException e) {

@@ -14,10 +14,11 @@ import org.apache.pekko.actor.typed.ActorSystem;
  */
 public interface TcpListener {
 
-  /** Binds the listener with the engine its settings name; fails (with a {@link java.net.BindException}) if the port is taken. */
-  static CompletionStage<TcpListener> start(ActorSystem<?> system, TcpListenerSettings settings, TableRef table) {
+  /** Binds the listener with the engine its settings name ({@code loops} serve the nio engine); fails if the port is taken. */
+  static CompletionStage<TcpListener> start(
+      ActorSystem<?> system, EventLoops loops, TcpListenerSettings settings, TableRef table) {
     return switch (settings.engine()) {
-      case NIO -> NioTcpListener.start(system, settings, table);
+      case NIO -> NioTcpListener.start(loops, settings, table);
       case STREAMS -> StreamsTcpListener.start(system, settings, table);
     };
   }

@@ -36,6 +36,8 @@ class InvalidConfigTest {
       weight too large   | fulcrum.pools.web.backends = [{address = "127.0.0.1:1", weight = 5000}] | fulcrum.pools.web.backends[0].weight: 5000 is outside 0-1000
       unknown pool       | fulcrum.listeners.tcp.main.pool = nope                               | fulcrum.listeners.tcp.main.pool: unknown pool 'nope' (defined: web)
       bad check type     | fulcrum.health-check.type = ping                                     | fulcrum.health-check.type: 'ping' is not a health check type (tcp, http)
+      unknown tcp engine | fulcrum.listeners.tcp.main.engine = epoll                           | fulcrum.listeners.tcp.main.engine: 'epoll' is not a tcp engine (nio, streams)
+      negative loops     | fulcrum.event-loops = -1                                             | fulcrum.event-loops: -1 is outside 0-1024
       """)
   void mistakeIsReportedInOneLine(String name, String mistake, String expected) throws IOException {
     Path config = dir.resolve("bad.conf");
