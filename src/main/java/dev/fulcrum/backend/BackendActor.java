@@ -65,6 +65,9 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
       BackendStats stats,
       ActorRef<Transition> router) {
     super(ctx);
+    // Pekko guesses the logger from the call stack on first use, and in the fat jar it guessed Pekko's ActorCell
+    // (logged at WARN only) for some backends: their transitions were not logged.
+    ctx.setLoggerName(BackendActor.class);
     this.timers = timers;
     this.pool = pool;
     this.address = address;

@@ -78,6 +78,35 @@ class HealthCheckTest {
   }
 
   @Test
+  void everyTransitionIsLoggedAtInfoWithItsReason() {
+    ch.qos.logback.classic.Logger logger =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(BackendActor.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+        new ch.qos.logback.core.read.ListAppender<>();
+    logged.start();
+    logger.addAppender(logged);
+    try (RawTcpServer server = new RawTcpServer(socket -> {})) {
+      HealthCheckSettings check = new HealthCheckSettings(
+          HealthCheckSettings.Kind.TCP, "/", 200, Optional.empty(), INTERVAL, Duration.ofMillis(500), 1, 1);
+      TestProbe<BackendActor.Transition> router = kit.createTestProbe();
+      int actors = 5;
+      for (int i = 0; i < actors; i++) checking(server.address(), check, new BackendStats(), router);
+      for (int i = 0; i < actors; i++) next(router, Health.UP);
+      // The router hears of a transition only after it was logged.
+      long lines = logged.list.stream()
+          .filter(e -> e.getLevel() == ch.qos.logback.classic.Level.INFO)
+          .filter(e -> e.getFormattedMessage().equals(
+              "pool pool backend " + server.address() + " is up: first TCP check passed"))
+          .count();
+      assertEquals(actors, lines, "transition log lines");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } finally {
+      logger.detachAppender(logged);
+    }
+  }
+
+  @Test
   void riseAndFallCountConsecutiveResults() {
     AtomicReference<Answer> answer = new AtomicReference<>(new Answer(200, "up"));
     try (HttpBackend backend = answering(answer)) {
