@@ -119,6 +119,11 @@ public final class Fulcrum {
     await(DemoBackends.start(system, settings.demo()), "demo backends on " + settings.demo().host());
     pools = await(PoolControl.start(system, journal, cluster, tables, settings::balancingFor), "the journal (schema)");
     await(pools.bootstrap(settings.pools(), BIND_TIMEOUT), "the pools from the journal");
+    // A router publishes its first table when it starts, which may come after the bootstrap completed; a listener
+    // bound before that would turn its first clients away for want of a backend.
+    for (ActorRef<PoolRouter.Command> router : localPools().routers().values()) {
+      await(AskPattern.ask(router, PoolRouter.GetStatus::new, BIND_TIMEOUT, system.scheduler()), "the pools' routing tables");
+    }
     for (TcpListenerSettings listener : settings.tcpListeners()) {
       TcpListener bound =
           await(TcpListener.start(system, eventLoops, listener, tables.of(listener.pool())), "tcp listener '" + listener.name() + "' on " + listener.bind());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.fulcrum.testing.AdminClient;
 import dev.fulcrum.testing.Eventually;
+import dev.fulcrum.testing.PostgresTestDb;
 import dev.fulcrum.testing.FastCluster;
 import dev.fulcrum.testing.FulcrumProcess;
 import dev.fulcrum.testing.HttpBackend;
@@ -48,31 +49,11 @@ class MultiProcessClusterTest {
   private final FulcrumProcess[] nodes = new FulcrumProcess[3];
   private ActorTestKit backendsKit;
 
-  private static Optional<String> setting(String name) {
-    String value = System.getProperty(name, System.getenv(name));
-    return value == null || value.isBlank() ? Optional.empty() : Optional.of(value);
-  }
-
   @AfterEach
   void stopAll() throws Exception {
     for (FulcrumProcess node : nodes) if (node != null) node.close();
     if (backendsKit != null) backendsKit.shutdownTestKit();
-    forgetPool();
-  }
-
-  /** The test database outlives the test: without this, every later cluster on it would start this pool again. */
-  private void forgetPool() throws Exception {
-    Optional<String> url = setting("FULCRUM_TEST_PG_URL");
-    if (url.isEmpty()) return;
-    try (java.sql.Connection db = java.sql.DriverManager.getConnection(url.get(),
-            setting("FULCRUM_TEST_PG_USER").orElse("fulcrum"), setting("FULCRUM_TEST_PG_PASSWORD").orElse("fulcrum"));
-        java.sql.PreparedStatement events = db.prepareStatement("DELETE FROM event_journal WHERE persistence_id = ?");
-        java.sql.PreparedStatement snapshots = db.prepareStatement("DELETE FROM snapshot WHERE persistence_id = ?")) {
-      for (java.sql.PreparedStatement delete : List.of(events, snapshots)) {
-        delete.setString(1, "Pool|" + pool);
-        delete.executeUpdate();
-      }
-    }
+    PostgresTestDb.forgetPool(pool);
   }
 
   /** node-N.conf as shipped, with free ports, the test database and this test's own pool (the journal is shared). */
@@ -93,7 +74,7 @@ class MultiProcessClusterTest {
         # Shards stay where they are while the cluster settles, so the entity is on the node the test kills.
         pekko.cluster.sharding.rebalance-interval = 1h
         """.formatted(shipped.toString().replace("\\", "/"), artery[n], seeds, url,
-            setting("FULCRUM_TEST_PG_USER").orElse("fulcrum"), setting("FULCRUM_TEST_PG_PASSWORD").orElse("fulcrum"),
+            PostgresTestDb.user(), PostgresTestDb.password(),
             pool, backends.get(0).address(), backends.get(1).address(), backends.get(2).address(), tcp[n], pool, http[n], pool,
             admin[n])
         + FastCluster.SETTINGS;
@@ -153,7 +134,7 @@ class MultiProcessClusterTest {
 
   @Test
   void killingTheEntitysNodeLosesNoRequestAndControlComesBack() throws Exception {
-    Optional<String> url = setting("FULCRUM_TEST_PG_URL");
+    Optional<String> url = PostgresTestDb.url();
     Assumptions.assumeTrue(url.isPresent(), "FULCRUM_TEST_PG_URL is not set");
     backendsKit = ActorTestKit.create("multi-process-backends");
     List<HttpBackend> backends = List.of(

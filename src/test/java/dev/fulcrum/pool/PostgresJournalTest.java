@@ -7,6 +7,7 @@ import dev.fulcrum.Fulcrum;
 import dev.fulcrum.config.BackendSettings;
 import dev.fulcrum.config.HostPort;
 import dev.fulcrum.routing.StrategyKind;
+import dev.fulcrum.testing.PostgresTestDb;
 import dev.fulcrum.testing.TestConfig;
 import java.time.Duration;
 import java.util.List;
@@ -27,11 +28,6 @@ import org.junit.jupiter.api.Test;
 class PostgresJournalTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
-  private static Optional<String> setting(String name) {
-    String value = System.getProperty(name, System.getenv(name));
-    return value == null || value.isBlank() ? Optional.empty() : Optional.of(value);
-  }
-
   private static Fulcrum start(String url) {
     return Fulcrum.start(TestConfig.of("""
         include file("cluster-configs/postgres.conf")
@@ -41,7 +37,7 @@ class PostgresJournalTest {
           password = "%s"
         }
         fulcrum.journal.snapshot-every = 2
-        """.formatted(url, setting("FULCRUM_TEST_PG_USER").orElse("fulcrum"), setting("FULCRUM_TEST_PG_PASSWORD").orElse("fulcrum"))));
+        """.formatted(url, PostgresTestDb.user(), PostgresTestDb.password())));
   }
 
   private static <T> T await(CompletionStage<T> stage) throws Exception {
@@ -54,7 +50,7 @@ class PostgresJournalTest {
 
   @Test
   void poolsSurviveARestartOnPostgres() throws Exception {
-    Optional<String> url = setting("FULCRUM_TEST_PG_URL");
+    Optional<String> url = PostgresTestDb.url();
     Assumptions.assumeTrue(url.isPresent(), "FULCRUM_TEST_PG_URL is not set");
     String pool = "pg-" + UUID.randomUUID().toString().substring(0, 8);
     HostPort a = HostPort.parse("127.0.0.1:9101", false);
@@ -86,6 +82,7 @@ class PostgresJournalTest {
           .filter(p -> p.name().equals(pool)).findFirst().orElseThrow().pool().backends(), "recovered at start-up, not only on demand");
     } finally {
       second.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      PostgresTestDb.forgetPool(pool);
     }
   }
 }

@@ -61,8 +61,9 @@ class TcpBalancingTest {
 
       for (int i = 0; i < 60; i++) assertTrue(!body(f).equals("backend-2"));
 
-      f.backends.get(1).start();
+      // taken before the restart: a check may pass as soon as the port is bound, before start() returns
       long revived = System.nanoTime();
+      f.backends.get(1).start();
       Eventually.await(Duration.ofSeconds(10), "backend-2 up again", () -> health(f, 1) == Health.UP);
       Duration rejoinedAfter = Duration.ofNanos(System.nanoTime() - revived);
       // rise = 3 passing checks, 300 ms apart: at least 2 intervals after the first pass.

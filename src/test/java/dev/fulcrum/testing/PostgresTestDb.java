@@ -1,0 +1,46 @@
+package dev.fulcrum.testing;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The PostgreSQL test database, when FULCRUM_TEST_PG_URL is set (system property or environment; CI sets it), with
+ * FULCRUM_TEST_PG_USER and FULCRUM_TEST_PG_PASSWORD (default fulcrum/fulcrum). It outlives the tests.
+ */
+public final class PostgresTestDb {
+  private PostgresTestDb() {}
+
+  public static Optional<String> url() {
+    return setting("FULCRUM_TEST_PG_URL");
+  }
+
+  public static String user() {
+    return setting("FULCRUM_TEST_PG_USER").orElse("fulcrum");
+  }
+
+  public static String password() {
+    return setting("FULCRUM_TEST_PG_PASSWORD").orElse("fulcrum");
+  }
+
+  /** Deletes a pool's events and snapshots: left behind, every later node on this database would start the pool again. */
+  public static void forgetPool(String pool) throws SQLException {
+    if (url().isEmpty()) return;
+    try (Connection db = DriverManager.getConnection(url().get(), user(), password());
+        PreparedStatement events = db.prepareStatement("DELETE FROM event_journal WHERE persistence_id = ?");
+        PreparedStatement snapshots = db.prepareStatement("DELETE FROM snapshot WHERE persistence_id = ?")) {
+      for (PreparedStatement delete : List.of(events, snapshots)) {
+        delete.setString(1, "Pool|" + pool);
+        delete.executeUpdate();
+      }
+    }
+  }
+
+  private static Optional<String> setting(String name) {
+    String value = System.getProperty(name, System.getenv(name));
+    return value == null || value.isBlank() ? Optional.empty() : Optional.of(value);
+  }
+}
