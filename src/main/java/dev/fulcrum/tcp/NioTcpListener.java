@@ -11,7 +11,6 @@ import java.nio.channels.SocketChannel;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.Done;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * connections spread over the loops without being handed between threads; each connection then stays on the loop
  * that accepted it.
  */
-final class NioTcpListener implements TcpListener {
+final class NioTcpListener extends CountingTcpListener {
   private static final Logger log = LoggerFactory.getLogger(NioTcpListener.class);
   private static final int BACKLOG = 1024;
   /** Accepts per wake-up, so one busy listener cannot starve the loop's open connections. */
@@ -29,25 +28,19 @@ final class NioTcpListener implements TcpListener {
   /** How long accepting pauses after it failed, e.g. when the process ran out of file descriptors. */
   private static final long ACCEPT_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
-  private final TcpListenerSettings settings;
   private final TableRef table;
   private final ServerSocketChannel server;
   private final InetSocketAddress localAddress;
   private final EventLoop[] loops;
-  private final AtomicInteger openConnections = new AtomicInteger();
-  private final RateLimitedCounter noBackend;
   private final RateLimitedCounter acceptFailures;
 
   private NioTcpListener(TcpListenerSettings settings, TableRef table, ServerSocketChannel server, EventLoop[] loops)
       throws IOException {
-    this.settings = settings;
+    super(settings);
     this.table = table;
     this.server = server;
     this.localAddress = (InetSocketAddress) server.getLocalAddress();
     this.loops = loops;
-    this.noBackend = new RateLimitedCounter(count -> log.warn(
-        "listener {}: no healthy backend in pool {}, closed {} client connection(s)",
-        settings.name(), settings.pool(), count));
     this.acceptFailures = new RateLimitedCounter(count -> log.warn(
         "listener {}: {} accept(s) failed (out of file descriptors?); accepting pauses briefly after each",
         settings.name(), count));
@@ -70,23 +63,8 @@ final class NioTcpListener implements TcpListener {
   }
 
   @Override
-  public TcpListenerSettings settings() {
-    return settings;
-  }
-
-  @Override
   public InetSocketAddress localAddress() {
     return localAddress;
-  }
-
-  @Override
-  public int openConnections() {
-    return openConnections.get();
-  }
-
-  @Override
-  public long rejectedConnections() {
-    return noBackend.total();
   }
 
   /** Deregisters the socket from every loop before closing it, so the port is free once this completes. */

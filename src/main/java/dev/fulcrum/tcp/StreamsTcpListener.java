@@ -11,7 +11,6 @@ import java.util.Collections;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.japi.Pair;
@@ -33,27 +32,19 @@ import org.slf4j.LoggerFactory;
  * next backend can be tried without the client noticing. Both directions are then joined with backpressure and
  * half-close.
  */
-final class StreamsTcpListener implements TcpListener {
+final class StreamsTcpListener extends CountingTcpListener {
   private static final Logger log = LoggerFactory.getLogger(StreamsTcpListener.class);
 
-  private final TcpListenerSettings settings;
   private final TableRef table;
   private final Tcp tcp;
   private final Materializer materializer;
-  private final AtomicInteger openConnections = new AtomicInteger();
-  private final RateLimitedCounter noBackend;
   private volatile Tcp.ServerBinding binding;
 
   private StreamsTcpListener(TcpListenerSettings settings, TableRef table, Tcp tcp, Materializer materializer) {
-    this.settings = settings;
+    super(settings);
     this.table = table;
     this.tcp = tcp;
     this.materializer = materializer;
-    this.noBackend =
-        new RateLimitedCounter(
-            count -> log.warn(
-                "listener {}: no healthy backend in pool {}, closed {} client connection(s)",
-                settings.name(), settings.pool(), count));
   }
 
   static CompletionStage<TcpListener> start(
@@ -76,23 +67,8 @@ final class StreamsTcpListener implements TcpListener {
   }
 
   @Override
-  public TcpListenerSettings settings() {
-    return settings;
-  }
-
-  @Override
   public InetSocketAddress localAddress() {
     return binding.localAddress();
-  }
-
-  @Override
-  public int openConnections() {
-    return openConnections.get();
-  }
-
-  @Override
-  public long rejectedConnections() {
-    return noBackend.total();
   }
 
   @Override
