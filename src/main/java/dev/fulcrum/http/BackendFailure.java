@@ -10,6 +10,8 @@ record BackendFailure(Kind kind, String reason) {
   enum Kind {
     /** Nothing was sent: the connection was never made. */
     CONNECT,
+    /** Nothing was sent: the backend did not accept the connection within the connect timeout. */
+    CONNECT_TIMEOUT,
     /** Nothing was sent: too many requests already wait for this backend. */
     BUSY,
     TIMEOUT,
@@ -20,13 +22,20 @@ record BackendFailure(Kind kind, String reason) {
     RESET
   }
 
+  /** The connection to the backend was never made (refused or timed out): nothing was sent, health should hear of it. */
+  boolean connectFailed() {
+    return kind == Kind.CONNECT || kind == Kind.CONNECT_TIMEOUT;
+  }
+
   static BackendFailure of(Throwable failure) {
     Throwable top = Failures.unwrap(failure);
     for (Throwable t = top; t != null; t = t.getCause()) {
       if (t instanceof Exchange.ResponseTimeoutException) return new BackendFailure(Kind.TIMEOUT, "response timeout");
       if (t instanceof BackendClients.BackendBusyException) return new BackendFailure(Kind.BUSY, message(t));
       if (t instanceof EntityStreamSizeException) return new BackendFailure(Kind.TOO_LARGE, message(t));
-      if (t instanceof ConnectException || isConnectCommand(t)) return new BackendFailure(Kind.CONNECT, message(t));
+      if (t instanceof ConnectException || isConnectCommand(t)) {
+        return new BackendFailure(isConnectTimeout(t) ? Kind.CONNECT_TIMEOUT : Kind.CONNECT, message(t));
+      }
       if (t.getClass().getName().endsWith("IllegalResponseException")) {
         return new BackendFailure(Kind.INVALID_RESPONSE, message(t));
       }
@@ -41,6 +50,14 @@ record BackendFailure(Kind kind, String reason) {
   /** Pekko reports a failed TCP connect as "Tcp command [Connect(...)] failed because of ...". */
   private static boolean isConnectCommand(Throwable t) {
     return t instanceof StreamTcpException && t.getMessage() != null && t.getMessage().startsWith("Tcp command [Connect(");
+  }
+
+  /** Pekko IO fails a connect that outlived its timeout with "Connect timeout of ... expired" (as cause or message). */
+  private static boolean isConnectTimeout(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c.getMessage() != null && c.getMessage().contains("Connect timeout")) return true;
+    }
+    return false;
   }
 
   private static String message(Throwable t) {

@@ -93,10 +93,16 @@ final class Exchange {
   private void failed(int n, RoutedBackend backend, BackendFailure failure) {
     log.debug("request {} to {} failed on attempt {}: {} ({})", requestId, backend.address(), n + 1, failure.kind(), failure.reason());
     switch (failure.kind()) {
-      case CONNECT -> {
+      case CONNECT, CONNECT_TIMEOUT -> {
         backend.reportConnectFailure(failure.reason());
         if (mayRetry(n)) attempt(n + 1);
-        else result.complete(error(StatusCodes.BAD_GATEWAY, "bad gateway: could not connect to a backend"));
+        else if (failure.kind() == BackendFailure.Kind.CONNECT) {
+          result.complete(error(StatusCodes.BAD_GATEWAY, "bad gateway: could not connect to a backend"));
+        } else {
+          // as nginx: the backend did not answer the connect in time, so the gateway timed out
+          result.complete(error(StatusCodes.GATEWAY_TIMEOUT, "gateway timeout: connect to the backend timed out after "
+              + route.settings.upstream().connectTimeout().toMillis() + " ms"));
+        }
       }
       case BUSY -> {
         if (mayRetry(n)) attempt(n + 1);

@@ -76,9 +76,8 @@ final class WebSocketProxy {
       if (failure != null || !response.isValid()) {
         Source.<Message>empty().runWith(Sink.fromSubscriber(toBackend), context.materializer());
         Source.fromPublisher(fromBackend).runWith(Sink.cancelled(), context.materializer());
-        if (failure != null && BackendFailure.of(failure).kind() == BackendFailure.Kind.CONNECT) {
-          backend.reportConnectFailure(BackendFailure.of(failure).reason());
-        }
+        BackendFailure why = failure == null ? null : BackendFailure.of(failure);
+        if (why != null && why.connectFailed()) backend.reportConnectFailure(why.reason());
         return Responses.error(StatusCodes.BAD_GATEWAY, "bad gateway: the backend refused the WebSocket upgrade", requestId);
       }
       Flow<Message, Message, NotUsed> clientSide =
