@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
+import dev.fulcrum.testing.HangingBackend;
 import dev.fulcrum.testing.PoolHealth;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorSystem;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.backend.Health;
-import dev.fulcrum.testing.Blackhole;
+import dev.fulcrum.testing.HangingBackend;
 import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.RawHttp;
 import dev.fulcrum.testing.RawTcpServer;
@@ -24,17 +24,18 @@ class TcpTimeoutsTest {
   void connectThatHangsTimesOutAndTheNextBackendServes(String engine) throws Exception {
     // Only the data plane's connect failures count here: the active check runs once, at start.
     String health = "health-check { interval = 1h, fall = 2 }";
-    try (Blackhole blackhole = new Blackhole();
-        L4Fixture f = new L4Fixture(engine, 1, health, List.of(blackhole.address()), "connect-timeout = 300ms")) {
+    try (HangingBackend hanging = new HangingBackend();
+        L4Fixture f = new L4Fixture(engine, 1, health, List.of(hanging.address()), "connect-timeout = 300ms")) {
+      hanging.fill();
       long slowest = 0;
       for (int i = 0; i < 4; i++) {
         long start = System.nanoTime();
         assertEquals("backend-1", RawHttp.getOnce(f.port(), "/").trim());
         slowest = Math.max(slowest, System.nanoTime() - start);
       }
-      // Round robin sends every other connection to the blackhole first: those wait out the connect timeout.
+      // Round robin sends every other connection to the hanging backend first: those wait out the connect timeout.
       assertTrue(slowest >= TimeUnit.MILLISECONDS.toNanos(300), "no connection waited for the connect timeout");
-      Eventually.await(Duration.ofSeconds(5), "the blackholed backend ejected after 2 timed-out connects",
+      Eventually.await(Duration.ofSeconds(5), "the hanging backend ejected after 2 timed-out connects",
           () -> f.status().backends().get(1).health() == Health.DOWN);
     }
   }

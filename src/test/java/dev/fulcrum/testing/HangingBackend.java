@@ -1,4 +1,4 @@
-package dev.fulcrum.http;
+package dev.fulcrum.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,11 +15,11 @@ import java.util.List;
  * further SYNs instead of refusing them, so a client's connect waits until its own timeout. Connects made before
  * {@link #fill()} (a health check) complete, as the kernel queues them.
  */
-final class HangingBackend implements AutoCloseable {
+public final class HangingBackend implements AutoCloseable {
   private final ServerSocket server;
   private final List<Socket> fillers = new ArrayList<>();
 
-  HangingBackend() {
+  public HangingBackend() {
     try {
       server = new ServerSocket(0, 4, InetAddress.getLoopbackAddress());
     } catch (IOException e) {
@@ -27,7 +27,7 @@ final class HangingBackend implements AutoCloseable {
     }
   }
 
-  String address() {
+  public String address() {
     return "127.0.0.1:" + server.getLocalPort();
   }
 
@@ -35,7 +35,7 @@ final class HangingBackend implements AutoCloseable {
    * Fills the accept queue with idle connections until a probe connect times out; fails the test if connects keep
    * completing (a kernel that refuses or completes them instead, e.g. with tcp_abort_on_overflow), as then nothing hangs.
    */
-  void fill() {
+  public void fill() {
     for (int i = 0; i < 16; i++) {
       Socket socket = new Socket();
       try {
