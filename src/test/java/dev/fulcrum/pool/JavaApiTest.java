@@ -1,10 +1,8 @@
 package dev.fulcrum.pool;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.config.BackendSettings;
@@ -12,6 +10,7 @@ import dev.fulcrum.config.HostPort;
 import dev.fulcrum.routing.PoolRouter;
 import dev.fulcrum.routing.PoolStatus;
 import dev.fulcrum.routing.StrategyKind;
+import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.HttpBackend;
 import dev.fulcrum.testing.NamedBackend;
 import dev.fulcrum.testing.RawHttp;
@@ -78,15 +77,20 @@ class JavaApiTest {
 
       EntityRef<PoolEntity.Command> other = fulcrum.pool("other");
       ok(await(other.ask(r -> new PoolEntity.Create(StrategyKind.ROUND_ROBIN, List.of(new BackendSettings(first, 1)), r), TIMEOUT)));
-      assertTrue(fulcrum.localPools().existing().stream().anyMatch(p -> p.name().equals("other")));
+      // The entity answers once the change is journaled; this node's view follows by replication, a moment later.
+      Eventually.await(TIMEOUT, "'other' in this node's pools",
+          () -> fulcrum.localPools().existing().stream().anyMatch(p -> p.name().equals("other")));
       ok(await(other.ask(PoolEntity.Delete::new, TIMEOUT)));
-      assertFalse(fulcrum.localPools().existing().stream().anyMatch(p -> p.name().equals("other")));
+      Eventually.await(TIMEOUT, "'other' gone from this node's pools",
+          () -> fulcrum.localPools().existing().stream().noneMatch(p -> p.name().equals("other")));
 
       ok(await(api.ask(PoolEntity.Delete::new, TIMEOUT)));
-      await(AskPattern.<PoolRouter.Command, PoolStatus>ask(fulcrum.router("api"), PoolRouter.GetStatus::new, TIMEOUT, fulcrum.system().scheduler()));
+      Eventually.await(TIMEOUT, "the deleted pool's table emptied on this node",
+          () -> fulcrum.tables().of("api").current().size() == 0);
       assertThrows(UncheckedIOException.class, () -> RawHttp.getOnce(tcp, "/"), "a deleted pool routes nowhere");
       ok(await(api.ask(r -> new PoolEntity.Create(StrategyKind.ROUND_ROBIN, List.of(new BackendSettings(second, 1)), r), TIMEOUT)));
-      await(AskPattern.<PoolRouter.Command, PoolStatus>ask(fulcrum.router("api"), PoolRouter.GetStatus::new, TIMEOUT, fulcrum.system().scheduler()));
+      Eventually.await(TIMEOUT, "the pool created again has a backend on this node",
+          () -> fulcrum.tables().of("api").current().size() == 1);
       assertEquals("b2", RawHttp.getOnce(tcp, "/"), "created again, it routes again");
     } finally {
       fulcrum.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
