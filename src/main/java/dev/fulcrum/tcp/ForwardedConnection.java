@@ -72,14 +72,20 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     connect();
   }
 
+  /** One attempt, bounded by the connect timeout, which also covers looking up a backend given by host name. */
   private void connect() {
     backend = table.get((first + attempt) % table.size());
+    int current = attempt;
+    loop.schedule(listener.settings().connectTimeout().toNanos(), () -> {
+      if (!closed && attempt == current && up == null) {
+        connectFailed("connect timed out after " + listener.settings().connectTimeout().toMillis() + " ms");
+      }
+    });
     InetSocketAddress address = backend.socketAddress();
     if (!address.isUnresolved()) {
       connect(address);
       return;
     }
-    int current = attempt;
     CompletableFuture.supplyAsync(() -> new InetSocketAddress(address.getHostString(), address.getPort()), RESOLVER)
         .whenComplete((resolved, failure) -> loop.execute(() -> {
           if (closed || attempt != current) return;
@@ -103,12 +109,6 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
       connectFailed(Failures.describe(e));
       return;
     }
-    int current = attempt;
-    loop.schedule(listener.settings().connectTimeout().toNanos(), () -> {
-      if (!closed && attempt == current && up == null) {
-        connectFailed("connect timed out after " + listener.settings().connectTimeout().toMillis() + " ms");
-      }
-    });
   }
 
   private void connectFailed(String reason) {

@@ -128,6 +128,20 @@ class TcpStreamingTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"nio", "streams"})
+  void backendGivenByHostNameIsLookedUpAndReached(String engine) throws Exception {
+    try (RawTcpServer echo = RawTcpServer.echo();
+        L4Fixture f = new L4Fixture(engine, 0, "health-check.type = tcp",
+            List.of(echo.address().replace("127.0.0.1", "localhost")));
+        Socket client = new Socket("127.0.0.1", f.port())) {
+      client.setSoTimeout(10_000);
+      client.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+      client.shutdownOutput();
+      assertEquals("ping", new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII));
+    }
+  }
+
   private static long send(Socket socket, long size, long seed) {
     try {
       Random random = new Random(seed);
