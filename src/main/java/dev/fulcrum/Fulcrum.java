@@ -15,6 +15,7 @@ import dev.fulcrum.config.TcpListenerSettings;
 import dev.fulcrum.demo.DemoBackends;
 import dev.fulcrum.http.HttpListener;
 import dev.fulcrum.pool.LocalPools;
+import dev.fulcrum.pool.JournalDatabase;
 import dev.fulcrum.pool.PoolControl;
 import dev.fulcrum.pool.PoolEntity;
 import dev.fulcrum.routing.PoolRouter;
@@ -88,6 +89,7 @@ public final class Fulcrum {
     JournalSettings journal = JournalSettings.parse(config);
     AdminSettings admin = AdminSettings.parse(config);
     ClusterSettings cluster = ClusterSettings.parse(config);
+    JournalDatabase.checkReachable(config);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fulcrum", config);
     Fulcrum fulcrum = new Fulcrum(system, settings, journal, admin, cluster);
     try {

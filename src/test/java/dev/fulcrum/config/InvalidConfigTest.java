@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.testing.FulcrumProcess;
+import dev.fulcrum.testing.TestConfig;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -64,6 +65,18 @@ class InvalidConfigTest {
       assertFailsWith("cannot start tcp listener 'main' on 127.0.0.1:" + taken.getLocalPort() + ": address already in use",
           "--config", config.toString());
     }
+  }
+
+  @Test
+  void unreachableJournalDatabaseIsReportedAtOnce() throws IOException {
+    int closed = TestConfig.freePort();
+    Path config = dir.resolve("fulcrum.conf");
+    Files.writeString(config, VALID_POOL + VALID_LISTENER
+        + "include file(\"" + Path.of("cluster-configs", "postgres.conf").toAbsolutePath().toString().replace("\\", "/") + "\")\n"
+        + "pekko-persistence-jdbc.shared-databases.fulcrum.db.url = \"jdbc:postgresql://127.0.0.1:" + closed + "/fulcrum\"\n");
+    long start = System.nanoTime();
+    assertFailsWith("cannot open the journal database jdbc:postgresql://127.0.0.1:" + closed + "/fulcrum", "--config", config.toString());
+    assertTrue(System.nanoTime() - start < java.util.concurrent.TimeUnit.SECONDS.toNanos(20), "reported only after a wait");
   }
 
   private void assertFailsWith(String expected, String... args) {
