@@ -8,8 +8,10 @@ import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.util.ArrayDeque;
+import java.util.HashSet;
 import java.util.PriorityQueue;
 import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -55,7 +57,7 @@ final class EventLoop implements Runnable {
   private final AtomicBoolean wakeupPending = new AtomicBoolean();
   private final PriorityQueue<Timer> timers = new PriorityQueue<>();
   private final ArrayDeque<ByteBuffer> buffers = new ArrayDeque<>();
-  private final java.util.Set<Sweepable> sweepables = new java.util.HashSet<>();
+  private final Set<Sweepable> sweepables = new HashSet<>();
   private long timerSeq;
   private long now = System.nanoTime();
   private long nextSweep = now + SWEEP_NANOS;
@@ -77,10 +79,6 @@ final class EventLoop implements Runnable {
   void execute(Runnable task) {
     tasks.add(task);
     if (Thread.currentThread() != thread && wakeupPending.compareAndSet(false, true)) selector.wakeup();
-  }
-
-  boolean inLoop() {
-    return Thread.currentThread() == thread;
   }
 
   /** The time the current event or task began; cheaper than asking the clock per read. Loop thread only. */
