@@ -142,6 +142,54 @@ class TcpStreamingTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"nio", "streams"})
+  void backendResetMidStreamClosesTheClientAndIsCountedClosed(String engine) throws Exception {
+    try (RawTcpServer resetting = new RawTcpServer(socket -> {
+          // health checks connect and close without a byte; the client's connection sends some, then is reset
+          if (socket.getInputStream().read() < 0) return;
+          socket.setSoLinger(true, 0);
+        });
+        L4Fixture f = new L4Fixture(engine, 0, "health-check.type = tcp", List.of(resetting.address()));
+        Socket client = new Socket("127.0.0.1", f.port())) {
+      client.setSoTimeout(10_000);
+      client.getOutputStream().write(new byte[1000]);
+      try {
+        assertEquals(-1, client.getInputStream().read(), "no data from a backend that was reset");
+      } catch (java.net.SocketException reset) {
+        // the reset passed on as a reset: closed either way
+      }
+      Eventually.await(Duration.ofSeconds(5), "connection counted closed",
+          () -> f.status().backends().get(0).activeConnections() == 0 && f.fulcrum.tcpListener("l4").openConnections() == 0);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"nio", "streams"})
+  void clientResetMidStreamClosesTheBackendSide(String engine) throws Exception {
+    CompletableFuture<Long> backendReadBeforeClose = new CompletableFuture<>();
+    try (RawTcpServer reading = new RawTcpServer(socket -> {
+          long n;
+          try {
+            n = drain(socket.getInputStream(), new CRC32());
+          } catch (java.net.SocketException reset) {
+            n = -1;
+          }
+          if (n != 0) backendReadBeforeClose.complete(n);
+        });
+        L4Fixture f = new L4Fixture(engine, 0, "health-check.type = tcp", List.of(reading.address()))) {
+      try (Socket client = new Socket("127.0.0.1", f.port())) {
+        client.getOutputStream().write(new byte[1000]);
+        client.getOutputStream().flush();
+        Eventually.await(Duration.ofSeconds(5), "backend connected", () -> f.status().backends().get(0).activeConnections() == 1);
+        client.setSoLinger(true, 0);
+      }
+      backendReadBeforeClose.get(5, TimeUnit.SECONDS);
+      Eventually.await(Duration.ofSeconds(5), "connection counted closed",
+          () -> f.status().backends().get(0).activeConnections() == 0 && f.fulcrum.tcpListener("l4").openConnections() == 0);
+    }
+  }
+
   private static long send(Socket socket, long size, long seed) {
     try {
       Random random = new Random(seed);
