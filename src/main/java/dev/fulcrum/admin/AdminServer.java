@@ -1,6 +1,7 @@
 package dev.fulcrum.admin;
 
 import dev.fulcrum.config.AdminSettings;
+import dev.fulcrum.http.LargeStackExecutor;
 import dev.fulcrum.pool.PoolControl;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -27,6 +28,7 @@ public final class AdminServer {
     Function<HttpRequest, CompletionStage<HttpResponse>> handler = api::handle;
     return Http.get(system)
         .newServerAt(settings.bind().host(), settings.bind().port())
+        .withMaterializer(LargeStackExecutor.materializer(system))
         .withSettings(ServerSettings.create(system.settings().config()).withRemoteAddressAttribute(true))
         .bind(handler)
         .thenApply(AdminServer::new);

@@ -1,6 +1,7 @@
 package dev.fulcrum.demo;
 
 import dev.fulcrum.config.DemoSettings;
+import dev.fulcrum.http.LargeStackExecutor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -13,6 +14,7 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.japi.function.Function;
+import org.apache.pekko.stream.Materializer;
 
 /**
  * Tiny HTTP backends served in-process so the default config has something to balance: {@code GET /} answers with
@@ -23,9 +25,11 @@ public final class DemoBackends {
 
   public static CompletionStage<List<ServerBinding>> start(ActorSystem<?> system, DemoSettings demo) {
     List<CompletableFuture<ServerBinding>> bindings = new ArrayList<>();
+    Materializer materializer = LargeStackExecutor.materializer(system);
     for (DemoSettings.Backend backend : demo.backends()) {
       bindings.add(
-          Http.get(system).newServerAt(demo.host(), backend.port()).bind(handler(system, backend.name())).toCompletableFuture());
+          Http.get(system).newServerAt(demo.host(), backend.port())
+              .withMaterializer(materializer).bind(handler(system, backend.name())).toCompletableFuture());
     }
     return CompletableFuture.allOf(bindings.toArray(new CompletableFuture<?>[0]))
         .thenApply(all -> bindings.stream().map(CompletableFuture::join).toList());

@@ -35,7 +35,7 @@ public final class HttpListener {
   /** Binds the listener; the stage fails if the port is taken. */
   public static CompletionStage<HttpListener> start(
       ActorSystem<?> system, HttpListenerSettings settings, RoutingTables tables) {
-    Materializer materializer = largeStackMaterializer(system);
+    Materializer materializer = LargeStackExecutor.materializer(system);
     ProxyContext context =
         new ProxyContext(system, materializer, new BackendClients(system, materializer),
             new RetryBudget(settings.retryBudget()), settings);
@@ -68,14 +68,6 @@ public final class HttpListener {
       clients.close();
       return Done.getInstance();
     });
-  }
-
-  @SuppressWarnings("deprecation") // the one way in Pekko 1.x to give all of a materializer's streams a dispatcher
-  private static Materializer largeStackMaterializer(ActorSystem<?> system) {
-    return org.apache.pekko.stream.ActorMaterializer.create(
-        org.apache.pekko.stream.ActorMaterializerSettings.create(system.classicSystem())
-            .withDispatcher("pekko.fulcrum-http-dispatcher"),
-        system.classicSystem());
   }
 
   private static Config serverConfig(HttpListenerSettings settings) {
