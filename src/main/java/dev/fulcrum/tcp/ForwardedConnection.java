@@ -12,8 +12,6 @@ import java.nio.channels.SocketChannel;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One client connection and its backend connection, on one event loop. First the backend is connected (the client is
@@ -21,7 +19,6 @@ import org.slf4j.LoggerFactory;
  * are pumped both ways, each direction reading only while its buffer has room, so a slow reader slows the writer down.
  */
 final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepable {
-  private static final Logger log = LoggerFactory.getLogger(ForwardedConnection.class);
   /** Backends configured by host name are looked up here, never on an event loop. */
   private static final ExecutorService RESOLVER = Executors.newCachedThreadPool(task -> {
     Thread thread = new Thread(task, "fulcrum-tcp-resolver");
@@ -115,11 +112,10 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     closeBackendChannel();
     backend.reportConnectFailure(reason);
     attempt++;
-    if (attempt < Math.min(listener.settings().connectAttempts(), table.size())) {
+    if (listener.mayTryAnother(attempt, table)) {
       connect();
     } else {
-      log.warn("listener {}: closing client {} after {} failed connect attempt(s), last to {}: {}",
-          listener.settings().name(), clientAddress, attempt, backend.address(), reason);
+      listener.gaveUp(clientAddress, attempt, backend, reason);
       close();
     }
   }

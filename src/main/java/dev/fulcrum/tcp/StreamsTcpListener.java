@@ -21,8 +21,6 @@ import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.Tcp;
 import org.apache.pekko.util.ByteString;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The L4 listener on Pekko Streams' {@code Tcp} ({@code engine = streams}).
@@ -33,7 +31,6 @@ import org.slf4j.LoggerFactory;
  * half-close.
  */
 final class StreamsTcpListener extends CountingTcpListener {
-  private static final Logger log = LoggerFactory.getLogger(StreamsTcpListener.class);
 
   private final TableRef table;
   private final Tcp tcp;
@@ -112,12 +109,10 @@ final class StreamsTcpListener extends CountingTcpListener {
         clientSide.complete(client.flow());
       } else {
         backend.reportConnectFailure(Failures.describe(failure));
-        if (attempt + 1 < Math.min(settings.connectAttempts(), current.size())) {
+        if (mayTryAnother(attempt + 1, current)) {
           connect(client, current, first, attempt + 1);
         } else {
-          log.warn(
-              "listener {}: closing client {} after {} failed connect attempt(s), last to {}: {}",
-              settings.name(), client.remoteAddress(), attempt + 1, backend.address(), Failures.describe(failure));
+          gaveUp(client.remoteAddress(), attempt + 1, backend, Failures.describe(failure));
           close(client);
         }
       }
