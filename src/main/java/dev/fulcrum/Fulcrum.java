@@ -20,7 +20,7 @@ import dev.fulcrum.pool.PoolControl;
 import dev.fulcrum.pool.PoolEntity;
 import dev.fulcrum.routing.PoolRouter;
 import dev.fulcrum.routing.RoutingTables;
-import dev.fulcrum.tcp.EventLoops;
+import dev.fulcrum.nio.EventLoops;
 import dev.fulcrum.tcp.TcpListener;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -134,7 +134,7 @@ public final class Fulcrum {
     }
     for (HttpListenerSettings listener : settings.http().listeners()) {
       HttpListener bound =
-          await(HttpListener.start(system, listener, tables), "http listener '" + listener.name() + "' on " + listener.bind());
+          await(HttpListener.start(system, eventLoops, listener, tables), "http listener '" + listener.name() + "' on " + listener.bind());
       httpListeners.put(listener.name(), bound);
       log.info("http listener {} on {} with {} route(s)", listener.name(), bound.localAddress(), listener.routes().size());
     }

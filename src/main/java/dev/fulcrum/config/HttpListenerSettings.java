@@ -14,7 +14,11 @@ public record HttpListenerSettings(
     FirewallSettings firewall,
     HttpLimits limits,
     Duration clientIdleTimeout,
-    RetryBudgetSettings retryBudget) {
+    RetryBudgetSettings retryBudget,
+    Engine engine) {
+
+  /** What runs the listener: Fulcrum's own HTTP/1.1 engine on the event loops, or a Pekko HTTP server. */
+  public enum Engine { NIO, PEKKO }
 
   public HttpListenerSettings {
     routes = List.copyOf(routes);

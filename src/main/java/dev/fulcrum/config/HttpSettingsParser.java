@@ -57,9 +57,18 @@ public final class HttpSettingsParser {
               firewall(l.child("firewall")),
               limits(l.child("limits")),
               l.positiveDuration("client-idle-timeout"),
-              retryBudget(l.child("retry-budget"))));
+              retryBudget(l.child("retry-budget")),
+              engine(l)));
     }
     return new HttpSettings(result);
+  }
+
+  private static HttpListenerSettings.Engine engine(ConfigReader listener) {
+    return switch (listener.string("engine")) {
+      case "nio" -> HttpListenerSettings.Engine.NIO;
+      case "pekko" -> HttpListenerSettings.Engine.PEKKO;
+      default -> throw listener.error("engine", "'" + listener.string("engine") + "' is not an http engine (nio, pekko)");
+    };
   }
 
   private static Map<String, Config> poolOverrides(ConfigReader defaults, Set<String> pools) {

@@ -1,93 +1,32 @@
 package dev.fulcrum.http;
 
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import dev.fulcrum.config.HttpListenerSettings;
+import dev.fulcrum.nio.EventLoops;
 import dev.fulcrum.routing.RoutingTables;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.ServerBinding;
-import org.apache.pekko.http.javadsl.model.HttpRequest;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.settings.ServerSettings;
-import org.apache.pekko.japi.function.Function;
-import org.apache.pekko.stream.Materializer;
 
-/**
- * An L7 listener: a Pekko HTTP server whose limits come from the listener's settings and whose handler proxies each
- * request to the pool its route names.
- */
-public final class HttpListener {
-  private final HttpListenerSettings settings;
-  private final ServerBinding binding;
-  private final BackendClients clients;
-
-  private HttpListener(HttpListenerSettings settings, ServerBinding binding, BackendClients clients) {
-    this.settings = settings;
-    this.binding = binding;
-    this.clients = clients;
-  }
-
+/** An L7 listener: proxies each request to the pool its route names, on the engine its settings choose. */
+public interface HttpListener {
   /** Binds the listener; the stage fails if the port is taken. */
-  public static CompletionStage<HttpListener> start(
-      ActorSystem<?> system, HttpListenerSettings settings, RoutingTables tables) {
-    Materializer materializer = LargeStackExecutor.materializer(system);
-    ProxyContext context =
-        new ProxyContext(system, materializer, new BackendClients(system, materializer),
-            new RetryBudget(settings.retryBudget()), settings);
-    Function<HttpRequest, CompletionStage<HttpResponse>> handler =
-        new HttpProxy(settings, new Routes(settings.routes(), tables), context, new WebSocketProxy(context));
-    return Http.get(system)
-        .newServerAt(settings.bind().host(), settings.bind().port())
-        .withMaterializer(materializer)
-        .withSettings(ServerSettings.create(serverConfig(settings).withFallback(system.settings().config())))
-        .bind(handler)
-        .thenApply(binding -> new HttpListener(settings, binding, context.clients()));
+  static CompletionStage<HttpListener> start(
+      ActorSystem<?> system, EventLoops loops, HttpListenerSettings settings, RoutingTables tables) {
+    return switch (settings.engine()) {
+      case NIO -> NioHttpListener.start(loops, settings, tables);
+      case PEKKO -> PekkoHttpListener.start(system, settings, tables);
+    };
   }
 
-  public HttpListenerSettings settings() {
-    return settings;
-  }
+  HttpListenerSettings settings();
 
-  public InetSocketAddress localAddress() {
-    return binding.localAddress();
-  }
+  InetSocketAddress localAddress();
 
   /** Stops accepting new connections; open ones go on. */
-  public CompletionStage<Done> unbind() {
-    return binding.unbind();
-  }
+  CompletionStage<Done> unbind();
 
   /** Lets in-flight requests finish for up to {@code deadline}, then closes every connection, clients' and backends'. */
-  public CompletionStage<Done> terminate(Duration deadline) {
-    return binding.terminate(deadline).thenApply(terminated -> {
-      clients.close();
-      return Done.getInstance();
-    });
-  }
-
-  private static Config serverConfig(HttpListenerSettings settings) {
-    HttpListenerSettings.HttpLimits limits = settings.limits();
-    return ConfigFactory.parseString(
-        "pekko.http.server {\n"
-            + "  server-header = \"\"\n"
-            + "  remote-address-attribute = on\n"
-            // the proxy times backends out itself (504); a server-side timeout would cut long uploads and downloads
-            + "  request-timeout = infinite\n"
-            + "  idle-timeout = " + settings.clientIdleTimeout().toMillis() + "ms\n"
-            + "  max-connections = " + limits.maxConnections() + "\n"
-            + "  parsing {\n"
-            + "    max-content-length = " + limits.maxBodySize() + "\n"
-            + "    max-header-value-length = " + limits.maxHeaderValueLength() + "\n"
-            + "    max-header-count = " + limits.maxHeaderCount() + "\n"
-            + "    max-uri-length = " + limits.maxUriLength() + "\n"
-            + "    max-chunk-size = 16m\n"
-            + "    error-handler = \"" + ParsingErrors.class.getName() + "\"\n"
-            + "  }\n"
-            + "}\n");
-  }
+  CompletionStage<Done> terminate(Duration deadline);
 }

@@ -1,6 +1,8 @@
 package dev.fulcrum.tcp;
 
 import dev.fulcrum.Failures;
+import dev.fulcrum.nio.EventLoop;
+import dev.fulcrum.nio.Pipe;
 import dev.fulcrum.routing.HashKey;
 import dev.fulcrum.routing.RoutedBackend;
 import dev.fulcrum.routing.RoutingTable;

@@ -1,6 +1,8 @@
 package dev.fulcrum.tcp;
 
 import dev.fulcrum.config.TcpListenerSettings;
+import dev.fulcrum.nio.EventLoop;
+import dev.fulcrum.nio.EventLoops;
 import dev.fulcrum.routing.TableRef;
 import java.io.IOException;
 import java.net.InetSocketAddress;

@@ -1,6 +1,7 @@
 package dev.fulcrum.tcp;
 
 import dev.fulcrum.config.TcpListenerSettings;
+import dev.fulcrum.nio.EventLoops;
 import dev.fulcrum.routing.TableRef;
 import java.net.InetSocketAddress;
 import java.util.concurrent.CompletionStage;

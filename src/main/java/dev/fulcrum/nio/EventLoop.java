@@ -1,4 +1,4 @@
-package dev.fulcrum.tcp;
+package dev.fulcrum.nio;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * One thread with one selector that owns its channels: every handler and timer runs on this thread, so connection
  * state needs no locks. Other threads hand work in through {@link #execute}.
  */
-final class EventLoop implements Runnable {
+public final class EventLoop implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(EventLoop.class);
   /** How often idle connections are looked for; idle timeouts are precise to this. */
   private static final long SWEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
@@ -30,7 +30,7 @@ final class EventLoop implements Runnable {
   private static final int POOLED_BUFFERS = 256;
 
   /** Something registered on this loop's selector; the key's attachment. */
-  interface Handler {
+  public interface Handler {
     void ready(SelectionKey key) throws IOException;
 
     /** The loop is stopping, or {@link #ready} threw: release everything. */
@@ -38,7 +38,7 @@ final class EventLoop implements Runnable {
   }
 
   /** Something the loop checks every sweep, e.g. a connection's idle time. */
-  interface Sweepable {
+  public interface Sweepable {
     void sweep(long now);
   }
 
@@ -76,23 +76,23 @@ final class EventLoop implements Runnable {
   }
 
   /** Runs the task on this loop's thread, soon. */
-  void execute(Runnable task) {
+  public void execute(Runnable task) {
     tasks.add(task);
     if (Thread.currentThread() != thread && wakeupPending.compareAndSet(false, true)) selector.wakeup();
   }
 
   /** The time the current event or task began; cheaper than asking the clock per read. Loop thread only. */
-  long now() {
+  public long now() {
     return now;
   }
 
   /** Loop thread only. The returned key's attachment is the handler. */
-  SelectionKey register(SelectableChannel channel, int ops, Handler handler) throws IOException {
+  public SelectionKey register(SelectableChannel channel, int ops, Handler handler) throws IOException {
     return channel.register(selector, ops, handler);
   }
 
   /** Removes the channel from this loop's selector at once (not at the next turn), so closing it releases its port. */
-  void deregister(SelectableChannel channel) throws IOException {
+  public void deregister(SelectableChannel channel) throws IOException {
     SelectionKey key = channel.keyFor(selector);
     if (key == null) return;
     key.cancel();
@@ -100,25 +100,25 @@ final class EventLoop implements Runnable {
   }
 
   /** Runs the task on this loop after the delay (callers check their own state: timers are not cancelled). Loop thread only. */
-  void schedule(long delayNanos, Runnable task) {
+  public void schedule(long delayNanos, Runnable task) {
     timers.add(new Timer(now + delayNanos, task, timerSeq++));
   }
 
-  void addSweepable(Sweepable sweepable) {
+  public void addSweepable(Sweepable sweepable) {
     sweepables.add(sweepable);
   }
 
-  void removeSweepable(Sweepable sweepable) {
+  public void removeSweepable(Sweepable sweepable) {
     sweepables.remove(sweepable);
   }
 
   /** A cleared direct buffer of the loop's size. Loop thread only; give it back with {@link #release}. */
-  ByteBuffer acquire() {
+  public ByteBuffer acquire() {
     ByteBuffer buffer = buffers.pollLast();
     return buffer != null ? buffer : ByteBuffer.allocateDirect(bufferSize);
   }
 
-  void release(ByteBuffer buffer) {
+  public void release(ByteBuffer buffer) {
     buffer.clear();
     if (buffers.size() < POOLED_BUFFERS) buffers.addLast(buffer);
   }

@@ -1,7 +1,7 @@
-package dev.fulcrum.tcp;
+package dev.fulcrum.nio;
 
 /**
- * The event loops of the L4 data plane ({@code engine = nio}), shared by every such TCP listener of a node. They start
+ * The event loops of the data plane, shared by every TCP and HTTP listener of a node with {@code engine = nio}. They start
  * with the first listener that needs them and stop with the node, after its drain.
  */
 public final class EventLoops {
@@ -22,11 +22,11 @@ public final class EventLoops {
     this.count = count > 0 ? count : Runtime.getRuntime().availableProcessors();
   }
 
-  synchronized EventLoop[] all() {
+  public synchronized EventLoop[] all() {
     if (stopped) throw new IllegalStateException("the event loops have stopped");
     if (loops == null) {
       loops = new EventLoop[count];
-      for (int i = 0; i < count; i++) loops[i] = new EventLoop("fulcrum-tcp-" + name + "-" + i, BUFFER_SIZE);
+      for (int i = 0; i < count; i++) loops[i] = new EventLoop("fulcrum-io-" + name + "-" + i, BUFFER_SIZE);
     }
     return loops.clone();
   }

@@ -1,4 +1,4 @@
-package dev.fulcrum.tcp;
+package dev.fulcrum.nio;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -8,7 +8,7 @@ import java.nio.channels.SocketChannel;
  * One direction of a forwarded connection: what is read from {@code from} is written to {@code to}. It holds a buffer
  * only while bytes are in flight, and passes the end of the input on as a half-close once everything is written.
  */
-final class Pipe {
+public final class Pipe {
   private final EventLoop loop;
   private final SocketChannel from;
   private final SocketChannel to;
@@ -17,14 +17,14 @@ final class Pipe {
   private boolean inputEnded;
   private boolean outputShut;
 
-  Pipe(EventLoop loop, SocketChannel from, SocketChannel to) {
+  public Pipe(EventLoop loop, SocketChannel from, SocketChannel to) {
     this.loop = loop;
     this.from = from;
     this.to = to;
   }
 
   /** Reads what has arrived and writes as much of it as the other side takes now; true if any bytes moved. */
-  boolean read() throws IOException {
+  public boolean read() throws IOException {
     if (buffer == null) buffer = loop.acquire();
     int read = from.read(buffer);
     if (read < 0) inputEnded = true;
@@ -32,7 +32,7 @@ final class Pipe {
   }
 
   /** Writes what is buffered as far as the other side takes it; true if any bytes moved. */
-  boolean write() throws IOException {
+  public boolean write() throws IOException {
     int written = 0;
     if (buffer != null && buffer.position() > 0) {
       buffer.flip();
@@ -50,20 +50,20 @@ final class Pipe {
     return written > 0;
   }
 
-  boolean wantsRead() {
+  public boolean wantsRead() {
     return !inputEnded && (buffer == null || buffer.hasRemaining());
   }
 
-  boolean wantsWrite() {
+  public boolean wantsWrite() {
     return buffer != null;
   }
 
   /** The input has ended and everything read was written, and the end passed on. */
-  boolean finished() {
+  public boolean finished() {
     return outputShut;
   }
 
-  void release() {
+  public void release() {
     if (buffer == null) return;
     loop.release(buffer);
     buffer = null;

@@ -1,0 +1,75 @@
+package dev.fulcrum.http;
+
+import java.util.Arrays;
+
+/**
+ * The header fields of one HTTP/1.1 message head, in the order received: names as sent, values with surrounding
+ * whitespace trimmed. Lookups are by name, case-insensitively. Small and array-backed: a head has a handful of fields.
+ */
+final class HeaderFields {
+  private String[] names;
+  private String[] values;
+  private int size;
+
+  HeaderFields() {
+    this(8);
+  }
+
+  HeaderFields(int capacity) {
+    names = new String[Math.max(capacity, 1)];
+    values = new String[Math.max(capacity, 1)];
+  }
+
+  int size() {
+    return size;
+  }
+
+  String name(int i) {
+    return names[i];
+  }
+
+  String value(int i) {
+    return values[i];
+  }
+
+  void add(String name, String value) {
+    if (size == names.length) {
+      names = Arrays.copyOf(names, size * 2);
+      values = Arrays.copyOf(values, size * 2);
+    }
+    names[size] = name;
+    values[size] = value;
+    size++;
+  }
+
+  /** The first value of the named field, or null. */
+  String get(String name) {
+    for (int i = 0; i < size; i++) {
+      if (names[i].equalsIgnoreCase(name)) return values[i];
+    }
+    return null;
+  }
+
+  /** How many fields have this name. */
+  int count(String name) {
+    int n = 0;
+    for (int i = 0; i < size; i++) {
+      if (names[i].equalsIgnoreCase(name)) n++;
+    }
+    return n;
+  }
+
+  /** Removes every field with this name. */
+  void removeAll(String name) {
+    int kept = 0;
+    for (int i = 0; i < size; i++) {
+      if (names[i].equalsIgnoreCase(name)) continue;
+      names[kept] = names[i];
+      values[kept] = values[i];
+      kept++;
+    }
+    Arrays.fill(names, kept, size, null);
+    Arrays.fill(values, kept, size, null);
+    size = kept;
+  }
+}
