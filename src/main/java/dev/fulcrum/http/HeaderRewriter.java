@@ -26,6 +26,10 @@ final class HeaderRewriter {
     for (HttpHeader h : request.getHeaders()) {
       if (h.is("x-request-id") && !h.value().isEmpty()) return h.value();
     }
+    return newRequestId();
+  }
+
+  private static String newRequestId() {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     return hex(random.nextLong()) + hex(random.nextLong());
   }
@@ -72,6 +76,67 @@ final class HeaderRewriter {
     return rules.apply(out);
   }
 
+  /** The client's X-Request-Id, or a new random one. */
+  static String requestId(HeaderFields headers) {
+    String id = headers.get("x-request-id");
+    return id != null && !id.isEmpty() ? id : newRequestId();
+  }
+
+  /** As {@link #forRequest(HttpRequest, String, String, String, Rules)}, for the nio engine's raw header fields. */
+  static HeaderFields forRequest(HeaderFields in, String clientIp, String requestId, String host, Rules rules) {
+    String connectionTokens = connectionTokens(in);
+    HeaderFields out = new HeaderFields(in.size() + 6);
+    String forwardedFor = null;
+    String via = null;
+    boolean hasRequestId = false;
+    for (int i = 0; i < in.size(); i++) {
+      String name = in.name(i).toLowerCase(Locale.ROOT);
+      if (isHopByHop(name, connectionTokens)) continue;
+      String value = in.value(i);
+      switch (name) {
+        case "x-forwarded-for" -> forwardedFor = forwardedFor == null ? value : forwardedFor + ", " + value;
+        case "via" -> via = via == null ? value : via + ", " + value;
+        // Expect: 100-continue is answered to the client by the proxy
+        case "x-forwarded-proto", "x-forwarded-host", "expect" -> {}
+        case "x-request-id" -> {
+          hasRequestId = true;
+          out.add(in.name(i), value);
+        }
+        default -> out.add(in.name(i), value);
+      }
+    }
+    out.add("X-Forwarded-For", forwardedFor == null ? clientIp : forwardedFor + ", " + clientIp);
+    out.add("X-Forwarded-Proto", "http");
+    if (host != null) out.add("X-Forwarded-Host", host);
+    out.add("Via", via == null ? VIA : via + ", " + VIA);
+    if (!hasRequestId) out.add(REQUEST_ID, requestId);
+    return rules.apply(out);
+  }
+
+  /** As {@link #forResponse(HttpResponse, String, Rules)}, for the nio engine's raw header fields. */
+  static HeaderFields forResponse(HeaderFields in, String requestId, Rules rules) {
+    String connectionTokens = connectionTokens(in);
+    HeaderFields out = new HeaderFields(in.size() + 4);
+    for (int i = 0; i < in.size(); i++) {
+      String name = in.name(i).toLowerCase(Locale.ROOT);
+      if (isHopByHop(name, connectionTokens) || name.equals("x-request-id")) continue;
+      out.add(in.name(i), in.value(i));
+    }
+    out.add(REQUEST_ID, requestId);
+    return rules.apply(out);
+  }
+
+  private static String connectionTokens(HeaderFields headers) {
+    String tokens = null;
+    for (int i = 0; i < headers.size(); i++) {
+      if (headers.name(i).equalsIgnoreCase("connection")) {
+        String v = headers.value(i).toLowerCase(Locale.ROOT);
+        tokens = tokens == null ? v : tokens + "," + v;
+      }
+    }
+    return tokens;
+  }
+
   static boolean isHopByHop(String lowercaseName, String connectionTokens) {
     switch (lowercaseName) {
       case "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade" -> {
@@ -113,6 +178,8 @@ final class HeaderRewriter {
     private final String[] remove;
     private final HttpHeader[] set;
     private final HttpHeader[] add;
+    private final List<Header> rawSet;
+    private final List<Header> rawAdd;
     private final boolean empty;
 
     Rules(HeaderRules rules) {
@@ -122,7 +189,17 @@ final class HeaderRewriter {
       this.remove = removed.toArray(String[]::new);
       this.set = rules.set().stream().map(Rules::header).toArray(HttpHeader[]::new);
       this.add = rules.add().stream().map(Rules::header).toArray(HttpHeader[]::new);
+      this.rawSet = rules.set();
+      this.rawAdd = rules.add();
       this.empty = rules.isEmpty();
+    }
+
+    HeaderFields apply(HeaderFields headers) {
+      if (empty) return headers;
+      for (String name : remove) headers.removeAll(name);
+      for (Header h : rawSet) headers.add(h.name(), h.value());
+      for (Header h : rawAdd) headers.add(h.name(), h.value());
+      return headers;
     }
 
     List<HttpHeader> apply(List<HttpHeader> headers) {

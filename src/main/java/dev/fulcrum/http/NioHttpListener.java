@@ -1,13 +1,113 @@
 package dev.fulcrum.http;
 
 import dev.fulcrum.config.HttpListenerSettings;
+import dev.fulcrum.nio.EventLoop;
 import dev.fulcrum.nio.EventLoops;
+import dev.fulcrum.nio.NioServer;
 import dev.fulcrum.routing.RoutingTables;
+import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.Done;
 
-final class NioHttpListener {
+/**
+ * An L7 listener on Fulcrum's own HTTP/1.1 engine ({@code engine = nio}): each connection lives on the event loop that
+ * accepted it, together with the backend connections that serve it, so a request never changes threads. Heads are
+ * parsed and rewritten; bodies pass through unchanged as they arrive.
+ */
+final class NioHttpListener implements HttpListener {
+  private final HttpListenerSettings settings;
+  private final Routes routes;
+  private final Firewall firewall;
+  private final RetryBudget retryBudget;
+  private final Map<EventLoop, BackendPool> pools = new IdentityHashMap<>();
+  private final Set<ClientConnection> connections = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger open = new AtomicInteger();
+  private final CompletableFuture<Done> allClosed = new CompletableFuture<>();
+  private volatile boolean terminating;
+  private NioServer server;
+
+  private NioHttpListener(HttpListenerSettings settings, RoutingTables tables, EventLoop[] loops) {
+    this.settings = settings;
+    this.routes = new Routes(settings.routes(), tables);
+    this.firewall = new Firewall(settings.firewall());
+    this.retryBudget = new RetryBudget(settings.retryBudget());
+    for (EventLoop loop : loops) pools.put(loop, new BackendPool(loop, loops.length));
+  }
+
   static CompletionStage<HttpListener> start(EventLoops loops, HttpListenerSettings settings, RoutingTables tables) {
-    return CompletableFuture.failedFuture(new UnsupportedOperationException("engine = nio is not built yet"));
+    NioHttpListener listener;
+    try {
+      listener = new NioHttpListener(settings, tables, loops.all());
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return NioServer.bind(loops, settings.bind().host(), settings.bind().port(), settings.name(), listener::accepted)
+        .thenApply(server -> {
+          listener.server = server;
+          return listener;
+        });
+  }
+
+  private void accepted(EventLoop loop, SocketChannel channel) {
+    if (open.incrementAndGet() >= settings.limits().maxConnections()) server.pause();
+    ClientConnection connection = new ClientConnection(this, loop, channel, pools.get(loop));
+    connections.add(connection);
+    connection.start();
+  }
+
+  void connectionClosed(ClientConnection connection) {
+    connections.remove(connection);
+    if (open.getAndDecrement() == settings.limits().maxConnections() && !terminating) server.resume();
+    if (terminating && connections.isEmpty()) allClosed.complete(Done.getInstance());
+  }
+
+  Routes routes() {
+    return routes;
+  }
+
+  Firewall firewall() {
+    return firewall;
+  }
+
+  RetryBudget retryBudget() {
+    return retryBudget;
+  }
+
+  @Override
+  public HttpListenerSettings settings() {
+    return settings;
+  }
+
+  @Override
+  public InetSocketAddress localAddress() {
+    return server.localAddress();
+  }
+
+  @Override
+  public CompletionStage<Done> unbind() {
+    return server.unbind();
+  }
+
+  @Override
+  public CompletionStage<Done> terminate(Duration deadline) {
+    terminating = true;
+    return server.unbind().thenCompose(unbound -> {
+      for (ClientConnection c : connections) c.loop.execute(c::drain);
+      if (connections.isEmpty()) allClosed.complete(Done.getInstance());
+      return allClosed.completeOnTimeout(Done.getInstance(), deadline.toMillis(), TimeUnit.MILLISECONDS);
+    }).thenApply(drained -> {
+      for (ClientConnection c : connections) c.loop.execute(c::close);
+      pools.forEach((loop, pool) -> loop.execute(pool::closeAllIdle));
+      return Done.getInstance();
+    });
   }
 }

@@ -4,6 +4,8 @@ import dev.fulcrum.config.HttpRouteSettings;
 import dev.fulcrum.routing.RoutingTable;
 import dev.fulcrum.routing.TableRef;
 import java.net.InetAddress;
+import java.util.Optional;
+import java.util.function.Function;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 
@@ -36,21 +38,36 @@ final class Route {
    * choice; -1 when the table is empty.
    */
   int pick(RoutingTable current, String stickyToken, InetAddress client, HttpRequest request) {
+    return pick(current, stickyToken, client,
+        name -> request.getHeader(name).map(HttpHeader::value),
+        name -> Optional.ofNullable(StickyCookie.read(request, name)),
+        request.getUri().path());
+  }
+
+  /** As {@link #pick(RoutingTable, String, InetAddress, HttpRequest)}, for the nio engine's raw header fields. */
+  int pick(RoutingTable current, String stickyToken, InetAddress client, HeaderFields headers, String path) {
+    return pick(current, stickyToken, client,
+        name -> Optional.ofNullable(headers.get(name)),
+        name -> Optional.ofNullable(StickyCookie.read(headers, name)),
+        path);
+  }
+
+  private static int pick(RoutingTable current, String stickyToken, InetAddress client,
+      Function<String, Optional<String>> header, Function<String, Optional<String>> cookie, String path) {
     if (stickyToken != null) {
       int sticky = StickyCookie.find(current, stickyToken);
       if (sticky >= 0) return sticky;
     }
-    long key = current.requestKey(
-        client,
-        name -> request.getHeader(name).map(HttpHeader::value),
-        name -> java.util.Optional.ofNullable(StickyCookie.read(request, name)),
-        request.getUri().path());
-    return current.pick(key);
+    return current.pick(current.requestKey(client, header, cookie, path));
   }
 
   /** The sticky cookie's value in the request, or null (also when the pool is not sticky). */
   String stickyToken(HttpRequest request) {
     return settings.sticky().enabled() ? StickyCookie.read(request, settings.sticky().cookie()) : null;
+  }
+
+  String stickyToken(HeaderFields headers) {
+    return settings.sticky().enabled() ? StickyCookie.read(headers, settings.sticky().cookie()) : null;
   }
 
   /** Higher for more specific hosts: exact names, then longer wildcard suffixes, then any host. */

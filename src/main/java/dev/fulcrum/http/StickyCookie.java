@@ -33,6 +33,23 @@ final class StickyCookie {
     return null;
   }
 
+  /** The named cookie's value in these header fields' Cookie headers ("a=1; b=2"), or null. */
+  static String read(HeaderFields headers, String name) {
+    for (int i = 0; i < headers.size(); i++) {
+      if (!headers.name(i).equalsIgnoreCase("cookie")) continue;
+      for (String pair : headers.value(i).split(";")) {
+        int eq = pair.indexOf('=');
+        if (eq > 0 && pair.substring(0, eq).trim().equals(name)) return pair.substring(eq + 1).trim();
+      }
+    }
+    return null;
+  }
+
+  /** The Set-Cookie header value naming this backend. */
+  static String setCookieValue(String name, HostPort backend) {
+    return name + "=" + token(backend) + "; Path=/; HttpOnly";
+  }
+
   /** The index in the table of the backend the token names, or -1 when it is not (or no longer) eligible. */
   static int find(RoutingTable table, String token) {
     for (int i = 0; i < table.size(); i++) {

@@ -91,6 +91,11 @@ public final class EventLoop implements Runnable {
     return channel.register(selector, ops, handler);
   }
 
+  /** The channel's key on this loop's selector, or null. */
+  public SelectionKey keyOf(SelectableChannel channel) {
+    return channel.keyFor(selector);
+  }
+
   /** Removes the channel from this loop's selector at once (not at the next turn), so closing it releases its port. */
   public void deregister(SelectableChannel channel) throws IOException {
     SelectionKey key = channel.keyFor(selector);

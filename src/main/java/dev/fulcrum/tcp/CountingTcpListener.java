@@ -1,6 +1,7 @@
 package dev.fulcrum.tcp;
 
 import dev.fulcrum.config.TcpListenerSettings;
+import dev.fulcrum.nio.RateLimitedCounter;
 import dev.fulcrum.routing.RoutedBackend;
 import dev.fulcrum.routing.RoutingTable;
 import java.util.concurrent.atomic.AtomicInteger;

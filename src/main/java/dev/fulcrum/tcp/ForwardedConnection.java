@@ -1,6 +1,6 @@
 package dev.fulcrum.tcp;
 
-import dev.fulcrum.Failures;
+import dev.fulcrum.nio.Connector;
 import dev.fulcrum.nio.EventLoop;
 import dev.fulcrum.nio.Pipe;
 import dev.fulcrum.routing.HashKey;
@@ -11,23 +11,13 @@ import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * One client connection and its backend connection, on one event loop. First the backend is connected (the client is
  * not read meanwhile, so a failed connect can move on to the next backend without the client noticing); then bytes
  * are pumped both ways, each direction reading only while its buffer has room, so a slow reader slows the writer down.
  */
-final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepable {
-  /** Backends configured by host name are looked up here, never on an event loop. */
-  private static final ExecutorService RESOLVER = Executors.newCachedThreadPool(task -> {
-    Thread thread = new Thread(task, "fulcrum-tcp-resolver");
-    thread.setDaemon(true);
-    return thread;
-  });
-
+final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepable, Connector.Callback {
   private final NioTcpListener listener;
   private final EventLoop loop;
   private final SocketChannel client;
@@ -74,40 +64,31 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
   /** One attempt, bounded by the connect timeout, which also covers looking up a backend given by host name. */
   private void connect() {
     backend = table.get((first + attempt) % table.size());
-    int current = attempt;
-    loop.schedule(listener.settings().connectTimeout().toNanos(), () -> {
-      if (!closed && attempt == current && up == null) {
-        connectFailed("connect timed out after " + listener.settings().connectTimeout().toMillis() + " ms");
-      }
-    });
-    InetSocketAddress address = backend.socketAddress();
-    if (!address.isUnresolved()) {
-      connect(address);
-      return;
-    }
-    CompletableFuture.supplyAsync(() -> new InetSocketAddress(address.getHostString(), address.getPort()), RESOLVER)
-        .whenComplete((resolved, failure) -> loop.execute(() -> {
-          if (closed || attempt != current) return;
-          if (failure != null) connectFailed(Failures.describe(failure));
-          else if (resolved.isUnresolved()) connectFailed("unknown host " + address.getHostString());
-          else connect(resolved);
-        }));
+    Connector.connect(loop, backend.socketAddress(), listener.settings().connectTimeout().toNanos(), this);
   }
 
-  private void connect(InetSocketAddress address) {
+  @Override
+  public void connected(SocketChannel channel, SelectionKey key) {
+    backendChannel = channel;
+    backendKey = key;
+    key.attach(this);
+    up = new Pipe(loop, client, backendChannel);
+    down = new Pipe(loop, backendChannel, client);
+    backend.stats().connectSucceeded();
+    backend.stats().connectionOpened();
+    lastActivity = loop.now();
+    loop.addSweepable(this);
     try {
-      backendChannel = SocketChannel.open();
-      backendChannel.configureBlocking(false);
-      backendChannel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-      if (backendChannel.connect(address)) {
-        connected();
-        return;
-      }
-      backendKey = loop.register(backendChannel, SelectionKey.OP_CONNECT, this);
+      clientKey = loop.register(client, SelectionKey.OP_READ, this);
+      backendKey.interestOps(SelectionKey.OP_READ);
     } catch (IOException e) {
-      connectFailed(Failures.describe(e));
-      return;
+      close();
     }
+  }
+
+  @Override
+  public void failed(String reason, boolean timedOut) {
+    connectFailed(reason);
   }
 
   private void connectFailed(String reason) {
@@ -122,29 +103,9 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     }
   }
 
-  private void connected() {
-    up = new Pipe(loop, client, backendChannel);
-    down = new Pipe(loop, backendChannel, client);
-    backend.stats().connectSucceeded();
-    backend.stats().connectionOpened();
-    lastActivity = loop.now();
-    loop.addSweepable(this);
-    try {
-      clientKey = loop.register(client, SelectionKey.OP_READ, this);
-      if (backendKey == null) backendKey = loop.register(backendChannel, SelectionKey.OP_READ, this);
-      else backendKey.interestOps(SelectionKey.OP_READ);
-    } catch (IOException e) {
-      close();
-    }
-  }
-
   @Override
   public void ready(SelectionKey key) throws IOException {
     if (closed) return;
-    if (up == null) {
-      finishConnect();
-      return;
-    }
     int ready = key.readyOps();
     boolean moved;
     if (key == clientKey) {
@@ -160,14 +121,6 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     } else {
       interest(clientKey, up.wantsRead(), down.wantsWrite());
       interest(backendKey, down.wantsRead(), up.wantsWrite());
-    }
-  }
-
-  private void finishConnect() {
-    try {
-      if (backendChannel.finishConnect()) connected();
-    } catch (IOException e) {
-      connectFailed(Failures.describe(e));
     }
   }
 

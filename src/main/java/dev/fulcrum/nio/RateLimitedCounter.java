@@ -1,4 +1,4 @@
-package dev.fulcrum.tcp;
+package dev.fulcrum.nio;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -8,7 +8,7 @@ import java.util.function.LongConsumer;
  * Counts an event that can happen thousands of times a second and reports it at most once a second, with how many
  * happened since the last report, so a flood cannot flood the log.
  */
-final class RateLimitedCounter {
+public final class RateLimitedCounter {
   private static final long INTERVAL = TimeUnit.SECONDS.toNanos(1);
 
   private final AtomicLong total = new AtomicLong();
@@ -16,11 +16,11 @@ final class RateLimitedCounter {
   private final AtomicLong lastReport = new AtomicLong(System.nanoTime() - INTERVAL);
   private final LongConsumer report;
 
-  RateLimitedCounter(LongConsumer report) {
+  public RateLimitedCounter(LongConsumer report) {
     this.report = report;
   }
 
-  void increment() {
+  public void increment() {
     long count = total.incrementAndGet();
     long now = System.nanoTime();
     long last = lastReport.get();
@@ -29,7 +29,7 @@ final class RateLimitedCounter {
     }
   }
 
-  long total() {
+  public long total() {
     return total.get();
   }
 }

@@ -1,0 +1,109 @@
+package dev.fulcrum.http;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A request target split for routing: the host of an absolute-form target (else null), the path as sent, the path
+ * percent-decoded (what routes and the firewall match, so "/%61dmin" is "/admin"), and the query with its '?'.
+ */
+record RequestTarget(String authority, String rawPath, String path, String query) {
+  static RequestTarget parse(String target) throws HttpParseException {
+    String authority = null;
+    String rest = target;
+    if (startsWithIgnoreCase(target, "http://") || startsWithIgnoreCase(target, "https://")) {
+      int hostStart = target.indexOf("//") + 2;
+      int pathStart = indexOfAny(target, hostStart);
+      authority = target.substring(hostStart, pathStart);
+      int at = authority.lastIndexOf('@');
+      if (at >= 0) authority = authority.substring(at + 1);
+      rest = pathStart == target.length() ? "/" : target.substring(pathStart);
+      if (rest.charAt(0) == '?') rest = "/" + rest;
+    } else if (!target.startsWith("/") && !target.equals("*")) {
+      throw new HttpParseException(400, "the request target must be a path (\"/...\") or an absolute URL");
+    }
+    int q = rest.indexOf('?');
+    // as nginx: dot segments are resolved before routing and the firewall see the path, and the backend gets it so
+    String rawPath = removeDotSegments(q < 0 ? rest : rest.substring(0, q));
+    String query = q < 0 ? "" : rest.substring(q);
+    String path = decode(rawPath);
+    if (hasDotSegment(path)) throw new HttpParseException(400, "the request path has percent-encoded '.' or '..' segments");
+    return new RequestTarget(authority, rawPath, path, query);
+  }
+
+  /** The target for the backend: the path with the route's prefix replaced, when it has one, and the query. */
+  String rewritten(Route route) {
+    if (route.settings.rewritePrefix().isEmpty()) return rawPath + query;
+    String prefix = route.settings.pathPrefix();
+    // the prefix as sent (it may have been percent-encoded) is as long as the raw text that decodes to it
+    String matched = prefix.length() == 1 ? rawPath : prefix + rawPath.substring(rawLength(prefix.length()));
+    return route.rewrite(matched) + query;
+  }
+
+  /** How many characters of the raw path decode to the first {@code decodedLength} characters of the path. */
+  private int rawLength(int decodedLength) {
+    if (rawPath.indexOf('%') < 0) return decodedLength;
+    for (int raw = 0; raw <= rawPath.length(); raw++) {
+      if (decode(rawPath.substring(0, raw)).length() == decodedLength) return raw;
+    }
+    return rawPath.length();
+  }
+
+  /** RFC 3986 §5.2.4, for an absolute path; "/a/../.." stays at "/". */
+  private static String removeDotSegments(String path) {
+    if (!hasDotSegment(path)) return path;
+    String[] segments = path.substring(1).split("/", -1);
+    java.util.ArrayDeque<String> out = new java.util.ArrayDeque<>();
+    for (int i = 0; i < segments.length; i++) {
+      boolean last = i == segments.length - 1;
+      switch (segments[i]) {
+        case "." -> {
+          if (last) out.addLast("");
+        }
+        case ".." -> {
+          out.pollLast();
+          if (last) out.addLast("");
+        }
+        default -> out.addLast(segments[i]);
+      }
+    }
+    return "/" + String.join("/", out);
+  }
+
+  private static boolean hasDotSegment(String path) {
+    return path.contains("/./") || path.contains("/../") || path.endsWith("/.") || path.endsWith("/..");
+  }
+
+  private static String decode(String raw) {
+    if (raw.indexOf('%') < 0) return raw;
+    ByteArrayOutputStream out = new ByteArrayOutputStream(raw.length());
+    for (int i = 0; i < raw.length(); i++) {
+      char c = raw.charAt(i);
+      if (c == '%' && i + 2 < raw.length() && hex(raw.charAt(i + 1)) >= 0 && hex(raw.charAt(i + 2)) >= 0) {
+        out.write(hex(raw.charAt(i + 1)) * 16 + hex(raw.charAt(i + 2)));
+        i += 2;
+      } else {
+        out.write(c);
+      }
+    }
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  private static int hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+
+  private static int indexOfAny(String s, int from) {
+    for (int i = from; i < s.length(); i++) {
+      if (s.charAt(i) == '/' || s.charAt(i) == '?') return i;
+    }
+    return s.length();
+  }
+
+  private static boolean startsWithIgnoreCase(String s, String prefix) {
+    return s.regionMatches(true, 0, prefix, 0, prefix.length());
+  }
+}

@@ -1,0 +1,124 @@
+package dev.fulcrum.nio;
+
+import dev.fulcrum.Failures;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * One non-blocking connect to a backend on an event loop, bounded by a timeout that also covers looking up a backend
+ * given by host name (which runs off the loop). Exactly one of the callbacks runs, on the loop, unless it is
+ * cancelled first.
+ */
+public final class Connector implements EventLoop.Handler {
+  /** Backends configured by host name are looked up here, never on an event loop. */
+  private static final ExecutorService RESOLVER = Executors.newCachedThreadPool(task -> {
+    Thread thread = new Thread(task, "fulcrum-resolver");
+    thread.setDaemon(true);
+    return thread;
+  });
+
+  /** What a connect ends in. */
+  public interface Callback {
+    /** The channel is connected, non-blocking, with TCP_NODELAY; the key is registered with no interest and no attachment. */
+    void connected(SocketChannel channel, SelectionKey key);
+
+    void failed(String reason, boolean timedOut);
+  }
+
+  private final EventLoop loop;
+  private final Callback callback;
+  private SocketChannel channel;
+  private boolean finished;
+
+  private Connector(EventLoop loop, Callback callback) {
+    this.loop = loop;
+    this.callback = callback;
+  }
+
+  /** Starts connecting; loop thread only. */
+  public static Connector connect(EventLoop loop, InetSocketAddress address, long timeoutNanos, Callback callback) {
+    Connector connector = new Connector(loop, callback);
+    connector.start(address, timeoutNanos);
+    return connector;
+  }
+
+  /** The connect is no longer wanted: no callback will run and the channel is closed. */
+  public void cancel() {
+    if (finished) return;
+    finished = true;
+    closeChannel();
+  }
+
+  private void start(InetSocketAddress address, long timeoutNanos) {
+    loop.schedule(timeoutNanos, () -> fail("connect timed out after " + timeoutNanos / 1_000_000 + " ms", true));
+    if (!address.isUnresolved()) {
+      open(address);
+      return;
+    }
+    CompletableFuture.supplyAsync(() -> new InetSocketAddress(address.getHostString(), address.getPort()), RESOLVER)
+        .whenComplete((resolved, failure) -> loop.execute(() -> {
+          if (failure != null) fail(Failures.describe(failure), false);
+          else if (resolved.isUnresolved()) fail("unknown host " + address.getHostString(), false);
+          else open(resolved);
+        }));
+  }
+
+  private void open(InetSocketAddress address) {
+    if (finished) return;
+    try {
+      channel = SocketChannel.open();
+      channel.configureBlocking(false);
+      channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+      if (channel.connect(address)) succeed(loop.register(channel, 0, null));
+      else loop.register(channel, SelectionKey.OP_CONNECT, this);
+    } catch (IOException e) {
+      fail(Failures.describe(e), false);
+    }
+  }
+
+  @Override
+  public void ready(SelectionKey key) {
+    try {
+      if (channel.finishConnect()) {
+        key.interestOps(0);
+        key.attach(null);
+        succeed(key);
+      }
+    } catch (IOException e) {
+      fail(Failures.describe(e), false);
+    }
+  }
+
+  @Override
+  public void abort(Throwable cause) {
+    fail(Failures.describe(cause), false);
+  }
+
+  private void succeed(SelectionKey key) {
+    if (finished) return;
+    finished = true;
+    callback.connected(channel, key);
+  }
+
+  private void fail(String reason, boolean timedOut) {
+    if (finished) return;
+    finished = true;
+    closeChannel();
+    callback.failed(reason, timedOut);
+  }
+
+  private void closeChannel() {
+    if (channel == null) return;
+    try {
+      channel.close();
+    } catch (IOException ignored) {
+      // nothing left to release
+    }
+  }
+}
