@@ -92,8 +92,9 @@ final class BackendPool implements EventLoop.Sweepable {
     close(connection);
   }
 
-  /** Closes every idle connection, e.g. when the listener stops. */
-  void closeAllIdle() {
+  /** The listener stopped: closes every idle connection and stops sweeping. */
+  void stop() {
+    loop.removeSweepable(this);
     for (Slot slot : slots.values()) {
       while (!slot.idle.isEmpty()) closeIdleFrom(slot, slot.idle.poll());
     }

@@ -44,8 +44,8 @@ final class Forward {
   private boolean closeClientAfter;
   private boolean ended;
   private int headScanned;
-  /** Changes whenever a response timer becomes moot; a timer fires only if it still matches. */
-  private int timerGeneration;
+  /** When the backend must have answered (checked on the client connection's sweeps), or 0 while not waiting. */
+  private long responseDeadline;
 
   Forward(ClientConnection client, NioHttpListener listener, RequestHead head, Route route, String requestId,
       RequestTarget target, String host) {
@@ -142,8 +142,12 @@ final class Forward {
     if (!ended) updateInterest();
   }
 
-  /** Checks the backend connection's idle time; called on every sweep of the client connection. */
+  /** Checks the response timeout and the backend connection's idle time; called on every sweep of the client. */
   void sweep(long now) {
+    if (responseDeadline != 0 && now - responseDeadline >= 0) {
+      failed(BackendFailure.Kind.TIMEOUT, "response timeout");
+      return;
+    }
     if (backend == null || tunnel) return;
     long idle = route.settings.upstream().idleTimeout().toNanos();
     if (now - backend.lastActivity < idle) return;
@@ -175,7 +179,7 @@ final class Forward {
       if (upload.pump(backend)) {
         uploadDone = true;
         if (!tunnel) {
-          if (download == null) armResponseTimeout();
+          if (download == null) responseDeadline = client.loop.now() + route.settings.upstream().responseTimeout().toNanos();
         } else {
           backend.channel.shutdownOutput();
           if (downloadDone) finish(false);
@@ -194,16 +198,6 @@ final class Forward {
     } catch (IOException e) {
       backendBroke(Failures.describe(e));
     }
-  }
-
-  private void armResponseTimeout() {
-    int generation = ++timerGeneration;
-    long timeout = route.settings.upstream().responseTimeout().toNanos();
-    client.loop.schedule(timeout, () -> {
-      if (generation == timerGeneration && !ended && download == null) {
-        failed(BackendFailure.Kind.TIMEOUT, "response timeout");
-      }
-    });
   }
 
   private Transfer.Framing requestFraming() {
@@ -257,7 +251,7 @@ final class Forward {
   }
 
   private void respond(ResponseHead response) {
-    timerGeneration++;
+    responseDeadline = 0;
     routed.stats().connectSucceeded();
     tunnel = response.status() == 101 && head.webSocketUpgrade();
     Transfer.Framing framing = responseFraming(response);
@@ -349,7 +343,7 @@ final class Forward {
   }
 
   private void abortBackend() {
-    timerGeneration++;
+    responseDeadline = 0;
     if (backend != null) {
       client.backends().close(backend);
       backend = null;

@@ -106,7 +106,7 @@ final class NioHttpListener implements HttpListener {
       return allClosed.completeOnTimeout(Done.getInstance(), deadline.toMillis(), TimeUnit.MILLISECONDS);
     }).thenApply(drained -> {
       for (ClientConnection c : connections) c.loop.execute(c::close);
-      pools.forEach((loop, pool) -> loop.execute(pool::closeAllIdle));
+      pools.forEach((loop, pool) -> loop.execute(pool::stop));
       return Done.getInstance();
     });
   }
