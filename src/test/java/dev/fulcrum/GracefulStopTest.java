@@ -30,7 +30,7 @@ class GracefulStopTest {
           + "fulcrum.admin.bind = \"127.0.0.1:0\"\n");
       try (FulcrumProcess fulcrum = new FulcrumProcess(dir, "--config", config.toString())) {
         String started = "tcp listener t on /127.0.0.1:" + port + " -> pool p";
-        Eventually.await(Duration.ofSeconds(60), "start-up line '" + started + "'", () -> fulcrum.stdout().contains(started));
+        fulcrum.awaitStdout(started, Duration.ofSeconds(60));
 
         try (Socket open = new Socket("127.0.0.1", port)) {
           open.setSoTimeout(10_000);

@@ -38,6 +38,7 @@ class InvalidConfigTest {
       unknown pool       | fulcrum.listeners.tcp.main.pool = nope                               | fulcrum.listeners.tcp.main.pool: unknown pool 'nope' (defined: web)
       bad check type     | fulcrum.health-check.type = ping                                     | fulcrum.health-check.type: 'ping' is not a health check type (tcp, http)
       unknown tcp engine | fulcrum.listeners.tcp.main.engine = epoll                           | fulcrum.listeners.tcp.main.engine: 'epoll' is not a tcp engine (nio, streams)
+      unknown http engine | fulcrum.listeners.http.h { bind = "127.0.0.1:0", routes = [{pool = web}], engine = netty } | fulcrum.listeners.http.h.engine: 'netty' is not an http engine (nio, pekko)
       negative loops     | fulcrum.event-loops = -1                                             | fulcrum.event-loops: -1 is outside 0-1024
       """)
   void mistakeIsReportedInOneLine(String name, String mistake, String expected) throws IOException {

@@ -9,14 +9,18 @@ import dev.fulcrum.testing.PoolHealth;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /** A backend whose connects hang: the connect timeout cuts them, and the next backend is tried. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@OnBothEngines
 class HttpConnectTimeoutTest {
+  @Parameter String engine;
+
   private static final Duration CONNECT_TIMEOUT = Duration.ofMillis(500);
   /** Scheduling on a loaded 2-core machine, and the client pool's backoff after a failed connect (up to 1 s). */
   private static final Duration MARGIN = Duration.ofMillis(2500);
@@ -27,7 +31,7 @@ class HttpConnectTimeoutTest {
   private Fulcrum fulcrum;
   private int port;
 
-  @BeforeAll
+  @BeforeParameterizedClassInvocation(injectArguments = false)
   void start() {
     backends = ActorSystem.create(Behaviors.empty(), "backends");
     live = new RecordingBackend(backends, "live");
@@ -35,7 +39,7 @@ class HttpConnectTimeoutTest {
     // one TCP check that passes (the kernel completes it into the accept queue), then none: the hanging backend stays
     // in the tables, as a backend whose connects start to hang would until its checks fail
     String quiet = "health-check { type = tcp, interval = 1h, fall = 100 }";
-    fulcrum = Fulcrum.start(ProxyTests.config(
+    fulcrum = Fulcrum.start(ProxyTests.config(engine,
         """
         fulcrum.pools {
           hanging-only { backends = ["%s"], %s }
@@ -56,7 +60,7 @@ class HttpConnectTimeoutTest {
     hanging.fill();
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation(injectArguments = false)
   void stop() throws Exception {
     ProxyTests.stop(fulcrum, backends);
     hanging.close();

@@ -13,15 +13,19 @@ import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /** What a client gets when backends are missing, refuse, reset, answer garbage or answer too late; and what is retried. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@OnBothEngines
 class HttpFailureTest {
+  @Parameter String engine;
+
   private ActorSystem<Void> backends;
   private RecordingBackend live;
   private RecordingBackend stopped;
@@ -33,7 +37,7 @@ class HttpFailureTest {
   private Fulcrum fulcrum;
   private int port;
 
-  @BeforeAll
+  @BeforeParameterizedClassInvocation(injectArguments = false)
   void start() throws Exception {
     backends = ActorSystem.create(Behaviors.empty(), "backends");
     live = new RecordingBackend(backends, "live");
@@ -53,7 +57,7 @@ class HttpFailureTest {
     garbage = new RawBackend(RawBackend.Behaviour.GARBAGE);
     // health checks that pass once and then never run again: the tables keep backends that later fail
     String quiet = "health-check { interval = 1h, fall = 100 }";
-    fulcrum = Fulcrum.start(ProxyTests.config(
+    fulcrum = Fulcrum.start(ProxyTests.config(engine,
         """
         fulcrum.pools {
           empty.backends = []
@@ -95,7 +99,7 @@ class HttpFailureTest {
     alone.server().stop();
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation(injectArguments = false)
   void stop() throws Exception {
     ProxyTests.stop(fulcrum, backends);
     reset.close();

@@ -19,9 +19,13 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
 
 /** Stopping a node: the listener stops accepting, the request in flight still gets its response. */
+@OnBothEngines
 class HttpGracefulStopTest {
+  @Parameter String engine;
+
   @Test
   void inFlightRequestCompletesWhileNewConnectionsAreRefused() throws Exception {
     ActorSystem<Void> backends = ActorSystem.create(Behaviors.empty(), "backends");
@@ -32,11 +36,12 @@ class HttpGracefulStopTest {
       arrived.countDown();
       return (CompletionStage<HttpResponse>) release;
     });
-    Fulcrum fulcrum = Fulcrum.start(ProxyTests.config("""
-        fulcrum.pools.web.backends = ["%s"]
-        fulcrum.listeners.http.main { bind = "127.0.0.1:0", routes = [{pool = web}] }
-        """.formatted(backend.address())));
+    Fulcrum fulcrum = null;
     try {
+      fulcrum = Fulcrum.start(ProxyTests.config(engine, """
+          fulcrum.pools.web.backends = ["%s"]
+          fulcrum.listeners.http.main { bind = "127.0.0.1:0", routes = [{pool = web}] }
+          """.formatted(backend.address())));
       int port = fulcrum.httpListener("main").localAddress().getPort();
       PoolHealth.awaitAllUp(fulcrum, "web", 1);
       CompletableFuture<RawHttp.Response> inFlight =

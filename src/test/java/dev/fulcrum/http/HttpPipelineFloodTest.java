@@ -3,7 +3,6 @@ package dev.fulcrum.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.FulcrumProcess;
 import dev.fulcrum.testing.HttpBackend;
 import dev.fulcrum.testing.NamedBackend;
@@ -19,15 +18,19 @@ import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
 
 /**
  * Thousands of tiny requests pipelined in one write, against a freshly started node (its own JVM, so a crash shows
  * as an exit): Pekko HTTP's parser recurses per request in a chunk, and with Pekko's default read size this
  * overflowed the stack and stopped the JVM.
  */
+@OnBothEngines
 class HttpPipelineFloodTest {
   private static final int REQUESTS = 5000;
   private static final byte[] REQUEST = "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
+  @Parameter String engine;
 
   @TempDir Path dir;
 
@@ -38,10 +41,10 @@ class HttpPipelineFloodTest {
     try (HttpBackend backend = NamedBackend.start(kit.system(), "b1")) {
       Path config = dir.resolve("fulcrum.conf");
       Files.writeString(config, "fulcrum.pools.p.backends = [\"" + backend.address() + "\"]\n"
-          + "fulcrum.listeners.http.h { bind = \"127.0.0.1:" + port + "\", routes = [{pool = p}] }\n"
+          + "fulcrum.listeners.http.h { bind = \"127.0.0.1:" + port + "\", routes = [{pool = p}], engine = " + engine + " }\n"
           + "fulcrum.admin.bind = \"127.0.0.1:0\"\n");
       try (FulcrumProcess fulcrum = new FulcrumProcess(dir, "--config", config.toString())) {
-        Eventually.await(Duration.ofSeconds(60), "http listener up", () -> fulcrum.stdout().contains("http listener h on"));
+        fulcrum.awaitStdout("http listener h on", Duration.ofSeconds(60));
         try (Socket client = new Socket("127.0.0.1", port)) {
           client.setSoTimeout(30_000);
           byte[] flood = new byte[REQUEST.length * REQUESTS];

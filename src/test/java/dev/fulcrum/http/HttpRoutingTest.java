@@ -9,15 +9,20 @@ import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.PoolHealth;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /** Routing by host and path, prefix rewriting, forwarding headers, header rules and the firewall, end to end. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@OnBothEngines
 class HttpRoutingTest {
+  @Parameter String engine;
+
   private ActorSystem<Void> backends;
   private RecordingBackend web;
   private RecordingBackend api;
@@ -28,14 +33,14 @@ class HttpRoutingTest {
   private int guardedPort;
   private int oneHostPort;
 
-  @BeforeAll
+  @BeforeParameterizedClassInvocation(injectArguments = false)
   void start() {
     backends = ActorSystem.create(Behaviors.empty(), "backends");
     web = new RecordingBackend(backends, "web");
     api = new RecordingBackend(backends, "api");
     wild = new RecordingBackend(backends, "wild");
     admin = new RecordingBackend(backends, "admin");
-    fulcrum = Fulcrum.start(ProxyTests.config(
+    fulcrum = Fulcrum.start(ProxyTests.config(engine,
         """
         fulcrum.pools {
           web.backends = ["%s"]
@@ -76,7 +81,7 @@ class HttpRoutingTest {
     }
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation(injectArguments = false)
   void stop() throws Exception {
     ProxyTests.stop(fulcrum, backends);
   }
@@ -94,6 +99,33 @@ class HttpRoutingTest {
     assertEquals("wild", RawHttp.get(port, "a.b.EXAMPLE.com", "/x").body());
     assertEquals("web", RawHttp.get(port, "example.com", "/x").body());
     assertEquals("web", RawHttp.get(port, "other.org", "/").body());
+  }
+
+  @Test
+  void absoluteFormTargetIsRoutedAndForwardedInOriginForm() {
+    RawHttp.Response response = RawHttp.exchange(port,
+        "GET http://api.example.com/x?q=1 HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n");
+    assertEquals("api", response.body());
+    RecordingBackend.Received r = api.next();
+    assertEquals("/x?q=1", r.target());
+    assertEquals("api.example.com", r.header("Host"));
+  }
+
+  @Test
+  void absoluteFormTargetWithoutHostIsRoutedByTheTargetsHost() {
+    Assumptions.assumeTrue(engine.equals("nio"), "pekko engine: routes by the Host header alone, to the any-host route");
+    assertEquals("api", RawHttp.exchange(port, "GET http://api.example.com/x HTTP/1.0\r\n\r\n").body());
+    assertEquals("api.example.com", api.next().header("Host"));
+  }
+
+  @Test
+  void absoluteFormTargetAndHostHeaderThatDisagreeAreRefused() {
+    try (RawHttp http = new RawHttp(port)) {
+      http.send("GET http://api.example.com/x HTTP/1.1\r\nHost: other.org\r\n\r\n");
+      assertEquals(400, http.read().status());
+      assertTrue(http.closedByPeer());
+    }
+    assertEquals(0, api.pending() + web.pending());
   }
 
   @Test

@@ -12,14 +12,18 @@ import dev.fulcrum.testing.PoolHealth;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /** Sticky sessions: the cookie keeps a client on its backend while it is eligible, and is replaced when it is not. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@OnBothEngines
 class HttpStickyTest {
+  @Parameter String engine;
+
   private ActorSystem<Void> backends;
   private RecordingBackend one;
   private RecordingBackend two;
@@ -27,13 +31,13 @@ class HttpStickyTest {
   private Fulcrum fulcrum;
   private int port;
 
-  @BeforeAll
+  @BeforeParameterizedClassInvocation(injectArguments = false)
   void start() {
     backends = ActorSystem.create(Behaviors.empty(), "backends");
     one = new RecordingBackend(backends, "one");
     two = new RecordingBackend(backends, "two");
     three = new RecordingBackend(backends, "three");
-    fulcrum = Fulcrum.start(ProxyTests.config(
+    fulcrum = Fulcrum.start(ProxyTests.config(engine,
         """
         fulcrum.pools.web {
           backends = ["%s", "%s", "%s"]
@@ -46,7 +50,7 @@ class HttpStickyTest {
     PoolHealth.awaitAllUp(fulcrum, "web", 3);
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation(injectArguments = false)
   void stop() throws Exception {
     ProxyTests.stop(fulcrum, backends);
   }

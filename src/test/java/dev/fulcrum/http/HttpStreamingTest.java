@@ -19,17 +19,21 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.stream.javadsl.Sink;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /**
  * 1 GiB up and 1 GiB down through the proxy, generated on the fly and checked with CRC32. Client, proxy and backend
  * share one JVM with a 1 GiB heap (surefire's argLine), so any buffering of a whole body would fail the test.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@OnBothEngines
 class HttpStreamingTest {
+  @Parameter String engine;
+
   private static final long GIB = 1L << 30;
 
   private ActorSystem<Void> backends;
@@ -38,7 +42,7 @@ class HttpStreamingTest {
   private int port;
   private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
-  @BeforeAll
+  @BeforeParameterizedClassInvocation(injectArguments = false)
   void start() {
     backends = ActorSystem.create(Behaviors.empty(), "backends", ConfigFactory.parseString(
         "pekko.http.server { parsing.max-content-length = infinite, request-timeout = infinite }"));
@@ -59,7 +63,7 @@ class HttpStreamingTest {
       }
       return CompletableFuture.completedFuture(org.apache.pekko.http.javadsl.model.HttpResponse.create().withEntity("up"));
     });
-    fulcrum = Fulcrum.start(ProxyTests.config(
+    fulcrum = Fulcrum.start(ProxyTests.config(engine,
         """
         fulcrum.pools.files.backends = ["%s"]
         fulcrum.listeners.http.main {
@@ -72,7 +76,7 @@ class HttpStreamingTest {
     PoolHealth.awaitAllUp(fulcrum, "files", 1);
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation(injectArguments = false)
   void stop() throws Exception {
     ProxyTests.stop(fulcrum, backends);
   }

@@ -20,20 +20,24 @@ import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /** Idle timeouts on both sides of the proxy (the response timeout is in {@link HttpFailureTest}). */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@OnBothEngines
 class HttpTimeoutsTest {
+  @Parameter String engine;
+
   private ActorSystem<Void> backends;
   private HttpBackend stalling;
   private Fulcrum fulcrum;
   private int port;
 
-  @BeforeAll
+  @BeforeParameterizedClassInvocation(injectArguments = false)
   void start() {
     backends = ActorSystem.create(Behaviors.empty(), "backends");
     stalling = new HttpBackend(backends, request -> {
@@ -43,7 +47,7 @@ class HttpTimeoutsTest {
       return CompletableFuture.completedFuture(
           HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_OCTET_STREAM, 1000, body)));
     });
-    fulcrum = Fulcrum.start(ProxyTests.config(
+    fulcrum = Fulcrum.start(ProxyTests.config(engine,
         """
         fulcrum.pools.stalling.backends = ["%s"]
         fulcrum.listeners.http.main {
@@ -56,7 +60,7 @@ class HttpTimeoutsTest {
     PoolHealth.awaitAllUp(fulcrum, "stalling", 1);
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation(injectArguments = false)
   void stop() throws Exception {
     ProxyTests.stop(fulcrum, backends);
   }

@@ -20,21 +20,25 @@ import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Flow;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /** A WebSocket through the proxy: upgrade, subprotocol, forwarding headers, and messages both ways. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@OnBothEngines
 class HttpWebSocketTest {
+  @Parameter String engine;
+
   private ActorSystem<Void> backends;
   private HttpBackend echo;
   private final LinkedBlockingQueue<String> forwardedFor = new LinkedBlockingQueue<>();
   private Fulcrum fulcrum;
   private int port;
 
-  @BeforeAll
+  @BeforeParameterizedClassInvocation(injectArguments = false)
   void start() {
     backends = ActorSystem.create(Behaviors.empty(), "backends");
     echo = new HttpBackend(backends, request -> {
@@ -47,7 +51,7 @@ class HttpWebSocketTest {
           .map(m -> (Message) TextMessage.create("echo:" + m.getStrictText()));
       return CompletableFuture.completedFuture(upgrade.get().handleMessagesWith(flow, "chat"));
     });
-    fulcrum = Fulcrum.start(ProxyTests.config(
+    fulcrum = Fulcrum.start(ProxyTests.config(engine,
         """
         fulcrum.pools.ws.backends = ["%s"]
         fulcrum.listeners.http.main { bind = "127.0.0.1:0", routes = [{path = "/ws", pool = ws}] }
@@ -56,7 +60,7 @@ class HttpWebSocketTest {
     PoolHealth.awaitAllUp(fulcrum, "ws", 1);
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation(injectArguments = false)
   void stop() throws Exception {
     ProxyTests.stop(fulcrum, backends);
   }

@@ -11,16 +11,20 @@ final class ProxyTests {
   private ProxyTests() {}
 
   /**
-   * The test's config with health checks that tolerate a loaded machine: a backend's first check decides whether it
-   * is routable, and a 1 s timeout on a busy 2-core box would take healthy backends down.
+   * The test's config with its HTTP listeners on {@code engine} (unless one names its own), and health checks that
+   * tolerate a loaded machine: a backend's first check decides whether it is routable, and a 1 s timeout on a busy
+   * 2-core box would take healthy backends down.
    */
-  static Config config(String hocon) {
-    return TestConfig.of(hocon + "\nfulcrum.health-check.timeout = 5s\n");
+  static Config config(String engine, String hocon) {
+    return TestConfig.of(hocon + "\nfulcrum.http.engine = " + engine + "\nfulcrum.health-check.timeout = 5s\n");
   }
 
-  /** Stops the node, then the actor system its test's backends run on. */
+  /** Stops the node, if it started, then the actor system its test's backends run on. */
   static void stop(Fulcrum fulcrum, ActorSystem<?> backends) throws Exception {
-    fulcrum.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    backends.terminate();
+    try {
+      if (fulcrum != null) fulcrum.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } finally {
+      backends.terminate();
+    }
   }
 }

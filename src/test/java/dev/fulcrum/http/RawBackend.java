@@ -10,10 +10,14 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A misbehaving backend on a plain socket: it answers health checks, but resets or answers garbage to any other request.
+ * A backend on a plain socket, for answers a real HTTP server would not give: it answers health checks, and any other
+ * request with a reset, with garbage, or with an HTTP/1.0-style response whose body ends where the connection does.
  */
 final class RawBackend implements AutoCloseable {
-  enum Behaviour { RESET, GARBAGE }
+  enum Behaviour { RESET, GARBAGE, UNTIL_CLOSE }
+
+  /** The body of an {@code UNTIL_CLOSE} answer: numbered lines, so a lost or repeated piece shows. */
+  static final String UNTIL_CLOSE_BODY = numberedLines(10_000);
 
   private static final String HEALTHY = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nup";
 
@@ -48,16 +52,22 @@ final class RawBackend implements AutoCloseable {
         }
         if (head.isEmpty()) continue;
         requests.incrementAndGet();
-        if (behaviour == Behaviour.GARBAGE) {
-          socket.getOutputStream().write("this is not HTTP\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-          socket.getOutputStream().flush();
-        } else {
-          socket.setSoLinger(true, 0); // close with RST
+        switch (behaviour) {
+          case GARBAGE -> socket.getOutputStream().write("this is not HTTP\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+          case UNTIL_CLOSE -> socket.getOutputStream().write(
+              ("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + UNTIL_CLOSE_BODY).getBytes(StandardCharsets.US_ASCII));
+          case RESET -> socket.setSoLinger(true, 0); // close with RST
         }
       } catch (IOException e) {
         // the next connection is independent of this one
       }
     }
+  }
+
+  private static String numberedLines(int count) {
+    StringBuilder lines = new StringBuilder();
+    for (int i = 0; i < count; i++) lines.append("line ").append(i).append('\n');
+    return lines.toString();
   }
 
   private static String readHead(InputStream in) throws IOException {

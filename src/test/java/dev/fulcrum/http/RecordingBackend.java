@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
@@ -16,7 +17,10 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 
-/** A real HTTP backend that records every request it receives and answers with its name. */
+/**
+ * A real HTTP backend that records every request it receives and answers with its name, or with what a test's own
+ * answer makes of the request.
+ */
 final class RecordingBackend implements AutoCloseable {
   record Received(String method, String target, Map<String, List<String>> headers, String body) {
     String header(String name) {
@@ -30,24 +34,33 @@ final class RecordingBackend implements AutoCloseable {
   private final HttpBackend server;
 
   RecordingBackend(ActorSystem<?> system, String name) {
-    this.name = name;
-    this.server = new HttpBackend(system, request -> record(system, request));
+    this(system, name, request -> HttpResponse.create()
+        .withEntity(name)
+        .addHeader(RawHeader.create("X-Backend", name))
+        .addHeader(RawHeader.create("X-Internal", "secret"))
+        .addHeader(RawHeader.create("X-Request-Id", "backend-made-up")));
   }
 
-  private CompletionStage<HttpResponse> record(ActorSystem<?> system, HttpRequest request) {
+  RecordingBackend(ActorSystem<?> system, String name, Function<HttpRequest, HttpResponse> answer) {
+    this.name = name;
+    this.server = new HttpBackend(system, request -> record(system, request, answer));
+  }
+
+  private CompletionStage<HttpResponse> record(
+      ActorSystem<?> system, HttpRequest request, Function<HttpRequest, HttpResponse> answer) {
     return request.entity().toStrict(5_000, system).thenApply(strict -> {
       Map<String, List<String>> headers = new LinkedHashMap<>();
       for (HttpHeader h : request.getHeaders()) headers.computeIfAbsent(h.lowercaseName(), k -> new ArrayList<>()).add(h.value());
-      String target = request.getUri().toRelative().toString();
       if (!request.getUri().path().equals("/health")) {
-        received.add(new Received(request.method().value(), target, headers, ((HttpEntity.Strict) strict).getData().utf8String()));
+        received.add(new Received(request.method().value(), target(request), headers, ((HttpEntity.Strict) strict).getData().utf8String()));
       }
-      return HttpResponse.create()
-          .withEntity(name)
-          .addHeader(RawHeader.create("X-Backend", name))
-          .addHeader(RawHeader.create("X-Internal", "secret"))
-          .addHeader(RawHeader.create("X-Request-Id", "backend-made-up"));
+      return answer.apply(request);
     });
+  }
+
+  /** Path (with %2F kept encoded) and raw query; not Uri.toRelative, which rejects a path starting with "//". */
+  static String target(HttpRequest request) {
+    return request.getUri().path() + request.getUri().rawQueryString().map(q -> "?" + q).orElse("");
   }
 
   String address() {

@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -42,6 +43,16 @@ public final class FulcrumProcess implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new AssertionError(e);
     }
+  }
+
+  /** Waits until stdout contains {@code text}; a process that exits first fails the wait at once, with its output. */
+  public void awaitStdout(String text, Duration timeout) {
+    Eventually.await(timeout, "'" + text + "' on stdout", () -> {
+      boolean exited = !process.isAlive(); // before reading: a process that printed the text and exited still passes
+      if (stdout().contains(text)) return true;
+      if (exited) throw new AssertionError("exited with " + process.exitValue() + " before printing '" + text + "':\n" + stdout() + stderr());
+      return false;
+    });
   }
 
   /** SIGTERM, as an orchestrator stopping the balancer would send. */
