@@ -118,7 +118,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
         if (inputEnded || draining) close();
         return;
       }
-      int end = HttpHeads.headEnd(in, start + Math.max(0, headScanned - 3), start + available);
+      int end = HttpHeads.headEnd(in, start + Math.max(0, headScanned - 4), start + available);
       if (end < 0) {
         headScanned = available;
         if (!inputHasRoom()) respond(tooLargeStatus(), "request head larger than " + in.capacity() + " bytes", null, true);
@@ -157,7 +157,12 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       respond(e.status(), e.getMessage(), requestId, true);
       return;
     }
-    String host = target.authority() != null ? target.authority() : head.headers().get("host");
+    String hostHeader = head.headers().get("host");
+    if (target.authority() != null && hostHeader != null && !hostHeader.equalsIgnoreCase(target.authority())) {
+      respond(400, "the Host header and the request target name different hosts", requestId, true);
+      return;
+    }
+    String host = target.authority() != null ? target.authority() : hostHeader;
     Route route = listener.routes().match(host == null ? "" : host, target.path());
     if (route == null) {
       respond(404, "no route matched this request", requestId, mustClose);

@@ -23,8 +23,12 @@ final class Forward {
   private final Route route;
   private final String requestId;
   private final String path;
+  private final HeaderFields requestHeaders;
+  private final String backendTarget;
+  /** Neither a Host header nor an absolute target (HTTP/1.0): as nginx, the backend is named as the host. */
+  private final boolean hostless;
   /** The head sent to the backend, kept whole so another attempt can send it again. */
-  private final ByteBuffer requestHead;
+  private ByteBuffer requestHead;
   private final boolean replayable;
   private RoutingTable table;
   private int first;
@@ -61,12 +65,15 @@ final class Forward {
       headers.removeAll("host");
       headers.add("Host", target.authority());
     }
+    this.requestHeaders = headers;
     if (head.chunked()) headers.add("Transfer-Encoding", "chunked");
     if (head.webSocketUpgrade()) {
       headers.add("Connection", "Upgrade");
       headers.add("Upgrade", head.headers().get("upgrade"));
     }
-    this.requestHead = HeadWriter.request(head.method(), target.rewritten(route), head.minorVersion(), headers);
+    this.backendTarget = target.rewritten(route);
+    this.hostless = host == null;
+    if (!hostless) requestHead = HeadWriter.request(head.method(), backendTarget, head.minorVersion(), headers);
   }
 
   /** Starts the first attempt; false (and nothing started) when the pool has no eligible backend. */
@@ -86,6 +93,11 @@ final class Forward {
     routed.stats().requestStarted();
     attempting = true;
     started = client.loop.now();
+    if (hostless) {
+      requestHeaders.removeAll("host");
+      requestHeaders.add("Host", routed.address().toString());
+      requestHead = HeadWriter.request(head.method(), backendTarget, head.minorVersion(), requestHeaders);
+    }
     upload = new Transfer(client, requestHead.duplicate(), requestFraming(), head.contentLength(),
         head.chunked() ? new ChunkedScanner(listener.settings().limits().maxBodySize()) : null);
     client.backends().acquire(routed, route.clientKey, this);
@@ -229,7 +241,7 @@ final class Forward {
     while (!ended && download == null) {
       int available = backend.unconsumed();
       if (available == 0) return;
-      int from = backend.start + Math.max(0, headScanned - 3);
+      int from = backend.start + Math.max(0, headScanned - 4);
       int end = HttpHeads.headEnd(backend.in, from, backend.start + available);
       if (end < 0) {
         headScanned = available;

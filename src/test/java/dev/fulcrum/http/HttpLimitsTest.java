@@ -128,9 +128,9 @@ class HttpLimitsTest {
   }
 
   @Test
-  void requestLineWithTwoSpacesGives505AndClosesTheConnection() {
-    // Pekko takes an empty target and "/ HTTP/1.1" for the version, hence 505 rather than 400; nio answers alike
-    assertRefused(505, "GET  / HTTP/1.1\r\nHost: x\r\n\r\n");
+  void requestLineWithTwoSpacesIsRefusedAndClosesTheConnection() {
+    // Pekko takes an empty target and "/ HTTP/1.1" for the version, hence 505; nio calls the request line malformed
+    assertRefused(engine.equals("nio") ? 400 : 505, "GET  / HTTP/1.1\r\nHost: x\r\n\r\n");
   }
 
   @Test
@@ -139,8 +139,14 @@ class HttpLimitsTest {
   }
 
   @Test
-  void obsFoldedHeaderIsUnfoldedBeforeForwarding() {
-    RawHttp.Response response = RawHttp.exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\nConnection: close\r\n\r\n");
+  void obsFoldedHeaderIsRefusedOrUnfoldedBeforeForwarding() {
+    String folded = "GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\nConnection: close\r\n\r\n";
+    if (engine.equals("nio")) {
+      // as nginx: a fold is a smuggling vector for servers that read it differently, so it is not guessed at
+      assertRefused(400, folded);
+      return;
+    }
+    RawHttp.Response response = RawHttp.exchange(port, folded);
     assertEquals(200, response.status());
     assertEquals("a b", web.next().header("X-Folded"), "RFC 9112 5.2: reject, or replace the fold with a space");
   }

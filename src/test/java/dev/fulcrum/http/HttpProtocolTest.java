@@ -140,18 +140,26 @@ class HttpProtocolTest {
 
   @Test
   void encodedLettersAndDotSegmentsDoNotGetPastTheFirewall() {
-    for (String target : new String[] {"/admin/x", "/%61dmin/x", "/public/../admin/x", "/public/%2e%2e/admin/x"}) {
+    for (String target : new String[] {"/admin/x", "/%61dmin/x", "/public/../admin/x"}) {
       assertEquals(403, RawHttp.get(port, "x", target).status(), target);
     }
+    // nio refuses encoded dot segments outright: resolving them would change what the backend is sent
+    assertEquals(engine.equals("nio") ? 400 : 403, RawHttp.get(port, "x", "/public/%2e%2e/admin/x").status());
     assertEquals(0, web.pending(), "no denied request was forwarded");
   }
 
   @Test
-  void encodedSlashAndDoubleSlashArePathsOtherThanTheDeniedOne() {
-    // %2F is a character within a segment, not a separator, and slashes are not merged: the backend gets the path as sent
-    for (String target : new String[] {"/admin%2Fx", "//admin/x"}) {
-      assertEquals(200, RawHttp.get(port, "x", target).status(), target);
-      assertEquals(target, web.next().target());
+  void doubleSlashIsNotMergedAndEncodedSlashIsMatchedAsEachEngineDecodes() {
+    // slashes are not merged: the backend gets the path as sent
+    assertEquals(200, RawHttp.get(port, "x", "//admin/x").status());
+    assertEquals("//admin/x", web.next().target());
+    // for Pekko %2F is a character within a segment; nio matches the decoded path, where it is a separator
+    RawHttp.Response encoded = RawHttp.get(port, "x", "/admin%2Fx");
+    if (engine.equals("nio")) {
+      assertEquals(403, encoded.status());
+    } else {
+      assertEquals(200, encoded.status());
+      assertEquals("/admin%2Fx", web.next().target());
     }
   }
 
