@@ -34,6 +34,7 @@ class HttpFailureTest {
   private HttpBackend slow;
   private RawBackend reset;
   private RawBackend garbage;
+  private RawBackend closing;
   private Fulcrum fulcrum;
   private int port;
 
@@ -55,6 +56,7 @@ class HttpFailureTest {
     });
     reset = new RawBackend(RawBackend.Behaviour.RESET);
     garbage = new RawBackend(RawBackend.Behaviour.GARBAGE);
+    closing = new RawBackend(RawBackend.Behaviour.CLOSE_AFTER_ANSWER);
     // health checks that pass once and then never run again: the tables keep backends that later fail
     String quiet = "health-check { interval = 1h, fall = 100 }";
     fulcrum = Fulcrum.start(ProxyTests.config(engine,
@@ -65,6 +67,7 @@ class HttpFailureTest {
           refused-only { backends = ["%s"], %s }
           resetting { backends = ["%s", "%s"], %s }
           garbage { backends = ["%s"], %s }
+          closing { backends = ["%s"], %s }
           slow { backends = ["%s"], %s }
           ejecting { backends = ["%s", "%s"], health-check { interval = 1h, fall = 2 } }
         }
@@ -76,6 +79,7 @@ class HttpFailureTest {
             {path = "/refused-only", pool = refused-only}
             {path = "/resetting", pool = resetting}
             {path = "/garbage", pool = garbage}
+            {path = "/closing", pool = closing}
             {path = "/slow", pool = slow, response-timeout = 300ms}
             {path = "/ejecting", pool = ejecting}
           ]
@@ -85,6 +89,7 @@ class HttpFailureTest {
             alone.address(), quiet,
             reset.address(), live.address(), quiet,
             garbage.address(), quiet,
+            closing.address(), quiet,
             slow.address(), quiet,
             ejected.address(), live.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
@@ -92,6 +97,7 @@ class HttpFailureTest {
     PoolHealth.awaitAllUp(fulcrum, "refused-only", 1);
     PoolHealth.awaitAllUp(fulcrum, "resetting", 2);
     PoolHealth.awaitAllUp(fulcrum, "garbage", 1);
+    PoolHealth.awaitAllUp(fulcrum, "closing", 1);
     PoolHealth.awaitAllUp(fulcrum, "slow", 1);
     PoolHealth.awaitAllUp(fulcrum, "ejecting", 2);
     ejected.server().stop();
@@ -104,6 +110,7 @@ class HttpFailureTest {
     ProxyTests.stop(fulcrum, backends);
     reset.close();
     garbage.close();
+    closing.close();
   }
 
   @BeforeEach
@@ -196,6 +203,19 @@ class HttpFailureTest {
   }
 
   /** A GET of {@code target} gets {@code status} with a body that says why. */
+  @Test
+  void backendClosingEveryKeptAliveConnectionNeverCostsAClientAnError() {
+    // each pooled connection is closed by the backend just after its answer: reusing one races that close
+    try (RawHttp http = new RawHttp(port)) {
+      for (int i = 0; i < 50; i++) {
+        http.send("GET /closing HTTP/1.1\r\nHost: x\r\n\r\n");
+        RawHttp.Response response = http.read();
+        assertEquals(200, response.status(), "request " + i + ": " + response.body());
+      }
+    }
+    assertEquals(50, closing.requests());
+  }
+
   private void assertAnswered(String target, int status, String why) {
     RawHttp.Response response = RawHttp.get(port, "x", target);
     assertEquals(status, response.status(), response.body());

@@ -11,10 +11,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A backend on a plain socket, for answers a real HTTP server would not give: it answers health checks, and any other
- * request with a reset, with garbage, or with an HTTP/1.0-style response whose body ends where the connection does.
+ * request with a reset, with garbage, with an HTTP/1.0-style response whose body ends where the connection does, or with
+ * a keep-alive response after which it closes the connection anyway (as a backend whose keep-alive timeout ran out).
  */
 final class RawBackend implements AutoCloseable {
-  enum Behaviour { RESET, GARBAGE, UNTIL_CLOSE }
+  enum Behaviour { RESET, GARBAGE, UNTIL_CLOSE, CLOSE_AFTER_ANSWER }
 
   /** The body of an {@code UNTIL_CLOSE} answer: numbered lines, so a lost or repeated piece shows. */
   static final String UNTIL_CLOSE_BODY = numberedLines(10_000);
@@ -57,6 +58,8 @@ final class RawBackend implements AutoCloseable {
           case UNTIL_CLOSE -> socket.getOutputStream().write(
               ("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + UNTIL_CLOSE_BODY).getBytes(StandardCharsets.US_ASCII));
           case RESET -> socket.setSoLinger(true, 0); // close with RST
+          case CLOSE_AFTER_ANSWER -> socket.getOutputStream().write(
+              "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
         }
       } catch (IOException e) {
         // the next connection is independent of this one
