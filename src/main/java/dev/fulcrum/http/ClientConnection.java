@@ -30,6 +30,8 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private Transfer own;
   private boolean closeAfterOwn;
   private int headScanned;
+  /** When the first byte of the head being read arrived, or 0 while none is pending. */
+  private long headStartedAt;
   private boolean draining;
   private boolean lingering;
   private boolean closed;
@@ -89,8 +91,15 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   @Override
   public void sweep(long now) {
     if (closed) return;
-    if (now - lastActivity >= listener.settings().clientIdleTimeout().toNanos()) close();
-    else if (forward != null) forward.sweep(now);
+    long timeout = listener.settings().clientIdleTimeout().toNanos();
+    if (headStartedAt != 0 && now - headStartedAt >= timeout && own == null && !lingering) {
+      // as nginx's client_header_timeout: a head trickled in a byte at a time must not hold the connection forever
+      respond(408, "the request head did not arrive within " + timeout / 1_000_000 + " ms", null, true);
+    } else if (now - lastActivity >= timeout) {
+      close();
+    } else if (forward != null) {
+      forward.sweep(now);
+    }
   }
 
   private void writable() {
@@ -120,12 +129,15 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       }
       int end = HttpHeads.headEnd(in, start + Math.max(0, headScanned - 4), start + available);
       if (end < 0) {
+        if (headStartedAt == 0) headStartedAt = loop.now();
         headScanned = available;
         if (!inputHasRoom()) respond(tooLargeStatus(), "request head larger than " + in.capacity() + " bytes", null, true);
+        else if (!HttpHeads.mayStartRequest(in, start, start + available)) respond(400, "not an HTTP/1.x request", null, true);
         else if (inputEnded) close();
         return;
       }
       headScanned = 0;
+      headStartedAt = 0;
       RequestHead head;
       try {
         head = HttpHeads.parseRequest(in, start, end, listener.settings().limits());

@@ -69,6 +69,23 @@ final class HttpHeads {
     return -1;
   }
 
+  /**
+   * Whether the bytes of a head not complete yet can still begin a request line: a method of token characters up to
+   * the first space. A TLS handshake or other binary sent to an HTTP port is thus refused at once, not after the
+   * idle timeout.
+   */
+  static boolean mayStartRequest(ByteBuffer buf, int from, int limit) {
+    int i = from;
+    while (i < limit && (buf.get(i) == '\r' || buf.get(i) == '\n')) i++;
+    int methodStart = i;
+    for (; i < limit; i++) {
+      byte c = buf.get(i);
+      if (c == ' ') return i > methodStart;
+      if (!TOKEN[c & 0xFF] || i - methodStart >= 32) return false;
+    }
+    return true;
+  }
+
   /** The request head in buf[from, end), end as found by {@link #headEnd}. */
   static RequestHead parseRequest(ByteBuffer buf, int from, int end, HttpLimits limits) throws HttpParseException {
     return PARSERS.get().request(buf, from, end, limits);

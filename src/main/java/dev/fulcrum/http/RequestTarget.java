@@ -43,10 +43,21 @@ record RequestTarget(String authority, String rawPath, String path, String query
   /** How many characters of the raw path decode to the first {@code decodedLength} characters of the path. */
   private int rawLength(int decodedLength) {
     if (rawPath.indexOf('%') < 0) return decodedLength;
-    for (int raw = 0; raw <= rawPath.length(); raw++) {
-      if (decode(rawPath.substring(0, raw)).length() == decodedLength) return raw;
+    int decoded = 0;
+    int raw = 0;
+    while (raw < rawPath.length() && decoded < decodedLength) {
+      if (rawPath.charAt(raw) != '%') {
+        raw++;
+        decoded++;
+        continue;
+      }
+      int b = hexByte(raw);
+      raw += 3;
+      // UTF-8 continuation bytes add to the character their lead byte began
+      if ((b & 0xC0) != 0x80) decoded++;
     }
-    return rawPath.length();
+    while (raw < rawPath.length() && rawPath.charAt(raw) == '%' && (hexByte(raw) & 0xC0) == 0x80) raw += 3;
+    return raw;
   }
 
   /** RFC 3986 §5.2.4, for an absolute path; "/a/../.." stays at "/". */
@@ -74,19 +85,25 @@ record RequestTarget(String authority, String rawPath, String path, String query
     return path.contains("/./") || path.contains("/../") || path.endsWith("/.") || path.endsWith("/..");
   }
 
-  private static String decode(String raw) {
+  private static String decode(String raw) throws HttpParseException {
     if (raw.indexOf('%') < 0) return raw;
     ByteArrayOutputStream out = new ByteArrayOutputStream(raw.length());
     for (int i = 0; i < raw.length(); i++) {
       char c = raw.charAt(i);
-      if (c == '%' && i + 2 < raw.length() && hex(raw.charAt(i + 1)) >= 0 && hex(raw.charAt(i + 2)) >= 0) {
+      if (c != '%') {
+        out.write(c);
+      } else if (i + 2 < raw.length() && hex(raw.charAt(i + 1)) >= 0 && hex(raw.charAt(i + 2)) >= 0) {
         out.write(hex(raw.charAt(i + 1)) * 16 + hex(raw.charAt(i + 2)));
         i += 2;
       } else {
-        out.write(c);
+        throw new HttpParseException(400, "the request path has a '%' that does not start a percent-encoded byte");
       }
     }
     return out.toString(StandardCharsets.UTF_8);
+  }
+
+  private int hexByte(int at) {
+    return hex(rawPath.charAt(at + 1)) * 16 + hex(rawPath.charAt(at + 2));
   }
 
   private static int hex(char c) {

@@ -134,6 +134,22 @@ class HttpLimitsTest {
   }
 
   @Test
+  void tlsHandshakeOnThePlainPortIsRefusedAtOnce() {
+    // a ClientHello's first bytes: no request line will ever end, so waiting for one would hold the connection
+    String clientHello = "\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u0001\u00fc\u0003\u0003" + "\u0000".repeat(64);
+    try (RawHttp http = new RawHttp(port)) {
+      http.send(clientHello);
+      assertEquals(400, http.read().status());
+      assertTrue(http.closedByPeer());
+    }
+  }
+
+  @Test
+  void brokenPercentEncodingInThePathGives400() {
+    assertRefused(400, "GET /a%ZZb HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+
+  @Test
   void http2VersionGives505AndClosesTheConnection() {
     assertRefused(505, "GET / HTTP/2.0\r\nHost: x\r\n\r\n");
   }
