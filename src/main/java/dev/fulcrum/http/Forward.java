@@ -275,7 +275,7 @@ final class Forward {
     }
     if (tunnel) {
       headers.add("Connection", "Upgrade");
-      headers.add("Upgrade", response.headers().get("upgrade"));
+      headers.add("Upgrade", head.headers().get("upgrade"));
     } else if (framing == Transfer.Framing.CHUNKED) {
       headers.removeAll("content-length");
       headers.add("Transfer-Encoding", "chunked");
