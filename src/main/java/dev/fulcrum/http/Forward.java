@@ -41,6 +41,8 @@ final class Forward {
   private Transfer download;
   private boolean uploadDone;
   private boolean downloadDone;
+  /** The backend stopped taking the request body after it began its response (e.g. an early 413): let it finish. */
+  private boolean uploadBroken;
   private boolean responseKeepAlive;
   /** An attempt is under way: its backend's stats count it as started and not yet finished. */
   private boolean attempting;
@@ -186,7 +188,7 @@ final class Forward {
   // --- request
 
   private void pumpUpload() {
-    if (backend == null || uploadDone || ended) return;
+    if (backend == null || uploadDone || uploadBroken || ended) return;
     try {
       if (upload.pump(backend)) {
         uploadDone = true;
@@ -208,7 +210,8 @@ final class Forward {
         client.close();
       }
     } catch (IOException e) {
-      backendBroke(Failures.describe(e));
+      if (download != null && !tunnel) uploadBroken = true;
+      else backendBroke(Failures.describe(e));
     }
   }
 
@@ -424,7 +427,7 @@ final class Forward {
     client.updateInterest();
     if (backend != null) {
       boolean read = !backend.inputEnded && backend.inputHasRoom() && !(download != null && download.blocked);
-      backend.interest(read, upload != null && upload.blocked);
+      backend.interest(read, upload != null && upload.blocked && !uploadDone && !uploadBroken);
     }
   }
 
