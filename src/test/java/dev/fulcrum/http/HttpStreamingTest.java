@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import com.typesafe.config.ConfigFactory;
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.HttpBackend;
+import dev.fulcrum.routing.RoutingTable;
+import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.PoolHealth;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.zip.CRC32;
@@ -90,6 +93,21 @@ class HttpStreamingTest {
         HttpResponse.BodyHandlers.ofString());
     assertEquals(200, response.statusCode(), response.body());
     assertEquals(Long.toHexString(PatternBytes.crc(GIB)), response.body(), "the backend saw exactly the bytes sent");
+  }
+
+  @Test
+  void clientsThatHangUpMidDownloadLeaveNothingInFlight() throws Exception {
+    for (int i = 0; i < 20; i++) {
+      try (RawHttp http = new RawHttp(port)) {
+        http.send("GET /download?size=" + GIB + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertEquals(200, http.readHead().status());
+        http.readBodyBytes(64 * 1024);
+      }
+    }
+    RoutingTable table = fulcrum.tables().of("files").current();
+    Eventually.await(Duration.ofSeconds(10), "every abandoned download counted finished",
+        () -> table.get(0).stats().inFlight() == 0);
+    assertEquals("up", RawHttp.get(port, "x", "/").body(), "the pool still serves");
   }
 
   @Test

@@ -105,6 +105,15 @@ final class RawHttp implements AutoCloseable {
     }
   }
 
+  /** Reads exactly {@code count} bytes of a body whose head {@link #readHead} took. */
+  byte[] readBodyBytes(int count) {
+    try {
+      return in.readNBytes(count);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** True when the peer closes the connection within the socket timeout. */
   boolean closedByPeer() {
     try {
