@@ -1,6 +1,7 @@
 package dev.fulcrum.http;
 
 import dev.fulcrum.Failures;
+import dev.fulcrum.config.HttpRouteSettings.Upstream;
 import java.net.ConnectException;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.stream.StreamTcpException;
@@ -25,6 +26,34 @@ record BackendFailure(Kind kind, String reason) {
   /** The connection to the backend was never made (refused or timed out): nothing was sent, health should hear of it. */
   boolean connectFailed() {
     return kind == Kind.CONNECT || kind == Kind.CONNECT_TIMEOUT;
+  }
+
+  /**
+   * Whether another backend may be tried (attempts and the retry budget permitting): not once the request may have
+   * reached a backend, unless it can be sent again without harm.
+   */
+  boolean retryable(boolean replayable) {
+    return switch (kind) {
+      case CONNECT, CONNECT_TIMEOUT, BUSY -> true;
+      case RESET -> replayable;
+      case TIMEOUT, TOO_LARGE, INVALID_RESPONSE -> false;
+    };
+  }
+
+  /** What the client is told when no other backend is tried. */
+  ProxyError clientError(Upstream upstream, long maxBodySize) {
+    return switch (kind) {
+      case CONNECT -> new ProxyError(502, "bad gateway: could not connect to a backend");
+      // as nginx: the backend did not answer the connect in time, so the gateway timed out
+      case CONNECT_TIMEOUT -> new ProxyError(504,
+          "gateway timeout: connect to the backend timed out after " + upstream.connectTimeout().toMillis() + " ms");
+      case BUSY -> new ProxyError(503, "backends busy: too many requests waiting");
+      case TIMEOUT -> new ProxyError(504,
+          "gateway timeout: the backend did not answer within " + upstream.responseTimeout().toMillis() + " ms");
+      case TOO_LARGE -> ProxyError.tooLarge(maxBodySize);
+      case INVALID_RESPONSE -> new ProxyError(502, "bad gateway: invalid response from the backend");
+      case RESET -> new ProxyError(502, "bad gateway: the backend closed the connection without a response");
+    };
   }
 
   static BackendFailure of(Throwable failure) {

@@ -80,10 +80,7 @@ final class BackendPool implements EventLoop.Sweepable {
   void close(BackendConnection connection) {
     connection.owner = null;
     connection.closeChannel();
-    Slot slot = slots.get(connection.target);
-    slot.open--;
-    Forward next = slot.waiting.poll();
-    if (next != null) open(slot, connection.target, next);
+    gone(slots.get(connection.target), connection.target);
   }
 
   void closeIdle(BackendConnection connection) {
@@ -96,7 +93,7 @@ final class BackendPool implements EventLoop.Sweepable {
   void stop() {
     loop.removeSweepable(this);
     for (Slot slot : slots.values()) {
-      while (!slot.idle.isEmpty()) closeIdleFrom(slot, slot.idle.poll());
+      while (!slot.idle.isEmpty()) close(slot.idle.poll());
     }
   }
 
@@ -106,14 +103,16 @@ final class BackendPool implements EventLoop.Sweepable {
       long keepAlive = e.getKey().key.keepAliveTimeout().toNanos();
       Slot slot = e.getValue();
       while (!slot.idle.isEmpty() && now - slot.idle.peekFirst().idleSince >= keepAlive) {
-        closeIdleFrom(slot, slot.idle.pollFirst());
+        close(slot.idle.pollFirst());
       }
     }
   }
 
-  private void closeIdleFrom(Slot slot, BackendConnection connection) {
-    connection.closeChannel();
+  /** A connection of the slot is gone: a waiting request may open one in its place. */
+  private void gone(Slot slot, Target target) {
     slot.open--;
+    Forward next = slot.waiting.poll();
+    if (next != null) open(slot, target, next);
   }
 
   private BackendConnection freshIdle(Slot slot, Target target) {
@@ -121,7 +120,7 @@ final class BackendPool implements EventLoop.Sweepable {
     BackendConnection c;
     while ((c = slot.idle.pollLast()) != null) {
       if (loop.now() - c.idleSince < keepAlive && c.key.isValid()) return c;
-      closeIdleFrom(slot, c);
+      close(c);
     }
     return null;
   }
@@ -146,10 +145,8 @@ final class BackendPool implements EventLoop.Sweepable {
 
       @Override
       public void failed(String reason, boolean timedOut) {
-        slot.open--;
+        gone(slot, target);
         forward.connectFailed(reason, timedOut);
-        Forward next = slot.waiting.poll();
-        if (next != null) open(slot, target, next);
       }
     });
   }

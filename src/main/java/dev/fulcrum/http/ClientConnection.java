@@ -29,7 +29,6 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   /** One of the proxy's own responses being written, or null. */
   private Transfer own;
   private boolean closeAfterOwn;
-  private int headScanned;
   /** When the first byte of the head being read arrived, or 0 while none is pending. */
   private long headStartedAt;
   private boolean draining;
@@ -94,7 +93,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     long timeout = listener.settings().clientIdleTimeout().toNanos();
     if (headStartedAt != 0 && now - headStartedAt >= timeout && own == null && !lingering) {
       // as nginx's client_header_timeout: a head trickled in a byte at a time must not hold the connection forever
-      respond(408, "the request head did not arrive within " + timeout / 1_000_000 + " ms", null, true);
+      respond(new ProxyError(408, "the request head did not arrive within " + timeout / 1_000_000 + " ms"), null, true);
     } else if (now - lastActivity >= timeout) {
       close();
     } else if (forward != null) {
@@ -127,23 +126,21 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
         if (inputEnded || draining) close();
         return;
       }
-      int end = HttpHeads.headEnd(in, start + Math.max(0, headScanned - 4), start + available);
+      int end = headEnd();
       if (end < 0) {
         if (headStartedAt == 0) headStartedAt = loop.now();
-        headScanned = available;
-        if (!inputHasRoom()) respond(tooLargeStatus(), "request head larger than " + in.capacity() + " bytes", null, true);
-        else if (!HttpHeads.mayStartRequest(in, start, start + available)) respond(400, "not an HTTP/1.x request", null, true);
+        if (!inputHasRoom()) respond(new ProxyError(tooLargeStatus(), "request head larger than " + in.capacity() + " bytes"), null, true);
+        else if (!HttpHeads.mayStartRequest(in, start, start + available)) respond(new ProxyError(400, "not an HTTP/1.x request"), null, true);
         else if (inputEnded) close();
         return;
       }
-      headScanned = 0;
       headStartedAt = 0;
       RequestHead head;
       try {
         head = HttpHeads.parseRequest(in, start, end, listener.settings().limits());
       } catch (HttpParseException e) {
         consume(end - start);
-        respond(e.status(), e.getMessage(), null, true);
+        respond(e.error(), null, true);
         return;
       }
       consume(end - start);
@@ -166,38 +163,37 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     try {
       target = RequestTarget.parse(head.target());
     } catch (HttpParseException e) {
-      respond(e.status(), e.getMessage(), requestId, true);
+      respond(e.error(), requestId, true);
       return;
     }
     String hostHeader = head.headers().get("host");
     if (target.authority() != null && hostHeader != null && !hostHeader.equalsIgnoreCase(target.authority())) {
-      respond(400, "the Host header and the request target name different hosts", requestId, true);
+      respond(new ProxyError(400, "the Host header and the request target name different hosts"), requestId, true);
       return;
     }
     String host = target.authority() != null ? target.authority() : hostHeader;
     Route route = listener.routes().match(host == null ? "" : host, target.path());
     if (route == null) {
-      respond(404, "no route matched this request", requestId, mustClose);
+      respond(ProxyError.noRoute(), requestId, mustClose);
     } else if (!listener.firewall().permits(address, target.path()) || !route.firewall.permits(address, target.path())) {
-      respond(403, "forbidden by the firewall", requestId, mustClose);
+      respond(ProxyError.forbidden(), requestId, mustClose);
     } else if (head.contentLength() > listener.settings().limits().maxBodySize()) {
-      respond(413, "request body larger than the limit of " + listener.settings().limits().maxBodySize() + " bytes",
-          requestId, true);
+      respond(ProxyError.tooLarge(listener.settings().limits().maxBodySize()), requestId, true);
     } else {
       Forward next = new Forward(this, listener, head, route, requestId, target, host);
       forward = next;
       if (!next.start()) {
         forward = null;
-        respond(503, "no healthy backend in pool '" + route.settings.pool() + "'", requestId, mustClose);
+        respond(ProxyError.noBackend(route.settings.pool()), requestId, mustClose);
       }
     }
   }
 
   /** Answers the client with one of the proxy's own responses; {@code close} ends the connection after it. */
-  void respond(int status, String message, String requestId, boolean close) {
+  void respond(ProxyError error, String requestId, boolean close) {
     forward = null;
     boolean closing = close || draining;
-    own = new Transfer(this, HeadWriter.ownResponse(status, message, requestId, closing), Transfer.Framing.NONE, 0, null);
+    own = new Transfer(this, HeadWriter.ownResponse(error, requestId, closing), Transfer.Framing.NONE, 0, null);
     closeAfterOwn = closing;
     writeOwn();
   }

@@ -10,7 +10,6 @@ import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,7 +59,7 @@ final class Exchange {
     table = route.table.current();
     stickyToken = route.stickyToken(incoming);
     first = route.pick(table, stickyToken, client, incoming);
-    if (first < 0) return CompletableFuture.completedFuture(Responses.noBackend(route.settings.pool(), requestId));
+    if (first < 0) return CompletableFuture.completedFuture(Responses.of(ProxyError.noBackend(route.settings.pool()), requestId));
     context.retryBudget().onRequest();
     attempt(0);
     return result;
@@ -92,30 +91,12 @@ final class Exchange {
 
   private void failed(int n, RoutedBackend backend, BackendFailure failure) {
     log.debug("request {} to {} failed on attempt {}: {} ({})", requestId, backend.address(), n + 1, failure.kind(), failure.reason());
-    switch (failure.kind()) {
-      case CONNECT, CONNECT_TIMEOUT -> {
-        backend.reportConnectFailure(failure.reason());
-        if (mayRetry(n)) attempt(n + 1);
-        else if (failure.kind() == BackendFailure.Kind.CONNECT) {
-          result.complete(error(StatusCodes.BAD_GATEWAY, "bad gateway: could not connect to a backend"));
-        } else {
-          // as nginx: the backend did not answer the connect in time, so the gateway timed out
-          result.complete(error(StatusCodes.GATEWAY_TIMEOUT, "gateway timeout: connect to the backend timed out after "
-              + route.settings.upstream().connectTimeout().toMillis() + " ms"));
-        }
-      }
-      case BUSY -> {
-        if (mayRetry(n)) attempt(n + 1);
-        else result.complete(error(StatusCodes.SERVICE_UNAVAILABLE, "backends busy: too many requests waiting"));
-      }
-      case TIMEOUT -> result.complete(error(StatusCodes.GATEWAY_TIMEOUT,
-          "gateway timeout: the backend did not answer within " + route.settings.upstream().responseTimeout().toMillis() + " ms"));
-      case TOO_LARGE -> result.complete(Responses.tooLarge(context.settings().limits().maxBodySize(), requestId));
-      case INVALID_RESPONSE -> result.complete(error(StatusCodes.BAD_GATEWAY, "bad gateway: invalid response from the backend"));
-      case RESET -> {
-        if (replayable && mayRetry(n)) attempt(n + 1);
-        else result.complete(error(StatusCodes.BAD_GATEWAY, "bad gateway: the backend closed the connection without a response"));
-      }
+    if (failure.connectFailed()) backend.reportConnectFailure(failure.reason());
+    if (failure.retryable(replayable) && mayRetry(n)) {
+      attempt(n + 1);
+    } else {
+      ProxyError error = failure.clientError(route.settings.upstream(), context.settings().limits().maxBodySize());
+      result.complete(Responses.of(error, requestId));
     }
   }
 
@@ -134,10 +115,6 @@ final class Exchange {
       return out;
     }
     return Bodies.onEnd(out, () -> stats.requestFinished(System.nanoTime() - start));
-  }
-
-  private HttpResponse error(org.apache.pekko.http.javadsl.model.StatusCode status, String message) {
-    return Responses.error(status, message, requestId);
   }
 
   /** The backend's response headers did not arrive in time. */

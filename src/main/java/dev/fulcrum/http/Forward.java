@@ -49,7 +49,6 @@ final class Forward {
   private boolean tunnel;
   private boolean closeClientAfter;
   private boolean ended;
-  private int headScanned;
   /** When the backend must have answered (checked on the client connection's sweeps), or 0 while not waiting. */
   private long responseDeadline;
 
@@ -204,7 +203,7 @@ final class Forward {
       if (download == null) {
         abortBackend();
         ended = true;
-        client.respond(e.status(), e.getMessage(), requestId, true);
+        client.respond(e.error(), requestId, true);
       } else {
         abort();
         client.close();
@@ -242,16 +241,12 @@ final class Forward {
 
   private void readResponseHead() {
     while (!ended && download == null) {
-      int available = backend.unconsumed();
-      if (available == 0) return;
-      int from = backend.start + Math.max(0, headScanned - 4);
-      int end = HttpHeads.headEnd(backend.in, from, backend.start + available);
+      if (backend.unconsumed() == 0) return;
+      int end = backend.headEnd();
       if (end < 0) {
-        headScanned = available;
         if (!backend.inputHasRoom()) failed(BackendFailure.Kind.INVALID_RESPONSE, "response head too large");
         return;
       }
-      headScanned = 0;
       ResponseHead response;
       try {
         response = HttpHeads.parseResponse(backend.in, backend.start, end);
@@ -375,6 +370,7 @@ final class Forward {
   /** The attempt failed before any of the response reached the client: try again, or answer with an error. */
   private void failed(BackendFailure.Kind kind, String reason) {
     if (ended) return;
+    BackendFailure failure = new BackendFailure(kind, reason);
     boolean staleReuse = kind == BackendFailure.Kind.RESET && backend != null && backend.reused && replayable;
     abortBackend();
     log.debug("request {} to {} failed on attempt {}: {} ({})", requestId, routed.address(), attempt + 1, kind, reason);
@@ -384,26 +380,13 @@ final class Forward {
       attempt();
       return;
     }
-    switch (kind) {
-      case CONNECT, CONNECT_TIMEOUT -> {
-        if (mayRetry()) retry();
-        else if (kind == BackendFailure.Kind.CONNECT) error(502, "bad gateway: could not connect to a backend");
-        else error(504, "gateway timeout: connect to the backend timed out after "
-            + route.settings.upstream().connectTimeout().toMillis() + " ms");
-      }
-      case BUSY -> {
-        if (mayRetry()) retry();
-        else error(503, "backends busy: too many requests waiting");
-      }
-      case TIMEOUT -> error(504, "gateway timeout: the backend did not answer within "
-          + route.settings.upstream().responseTimeout().toMillis() + " ms");
-      case INVALID_RESPONSE -> error(502, "bad gateway: invalid response from the backend");
-      case RESET -> {
-        if (replayable && mayRetry()) retry();
-        else error(502, "bad gateway: the backend closed the connection without a response");
-      }
-      case TOO_LARGE -> error(413, "request body larger than the limit of " + listener.settings().limits().maxBodySize()
-          + " bytes");
+    if (failure.retryable(replayable) && mayRetry()) {
+      retry();
+    } else {
+      ended = true;
+      // an unread request body leaves the connection's framing unknown
+      client.respond(failure.clientError(route.settings.upstream(), listener.settings().limits().maxBodySize()),
+          requestId, head.hasBody() || !head.keepAlive());
     }
   }
 
@@ -415,12 +398,6 @@ final class Forward {
   private void retry() {
     attempt++;
     attempt();
-  }
-
-  private void error(int status, String message) {
-    ended = true;
-    // an unread request body leaves the connection's framing unknown
-    client.respond(status, message, requestId, head.hasBody() || !head.keepAlive());
   }
 
   private void updateInterest() {

@@ -12,36 +12,31 @@ final class HeadWriter {
   static ByteBuffer request(String method, String target, int minorVersion, HeaderFields headers) {
     HeadWriter w = new HeadWriter();
     w.append(method).append(" ").append(target).append(minorVersion == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
-    return w.fields(headers);
+    return w.fields(headers).toBuffer();
   }
 
   static ByteBuffer response(int status, String reason, HeaderFields headers) {
-    HeadWriter w = new HeadWriter();
-    w.append("HTTP/1.1 ").append(Integer.toString(status)).append(" ").append(reason).append("\r\n");
-    return w.fields(headers);
+    return new HeadWriter().statusLine(status, reason).fields(headers).toBuffer();
   }
 
   /** One of the proxy's own responses, head and short plain-text body. */
-  static ByteBuffer ownResponse(int status, String message, String requestId, boolean close) {
-    byte[] body = (status + " " + message + "\n").getBytes(StandardCharsets.UTF_8);
+  static ByteBuffer ownResponse(ProxyError error, String requestId, boolean close) {
+    byte[] body = (error.status() + " " + error.message() + "\n").getBytes(StandardCharsets.UTF_8);
     HeaderFields headers = new HeaderFields(5);
     headers.add("Content-Type", "text/plain; charset=UTF-8");
     headers.add("Content-Length", Integer.toString(body.length));
     if (requestId != null) headers.add(HeaderRewriter.REQUEST_ID, requestId);
     if (close) headers.add("Connection", "close");
     HeadWriter w = new HeadWriter();
-    w.append("HTTP/1.1 ").append(Integer.toString(status)).append(" ").append(reason(status)).append("\r\n");
-    for (int i = 0; i < headers.size(); i++) w.field(headers.name(i), headers.value(i));
-    w.append("\r\n");
+    w.statusLine(error.status(), reason(error.status())).fields(headers);
     w.reserve(body.length);
     System.arraycopy(body, 0, w.bytes, w.size, body.length);
     w.size += body.length;
-    return ByteBuffer.wrap(w.bytes, 0, w.size);
+    return w.toBuffer();
   }
 
-  static String reason(int status) {
+  private static String reason(int status) {
     return switch (status) {
-      case 100 -> "Continue";
       case 400 -> "Bad Request";
       case 403 -> "Forbidden";
       case 404 -> "Not Found";
@@ -59,14 +54,17 @@ final class HeadWriter {
     };
   }
 
-  private ByteBuffer fields(HeaderFields headers) {
-    for (int i = 0; i < headers.size(); i++) field(headers.name(i), headers.value(i));
-    append("\r\n");
-    return ByteBuffer.wrap(bytes, 0, size);
+  private HeadWriter statusLine(int status, String reason) {
+    return append("HTTP/1.1 ").append(Integer.toString(status)).append(" ").append(reason).append("\r\n");
   }
 
-  private void field(String name, String value) {
-    append(name).append(": ").append(value).append("\r\n");
+  private HeadWriter fields(HeaderFields headers) {
+    for (int i = 0; i < headers.size(); i++) append(headers.name(i)).append(": ").append(headers.value(i)).append("\r\n");
+    return append("\r\n");
+  }
+
+  private ByteBuffer toBuffer() {
+    return ByteBuffer.wrap(bytes, 0, size);
   }
 
   private HeadWriter append(String s) {

@@ -12,6 +12,11 @@ final class HttpParseException extends Exception {
     this.status = status;
   }
 
+  /** What the client is told. */
+  ProxyError error() {
+    return new ProxyError(status, getMessage());
+  }
+
   int status() {
     return status;
   }

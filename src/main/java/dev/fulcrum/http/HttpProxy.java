@@ -42,14 +42,14 @@ final class HttpProxy implements Function<HttpRequest, CompletionStage<HttpRespo
     String path = request.getUri().path();
     String host = hostHeader(request);
     Route route = routes.match(host == null ? "" : host, path);
-    if (route == null) return done(Responses.noRoute(requestId));
+    if (route == null) return done(Responses.of(ProxyError.noRoute(), requestId));
     InetAddress client = clientAddress(request);
     if (!firewall.permits(client, path) || !route.firewall.permits(client, path)) {
-      return done(Responses.forbidden(requestId));
+      return done(Responses.of(ProxyError.forbidden(), requestId));
     }
     OptionalLong length = request.entity().getContentLengthOption();
     if (length.isPresent() && length.getAsLong() > settings.limits().maxBodySize()) {
-      return done(Responses.tooLarge(settings.limits().maxBodySize(), requestId));
+      return done(Responses.of(ProxyError.tooLarge(settings.limits().maxBodySize()), requestId));
     }
     Optional<WebSocketUpgrade> upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
     if (upgrade.isPresent()) return webSockets.proxy(request, upgrade.get(), route, client, host, requestId, path);

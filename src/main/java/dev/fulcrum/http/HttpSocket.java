@@ -19,6 +19,8 @@ abstract class HttpSocket implements EventLoop.Handler {
   int start;
   boolean inputEnded;
   long lastActivity;
+  /** Unconsumed bytes already searched for the end of a head, so a head arriving in pieces is not searched anew. */
+  private int headScanned;
   /** A reusable view of {@link #in} for writing parts of it without touching its position. */
   private ByteBuffer view;
   private ByteBuffer viewOf;
@@ -41,6 +43,15 @@ abstract class HttpSocket implements EventLoop.Handler {
     else if (n > 0) lastActivity = loop.now();
     if (unconsumed() == 0) releaseInput();
     return n;
+  }
+
+  /** The index just past the end of the head that begins at {@link #start}, or -1 while it has not all arrived. */
+  final int headEnd() {
+    int available = unconsumed();
+    // the end pattern is up to 5 bytes long: the search resumes that far before where it stopped
+    int end = HttpHeads.headEnd(in, start + Math.max(0, headScanned - 4), start + available);
+    headScanned = end < 0 ? available : 0;
+    return end;
   }
 
   final int unconsumed() {

@@ -52,7 +52,7 @@ final class WebSocketProxy {
     RoutingTable table = route.table.current();
     String stickyToken = route.stickyToken(request);
     int index = route.pick(table, stickyToken, client, request);
-    if (index < 0) return CompletableFuture.completedFuture(Responses.noBackend(route.settings.pool(), requestId));
+    if (index < 0) return CompletableFuture.completedFuture(Responses.of(ProxyError.noBackend(route.settings.pool()), requestId));
     RoutedBackend backend = table.get(index);
     WebSocketRequest wsRequest = WebSocketRequest.create(backendUri(request, route, backend, path));
     for (HttpHeader h : HeaderRewriter.forRequest(request, client.getHostAddress(), requestId, host, route.requestRules)) {
