@@ -1,7 +1,7 @@
 package dev.fulcrum.admin;
 
 import dev.fulcrum.config.AdminSettings;
-import dev.fulcrum.http.LargeStackExecutor;
+import dev.fulcrum.runtime.LargeStackExecutor;
 import dev.fulcrum.pool.PoolControl;
 import java.net.InetSocketAddress;
 import java.time.Duration;

@@ -1,7 +1,7 @@
 package dev.fulcrum.demo;
 
 import dev.fulcrum.config.DemoSettings;
-import dev.fulcrum.http.LargeStackExecutor;
+import dev.fulcrum.runtime.LargeStackExecutor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

@@ -1,6 +1,8 @@
 package dev.fulcrum.http;
 
 import dev.fulcrum.config.HttpListenerSettings;
+import dev.fulcrum.http.nio.NioHttpListener;
+import dev.fulcrum.http.pekko.PekkoHttpListener;
 import dev.fulcrum.nio.EventLoops;
 import dev.fulcrum.routing.RoutingTables;
 import java.net.InetSocketAddress;

@@ -1,0 +1,297 @@
+package dev.fulcrum.http.nio;
+
+import dev.fulcrum.http.proxy.Admission;
+import dev.fulcrum.http.proxy.HeaderRewriter;
+import dev.fulcrum.http.proxy.ListenerPolicy;
+import dev.fulcrum.http.proxy.ProxyError;
+import dev.fulcrum.http.proxy.Route;
+import dev.fulcrum.http.wire.BodyFraming;
+import dev.fulcrum.http.wire.HeadWriter;
+import dev.fulcrum.http.wire.HeaderFields;
+import dev.fulcrum.http.wire.HttpHeads;
+import dev.fulcrum.http.wire.ParsedRequest;
+import dev.fulcrum.http.wire.ParsedTarget;
+import dev.fulcrum.http.wire.RequestHead;
+import dev.fulcrum.http.wire.RequestTarget;
+import dev.fulcrum.http.wire.WireError;
+import dev.fulcrum.nio.EventLoop;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A client connection of the nio engine: reads request heads one at a time (pipelined requests wait in the buffer),
+ * answers what the proxy answers itself (no route, firewall, limits, malformed requests) and hands the rest to an
+ * {@link Exchange}. Keep-alive until either side asks to close.
+ */
+final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
+  private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
+  /** How long a connection closed after an error keeps reading (and dropping) what the client still sends. */
+  private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  /** What the connection is doing between requests; an exchange or an answer of its own is under way otherwise. */
+  private enum State {
+    /** Reading the next request head. */
+    READING,
+    /** An exchange is under way. */
+    EXCHANGING,
+    /** Writing one of the proxy's own answers. */
+    ANSWERING,
+    /** The sending side is closed; what the client still sends is dropped until it closes or the linger ends. */
+    LINGERING,
+    CLOSED
+  }
+
+  private final NioHttpListener listener;
+  private final ListenerPolicy policy;
+  private final UpstreamPool pool;
+  private final SocketChannel socket;
+  private State state = State.READING;
+  private InetAddress address;
+  private String ip;
+  private Exchange exchange;
+  /** The proxy's own answer being written, while {@link State#ANSWERING}. */
+  private BodyRelay answer;
+  private boolean closeAfterAnswer;
+  /** When the first byte of the head being read arrived, or 0 while none is pending. */
+  private long headStartedAt;
+  private boolean draining;
+
+  ClientConnection(NioHttpListener listener, EventLoop loop, SocketChannel socket, UpstreamPool pool) {
+    super(loop);
+    this.listener = listener;
+    this.policy = listener.policy();
+    this.socket = socket;
+    this.pool = pool;
+  }
+
+  void start() {
+    try {
+      socket.configureBlocking(false);
+      socket.setOption(StandardSocketOptions.TCP_NODELAY, true);
+      address = ((InetSocketAddress) socket.getRemoteAddress()).getAddress();
+      ip = address.getHostAddress();
+      attach(socket, loop.register(socket, SelectionKey.OP_READ, this));
+    } catch (IOException e) {
+      attach(socket, null);
+      close();
+      return;
+    }
+    loop.addSweepable(this);
+  }
+
+  InetAddress address() {
+    return address;
+  }
+
+  String ip() {
+    return ip;
+  }
+
+  boolean draining() {
+    return draining;
+  }
+
+  @Override
+  public void ready(SelectionKey key) throws IOException {
+    if (state == State.CLOSED) return;
+    int ops = key.readyOps();
+    if ((ops & SelectionKey.OP_WRITE) != 0) writable();
+    if (state != State.CLOSED && (ops & SelectionKey.OP_READ) != 0) readable();
+    if (state != State.CLOSED) updateInterest();
+  }
+
+  @Override
+  public void abort(Throwable cause) {
+    close();
+  }
+
+  @Override
+  public void sweep(long now) {
+    if (state == State.CLOSED) return;
+    long timeout = listener.settings().clientIdleTimeout().toNanos();
+    if (state == State.READING && headStartedAt != 0 && now - headStartedAt >= timeout) {
+      // as nginx's client_header_timeout: a head trickled in a byte at a time must not hold the connection forever
+      answer(new ProxyError(408, "the request head did not arrive within " + timeout / 1_000_000 + " ms"), null, true);
+    } else if (now - lastActivity() >= timeout) {
+      close();
+    } else if (state == State.EXCHANGING) {
+      exchange.sweep(now);
+    }
+  }
+
+  private void writable() {
+    if (state == State.ANSWERING) writeAnswer();
+    else if (state == State.EXCHANGING) exchange.clientWritable();
+  }
+
+  private void readable() throws IOException {
+    int n = read();
+    switch (state) {
+      case LINGERING -> {
+        consumeAll();
+        if (n < 0) close();
+      }
+      case EXCHANGING -> exchange.clientReadable();
+      case READING -> nextRequest();
+      default -> {}
+    }
+  }
+
+  /** Takes the next request whose head is complete in the buffer, if any. */
+  private void nextRequest() {
+    while (state == State.READING) {
+      if (unconsumed() == 0) {
+        if (inputEnded() || draining) close();
+        return;
+      }
+      int end = headEnd();
+      if (end < 0) {
+        if (headStartedAt == 0) headStartedAt = loop.now();
+        if (!inputHasRoom()) {
+          // a head that fills the whole buffer: 414 while its request line has not even ended, else 431
+          int status = hasLineEnd() ? 431 : 414;
+          answer(new ProxyError(status, "request head larger than " + inputCapacity() + " bytes"), null, true);
+        } else if (!mayStartRequest()) {
+          answer(new ProxyError(400, "not an HTTP/1.x request"), null, true);
+        } else if (inputEnded()) {
+          close();
+        }
+        return;
+      }
+      headStartedAt = 0;
+      ParsedRequest parsed = parseHead(end, (buf, from, to) -> HttpHeads.parseRequest(buf, from, to, listener.settings().limits()));
+      consume(end);
+      if (parsed instanceof WireError error) {
+        answer(ProxyError.of(error), null, true);
+        return;
+      }
+      handle((RequestHead) parsed);
+    }
+  }
+
+  private void handle(RequestHead head) {
+    String requestId = HeaderRewriter.requestId(head.headers());
+    boolean mustClose = head.hasBody() || !head.keepAlive();
+    ParsedTarget parsed = RequestTarget.parse(head.target());
+    if (parsed instanceof WireError error) {
+      answer(ProxyError.of(error), requestId, true);
+      return;
+    }
+    RequestTarget target = (RequestTarget) parsed;
+    String hostHeader = head.headers().get("host");
+    if (target.authority() != null && hostHeader != null && !hostHeader.equalsIgnoreCase(target.authority())) {
+      answer(new ProxyError(400, "the Host header and the request target name different hosts"), requestId, true);
+      return;
+    }
+    String host = target.authority() != null ? target.authority() : hostHeader;
+    Admission admission = policy.admit(address, host, target.path(), head.contentLength());
+    if (admission instanceof ProxyError error) {
+      answer(error, requestId, mustClose);
+      return;
+    }
+    Route route = (Route) admission;
+    Exchange next = new Exchange(this, policy, pool, head, route, requestId, target, host);
+    exchange = next;
+    state = State.EXCHANGING;
+    if (!next.start()) {
+      answer(ProxyError.noBackend(route.pool()), requestId, mustClose);
+    } else if (exchange == next && head.expectContinue() && head.hasBody()) {
+      sendContinue();
+    }
+  }
+
+  /** Answers the client with one of the proxy's own responses; {@code close} ends the connection after it. */
+  void answer(ProxyError error, String requestId, boolean close) {
+    exchange = null;
+    boolean closing = close || draining;
+    HeaderFields headers = new HeaderFields(4);
+    headers.add("Content-Type", "text/plain; charset=UTF-8");
+    if (requestId != null) headers.add(HeaderRewriter.REQUEST_ID, requestId);
+    if (closing) headers.add("Connection", "close");
+    answer = new BodyRelay(this, HeadWriter.response(error.status(), headers, error.body()), BodyFraming.NONE, 0, 0);
+    closeAfterAnswer = closing;
+    state = State.ANSWERING;
+    writeAnswer();
+  }
+
+  private void writeAnswer() {
+    try {
+      if (!answer.pump(this)) return;
+    } catch (IOException e) {
+      close();
+      return;
+    }
+    answer = null;
+    state = State.READING;
+    if (closeAfterAnswer) linger();
+    else nextRequest();
+  }
+
+  /** Tells a client waiting on {@code Expect: 100-continue} to send its body. */
+  private void sendContinue() {
+    try {
+      if (write(ByteBuffer.wrap(CONTINUE)) < CONTINUE.length) close();
+    } catch (IOException e) {
+      close();
+    }
+  }
+
+  /** The exchange is over; the connection takes the next request or closes. */
+  void exchangeDone(boolean keepAlive) {
+    exchange = null;
+    state = State.READING;
+    if (!keepAlive) linger();
+    else nextRequest();
+  }
+
+  /** Finishes the current request if any, then closes; an idle connection closes at once. */
+  void drain() {
+    draining = true;
+    if (state == State.READING || state == State.LINGERING) close();
+  }
+
+  void updateInterest() {
+    if (state == State.CLOSED) return;
+    boolean read = !inputEnded() && inputHasRoom();
+    boolean write = (state == State.ANSWERING && answer.blocked())
+        || (state == State.EXCHANGING && exchange.wantsClientWrite());
+    interest(read, write);
+  }
+
+  /**
+   * Closes the sending side and drops what the client still sends for a moment before closing: closing with unread
+   * input would reset the connection, and the client could lose the response it has not read yet.
+   */
+  private void linger() {
+    state = State.LINGERING;
+    if (!shutdownOutput()) {
+      close();
+      return;
+    }
+    consumeAll();
+    if (inputEnded()) {
+      close();
+      return;
+    }
+    loop.schedule(LINGER_NANOS, this::close);
+    updateInterest();
+  }
+
+  void close() {
+    if (state == State.CLOSED) return;
+    Exchange current = state == State.EXCHANGING ? exchange : null;
+    state = State.CLOSED;
+    exchange = null;
+    if (current != null) current.abort();
+    loop.removeSweepable(this);
+    closeChannel();
+    listener.connectionClosed(this);
+  }
+}

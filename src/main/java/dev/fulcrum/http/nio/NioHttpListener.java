@@ -1,0 +1,116 @@
+package dev.fulcrum.http.nio;
+
+import dev.fulcrum.config.HttpListenerSettings;
+import dev.fulcrum.http.HttpListener;
+import dev.fulcrum.http.proxy.ListenerPolicy;
+import dev.fulcrum.nio.EventLoop;
+import dev.fulcrum.nio.EventLoops;
+import dev.fulcrum.nio.NioServer;
+import dev.fulcrum.routing.RoutingTables;
+import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.Done;
+
+/**
+ * An L7 listener on Fulcrum's own HTTP/1.1 engine ({@code engine = nio}): each connection lives on the event loop that
+ * accepted it, together with the backend connections that serve it, so a request never changes threads. Heads are
+ * parsed and rewritten; bodies pass through unchanged as they arrive.
+ */
+public final class NioHttpListener implements HttpListener {
+  private final HttpListenerSettings settings;
+  private final ListenerPolicy policy;
+  private final Map<EventLoop, UpstreamPool> pools = new IdentityHashMap<>();
+  private final Set<ClientConnection> connections = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger open = new AtomicInteger();
+  private final CompletableFuture<Done> allClosed = new CompletableFuture<>();
+  private volatile boolean terminating;
+  /** Null until bound, though loops may accept (and reach max-connections) before that. */
+  private volatile NioServer server;
+
+  private NioHttpListener(HttpListenerSettings settings, RoutingTables tables, EventLoop[] loops) {
+    this.settings = settings;
+    this.policy = new ListenerPolicy(settings, tables);
+    UpstreamPool.Limits limits = new UpstreamPool.Limits();
+    for (EventLoop loop : loops) pools.put(loop, new UpstreamPool(loop, limits));
+  }
+
+  public static CompletionStage<HttpListener> start(
+      EventLoops loops, HttpListenerSettings settings, RoutingTables tables) {
+    NioHttpListener listener;
+    try {
+      listener = new NioHttpListener(settings, tables, loops.all());
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return NioServer.bind(loops, settings.bind().host(), settings.bind().port(), settings.name(), listener::accepted)
+        .thenApply(listener::bound);
+  }
+
+  private HttpListener bound(NioServer bound) {
+    server = bound;
+    // connections accepted before the server was known could not pause it
+    if (open.get() >= settings.limits().maxConnections()) bound.pause();
+    return this;
+  }
+
+  private void accepted(EventLoop loop, SocketChannel channel) {
+    if (open.incrementAndGet() >= settings.limits().maxConnections()) {
+      NioServer current = server;
+      if (current != null) current.pause();
+    }
+    ClientConnection connection = new ClientConnection(this, loop, channel, pools.get(loop));
+    connections.add(connection);
+    connection.start();
+  }
+
+  void connectionClosed(ClientConnection connection) {
+    connections.remove(connection);
+    NioServer current = server;
+    if (open.getAndDecrement() == settings.limits().maxConnections() && !terminating && current != null) {
+      current.resume();
+    }
+    if (terminating && connections.isEmpty()) allClosed.complete(Done.getInstance());
+  }
+
+  ListenerPolicy policy() {
+    return policy;
+  }
+
+  @Override
+  public HttpListenerSettings settings() {
+    return settings;
+  }
+
+  @Override
+  public InetSocketAddress localAddress() {
+    return server.localAddress();
+  }
+
+  @Override
+  public CompletionStage<Done> unbind() {
+    return server.unbind();
+  }
+
+  @Override
+  public CompletionStage<Done> terminate(Duration deadline) {
+    terminating = true;
+    return server.unbind().thenCompose(unbound -> {
+      for (ClientConnection c : connections) c.loop.execute(c::drain);
+      if (connections.isEmpty()) allClosed.complete(Done.getInstance());
+      return allClosed.completeOnTimeout(Done.getInstance(), deadline.toMillis(), TimeUnit.MILLISECONDS);
+    }).thenApply(drained -> {
+      for (ClientConnection c : connections) c.loop.execute(c::close);
+      pools.forEach((loop, pool) -> loop.execute(pool::stop));
+      return Done.getInstance();
+    });
+  }
+}

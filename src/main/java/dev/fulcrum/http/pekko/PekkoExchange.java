@@ -1,0 +1,119 @@
+package dev.fulcrum.http.pekko;
+
+import dev.fulcrum.http.proxy.BackendFailure;
+import dev.fulcrum.http.proxy.BackendSelection;
+import dev.fulcrum.http.proxy.ProxyError;
+import dev.fulcrum.http.proxy.Route;
+import dev.fulcrum.routing.BackendStats;
+import dev.fulcrum.routing.RoutedBackend;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One proxied request on Pekko HTTP: sends it to the backends the listener's policy selects, one attempt after another
+ * as the policy allows, and reports every attempt to the backend's stats.
+ */
+final class PekkoExchange {
+  private static final Logger log = LoggerFactory.getLogger(PekkoExchange.class);
+
+  private final ProxyContext context;
+  private final Route route;
+  private final PekkoHeaders headers;
+  private final InetAddress client;
+  private final String requestId;
+  private final String path;
+  private final CompletableFuture<HttpResponse> result = new CompletableFuture<>();
+  private final CompletableFuture<Void> bodySent;
+  private final boolean replayable;
+  private final HttpRequest outgoing;
+  private BackendSelection selection;
+
+  PekkoExchange(ProxyContext context, Route route, HttpRequest incoming, PekkoHeaders headers, InetAddress client,
+      String host, String requestId, String path) {
+    this.context = context;
+    this.route = route;
+    this.headers = headers;
+    this.client = client;
+    this.requestId = requestId;
+    this.path = path;
+    boolean strict = incoming.entity().isStrict() || incoming.entity().isKnownEmpty();
+    this.replayable = strict && incoming.method().isIdempotent();
+    PekkoHeaders rewritten = new PekkoHeaders(incoming.getHeaders());
+    route.requestHeaders(rewritten, client.getHostAddress(), requestId, host, rewritten);
+    HttpRequest request = incoming.withHeaders(rewritten.result());
+    if (!route.rewrite(path).equals(path)) request = request.withUri(incoming.getUri().path(route.rewrite(path)));
+    if (strict) {
+      this.bodySent = CompletableFuture.completedFuture(null);
+    } else {
+      this.bodySent = new CompletableFuture<>();
+      request = Bodies.onEnd(request, () -> bodySent.complete(null));
+    }
+    this.outgoing = request;
+  }
+
+  CompletionStage<HttpResponse> start() {
+    selection = context.policy().select(route, client, headers, path, replayable);
+    if (selection == null) return CompletableFuture.completedFuture(Responses.of(ProxyError.noBackend(route.pool()), requestId));
+    attempt(selection.first());
+    return result;
+  }
+
+  private void attempt(RoutedBackend backend) {
+    BackendStats stats = backend.stats();
+    stats.requestStarted();
+    long start = System.nanoTime();
+    CompletableFuture<HttpResponse> pending = context.clients().send(backend.address(), route.upstreamKey(), outgoing);
+    Duration timeout = route.upstream().responseTimeout();
+    bodySent.thenRun(() -> {
+      if (pending.isDone()) return;
+      Cancellable timer = context.system().scheduler().scheduleOnce(
+          timeout, () -> pending.completeExceptionally(new ResponseTimeoutException()), context.system().executionContext());
+      pending.whenComplete((r, e) -> timer.cancel());
+    });
+    pending.whenComplete((response, failure) -> {
+      if (failure == null) {
+        stats.connectSucceeded();
+        result.complete(respond(response, stats, start));
+      } else {
+        stats.requestFinished(System.nanoTime() - start);
+        failed(backend, PekkoFailures.of(failure));
+      }
+    });
+  }
+
+  private void failed(RoutedBackend backend, BackendFailure failure) {
+    log.debug("request {} to {} failed on attempt {}: {} ({})",
+        requestId, backend.address(), selection.attemptsMade(), failure.kind(), failure.reason());
+    RoutedBackend next = selection.retryAfter(failure);
+    if (next != null) attempt(next);
+    else result.complete(Responses.of(context.policy().answer(selection, failure), requestId));
+  }
+
+  private HttpResponse respond(HttpResponse response, BackendStats stats, long start) {
+    PekkoHeaders rewritten = new PekkoHeaders(response.getHeaders());
+    route.responseHeaders(rewritten, requestId, rewritten);
+    HttpResponse out = response.withHeaders(rewritten.result());
+    String cookie = selection.stickyCookie();
+    if (cookie != null) out = out.addHeader(RawHeader.create("Set-Cookie", cookie));
+    if (out.entity().isStrict() || out.entity().isKnownEmpty()) {
+      stats.requestFinished(System.nanoTime() - start);
+      return out;
+    }
+    return Bodies.onEnd(out, () -> stats.requestFinished(System.nanoTime() - start));
+  }
+
+  /** The backend's response headers did not arrive in time. */
+  static final class ResponseTimeoutException extends RuntimeException {
+    ResponseTimeoutException() {
+      super("response timeout", null, false, false);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+package dev.fulcrum.http.pekko;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.fulcrum.config.HttpListenerSettings;
+import dev.fulcrum.http.HttpListener;
+import dev.fulcrum.http.proxy.ListenerPolicy;
+import dev.fulcrum.runtime.LargeStackExecutor;
+import dev.fulcrum.routing.RoutingTables;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import org.apache.pekko.japi.function.Function;
+import org.apache.pekko.stream.Materializer;
+
+/**
+ * An L7 listener on Pekko HTTP ({@code engine = pekko}): a Pekko HTTP server whose limits come from the listener's settings and whose handler proxies each
+ * request to the pool its route names.
+ */
+public final class PekkoHttpListener implements HttpListener {
+  private final HttpListenerSettings settings;
+  private final ServerBinding binding;
+  private final BackendClients clients;
+
+  private PekkoHttpListener(HttpListenerSettings settings, ServerBinding binding, BackendClients clients) {
+    this.settings = settings;
+    this.binding = binding;
+    this.clients = clients;
+  }
+
+  public static CompletionStage<HttpListener> start(
+      ActorSystem<?> system, HttpListenerSettings settings, RoutingTables tables) {
+    Materializer materializer = LargeStackExecutor.materializer(system);
+    ProxyContext context = new ProxyContext(
+        system, materializer, new BackendClients(system, materializer), new ListenerPolicy(settings, tables));
+    Function<HttpRequest, CompletionStage<HttpResponse>> handler = new PekkoProxy(context, new WebSocketProxy(context));
+    return Http.get(system)
+        .newServerAt(settings.bind().host(), settings.bind().port())
+        .withMaterializer(materializer)
+        .withSettings(ServerSettings.create(serverConfig(settings).withFallback(system.settings().config())))
+        .bind(handler)
+        .thenApply(binding -> (HttpListener) new PekkoHttpListener(settings, binding, context.clients()));
+  }
+
+  @Override
+  public HttpListenerSettings settings() {
+    return settings;
+  }
+
+  @Override
+  public InetSocketAddress localAddress() {
+    return binding.localAddress();
+  }
+
+  @Override
+  public CompletionStage<Done> unbind() {
+    return binding.unbind();
+  }
+
+  @Override
+  public CompletionStage<Done> terminate(Duration deadline) {
+    return binding.terminate(deadline).thenApply(terminated -> {
+      clients.close();
+      return Done.getInstance();
+    });
+  }
+
+  private static Config serverConfig(HttpListenerSettings settings) {
+    HttpListenerSettings.HttpLimits limits = settings.limits();
+    return ConfigFactory.parseString(
+        "pekko.http.server {\n"
+            + "  server-header = \"\"\n"
+            + "  remote-address-attribute = on\n"
+            // the proxy times backends out itself (504); a server-side timeout would cut long uploads and downloads
+            + "  request-timeout = infinite\n"
+            + "  idle-timeout = " + settings.clientIdleTimeout().toMillis() + "ms\n"
+            + "  max-connections = " + limits.maxConnections() + "\n"
+            + "  parsing {\n"
+            + "    max-content-length = " + limits.maxBodySize() + "\n"
+            + "    max-header-value-length = " + limits.maxHeaderValueLength() + "\n"
+            + "    max-header-count = " + limits.maxHeaderCount() + "\n"
+            + "    max-uri-length = " + limits.maxUriLength() + "\n"
+            + "    max-chunk-size = 16m\n"
+            + "    error-handler = \"" + ParsingErrors.class.getName() + "\"\n"
+            + "  }\n"
+            + "}\n");
+  }
+}

@@ -1,0 +1,64 @@
+package dev.fulcrum.http.pekko;
+
+import dev.fulcrum.http.proxy.Admission;
+import dev.fulcrum.http.proxy.HeaderRewriter;
+import dev.fulcrum.http.proxy.ListenerPolicy;
+import dev.fulcrum.http.proxy.ProxyError;
+import dev.fulcrum.http.proxy.Route;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.http.javadsl.model.AttributeKeys;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.RemoteAddress;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
+import org.apache.pekko.japi.function.Function;
+
+/**
+ * The request handler of one HTTP listener on Pekko HTTP: the listener's policy admits the request, then an
+ * {@link PekkoExchange} (or the WebSocket proxy) takes it to a backend. Nothing here blocks or asks an actor.
+ */
+final class PekkoProxy implements Function<HttpRequest, CompletionStage<HttpResponse>> {
+  /** Stands in for a missing remote address (never expected): 0.0.0.0 is in no allow list a user would write. */
+  private static final InetAddress UNKNOWN = unknownAddress();
+
+  private final ProxyContext context;
+  private final WebSocketProxy webSockets;
+
+  PekkoProxy(ProxyContext context, WebSocketProxy webSockets) {
+    this.context = context;
+    this.webSockets = webSockets;
+  }
+
+  @Override
+  public CompletionStage<HttpResponse> apply(HttpRequest request) {
+    PekkoHeaders headers = new PekkoHeaders(request.getHeaders());
+    String requestId = HeaderRewriter.requestId(headers);
+    String path = request.getUri().path();
+    String host = headers.get("host");
+    InetAddress client = clientAddress(request);
+    long length = request.entity().getContentLengthOption().orElse(-1);
+    Admission admission = context.policy().admit(client, host, path, length);
+    if (admission instanceof ProxyError error) return CompletableFuture.completedFuture(Responses.of(error, requestId));
+    Route route = (Route) admission;
+    Optional<WebSocketUpgrade> upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
+    if (upgrade.isPresent()) return webSockets.proxy(request, headers, upgrade.get(), route, client, host, requestId, path);
+    return new PekkoExchange(context, route, request, headers, client, host, requestId, path).start();
+  }
+
+  private static InetAddress unknownAddress() {
+    try {
+      return InetAddress.getByAddress(new byte[4]);
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static InetAddress clientAddress(HttpRequest request) {
+    Optional<RemoteAddress> remote = request.getAttribute(AttributeKeys.remoteAddress);
+    return remote.flatMap(RemoteAddress::getAddress).orElse(UNKNOWN);
+  }
+}

@@ -1,0 +1,108 @@
+package dev.fulcrum.http.pekko;
+
+import dev.fulcrum.http.proxy.BackendFailure;
+import dev.fulcrum.http.proxy.BackendSelection;
+import dev.fulcrum.http.proxy.ProxyError;
+import dev.fulcrum.http.proxy.Route;
+import dev.fulcrum.routing.RoutedBackend;
+import java.net.InetAddress;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import com.typesafe.config.ConfigFactory;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.event.Logging;
+import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.javadsl.ConnectionContext;
+import org.apache.pekko.http.javadsl.settings.ClientConnectionSettings;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketRequest;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgradeResponse;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.javadsl.AsPublisher;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.reactivestreams.Publisher;
+import org.reactivestreams.Subscriber;
+
+/**
+ * Proxies a WebSocket upgrade: opens a WebSocket to the backend first and only accepts the client's upgrade once the
+ * backend accepted, then joins both message streams for the life of the socket (either side closing closes both).
+ */
+final class WebSocketProxy {
+  private final ProxyContext context;
+  private final LoggingAdapter log;
+  private final ConcurrentHashMap<Route, ClientConnectionSettings> settings = new ConcurrentHashMap<>();
+
+  WebSocketProxy(ProxyContext context) {
+    this.context = context;
+    this.log = Logging.getLogger(context.system().classicSystem(), WebSocketProxy.class);
+  }
+
+  CompletionStage<HttpResponse> proxy(
+      HttpRequest request, PekkoHeaders headers, WebSocketUpgrade upgrade, Route route, InetAddress client, String host,
+      String requestId, String path) {
+    BackendSelection selection = context.policy().select(route, client, headers, path, false);
+    if (selection == null) return CompletableFuture.completedFuture(Responses.of(ProxyError.noBackend(route.pool()), requestId));
+    RoutedBackend backend = selection.first();
+    WebSocketRequest wsRequest = WebSocketRequest.create(backendUri(request, route, backend, path));
+    PekkoHeaders rewritten = new PekkoHeaders(request.getHeaders());
+    route.requestHeaders(rewritten, client.getHostAddress(), requestId, host, rewritten);
+    for (HttpHeader h : rewritten.result()) {
+      String name = h.lowercaseName();
+      if (!name.equals("host") && !name.startsWith("sec-websocket-")) wsRequest = wsRequest.addHeader(h);
+    }
+    List<String> protocols = new java.util.ArrayList<>();
+    upgrade.getRequestedProtocols().forEach(protocols::add);
+    if (!protocols.isEmpty()) wsRequest = wsRequest.requestSubprotocol(String.join(", ", protocols));
+
+    Flow<Message, Message, Pair<Publisher<Message>, Subscriber<Message>>> backendSide =
+        Flow.fromSinkAndSourceMat(
+            Sink.<Message>asPublisher(AsPublisher.WITHOUT_FANOUT), Source.<Message>asSubscriber(), Keep.both());
+    Pair<CompletionStage<WebSocketUpgradeResponse>, Pair<Publisher<Message>, Subscriber<Message>>> connected =
+        Http.get(context.system()).singleWebSocketRequest(
+            wsRequest, backendSide, ConnectionContext.noEncryption(), Optional.empty(), clientSettings(route), log,
+            context.materializer());
+    Publisher<Message> fromBackend = connected.second().first();
+    Subscriber<Message> toBackend = connected.second().second();
+    return connected.first().handle((response, failure) -> {
+      if (failure != null || !response.isValid()) {
+        Source.<Message>empty().runWith(Sink.fromSubscriber(toBackend), context.materializer());
+        Source.fromPublisher(fromBackend).runWith(Sink.cancelled(), context.materializer());
+        BackendFailure why = failure == null ? null : PekkoFailures.of(failure);
+        if (why != null && why.connectFailed()) backend.reportConnectFailure(why.reason());
+        return Responses.of(new ProxyError(502, "bad gateway: the backend refused the WebSocket upgrade"), requestId);
+      }
+      Flow<Message, Message, NotUsed> clientSide =
+          Flow.fromSinkAndSourceCoupled(Sink.fromSubscriber(toBackend), Source.fromPublisher(fromBackend));
+      HttpResponse accepted = response.chosenSubprotocol()
+          .map(protocol -> upgrade.handleMessagesWith(clientSide, protocol))
+          .orElseGet(() -> upgrade.handleMessagesWith(clientSide));
+      String cookie = selection.stickyCookie();
+      return cookie == null ? accepted : accepted.addHeader(RawHeader.create("Set-Cookie", cookie));
+    });
+  }
+
+  /** The route's connect timeout; the socket's idle time is bounded by the listener's client idle timeout. */
+  private ClientConnectionSettings clientSettings(Route route) {
+    return settings.computeIfAbsent(route, r -> ClientConnectionSettings.create(ConfigFactory.parseString(
+            "pekko.http.client.connecting-timeout = " + r.upstream().connectTimeout().toMillis() + "ms\n"
+                + "pekko.http.client.idle-timeout = infinite\n")
+        .withFallback(context.system().settings().config())));
+  }
+
+  private static String backendUri(HttpRequest request, Route route, RoutedBackend backend, String path) {
+    String query = request.getUri().rawQueryString().map(q -> "?" + q).orElse("");
+    return "ws://" + backend.address() + route.rewrite(path) + query;
+  }
+}

@@ -1,0 +1,57 @@
+package dev.fulcrum.http.proxy;
+
+import dev.fulcrum.config.HttpRouteSettings.Upstream;
+
+/**
+ * Why a request to a backend failed, which decides the status and whether another backend may be tried. Each engine
+ * maps its own failures to these kinds; the decisions are made here once.
+ */
+public record BackendFailure(Kind kind, String reason) {
+  public enum Kind {
+    /** Nothing was sent: the connection was never made. */
+    CONNECT,
+    /** Nothing was sent: the backend did not accept the connection within the connect timeout. */
+    CONNECT_TIMEOUT,
+    /** Nothing was sent: too many requests already wait for this backend. */
+    BUSY,
+    TIMEOUT,
+    /** The client's body exceeded the limit while it was being forwarded. */
+    TOO_LARGE,
+    INVALID_RESPONSE,
+    /** The request (or part of it) was sent, then the connection broke. */
+    RESET
+  }
+
+  /** The connection to the backend was never made (refused or timed out): nothing was sent, health should hear of it. */
+  public boolean connectFailed() {
+    return kind == Kind.CONNECT || kind == Kind.CONNECT_TIMEOUT;
+  }
+
+  /**
+   * Whether another backend may be tried (attempts and the retry budget permitting): not once the request may have
+   * reached a backend, unless it can be sent again without harm.
+   */
+  public boolean retryable(boolean replayable) {
+    return switch (kind) {
+      case CONNECT, CONNECT_TIMEOUT, BUSY -> true;
+      case RESET -> replayable;
+      case TIMEOUT, TOO_LARGE, INVALID_RESPONSE -> false;
+    };
+  }
+
+  /** What the client is told when no other backend is tried. */
+  public ProxyError clientError(Upstream upstream, long maxBodySize) {
+    return switch (kind) {
+      case CONNECT -> new ProxyError(502, "bad gateway: could not connect to a backend");
+      // as nginx: the backend did not answer the connect in time, so the gateway timed out
+      case CONNECT_TIMEOUT -> new ProxyError(504,
+          "gateway timeout: connect to the backend timed out after " + upstream.connectTimeout().toMillis() + " ms");
+      case BUSY -> new ProxyError(503, "backends busy: too many requests waiting");
+      case TIMEOUT -> new ProxyError(504,
+          "gateway timeout: the backend did not answer within " + upstream.responseTimeout().toMillis() + " ms");
+      case TOO_LARGE -> ProxyError.tooLarge(maxBodySize);
+      case INVALID_RESPONSE -> new ProxyError(502, "bad gateway: invalid response from the backend");
+      case RESET -> new ProxyError(502, "bad gateway: the backend closed the connection without a response");
+    };
+  }
+}

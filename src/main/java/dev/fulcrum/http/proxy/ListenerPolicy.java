@@ -1,0 +1,58 @@
+package dev.fulcrum.http.proxy;
+
+import dev.fulcrum.config.HttpListenerSettings;
+import dev.fulcrum.http.wire.HeaderView;
+import dev.fulcrum.routing.RoutingTables;
+import java.net.InetAddress;
+
+/**
+ * What one HTTP listener decides about each exchange, whatever engine carries it, in the order of its phases (as
+ * Pingora's {@code ProxyHttp}): admission (route match, firewall, declared body size), backend selection with its
+ * retry decisions ({@link BackendSelection}), header rules (on the {@link Route}) and the proxy's own answers
+ * ({@link ProxyError}). Immutable but for the retry budget, shared by every connection of the listener.
+ */
+public final class ListenerPolicy {
+  private final HttpListenerSettings settings;
+  private final Routes routes;
+  private final Firewall firewall;
+  private final RetryBudget retryBudget;
+
+  public ListenerPolicy(HttpListenerSettings settings, RoutingTables tables) {
+    this.settings = settings;
+    this.routes = new Routes(settings.routes(), tables);
+    this.firewall = new Firewall(settings.firewall());
+    this.retryBudget = new RetryBudget(settings.retryBudget());
+  }
+
+  public HttpListenerSettings settings() {
+    return settings;
+  }
+
+  public long maxBodySize() {
+    return settings.limits().maxBodySize();
+  }
+
+  /**
+   * The route for a request to {@code host} (a Host header value, may carry a port; null without one) and its
+   * decoded path, or the answer when there is none, the firewall refuses, or the declared body is too large
+   * ({@code contentLength} -1 when not declared).
+   */
+  public Admission admit(InetAddress client, String host, String path, long contentLength) {
+    Route route = routes.match(host == null ? "" : host, path);
+    if (route == null) return ProxyError.noRoute();
+    if (!firewall.permits(client, path) || !route.permits(client, path)) return ProxyError.forbidden();
+    if (contentLength > maxBodySize()) return ProxyError.tooLarge(maxBodySize());
+    return route;
+  }
+
+  /** The backends for an admitted request; null when the route's pool has none eligible (answer with noBackend). */
+  public BackendSelection select(
+      Route route, InetAddress client, HeaderView headers, String path, boolean replayable) {
+    return BackendSelection.start(route, retryBudget, client, headers, path, replayable);
+  }
+
+  /** What the client is told after this failure when no other backend is tried. */
+  public ProxyError answer(BackendSelection selection, BackendFailure failure) {
+    return selection.answer(failure, maxBodySize());
+  }
+}

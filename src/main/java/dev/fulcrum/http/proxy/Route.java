@@ -1,0 +1,117 @@
+package dev.fulcrum.http.proxy;
+
+import dev.fulcrum.config.HttpRouteSettings;
+import dev.fulcrum.config.HttpRouteSettings.Upstream;
+import dev.fulcrum.http.wire.HeaderSink;
+import dev.fulcrum.http.wire.HeaderView;
+import dev.fulcrum.http.wire.RequestTarget;
+import dev.fulcrum.routing.TableRef;
+import java.net.InetAddress;
+
+/** A route ready for the hot path: its settings with the firewall and header rules compiled and its pool's table. */
+public final class Route implements Admission {
+  private final HttpRouteSettings settings;
+  private final Firewall firewall;
+  private final HeaderRewriter.Rules requestRules;
+  private final HeaderRewriter.Rules responseRules;
+  private final TableRef table;
+  private final UpstreamKey upstreamKey;
+  private final boolean anyHost;
+  private final boolean wildcard;
+  private final String hostSuffix;
+
+  Route(HttpRouteSettings settings, TableRef table) {
+    this.settings = settings;
+    this.firewall = settings.firewall().isOpen() ? Firewall.OPEN : new Firewall(settings.firewall());
+    this.requestRules = new HeaderRewriter.Rules(settings.requestHeaders());
+    this.responseRules = new HeaderRewriter.Rules(settings.responseHeaders());
+    this.table = table;
+    this.upstreamKey = UpstreamKey.of(settings.upstream());
+    this.anyHost = settings.host().equals("*");
+    this.wildcard = settings.host().startsWith("*.");
+    this.hostSuffix = wildcard ? settings.host().substring(1) : settings.host();
+  }
+
+  public String pool() {
+    return settings.pool();
+  }
+
+  public Upstream upstream() {
+    return settings.upstream();
+  }
+
+  /** Routes with equal keys share backend connections. */
+  public UpstreamKey upstreamKey() {
+    return upstreamKey;
+  }
+
+  TableRef table() {
+    return table;
+  }
+
+  boolean permits(InetAddress client, String path) {
+    return firewall.permits(client, path);
+  }
+
+  /** The sticky cookie's value in the request, or null (also when the route is not sticky). */
+  String stickyToken(HeaderView headers) {
+    return settings.sticky().enabled() ? StickyCookie.read(headers, settings.sticky().cookie()) : null;
+  }
+
+  /** The Set-Cookie value that pins a client to {@code backend}, unless it already is (or the route is not sticky). */
+  String stickyCookie(dev.fulcrum.config.HostPort backend, String stickyToken) {
+    if (!settings.sticky().enabled() || StickyCookie.token(backend).equals(stickyToken)) return null;
+    return StickyCookie.setCookieValue(settings.sticky().cookie(), backend);
+  }
+
+  /** The request's headers for the backend: hop-by-hop ones dropped, forwarding ones added, the route's rules. */
+  public void requestHeaders(HeaderView in, String clientIp, String requestId, String host, HeaderSink out) {
+    HeaderRewriter.forRequest(in, clientIp, requestId, host, requestRules, out);
+  }
+
+  /** The response's headers for the client, likewise. */
+  public void responseHeaders(HeaderView in, String requestId, HeaderSink out) {
+    HeaderRewriter.forResponse(in, requestId, responseRules, out);
+  }
+
+  /** The path and query the backend gets (raw, as sent): the matched prefix replaced when the route says so. */
+  public String backendTarget(RequestTarget target) {
+    if (settings.rewritePrefix().isEmpty()) return target.rawPath() + target.query();
+    int matched = settings.pathPrefix().length() == 1 ? 0 : settings.pathPrefix().length();
+    return absolute(target.withPrefixReplaced(matched, settings.rewritePrefix().get()));
+  }
+
+  /** As {@link #backendTarget}, for a decoded path without query (the Pekko engine's model re-encodes it). */
+  public String rewrite(String path) {
+    if (settings.rewritePrefix().isEmpty()) return path;
+    String rest = settings.pathPrefix().length() == 1 ? path : path.substring(settings.pathPrefix().length());
+    return absolute(settings.rewritePrefix().get() + rest);
+  }
+
+  private static String absolute(String path) {
+    return path.startsWith("/") ? path : "/" + path;
+  }
+
+  /** Higher for more specific hosts: exact names, then longer wildcard suffixes, then any host. */
+  int hostRank() {
+    if (anyHost) return 0;
+    return wildcard ? hostSuffix.length() : 100_000;
+  }
+
+  int prefixLength() {
+    return settings.pathPrefix().length();
+  }
+
+  boolean matchesHost(String host) {
+    if (anyHost) return true;
+    if (wildcard) return host.length() > hostSuffix.length() && host.endsWith(hostSuffix);
+    return host.equals(hostSuffix);
+  }
+
+  /** Whole-segment prefix match: "/api" takes "/api" and "/api/x", not "/apix". */
+  boolean matchesPath(String path) {
+    String prefix = settings.pathPrefix();
+    if (prefix.length() == 1) return true;
+    return path.startsWith(prefix) && (path.length() == prefix.length() || path.charAt(prefix.length()) == '/');
+  }
+}
