@@ -1,4 +1,4 @@
-package dev.fulcrum.http;
+package dev.fulcrum.http.wire;
 
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 
@@ -28,13 +28,26 @@ public class HttpHeadsBenchmark {
       "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nDate: Mon, 02 Jun 2025 10:00:00 GMT\r\n\r\n");
 
   @Benchmark
-  public Object parseRequest() throws HttpParseException {
+  public Object parseRequest() {
     return HttpHeads.parseRequest(request, 0, HttpHeads.headEnd(request, 0, request.limit()), LIMITS);
   }
 
   @Benchmark
-  public Object parseResponse() throws HttpParseException {
+  public Object parseResponse() {
     return HttpHeads.parseResponse(response, 0, HttpHeads.headEnd(response, 0, response.limit()));
+  }
+
+  /** The head the engine writes for a backend: request line and a typical set of forwarded fields. */
+  @Benchmark
+  public Object writeRequestHead() {
+    HeaderFields fields = new HeaderFields(8);
+    fields.add("Host", "127.0.0.1:8080");
+    fields.add("X-Forwarded-For", "127.0.0.1");
+    fields.add("X-Forwarded-Proto", "http");
+    fields.add("X-Forwarded-Host", "127.0.0.1:8080");
+    fields.add("Via", "1.1 fulcrum");
+    fields.add("X-Request-Id", "0123456789abcdef0123456789abcdef");
+    return HeadWriter.request("GET", "/", 1, fields);
   }
 
   private static ByteBuffer direct(String text) {
