@@ -9,7 +9,6 @@ import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.PoolHealth;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -109,13 +108,6 @@ class HttpRoutingTest {
     RecordingBackend.Received r = api.next();
     assertEquals("/x?q=1", r.target());
     assertEquals("api.example.com", r.header("Host"));
-  }
-
-  @Test
-  void absoluteFormTargetWithoutHostIsRoutedByTheTargetsHost() {
-    Assumptions.assumeTrue(engine.equals("nio"), "pekko engine: routes by the Host header alone, to the any-host route");
-    assertEquals("api", RawHttp.exchange(port, "GET http://api.example.com/x HTTP/1.0\r\n\r\n").body());
-    assertEquals("api.example.com", api.next().header("Host"));
   }
 
   @Test

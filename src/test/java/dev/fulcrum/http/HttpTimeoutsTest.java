@@ -13,10 +13,6 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -24,7 +20,6 @@ import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.AfterParameterizedClassInvocation;
@@ -76,26 +71,6 @@ class HttpTimeoutsTest {
       long start = System.nanoTime();
       assertTrue(http.answeredWithin(Duration.ofSeconds(5)), "closed by the proxy");
       assertTrue(System.nanoTime() - start >= Duration.ofMillis(600).toNanos(), "not before the idle timeout");
-    }
-  }
-
-  @Test
-  void headTrickledInSlowerThanTheIdleTimeoutGets408() throws Exception {
-    Assumptions.assumeTrue(engine.equals("nio"), "pekko engine: no limit on how long a head may take to arrive");
-    String head = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + "a".repeat(100);
-    ScheduledExecutorService trickle = Executors.newSingleThreadScheduledExecutor();
-    try (RawHttp http = new RawHttp(port)) {
-      AtomicInteger sent = new AtomicInteger();
-      // a byte every 200 ms keeps the connection from ever being idle for the 700 ms timeout
-      trickle.scheduleAtFixedRate(() -> {
-        int i = sent.getAndIncrement();
-        if (i < head.length()) http.send(head.substring(i, i + 1));
-      }, 0, 200, TimeUnit.MILLISECONDS);
-      RawHttp.Response response = http.read();
-      assertEquals(408, response.status(), response.body());
-      assertTrue(sent.get() < 20, "answered soon after the timeout, not when the head ended");
-    } finally {
-      trickle.shutdownNow();
     }
   }
 

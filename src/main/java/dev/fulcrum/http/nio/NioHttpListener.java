@@ -36,7 +36,7 @@ public final class NioHttpListener implements HttpListener {
   /** Null until bound, though loops may accept (and reach max-connections) before that. */
   private volatile NioServer server;
 
-  private NioHttpListener(HttpListenerSettings settings, RoutingTables tables, EventLoop[] loops) {
+  NioHttpListener(HttpListenerSettings settings, RoutingTables tables, EventLoop[] loops) {
     this.settings = settings;
     this.policy = new ListenerPolicy(settings, tables);
     UpstreamPool.Limits limits = new UpstreamPool.Limits();
@@ -55,14 +55,14 @@ public final class NioHttpListener implements HttpListener {
         .thenApply(listener::bound);
   }
 
-  private HttpListener bound(NioServer bound) {
+  HttpListener bound(NioServer bound) {
     server = bound;
     // connections accepted before the server was known could not pause it
     if (open.get() >= settings.limits().maxConnections()) bound.pause();
     return this;
   }
 
-  private void accepted(EventLoop loop, SocketChannel channel) {
+  void accepted(EventLoop loop, SocketChannel channel) {
     if (open.incrementAndGet() >= settings.limits().maxConnections()) {
       NioServer current = server;
       if (current != null) current.pause();

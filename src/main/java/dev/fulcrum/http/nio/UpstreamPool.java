@@ -20,8 +20,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The keep-alive connections of one listener to its backends on one event loop, so that no connection or request
  * changes threads. A backend's connection limit holds across all loops of the listener ({@link Limits}). A request
  * takes an idle connection at once ({@link #acquireNow}) or waits ({@link #acquireLater}) for a new or freed one,
- * which it is always handed from the loop itself, never from inside another exchange's call into the pool; beyond
- * {@link #MAX_WAITING} it is turned away as busy.
+ * which it is never handed from inside another exchange's call into the pool; beyond {@link #MAX_WAITING} it is
+ * turned away as busy.
  */
 final class UpstreamPool implements EventLoop.Sweepable {
   private static final int MAX_WAITING = 1024;
@@ -81,6 +81,11 @@ final class UpstreamPool implements EventLoop.Sweepable {
     /** A connection closed: a pool with waiting requests (on whichever loop) may open one in its place. */
     void closed(Target target) {
       open.decrementAndGet();
+      wakeNext(target);
+    }
+
+    /** Tells the next pool that registered waiting requests that there may be room; it passes it on if it has none. */
+    void wakeNext(Target target) {
       UpstreamPool pool = waiting.poll();
       if (pool != null) pool.loop.execute(() -> pool.openForWaiters(target));
     }
@@ -113,16 +118,16 @@ final class UpstreamPool implements EventLoop.Sweepable {
   }
 
   /**
-   * The waiter is handed a new connection once connected, or a freed one, or told why there is none; never before
-   * this returns.
+   * The waiter is handed a new connection once connected (at once, when a loopback connect completes at once), or a
+   * freed one from a task of the loop, or told why there is none: never from inside another exchange's call.
    */
   void acquireLater(Target target, Waiter waiter) {
     Slot slot = slot(target);
     if (slot.limit.tryOpen()) {
       open(target, waiter);
     } else if (slot.waiting.size() < MAX_WAITING) {
-      if (slot.waiting.isEmpty()) slot.limit.waiting.add(this);
       slot.waiting.add(waiter);
+      if (slot.waiting.size() == 1) waitForRoom(slot, target);
     } else {
       loop.execute(() -> waiter.acquireFailed(
           new BackendFailure(BackendFailure.Kind.BUSY, "too many requests waiting for " + target.backend())));
@@ -205,9 +210,27 @@ final class UpstreamPool implements EventLoop.Sweepable {
 
   /** Connections of the target closed elsewhere: opens as many as the limit now allows for requests waiting here. */
   private void openForWaiters(Target target) {
-    Slot slot = slots.get(target);
+    Slot slot = slot(target);
+    if (slot.waiting.isEmpty()) {
+      // registered for requests that have gone since: the room is another pool's
+      slot.limit.wakeNext(target);
+      return;
+    }
+    openWhileRoom(slot, target);
+    if (!slot.waiting.isEmpty()) waitForRoom(slot, target);
+  }
+
+  /**
+   * Registers for a wake when a connection to the target closes anywhere, then looks for room once more: one that
+   * closed between the full limit seen and the registration woke nobody.
+   */
+  private void waitForRoom(Slot slot, Target target) {
+    slot.limit.waiting.add(this);
+    openWhileRoom(slot, target);
+  }
+
+  private void openWhileRoom(Slot slot, Target target) {
     while (!slot.waiting.isEmpty() && slot.limit.tryOpen()) open(target, slot.waiting.poll());
-    if (!slot.waiting.isEmpty()) slot.limit.waiting.add(this);
   }
 
   private void open(Target target, Waiter waiter) {
