@@ -14,6 +14,7 @@ import dev.fulcrum.config.SettingsParser;
 import dev.fulcrum.config.TcpListenerSettings;
 import dev.fulcrum.demo.DemoBackends;
 import dev.fulcrum.http.HttpListener;
+import dev.fulcrum.http.HttpListeners;
 import dev.fulcrum.pool.LocalPools;
 import dev.fulcrum.pool.JournalDatabase;
 import dev.fulcrum.pool.PoolControl;
@@ -134,7 +135,7 @@ public final class Fulcrum {
     }
     for (HttpListenerSettings listener : settings.http().listeners()) {
       HttpListener bound =
-          await(HttpListener.start(system, eventLoops, listener, tables), "http listener '" + listener.name() + "' on " + listener.bind());
+          await(HttpListeners.start(system, eventLoops, listener, tables), "http listener '" + listener.name() + "' on " + listener.bind());
       httpListeners.put(listener.name(), bound);
       log.info("http listener {} on {} with {} route(s)", listener.name(), bound.localAddress(), listener.routes().size());
     }

@@ -188,11 +188,7 @@ class NioEngineTest {
 
   /** The request gets {@code status}, the connection is closed after it, and nothing reaches the backend. */
   private void assertRefused(int status, String request) {
-    try (RawHttp http = new RawHttp(port)) {
-      http.send(request);
-      assertEquals(status, http.read().status(), request);
-      assertTrue(http.closedByPeer(), "the connection is closed after refusing: " + request);
-    }
+    RawHttp.assertRefused(port, status, request);
     assertEquals(0, web.pending(), "nothing was forwarded for: " + request);
   }
 

@@ -1,7 +1,6 @@
 package dev.fulcrum.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.PoolHealth;
@@ -54,11 +53,7 @@ class PekkoEngineTest {
   @Test
   void requestLineWithTwoSpacesReadsAsAnUnsupportedVersion() {
     // Pekko takes an empty target and "/ HTTP/1.1" for the version
-    try (RawHttp http = new RawHttp(port)) {
-      http.send("GET  / HTTP/1.1\r\nHost: x\r\n\r\n");
-      assertEquals(505, http.read().status());
-      assertTrue(http.closedByPeer());
-    }
+    RawHttp.assertRefused(port, 505, "GET  / HTTP/1.1\r\nHost: x\r\n\r\n");
     assertEquals(0, web.pending());
   }
 

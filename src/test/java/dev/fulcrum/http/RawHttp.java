@@ -46,6 +46,15 @@ final class RawHttp implements AutoCloseable {
     }
   }
 
+  /** The request is answered with {@code status} and the connection closed after it. */
+  static void assertRefused(int port, int status, String request) {
+    try (RawHttp http = new RawHttp(port)) {
+      http.send(request);
+      org.junit.jupiter.api.Assertions.assertEquals(status, http.read().status(), request);
+      org.junit.jupiter.api.Assertions.assertTrue(http.closedByPeer(), "the connection is closed after refusing: " + request);
+    }
+  }
+
   /** A simple GET with these extra header lines (each "Name: value"). */
   static Response get(int port, String host, String target, String... headers) {
     StringBuilder request = new StringBuilder("GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\n");
