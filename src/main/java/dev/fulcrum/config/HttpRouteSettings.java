@@ -27,7 +27,9 @@ public record HttpRouteSettings(
       Duration idleTimeout,
       Duration keepAliveTimeout,
       int maxAttempts,
-      int maxConnections) {}
+      int maxConnections,
+      int queueSize,
+      Duration queueTimeout) {}
 
   /** When enabled, a cookie names the backend that served a client, who then keeps going there while it is eligible. */
   public record StickySettings(boolean enabled, String cookie) {}

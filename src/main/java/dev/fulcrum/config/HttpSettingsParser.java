@@ -157,7 +157,9 @@ public final class HttpSettingsParser {
         r.positiveDuration("backend-idle-timeout"),
         r.positiveDuration("backend-keep-alive-timeout"),
         r.intIn("max-attempts", 1, 10),
-        r.intIn("max-connections-per-backend", 1, 4096));
+        r.intIn("max-connections-per-backend", 1, 100_000),
+        r.intIn("queue-size", 0, 1_000_000),
+        r.positiveDuration("queue-timeout"));
   }
 
   private static StickySettings sticky(ConfigReader sticky) {

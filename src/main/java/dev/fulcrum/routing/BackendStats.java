@@ -44,6 +44,7 @@ public final class BackendStats {
   private volatile int connectFailureStreak;
   /** The latency estimate and when it was last updated, packed so that one CAS keeps both consistent. */
   private volatile long latency;
+  private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
 
   /** Stats of a backend whose load counts toward no pool total. */
   public BackendStats() {
@@ -71,6 +72,15 @@ public final class BackendStats {
 
   public int inFlight() {
     return inFlight;
+  }
+
+  /** L7 requests of this node waiting in the backend's queue for a connection (engine = nio). */
+  public int queued() {
+    return queued.get();
+  }
+
+  public void queueChanged(int delta) {
+    queued.addAndGet(delta);
   }
 
   /** An L7 request to this backend started. */

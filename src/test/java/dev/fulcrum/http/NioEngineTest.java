@@ -37,6 +37,9 @@ class NioEngineTest {
   private RecordingBackend api;
   private RawBackend closing;
   private RawTcpServer limited;
+  private RawTcpServer gated;
+  private final java.util.concurrent.CountDownLatch gateOpen = new java.util.concurrent.CountDownLatch(1);
+  private final java.util.concurrent.CountDownLatch gateReached = new java.util.concurrent.CountDownLatch(1);
   private final AtomicInteger limitedOpen = new AtomicInteger();
   private final AtomicInteger limitedMostOpen = new AtomicInteger();
   private Fulcrum fulcrum;
@@ -51,6 +54,7 @@ class NioEngineTest {
     api = new RecordingBackend(backends, "api");
     closing = new RawBackend(RawBackend.Behaviour.CLOSE_AFTER_ANSWER);
     limited = new RawTcpServer(this::serveCountingConnections);
+    gated = new RawTcpServer(this::serveWhenTheGateOpens);
     fulcrum = Fulcrum.start(ProxyTests.config("nio",
         """
         fulcrum.event-loops = 2
@@ -59,6 +63,8 @@ class NioEngineTest {
         fulcrum.pools.closing.backends = ["%s"]
         fulcrum.pools.limited { backends = ["%s"], health-check.type = tcp }
         fulcrum.http.pools.limited.max-connections-per-backend = 1
+        fulcrum.pools.gated { backends = ["%s"], health-check.type = tcp }
+        fulcrum.http.pools.gated { max-connections-per-backend = 1, queue-size = 1, queue-timeout = 300ms }
         fulcrum.listeners.http.main {
           bind = "127.0.0.1:0"
           routes = [
@@ -66,14 +72,15 @@ class NioEngineTest {
             {host = "api.example.com", pool = api}
             {path = "/closing", pool = closing}
             {path = "/limited", pool = limited}
+            {path = "/gated", pool = gated}
           ]
           firewall.deny-paths = ["/admin/*"]
         }
         fulcrum.listeners.http.impatient { bind = "127.0.0.1:0", client-idle-timeout = 700ms, routes = [{pool = web}] }
-        """.formatted(web.address(), api.address(), closing.address(), limited.address())));
+        """.formatted(web.address(), api.address(), closing.address(), limited.address(), gated.address())));
     port = fulcrum.httpListener("main").localAddress().getPort();
     impatientPort = fulcrum.httpListener("impatient").localAddress().getPort();
-    for (String pool : List.of("web", "api", "closing", "limited")) PoolHealth.awaitAllUp(fulcrum, pool, 1);
+    for (String pool : List.of("web", "api", "closing", "limited", "gated")) PoolHealth.awaitAllUp(fulcrum, pool, 1);
   }
 
   @AfterAll
@@ -81,6 +88,8 @@ class NioEngineTest {
     ProxyTests.stop(fulcrum, backends);
     closing.close();
     limited.close();
+    gateOpen.countDown();
+    gated.close();
   }
 
   @BeforeEach
@@ -186,10 +195,47 @@ class NioEngineTest {
     assertEquals(1, limitedMostOpen.get(), "most connections open at once to a backend limited to 1");
   }
 
+  @Test
+  void requestsBeyondTheConnectionLimitQueueThenGet503AtTheQueueTimeoutOrWhenTheQueueIsFull() throws Exception {
+    // one connection, held by the first request until the gate opens; one place in the queue
+    CompletableFuture<RawHttp.Response> first = CompletableFuture.supplyAsync(() -> RawHttp.get(port, "x", "/gated"));
+    assertTrue(gateReached.await(10, TimeUnit.SECONDS), "the first request reached the backend");
+    CompletableFuture<RawHttp.Response> second = CompletableFuture.supplyAsync(() -> RawHttp.get(port, "x", "/gated"));
+    CompletableFuture<RawHttp.Response> third = CompletableFuture.supplyAsync(() -> RawHttp.get(port, "x", "/gated"));
+    List<String> answers = new ArrayList<>();
+    for (CompletableFuture<RawHttp.Response> waiting : List.of(second, third)) {
+      RawHttp.Response response = waiting.get(10, TimeUnit.SECONDS);
+      assertEquals(503, response.status(), response.body());
+      answers.add(response.body().contains("came free within 300 ms") ? "queue timeout" : response.body());
+    }
+    // whichever came first waited its 300 ms in the queue; the other found the queue full
+    assertTrue(answers.contains("queue timeout"), answers.toString());
+    assertTrue(answers.stream().anyMatch(a -> a.contains("backends busy: too many requests waiting")), answers.toString());
+    assertTrue(!first.isDone(), "both were answered while the first still held the connection");
+    gateOpen.countDown();
+    assertEquals(200, first.get(10, TimeUnit.SECONDS).status());
+  }
+
   /** The request gets {@code status}, the connection is closed after it, and nothing reaches the backend. */
   private void assertRefused(int status, String request) {
     RawHttp.assertRefused(port, status, request);
     assertEquals(0, web.pending(), "nothing was forwarded for: " + request);
+  }
+
+  /** Answers once the test opens the gate. */
+  private void serveWhenTheGateOpens(Socket socket) throws java.io.IOException {
+    BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1));
+    String line;
+    while ((line = in.readLine()) != null) {
+      if (!line.isEmpty()) continue;
+      gateReached.countDown();
+      try {
+        if (!gateOpen.await(30, TimeUnit.SECONDS)) return;
+      } catch (InterruptedException e) {
+        return;
+      }
+      socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.ISO_8859_1));
+    }
   }
 
   /** Keep-alive answers, each after a pause, counting how many connections carry requests at once. */

@@ -125,7 +125,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     target = UpstreamPool.Target.of(backend, route.upstreamKey());
     UpstreamConnection idle = pool.acquireNow(target);
     if (idle != null) acquired(idle);
-    else pool.acquireLater(target, this);
+    else pool.acquireLater(target, backend.stats(), this);
   }
 
   // --- from the upstream pool

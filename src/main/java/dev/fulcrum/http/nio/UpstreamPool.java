@@ -5,12 +5,14 @@ import dev.fulcrum.http.proxy.BackendFailure;
 import dev.fulcrum.http.proxy.UpstreamKey;
 import dev.fulcrum.nio.Connector;
 import dev.fulcrum.nio.EventLoop;
+import dev.fulcrum.routing.BackendStats;
 import dev.fulcrum.routing.RoutedBackend;
 import java.net.InetSocketAddress;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -18,14 +20,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The keep-alive connections of one listener to its backends on one event loop, so that no connection or request
- * changes threads. A backend's connection limit holds across all loops of the listener ({@link Limits}). A request
- * takes an idle connection at once ({@link #acquireNow}) or waits ({@link #acquireLater}) for a new or freed one,
- * which it is never handed from inside another exchange's call into the pool; beyond {@link #MAX_WAITING} it is
- * turned away as busy.
+ * changes threads. As HAProxy's {@code maxconn}, {@code maxqueue} and {@code timeout queue} per server: a backend's
+ * connection limit and queue hold across all loops of the listener ({@link Limits}); a request takes an idle
+ * connection at once ({@link #acquireNow}) or waits in the queue ({@link #acquireLater}) for a new or freed one, which
+ * it is never handed from inside another exchange's call into the pool, until the queue timeout.
  */
 final class UpstreamPool implements EventLoop.Sweepable {
-  private static final int MAX_WAITING = 1024;
-
   /** One backend under one set of backend settings. */
   record Target(HostPort backend, InetSocketAddress address, UpstreamKey key) {
     static Target of(RoutedBackend backend, UpstreamKey key) {
@@ -40,9 +40,12 @@ final class UpstreamPool implements EventLoop.Sweepable {
     void acquireFailed(BackendFailure failure);
   }
 
+  /** A waiter in the queue, until when it may wait, and whose queue length it counts in. */
+  private record Queued(Waiter waiter, long deadline, BackendStats stats) {}
+
   private static final class Slot {
     final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
-    final ArrayDeque<Waiter> waiting = new ArrayDeque<>();
+    final ArrayDeque<Queued> waiting = new ArrayDeque<>();
     final Limit limit;
 
     Slot(Limit limit) {
@@ -50,31 +53,42 @@ final class UpstreamPool implements EventLoop.Sweepable {
     }
   }
 
-  /** The connection limits of one listener's backends, shared by its loops' pools. */
+  /** The connection limits and queues of one listener's backends, shared by its loops' pools. */
   static final class Limits {
     private final ConcurrentHashMap<Target, Limit> limits = new ConcurrentHashMap<>();
 
     private Limit of(Target target) {
-      return limits.computeIfAbsent(target, t -> new Limit(t.key().maxConnections()));
+      return limits.computeIfAbsent(target, t -> new Limit(t.key().maxConnections(), t.key().queueSize()));
     }
   }
 
-  /** Open connections to one target over all loops, and the pools whose requests wait for one to close. */
+  /** Open connections to and requests queued for one target over all loops, and the pools whose requests wait. */
   private static final class Limit {
-    private final int max;
+    private final int maxOpen;
+    private final int maxQueued;
     private final AtomicInteger open = new AtomicInteger();
+    private final AtomicInteger queued = new AtomicInteger();
     private final ConcurrentLinkedQueue<UpstreamPool> waiting = new ConcurrentLinkedQueue<>();
 
-    Limit(int max) {
-      this.max = max;
+    Limit(int maxOpen, int maxQueued) {
+      this.maxOpen = maxOpen;
+      this.maxQueued = maxQueued;
     }
 
     boolean tryOpen() {
+      return tryIncrement(open, maxOpen);
+    }
+
+    boolean tryQueue() {
+      return tryIncrement(queued, maxQueued);
+    }
+
+    private static boolean tryIncrement(AtomicInteger counter, int max) {
       int n;
       do {
-        n = open.get();
+        n = counter.get();
         if (n >= max) return false;
-      } while (!open.compareAndSet(n, n + 1));
+      } while (!counter.compareAndSet(n, n + 1));
       return true;
     }
 
@@ -119,31 +133,41 @@ final class UpstreamPool implements EventLoop.Sweepable {
 
   /**
    * The waiter is handed a new connection once connected (at once, when a loopback connect completes at once), or a
-   * freed one from a task of the loop, or told why there is none: never from inside another exchange's call.
+   * freed one from a task of the loop, or told why there is none (queue full, queue timeout, connect failed): never
+   * from inside another exchange's call. {@code stats} counts it while it is queued.
    */
-  void acquireLater(Target target, Waiter waiter) {
+  void acquireLater(Target target, BackendStats stats, Waiter waiter) {
     Slot slot = slot(target);
     if (slot.limit.tryOpen()) {
       open(target, waiter);
-    } else if (slot.waiting.size() < MAX_WAITING) {
-      slot.waiting.add(waiter);
+    } else if (slot.limit.tryQueue()) {
+      stats.queueChanged(1);
+      slot.waiting.add(new Queued(waiter, loop.now() + target.key().queueTimeout().toNanos(), stats));
       if (slot.waiting.size() == 1) waitForRoom(slot, target);
     } else {
-      loop.execute(() -> waiter.acquireFailed(
-          new BackendFailure(BackendFailure.Kind.BUSY, "too many requests waiting for " + target.backend())));
+      loop.execute(() -> waiter.acquireFailed(new BackendFailure(BackendFailure.Kind.BUSY,
+          "the queue for " + target.backend() + " is full (" + target.key().queueSize() + " requests)")));
     }
   }
 
-  /** The waiter no longer waits (its client went away or it timed out). */
+  /** The waiter no longer waits (its client went away). */
   void cancel(Target target, Waiter waiter) {
     Slot slot = slots.get(target);
-    if (slot != null) slot.waiting.remove(waiter);
+    if (slot == null) return;
+    for (Iterator<Queued> it = slot.waiting.iterator(); it.hasNext(); ) {
+      Queued queued = it.next();
+      if (queued.waiter == waiter) {
+        it.remove();
+        dequeued(slot, queued);
+        return;
+      }
+    }
   }
 
   /** The connection finished an exchange cleanly and may serve another. */
   void release(UpstreamConnection connection) {
     Slot slot = slots.get(connection.target());
-    Waiter next = slot.waiting.poll();
+    Queued next = nextWaiting(slot);
     if (next != null) {
       connection.idle();
       // handed over from the loop, not from inside the exchange that released it
@@ -178,13 +202,21 @@ final class UpstreamPool implements EventLoop.Sweepable {
     }
   }
 
+  /** Closes connections idle past their keep-alive timeout, and answers requests queued past their queue timeout. */
   @Override
   public void sweep(long now) {
     for (Map.Entry<Target, Slot> e : slots.entrySet()) {
-      long keepAlive = e.getKey().key().keepAliveTimeout().toNanos();
+      Target target = e.getKey();
       Slot slot = e.getValue();
+      long keepAlive = target.key().keepAliveTimeout().toNanos();
       while (!slot.idle.isEmpty() && now - slot.idle.peekFirst().idleSince() >= keepAlive) {
         close(slot.idle.pollFirst());
+      }
+      // one timeout per target: the queue is in deadline order
+      while (!slot.waiting.isEmpty() && now - slot.waiting.peekFirst().deadline >= 0) {
+        Queued late = nextWaiting(slot);
+        late.waiter.acquireFailed(new BackendFailure(BackendFailure.Kind.QUEUE_TIMEOUT,
+            "waited " + target.key().queueTimeout().toMillis() + " ms in the queue for " + target.backend()));
       }
     }
   }
@@ -198,14 +230,27 @@ final class UpstreamPool implements EventLoop.Sweepable {
     return slot;
   }
 
-  private void handOver(Slot slot, UpstreamConnection connection, Waiter waiter) {
+  private Queued nextWaiting(Slot slot) {
+    Queued next = slot.waiting.poll();
+    if (next != null) dequeued(slot, next);
+    return next;
+  }
+
+  private static void dequeued(Slot slot, Queued queued) {
+    slot.limit.queued.decrementAndGet();
+    queued.stats.queueChanged(-1);
+  }
+
+  private void handOver(Slot slot, UpstreamConnection connection, Queued queued) {
     if (!connection.isOpen()) {
       // the backend closed it meanwhile (and the pool counted it closed): the waiter waits for a new one
-      slot.waiting.addFirst(waiter);
+      slot.limit.queued.incrementAndGet();
+      queued.stats.queueChanged(1);
+      slot.waiting.addFirst(queued);
       openForWaiters(connection.target());
       return;
     }
-    waiter.acquired(connection);
+    queued.waiter.acquired(connection);
   }
 
   /** Connections of the target closed elsewhere: opens as many as the limit now allows for requests waiting here. */
@@ -230,7 +275,7 @@ final class UpstreamPool implements EventLoop.Sweepable {
   }
 
   private void openWhileRoom(Slot slot, Target target) {
-    while (!slot.waiting.isEmpty() && slot.limit.tryOpen()) open(target, slot.waiting.poll());
+    while (!slot.waiting.isEmpty() && slot.limit.tryOpen()) open(target, nextWaiting(slot).waiter);
   }
 
   private void open(Target target, Waiter waiter) {

@@ -27,9 +27,6 @@ import scala.util.Try;
  * a request costs one offer and no stream materialization. The pools never retry by themselves: the proxy decides.
  */
 final class BackendClients {
-  /** Requests waiting for a free connection to one backend; more are refused at once rather than queued forever. */
-  private static final int QUEUE_SIZE = 1024;
-
   private final ActorSystem<?> system;
   private final Materializer materializer;
   private final LoggingAdapter log;
@@ -73,7 +70,7 @@ final class BackendClients {
         (ConnectionPoolSettings) org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings.create(poolConfig(target.key));
     // the scaladsl pool: javadsl newHostConnectionPool(ConnectHttp, settings, ...) always connects with TLS (Pekko HTTP 1.3.0)
     Pair<BoundedSourceQueue<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>, Http.HostConnectionPool> materialized =
-        Source.<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>queue(QUEUE_SIZE)
+        Source.<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>queue(Math.max(1, target.key().queueSize()))
             .viaMat(Http.apply(system.classicSystem())
                 .<CompletableFuture<HttpResponse>>newHostConnectionPool(
                     target.backend.host(), target.backend.port(), settings, log, materializer)

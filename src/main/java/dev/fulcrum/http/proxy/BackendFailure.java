@@ -14,6 +14,8 @@ public record BackendFailure(Kind kind, String reason) {
     CONNECT_TIMEOUT,
     /** Nothing was sent: too many requests already wait for this backend. */
     BUSY,
+    /** Nothing was sent: no connection to the backend came free within the queue timeout. */
+    QUEUE_TIMEOUT,
     TIMEOUT,
     /** The client's body exceeded the limit while it was being forwarded. */
     TOO_LARGE,
@@ -35,7 +37,8 @@ public record BackendFailure(Kind kind, String reason) {
     return switch (kind) {
       case CONNECT, CONNECT_TIMEOUT, BUSY -> true;
       case RESET -> replayable;
-      case TIMEOUT, TOO_LARGE, INVALID_RESPONSE -> false;
+      // as HAProxy: a request that waited its queue timeout is answered, not queued again elsewhere
+      case QUEUE_TIMEOUT, TIMEOUT, TOO_LARGE, INVALID_RESPONSE -> false;
     };
   }
 
@@ -47,6 +50,8 @@ public record BackendFailure(Kind kind, String reason) {
       case CONNECT_TIMEOUT -> new ProxyError(504,
           "gateway timeout: connect to the backend timed out after " + upstream.connectTimeout().toMillis() + " ms");
       case BUSY -> new ProxyError(503, "backends busy: too many requests waiting");
+      case QUEUE_TIMEOUT -> new ProxyError(503,
+          "backends busy: no connection to a backend came free within " + upstream.queueTimeout().toMillis() + " ms");
       case TIMEOUT -> new ProxyError(504,
           "gateway timeout: the backend did not answer within " + upstream.responseTimeout().toMillis() + " ms");
       case TOO_LARGE -> ProxyError.tooLarge(maxBodySize);

@@ -61,10 +61,16 @@ public final class HeadWriter {
     return ByteBuffer.wrap(bytes, 0, size);
   }
 
+  /**
+   * Heads are ISO-8859-1 (the parser made every string of one from bytes that way), so each char is one byte: the old
+   * {@code getBytes(int, int, byte[], int)} copies exactly that, as an array copy for Latin-1 strings.
+   */
+  @SuppressWarnings("deprecation")
   private HeadWriter append(String s) {
     int n = s.length();
     reserve(n);
-    for (int i = 0; i < n; i++) bytes[size++] = (byte) s.charAt(i);
+    s.getBytes(0, n, bytes, size);
+    size += n;
     return this;
   }
 
