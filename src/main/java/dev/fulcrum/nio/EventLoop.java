@@ -58,6 +58,7 @@ public final class EventLoop implements Runnable {
   private final PriorityQueue<Timer> timers = new PriorityQueue<>();
   private final ArrayDeque<ByteBuffer> buffers = new ArrayDeque<>();
   private final Set<Sweepable> sweepables = new HashSet<>();
+  private final RateLimitedCounter handlerFailures;
   private long timerSeq;
   private long now = System.nanoTime();
   private long nextSweep = now + SWEEP_NANOS;
@@ -70,6 +71,8 @@ public final class EventLoop implements Runnable {
       throw new UncheckedIOException("cannot open a selector", e);
     }
     this.bufferSize = bufferSize;
+    this.handlerFailures = new RateLimitedCounter((count, sample) -> log.error(
+        "event loop {}: {} handler(s) threw and were aborted; the latest:", name, count, sample));
     this.thread = new Thread(this, name);
     thread.setDaemon(true);
     thread.start();
@@ -128,6 +131,11 @@ public final class EventLoop implements Runnable {
     if (buffers.size() < POOLED_BUFFERS) buffers.addLast(buffer);
   }
 
+  /** Handlers aborted because they threw a RuntimeException: bugs, not the peers' doing. */
+  public long handlerFailures() {
+    return handlerFailures.total();
+  }
+
   /** Stops the loop: every registered handler is aborted and the selector closed. */
   void stop() {
     running = false;
@@ -161,8 +169,26 @@ public final class EventLoop implements Runnable {
     Handler handler = (Handler) key.attachment();
     try {
       handler.ready(key);
-    } catch (IOException | RuntimeException e) {
-      handler.abort(e);
+    } catch (IOException e) {
+      abort(key, handler, e);
+    } catch (RuntimeException e) {
+      // unlogged, a bug would pass for a peer's reset
+      handlerFailures.increment(e);
+      abort(key, handler, e);
+    }
+  }
+
+  /** An abort that throws would escape the selector and end the loop with all its connections: close the channel. */
+  private void abort(SelectionKey key, Handler handler, Throwable cause) {
+    try {
+      handler.abort(cause);
+    } catch (RuntimeException e) {
+      handlerFailures.increment(e);
+      try {
+        key.channel().close();
+      } catch (IOException ignored) {
+        // nothing else can be released
+      }
     }
   }
 
@@ -199,7 +225,7 @@ public final class EventLoop implements Runnable {
 
   private void abortAll(Throwable cause) {
     for (SelectionKey key : selector.keys()) {
-      if (key.attachment() instanceof Handler handler) handler.abort(cause);
+      if (key.attachment() instanceof Handler handler) abort(key, handler, cause);
     }
     try {
       selector.close();
