@@ -34,6 +34,7 @@ public final class Connector implements EventLoop.Handler {
   private final EventLoop loop;
   private final Callback callback;
   private SocketChannel channel;
+  private EventLoop.Timer timeout;
   private boolean finished;
 
   private Connector(EventLoop loop, Callback callback) {
@@ -50,13 +51,11 @@ public final class Connector implements EventLoop.Handler {
 
   /** The connect is no longer wanted: no callback will run and the channel is closed. */
   public void cancel() {
-    if (finished) return;
-    finished = true;
-    closeChannel();
+    if (finish()) closeChannel();
   }
 
   private void start(InetSocketAddress address, long timeoutNanos) {
-    loop.schedule(timeoutNanos, () -> fail("connect timed out after " + timeoutNanos / 1_000_000 + " ms", true));
+    timeout = loop.schedule(timeoutNanos, () -> fail("connect timed out after " + timeoutNanos / 1_000_000 + " ms", true));
     if (!address.isUnresolved()) {
       open(address);
       return;
@@ -101,16 +100,21 @@ public final class Connector implements EventLoop.Handler {
   }
 
   private void succeed(SelectionKey key) {
-    if (finished) return;
-    finished = true;
-    callback.connected(channel, key);
+    if (finish()) callback.connected(channel, key);
   }
 
   private void fail(String reason, boolean timedOut) {
-    if (finished) return;
-    finished = true;
+    if (!finish()) return;
     closeChannel();
     callback.failed(reason, timedOut);
+  }
+
+  /** True for the first of success, failure and cancel only; a live timeout would hold this for its full length. */
+  private boolean finish() {
+    if (finished) return false;
+    finished = true;
+    timeout.cancel();
+    return true;
   }
 
   private void closeChannel() {

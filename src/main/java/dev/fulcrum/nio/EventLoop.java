@@ -42,7 +42,30 @@ public final class EventLoop implements Runnable {
     void sweep(long now);
   }
 
-  private record Timer(long deadline, Runnable task, long seq) implements Comparable<Timer> {
+  /** A task scheduled on this loop; cancel it once it is not wanted, or it keeps its task alive until it is due. */
+  public final class Timer implements Comparable<Timer> {
+    private final long deadline;
+    private final long seq;
+    /** Null once it ran or was cancelled. */
+    private Runnable task;
+
+    private Timer(long deadline, long seq, Runnable task) {
+      this.deadline = deadline;
+      this.seq = seq;
+      this.task = task;
+    }
+
+    /** The task will not run, if it has not yet; loop thread only. */
+    public void cancel() {
+      if (task == null) return;
+      task = null;
+      // left in the queue, as a heap search per cancel would cost more than the rare purge
+      if (++cancelledTimers > timers.size() / 2) {
+        timers.removeIf(timer -> timer.task == null);
+        cancelledTimers = 0;
+      }
+    }
+
     @Override
     public int compareTo(Timer other) {
       int byDeadline = Long.compare(deadline, other.deadline);
@@ -60,6 +83,8 @@ public final class EventLoop implements Runnable {
   private final Set<Sweepable> sweepables = new HashSet<>();
   private final RateLimitedCounter handlerFailures;
   private long timerSeq;
+  /** Timers in the queue whose task is gone; purged once they are half of it. */
+  private int cancelledTimers;
   private long now = System.nanoTime();
   private long nextSweep = now + SWEEP_NANOS;
   private volatile boolean running = true;
@@ -107,9 +132,16 @@ public final class EventLoop implements Runnable {
     selector.selectNow(this::dispatch);
   }
 
-  /** Runs the task on this loop after the delay (callers check their own state: timers are not cancelled). Loop thread only. */
-  public void schedule(long delayNanos, Runnable task) {
-    timers.add(new Timer(now + delayNanos, task, timerSeq++));
+  /** Runs the task on this loop after the delay, unless the timer is cancelled first. Loop thread only. */
+  public Timer schedule(long delayNanos, Runnable task) {
+    Timer timer = new Timer(now + delayNanos, timerSeq++, task);
+    timers.add(timer);
+    return timer;
+  }
+
+  /** Timers the loop holds on to, cancelled ones not yet purged included. Loop thread only. */
+  int pendingTimers() {
+    return timers.size();
   }
 
   public void addSweepable(Sweepable sweepable) {
@@ -194,7 +226,7 @@ public final class EventLoop implements Runnable {
 
   private long selectTimeoutMillis() {
     long until = nextSweep;
-    Timer first = timers.peek();
+    Timer first = firstTimer();
     if (first != null && first.deadline < until) until = first.deadline;
     return Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime() + 999_999));
   }
@@ -213,14 +245,26 @@ public final class EventLoop implements Runnable {
 
   private void runTimers() {
     Timer first;
-    while ((first = timers.peek()) != null && first.deadline <= now) {
+    while ((first = firstTimer()) != null && first.deadline <= now) {
       timers.poll();
+      Runnable task = first.task;
+      first.task = null;
       try {
-        first.task.run();
+        task.run();
       } catch (RuntimeException e) {
         log.error("event loop timer failed", e);
       }
     }
+  }
+
+  /** The next timer still to run, after dropping cancelled ones ahead of it. */
+  private Timer firstTimer() {
+    Timer first;
+    while ((first = timers.peek()) != null && first.task == null) {
+      timers.poll();
+      cancelledTimers--;
+    }
+    return first;
   }
 
   private void abortAll(Throwable cause) {

@@ -115,6 +115,27 @@ class EventLoopTest {
     assertEquals(2, loop.handlerFailures());
   }
 
+  @Test
+  void cancelledTimersNeverRunAndDoNotPileUpBehindLiveOnes() throws Exception {
+    CompletableFuture<Integer> mostHeld = new CompletableFuture<>();
+    CompletableFuture<String> ran = new CompletableFuture<>();
+    loop.execute(() -> {
+      long hour = TimeUnit.HOURS.toNanos(1);
+      for (int i = 0; i < 1000; i++) loop.schedule(hour, () -> ran.complete("a live timer an hour away"));
+      int most = 0;
+      for (int i = 0; i < 100_000; i++) {
+        loop.schedule(hour, () -> ran.complete("a cancelled timer")).cancel();
+        most = Math.max(most, loop.pendingTimers());
+      }
+      loop.schedule(0, () -> ran.complete("a cancelled timer")).cancel();
+      loop.schedule(1, () -> ran.complete("the due one"));
+      mostHeld.complete(most);
+    });
+
+    assertTrue(mostHeld.get(10, TimeUnit.SECONDS) <= 2 * 1000 + 1, "held " + mostHeld.get() + " timers");
+    assertEquals("the due one", ran.get(5, TimeUnit.SECONDS));
+  }
+
   /**
    * Registers the server side of a new connection on the loop with a handler that runs {@code ready}, and whose abort
    * runs {@code abort} and then closes the channel as real handlers do; returns the client side.
