@@ -2,13 +2,12 @@ package dev.fulcrum.nio;
 
 import dev.fulcrum.Failures;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
+import java.net.UnknownHostException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * One non-blocking connect to a backend on an event loop, bounded by a timeout that also covers looking up a backend
@@ -17,11 +16,7 @@ import java.util.concurrent.Executors;
  */
 public final class Connector implements EventLoop.Handler {
   /** Backends configured by host name are looked up here, never on an event loop. */
-  private static final ExecutorService RESOLVER = Executors.newCachedThreadPool(task -> {
-    Thread thread = new Thread(task, "fulcrum-resolver");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private static final Resolver RESOLVER = new Resolver("fulcrum-resolver", 4, 256, InetAddress::getByName);
 
   /** What a connect ends in. */
   public interface Callback {
@@ -60,12 +55,12 @@ public final class Connector implements EventLoop.Handler {
       open(address);
       return;
     }
-    CompletableFuture.supplyAsync(() -> new InetSocketAddress(address.getHostString(), address.getPort()), RESOLVER)
-        .whenComplete((resolved, failure) -> loop.execute(() -> {
-          if (failure != null) fail(Failures.describe(failure), false);
-          else if (resolved.isUnresolved()) fail("unknown host " + address.getHostString(), false);
-          else open(resolved);
-        }));
+    String host = address.getHostString();
+    RESOLVER.resolve(host).whenComplete((resolved, failure) -> loop.execute(() -> {
+      if (failure == null) open(new InetSocketAddress(resolved, address.getPort()));
+      else if (Failures.unwrap(failure) instanceof UnknownHostException) fail("unknown host " + host, false);
+      else fail(Failures.describe(failure), false);
+    }));
   }
 
   private void open(InetSocketAddress address) {

@@ -1,6 +1,7 @@
 package dev.fulcrum.nio;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -8,8 +9,10 @@ import java.net.StandardSocketOptions;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -54,6 +57,40 @@ class ConnectorTest {
     }));
 
     assertEquals(0, onLoop(done -> done.complete(loop.pendingTimers())));
+  }
+
+  @Test
+  void manyConcurrentConnectsToAHostNameShareAFewLookupThreadsAndAllSucceed() throws Exception {
+    InetSocketAddress byName = InetSocketAddress.createUnresolved("localhost", backend.socket().getLocalPort());
+    int count = 1000;
+    AtomicInteger connected = new AtomicInteger();
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    loop.execute(() -> {
+      for (int i = 0; i < count; i++) {
+        Connector.connect(loop, byName, AN_HOUR, new Connector.Callback() {
+          @Override
+          public void connected(SocketChannel channel, SelectionKey key) {
+            try {
+              channel.setOption(StandardSocketOptions.SO_LINGER, 0);
+              channel.close();
+            } catch (IOException e) {
+              done.completeExceptionally(e);
+            }
+            if (connected.incrementAndGet() == count) done.complete(null);
+          }
+
+          @Override
+          public void failed(String reason, boolean timedOut) {
+            done.completeExceptionally(new AssertionError("a connect to localhost failed: " + reason));
+          }
+        });
+      }
+    });
+
+    done.get(30, TimeUnit.SECONDS);
+    List<String> resolvers = Thread.getAllStackTraces().keySet().stream()
+        .map(Thread::getName).filter(name -> name.startsWith("fulcrum-resolver")).toList();
+    assertTrue(resolvers.size() <= 4, "resolver threads: " + resolvers);
   }
 
   /** {@code count} connects one after the other, each closed at once; completes with how many ended. */
