@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.fulcrum.testing.Eventually;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -68,6 +70,7 @@ class ResolverTest {
     ExecutionException failure = assertThrows(ExecutionException.class, tooMany::get);
     assertEquals(Resolver.BACKED_UP, failure.getCause().getMessage());
 
+    Eventually.await(Duration.ofSeconds(5), "both threads looking up", () -> running.get() == 2);
     release.countDown();
     for (CompletableFuture<InetAddress> lookup : taken) assertSame(ADDRESS, lookup.get(5, TimeUnit.SECONDS));
     assertEquals(2, mostRunning.get());
