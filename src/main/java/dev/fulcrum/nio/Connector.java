@@ -2,13 +2,12 @@ package dev.fulcrum.nio;
 
 import dev.fulcrum.Failures;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
+import java.net.UnknownHostException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * One non-blocking connect to a backend on an event loop, bounded by a timeout that also covers looking up a backend
@@ -17,11 +16,7 @@ import java.util.concurrent.Executors;
  */
 public final class Connector implements EventLoop.Handler {
   /** Backends configured by host name are looked up here, never on an event loop. */
-  private static final ExecutorService RESOLVER = Executors.newCachedThreadPool(task -> {
-    Thread thread = new Thread(task, "fulcrum-resolver");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private static final Resolver RESOLVER = new Resolver("fulcrum-resolver", 4, 256, InetAddress::getByName);
 
   /** What a connect ends in. */
   public interface Callback {
@@ -34,6 +29,7 @@ public final class Connector implements EventLoop.Handler {
   private final EventLoop loop;
   private final Callback callback;
   private SocketChannel channel;
+  private EventLoop.Timer timeout;
   private boolean finished;
 
   private Connector(EventLoop loop, Callback callback) {
@@ -50,23 +46,21 @@ public final class Connector implements EventLoop.Handler {
 
   /** The connect is no longer wanted: no callback will run and the channel is closed. */
   public void cancel() {
-    if (finished) return;
-    finished = true;
-    closeChannel();
+    if (finish()) closeChannel();
   }
 
   private void start(InetSocketAddress address, long timeoutNanos) {
-    loop.schedule(timeoutNanos, () -> fail("connect timed out after " + timeoutNanos / 1_000_000 + " ms", true));
+    timeout = loop.schedule(timeoutNanos, () -> fail("connect timed out after " + timeoutNanos / 1_000_000 + " ms", true));
     if (!address.isUnresolved()) {
       open(address);
       return;
     }
-    CompletableFuture.supplyAsync(() -> new InetSocketAddress(address.getHostString(), address.getPort()), RESOLVER)
-        .whenComplete((resolved, failure) -> loop.execute(() -> {
-          if (failure != null) fail(Failures.describe(failure), false);
-          else if (resolved.isUnresolved()) fail("unknown host " + address.getHostString(), false);
-          else open(resolved);
-        }));
+    String host = address.getHostString();
+    RESOLVER.resolve(host).whenComplete((resolved, failure) -> loop.execute(() -> {
+      if (failure == null) open(new InetSocketAddress(resolved, address.getPort()));
+      else if (Failures.unwrap(failure) instanceof UnknownHostException) fail("unknown host " + host, false);
+      else fail(Failures.describe(failure), false);
+    }));
   }
 
   private void open(InetSocketAddress address) {
@@ -101,16 +95,21 @@ public final class Connector implements EventLoop.Handler {
   }
 
   private void succeed(SelectionKey key) {
-    if (finished) return;
-    finished = true;
-    callback.connected(channel, key);
+    if (finish()) callback.connected(channel, key);
   }
 
   private void fail(String reason, boolean timedOut) {
-    if (finished) return;
-    finished = true;
+    if (!finish()) return;
     closeChannel();
     callback.failed(reason, timedOut);
+  }
+
+  /** True for the first of success, failure and cancel only; a live timeout would hold this for its full length. */
+  private boolean finish() {
+    if (finished) return false;
+    finished = true;
+    timeout.cancel();
+    return true;
   }
 
   private void closeChannel() {

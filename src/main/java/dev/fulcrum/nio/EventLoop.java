@@ -42,7 +42,30 @@ public final class EventLoop implements Runnable {
     void sweep(long now);
   }
 
-  private record Timer(long deadline, Runnable task, long seq) implements Comparable<Timer> {
+  /** A task scheduled on this loop; cancel it once it is not wanted, or it keeps its task alive until it is due. */
+  public final class Timer implements Comparable<Timer> {
+    private final long deadline;
+    private final long seq;
+    /** Null once it ran or was cancelled. */
+    private Runnable task;
+
+    private Timer(long deadline, long seq, Runnable task) {
+      this.deadline = deadline;
+      this.seq = seq;
+      this.task = task;
+    }
+
+    /** The task will not run, if it has not yet; loop thread only. */
+    public void cancel() {
+      if (task == null) return;
+      task = null;
+      // left in the queue, as a heap search per cancel would cost more than the rare purge
+      if (++cancelledTimers > timers.size() / 2) {
+        timers.removeIf(timer -> timer.task == null);
+        cancelledTimers = 0;
+      }
+    }
+
     @Override
     public int compareTo(Timer other) {
       int byDeadline = Long.compare(deadline, other.deadline);
@@ -58,7 +81,10 @@ public final class EventLoop implements Runnable {
   private final PriorityQueue<Timer> timers = new PriorityQueue<>();
   private final ArrayDeque<ByteBuffer> buffers = new ArrayDeque<>();
   private final Set<Sweepable> sweepables = new HashSet<>();
+  private final RateLimitedCounter handlerFailures;
   private long timerSeq;
+  /** Timers in the queue whose task is gone; purged once they are half of it. */
+  private int cancelledTimers;
   private long now = System.nanoTime();
   private long nextSweep = now + SWEEP_NANOS;
   private volatile boolean running = true;
@@ -70,6 +96,8 @@ public final class EventLoop implements Runnable {
       throw new UncheckedIOException("cannot open a selector", e);
     }
     this.bufferSize = bufferSize;
+    this.handlerFailures = new RateLimitedCounter((count, sample) -> log.error(
+        "event loop {}: {} handler(s) threw and were aborted; the latest:", name, count, sample));
     this.thread = new Thread(this, name);
     thread.setDaemon(true);
     thread.start();
@@ -104,9 +132,16 @@ public final class EventLoop implements Runnable {
     selector.selectNow(this::dispatch);
   }
 
-  /** Runs the task on this loop after the delay (callers check their own state: timers are not cancelled). Loop thread only. */
-  public void schedule(long delayNanos, Runnable task) {
-    timers.add(new Timer(now + delayNanos, task, timerSeq++));
+  /** Runs the task on this loop after the delay, unless the timer is cancelled first. Loop thread only. */
+  public Timer schedule(long delayNanos, Runnable task) {
+    Timer timer = new Timer(now + delayNanos, timerSeq++, task);
+    timers.add(timer);
+    return timer;
+  }
+
+  /** Timers the loop holds on to, cancelled ones not yet purged included. Loop thread only. */
+  int pendingTimers() {
+    return timers.size();
   }
 
   public void addSweepable(Sweepable sweepable) {
@@ -126,6 +161,11 @@ public final class EventLoop implements Runnable {
   public void release(ByteBuffer buffer) {
     buffer.clear();
     if (buffers.size() < POOLED_BUFFERS) buffers.addLast(buffer);
+  }
+
+  /** Handlers aborted because they threw a RuntimeException: bugs, not the peers' doing. */
+  public long handlerFailures() {
+    return handlerFailures.total();
   }
 
   /** Stops the loop: every registered handler is aborted and the selector closed. */
@@ -161,14 +201,32 @@ public final class EventLoop implements Runnable {
     Handler handler = (Handler) key.attachment();
     try {
       handler.ready(key);
-    } catch (IOException | RuntimeException e) {
-      handler.abort(e);
+    } catch (IOException e) {
+      abort(key, handler, e);
+    } catch (RuntimeException e) {
+      // unlogged, a bug would pass for a peer's reset
+      handlerFailures.increment(e);
+      abort(key, handler, e);
+    }
+  }
+
+  /** An abort that throws would escape the selector and end the loop with all its connections: close the channel. */
+  private void abort(SelectionKey key, Handler handler, Throwable cause) {
+    try {
+      handler.abort(cause);
+    } catch (RuntimeException e) {
+      handlerFailures.increment(e);
+      try {
+        key.channel().close();
+      } catch (IOException ignored) {
+        // nothing else can be released
+      }
     }
   }
 
   private long selectTimeoutMillis() {
     long until = nextSweep;
-    Timer first = timers.peek();
+    Timer first = firstTimer();
     if (first != null && first.deadline < until) until = first.deadline;
     return Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime() + 999_999));
   }
@@ -187,19 +245,31 @@ public final class EventLoop implements Runnable {
 
   private void runTimers() {
     Timer first;
-    while ((first = timers.peek()) != null && first.deadline <= now) {
+    while ((first = firstTimer()) != null && first.deadline <= now) {
       timers.poll();
+      Runnable task = first.task;
+      first.task = null;
       try {
-        first.task.run();
+        task.run();
       } catch (RuntimeException e) {
         log.error("event loop timer failed", e);
       }
     }
   }
 
+  /** The next timer still to run, after dropping cancelled ones ahead of it. */
+  private Timer firstTimer() {
+    Timer first;
+    while ((first = timers.peek()) != null && first.task == null) {
+      timers.poll();
+      cancelledTimers--;
+    }
+    return first;
+  }
+
   private void abortAll(Throwable cause) {
     for (SelectionKey key : selector.keys()) {
-      if (key.attachment() instanceof Handler handler) handler.abort(cause);
+      if (key.attachment() instanceof Handler handler) abort(key, handler, cause);
     }
     try {
       selector.close();

@@ -3,6 +3,7 @@ package dev.fulcrum.nio;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
+import java.nio.channels.Channel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -35,6 +36,7 @@ public final class NioServer {
   private final EventLoop[] loops;
   private final Accepted accepted;
   private final RateLimitedCounter acceptFailures;
+  private final RateLimitedCounter callbackFailures;
   private volatile boolean paused;
 
   private NioServer(ServerSocketChannel server, EventLoop[] loops, Accepted accepted, String name) throws IOException {
@@ -44,6 +46,8 @@ public final class NioServer {
     this.accepted = accepted;
     this.acceptFailures = new RateLimitedCounter(count -> log.warn(
         "listener {}: {} accept(s) failed (out of file descriptors?); accepting pauses briefly after each", name, count));
+    this.callbackFailures = new RateLimitedCounter((count, sample) -> log.error(
+        "listener {}: taking an accepted connection failed {} time(s), each closed; the latest:", name, count, sample));
   }
 
   /** Binds and starts accepting on every loop; the stage fails if the address is taken. */
@@ -66,6 +70,11 @@ public final class NioServer {
 
   public InetSocketAddress localAddress() {
     return localAddress;
+  }
+
+  /** Accepted connections closed at once because {@link Accepted#accept} threw. */
+  public long acceptCallbackFailures() {
+    return callbackFailures.total();
   }
 
   /** Stops taking connections until {@link #resume}; they wait in the kernel's backlog meanwhile (HAProxy's maxconn). */
@@ -114,10 +123,10 @@ public final class NioServer {
     return CompletableFuture.allOf(all);
   }
 
-  private static void closeQuietly(ServerSocketChannel server) {
-    if (server == null) return;
+  private static void closeQuietly(Channel channel) {
+    if (channel == null) return;
     try {
-      server.close();
+      channel.close();
     } catch (IOException ignored) {
       // nothing left to release
     }
@@ -142,7 +151,17 @@ public final class NioServer {
           return;
         }
         if (client == null) return;
+        hand(client);
+      }
+    }
+
+    /** A bug in the callback costs only this connection: left to the loop, it would close the listening socket. */
+    private void hand(SocketChannel client) {
+      try {
         accepted.accept(loop, client);
+      } catch (RuntimeException e) {
+        callbackFailures.increment(e);
+        closeQuietly(client);
       }
     }
 

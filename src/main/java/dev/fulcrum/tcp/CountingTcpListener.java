@@ -3,14 +3,13 @@ package dev.fulcrum.tcp;
 import dev.fulcrum.config.TcpListenerSettings;
 import dev.fulcrum.nio.RateLimitedCounter;
 import dev.fulcrum.routing.RoutedBackend;
-import dev.fulcrum.routing.RoutingTable;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What both engines share: counting open client connections and those turned away for want of a backend, and when a
- * client whose connects failed is given up.
+ * What both engines share: counting open client connections and those turned away for want of a backend, and logging
+ * a client given up after its connects failed.
  */
 abstract class CountingTcpListener implements TcpListener {
   private static final Logger log = LoggerFactory.getLogger(TcpListener.class);
@@ -24,11 +23,6 @@ abstract class CountingTcpListener implements TcpListener {
     this.noBackend = new RateLimitedCounter(count -> log.warn(
         "listener {}: no healthy backend in pool {}, closed {} client connection(s)",
         settings.name(), settings.pool(), count));
-  }
-
-  /** Whether a client whose {@code failed} connects all failed may try the next backend of the table it was given. */
-  boolean mayTryAnother(int failed, RoutingTable table) {
-    return failed < Math.min(settings.connectAttempts(), table.size());
   }
 
   /** The client is closed: every backend it was allowed to try refused or timed out. */

@@ -3,6 +3,7 @@ package dev.fulcrum.tcp;
 import dev.fulcrum.nio.Connector;
 import dev.fulcrum.nio.EventLoop;
 import dev.fulcrum.nio.Pipe;
+import dev.fulcrum.routing.Attempts;
 import dev.fulcrum.routing.HashKey;
 import dev.fulcrum.routing.RoutedBackend;
 import dev.fulcrum.routing.RoutingTable;
@@ -24,8 +25,7 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
   private final RoutingTable table;
   private final long idleNanos;
   private InetSocketAddress clientAddress;
-  private int first;
-  private int attempt;
+  private Attempts attempts;
   private RoutedBackend backend;
   private SocketChannel backendChannel;
   private SelectionKey clientKey;
@@ -52,8 +52,9 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
       close();
       return;
     }
-    first = table.pick(HashKey.clientIp(clientAddress.getAddress()));
-    if (first < 0) {
+    attempts = Attempts.pick(
+        table, HashKey.clientIp(clientAddress.getAddress()), listener.settings().connectAttempts());
+    if (attempts == null) {
       listener.noBackend();
       close();
       return;
@@ -63,7 +64,7 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
 
   /** One attempt, bounded by the connect timeout, which also covers looking up a backend given by host name. */
   private void connect() {
-    backend = table.get((first + attempt) % table.size());
+    backend = attempts.next();
     Connector.connect(loop, backend.socketAddress(), listener.settings().connectTimeout().toNanos(), this);
   }
 
@@ -94,11 +95,10 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
   private void connectFailed(String reason) {
     closeBackendChannel();
     backend.reportConnectFailure(reason);
-    attempt++;
-    if (listener.mayTryAnother(attempt, table)) {
+    if (attempts.hasNext()) {
       connect();
     } else {
-      listener.gaveUp(clientAddress, attempt, backend, reason);
+      listener.gaveUp(clientAddress, attempts.made(), backend, reason);
       close();
     }
   }

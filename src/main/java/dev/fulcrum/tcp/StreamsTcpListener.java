@@ -2,9 +2,9 @@ package dev.fulcrum.tcp;
 
 import dev.fulcrum.Failures;
 import dev.fulcrum.config.TcpListenerSettings;
+import dev.fulcrum.routing.Attempts;
 import dev.fulcrum.routing.HashKey;
 import dev.fulcrum.routing.RoutedBackend;
-import dev.fulcrum.routing.RoutingTable;
 import dev.fulcrum.routing.TableRef;
 import java.net.InetSocketAddress;
 import java.util.Collections;
@@ -75,18 +75,18 @@ final class StreamsTcpListener extends CountingTcpListener {
 
   private void accept(Tcp.IncomingConnection client) {
     openConnections.incrementAndGet();
-    RoutingTable current = table.current();
-    int first = current.pick(HashKey.clientIp(client.remoteAddress().getAddress()));
-    if (first < 0) {
+    Attempts attempts = Attempts.pick(
+        table.current(), HashKey.clientIp(client.remoteAddress().getAddress()), settings.connectAttempts());
+    if (attempts == null) {
       noBackend.increment();
       close(client);
       return;
     }
-    connect(client, current, first, 0);
+    connect(client, attempts);
   }
 
-  private void connect(Tcp.IncomingConnection client, RoutingTable current, int first, int attempt) {
-    RoutedBackend backend = current.get((first + attempt) % current.size());
+  private void connect(Tcp.IncomingConnection client, Attempts attempts) {
+    RoutedBackend backend = attempts.next();
     CompletableFuture<Flow<ByteString, ByteString, NotUsed>> clientSide = new CompletableFuture<>();
     Pair<Pair<CompletionStage<Done>, CompletionStage<Tcp.OutgoingConnection>>, CompletionStage<Done>> watched =
         Flow.of(ByteString.class)
@@ -109,10 +109,10 @@ final class StreamsTcpListener extends CountingTcpListener {
         clientSide.complete(client.flow());
       } else {
         backend.reportConnectFailure(Failures.describe(failure));
-        if (mayTryAnother(attempt + 1, current)) {
-          connect(client, current, first, attempt + 1);
+        if (attempts.hasNext()) {
+          connect(client, attempts);
         } else {
-          gaveUp(client.remoteAddress(), attempt + 1, backend, Failures.describe(failure));
+          gaveUp(client.remoteAddress(), attempts.made(), backend, Failures.describe(failure));
           close(client);
         }
       }

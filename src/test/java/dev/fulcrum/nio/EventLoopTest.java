@@ -1,0 +1,179 @@
+package dev.fulcrum.nio;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+class EventLoopTest {
+  private final EventLoop loop = new EventLoop("loop-test", 1024);
+  private final Logger logger = (Logger) LoggerFactory.getLogger(EventLoop.class);
+  private final ListAppender<ILoggingEvent> logged = new ListAppender<>();
+  private final List<SocketChannel> channels = new ArrayList<>();
+  private ServerSocketChannel server;
+
+  @BeforeEach
+  void start() throws IOException {
+    logged.start();
+    logger.addAppender(logged);
+    server = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+  }
+
+  @AfterEach
+  void stop() throws IOException {
+    logger.detachAppender(logged);
+    loop.stop();
+    server.close();
+    for (SocketChannel channel : channels) channel.close();
+  }
+
+  private interface Ready {
+    void ready(SelectionKey key) throws IOException;
+  }
+
+  @Test
+  void aHandlerThatThrowsIsLoggedWithItsStackTraceCountedAndAborted() throws Exception {
+    IllegalStateException bug = new IllegalStateException("a bug in a handler");
+    CompletableFuture<Throwable> aborted = new CompletableFuture<>();
+    SocketChannel peer = connectedHandler(key -> {
+      throw bug;
+    }, aborted::complete);
+    peer.write(ByteBuffer.wrap(new byte[] {1}));
+
+    assertSame(bug, aborted.get(5, TimeUnit.SECONDS));
+    assertEquals(1, loop.handlerFailures());
+    List<ILoggingEvent> errors = errors();
+    assertEquals(1, errors.size());
+    assertEquals(IllegalStateException.class.getName(), errors.get(0).getThrowableProxy().getClassName());
+  }
+
+  @Test
+  void aFloodOfFailingHandlersIsCountedInFullButLoggedAtMostOnceASecond() throws Exception {
+    long began = System.nanoTime();
+    List<CompletableFuture<Throwable>> aborts = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      CompletableFuture<Throwable> aborted = new CompletableFuture<>();
+      aborts.add(aborted);
+      connectedHandler(key -> {
+        throw new IllegalStateException("bug");
+      }, aborted::complete).write(ByteBuffer.wrap(new byte[] {1}));
+    }
+    CompletableFuture.allOf(aborts.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+    long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - began);
+
+    assertEquals(50, loop.handlerFailures());
+    int reports = errors().size();
+    assertTrue(reports >= 1 && reports <= seconds + 1, reports + " reports in " + seconds + " s");
+  }
+
+  @Test
+  void anIoExceptionIsThePeersDoingAbortedButNotCountedAsAFailure() throws Exception {
+    IOException reset = new IOException("Connection reset by peer");
+    CompletableFuture<Throwable> aborted = new CompletableFuture<>();
+    connectedHandler(key -> {
+      throw reset;
+    }, aborted::complete).write(ByteBuffer.wrap(new byte[] {1}));
+
+    assertSame(reset, aborted.get(5, TimeUnit.SECONDS));
+    assertEquals(0, loop.handlerFailures());
+    assertEquals(List.of(), errors());
+  }
+
+  @Test
+  void anAbortThatThrowsClosesTheChannelAndTheLoopGoesOn() throws Exception {
+    SocketChannel peer = connectedHandler(key -> {
+      throw new IllegalStateException("a bug in ready");
+    }, cause -> {
+      throw new IllegalStateException("a bug in abort");
+    });
+    peer.write(ByteBuffer.wrap(new byte[] {1}));
+
+    peer.socket().setSoTimeout(5_000);
+    assertEquals(-1, peer.socket().getInputStream().read(), "the channel is closed");
+    CompletableFuture<Boolean> stillRunning = new CompletableFuture<>();
+    loop.execute(() -> stillRunning.complete(true));
+    assertTrue(stillRunning.get(5, TimeUnit.SECONDS));
+    assertEquals(2, loop.handlerFailures());
+  }
+
+  @Test
+  void cancelledTimersNeverRunAndDoNotPileUpBehindLiveOnes() throws Exception {
+    CompletableFuture<Integer> mostHeld = new CompletableFuture<>();
+    CompletableFuture<String> ran = new CompletableFuture<>();
+    loop.execute(() -> {
+      long hour = TimeUnit.HOURS.toNanos(1);
+      for (int i = 0; i < 1000; i++) loop.schedule(hour, () -> ran.complete("a live timer an hour away"));
+      int most = 0;
+      for (int i = 0; i < 100_000; i++) {
+        loop.schedule(hour, () -> ran.complete("a cancelled timer")).cancel();
+        most = Math.max(most, loop.pendingTimers());
+      }
+      loop.schedule(0, () -> ran.complete("a cancelled timer")).cancel();
+      loop.schedule(1, () -> ran.complete("the due one"));
+      mostHeld.complete(most);
+    });
+
+    assertTrue(mostHeld.get(10, TimeUnit.SECONDS) <= 2 * 1000 + 1, "held " + mostHeld.get() + " timers");
+    assertEquals("the due one", ran.get(5, TimeUnit.SECONDS));
+  }
+
+  /**
+   * Registers the server side of a new connection on the loop with a handler that runs {@code ready}, and whose abort
+   * runs {@code abort} and then closes the channel as real handlers do; returns the client side.
+   */
+  private SocketChannel connectedHandler(Ready ready, Consumer<Throwable> abort) throws Exception {
+    SocketChannel client = SocketChannel.open(server.getLocalAddress());
+    SocketChannel accepted = server.accept();
+    channels.add(client);
+    channels.add(accepted);
+    accepted.configureBlocking(false);
+    CompletableFuture<SelectionKey> registered = new CompletableFuture<>();
+    loop.execute(() -> {
+      try {
+        registered.complete(loop.register(accepted, SelectionKey.OP_READ, new EventLoop.Handler() {
+          @Override
+          public void ready(SelectionKey key) throws IOException {
+            ready.ready(key);
+          }
+
+          @Override
+          public void abort(Throwable cause) {
+            abort.accept(cause);
+            try {
+              accepted.close();
+            } catch (IOException ignored) {
+              // closed is all a handler's abort has to reach
+            }
+          }
+        }));
+      } catch (IOException e) {
+        registered.completeExceptionally(e);
+      }
+    });
+    registered.get(5, TimeUnit.SECONDS);
+    return client;
+  }
+
+  private List<ILoggingEvent> errors() {
+    return logged.list.stream().filter(e -> e.getLevel() == Level.ERROR).toList();
+  }
+}
