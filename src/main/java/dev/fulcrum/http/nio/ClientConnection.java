@@ -62,6 +62,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   /** When the first byte of the head being read arrived, or 0 while none is pending. */
   private long headStartedAt;
   private boolean draining;
+  private EventLoop.Timer lingerEnd;
 
   ClientConnection(NioHttpListener listener, EventLoop loop, SocketChannel socket, UpstreamPool pool) {
     super(loop);
@@ -280,7 +281,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       close();
       return;
     }
-    loop.schedule(LINGER_NANOS, this::close);
+    lingerEnd = loop.schedule(LINGER_NANOS, this::close);
     updateInterest();
   }
 
@@ -291,6 +292,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     exchange = null;
     if (current != null) current.abort();
     loop.removeSweepable(this);
+    if (lingerEnd != null) lingerEnd.cancel();
     closeChannel();
     listener.connectionClosed(this);
   }
