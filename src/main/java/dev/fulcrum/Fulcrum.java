@@ -3,6 +3,7 @@ package dev.fulcrum;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.fulcrum.admin.AdminServer;
+import dev.fulcrum.backend.HealthProbes;
 import dev.fulcrum.cluster.ClusterStart;
 import dev.fulcrum.config.AdminSettings;
 import dev.fulcrum.config.ClusterSettings;
@@ -120,7 +121,7 @@ public final class Fulcrum {
   private void startAll() {
     ClusterStart.join(system);
     await(DemoBackends.start(system, settings.demo()), "demo backends on " + settings.demo().host());
-    pools = await(PoolControl.start(system, journal, cluster, tables, settings::balancingFor), "the journal (schema)");
+    pools = await(PoolControl.start(system, journal, cluster, tables, settings::balancingFor, new HealthProbes(eventLoops)), "the journal (schema)");
     await(pools.bootstrap(settings.pools(), BIND_TIMEOUT), "the pools from the journal");
     // A router publishes its first table when it starts, which may come after the bootstrap completed; a listener
     // bound before that would turn its first clients away for want of a backend.

@@ -1,11 +1,18 @@
 package dev.fulcrum.config;
 
 import java.time.Duration;
+import java.util.Collections;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * How a backend's health is checked actively. {@code rise} consecutive passes bring a down backend up, {@code fall}
  * consecutive failures (active, or connect failures seen by the data plane) take an up backend down.
+ *
+ * @param method the HTTP check's request method
+ * @param host the HTTP check's Host header; empty: the backend's own host:port
+ * @param headers further header fields of the HTTP check's request
  */
 public record HealthCheckSettings(
     Kind kind,
@@ -15,10 +22,81 @@ public record HealthCheckSettings(
     Duration interval,
     Duration timeout,
     int rise,
-    int fall) {
+    int fall,
+    String method,
+    Optional<String> host,
+    Map<String, String> headers) {
+
+  public static final String DEFAULT_METHOD = "GET";
+
+  /** Header fields the probe writes itself: letting a user set them would make the request ambiguous or unframed. */
+  private static final java.util.Set<String> RESERVED_HEADERS =
+      java.util.Set.of("host", "connection", "content-length", "transfer-encoding", "upgrade", "expect", "te", "trailer");
 
   public enum Kind {
     TCP,
     HTTP
+  }
+
+  public HealthCheckSettings {
+    // Journals and replicated states written before these fields existed have none: they meant the old request.
+    if (method == null) method = DEFAULT_METHOD;
+    if (host == null) host = Optional.empty();
+    if (expectBody == null) expectBody = Optional.empty();
+    headers = headers == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(headers));
+    // the request is written from these as they are: a CR or LF would let config inject another request
+    Optional<String> bad = methodProblem(method);
+    if (bad.isEmpty() && host.isPresent()) bad = hostProblem(host.get());
+    for (Map.Entry<String, String> field : headers.entrySet()) {
+      if (bad.isEmpty()) bad = headerProblem(field.getKey(), field.getValue());
+    }
+    if (bad.isPresent()) throw new IllegalArgumentException(bad.get());
+  }
+
+  /** A GET with the backend's address as Host and no further headers, as checks were before these were settable. */
+  public HealthCheckSettings(
+      Kind kind, String path, int expectStatus, Optional<String> expectBody, Duration interval, Duration timeout, int rise, int fall) {
+    this(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, DEFAULT_METHOD, Optional.empty(), Map.of());
+  }
+
+  public HealthCheckSettings withRequest(String method, Optional<String> host, Map<String, String> headers) {
+    return new HealthCheckSettings(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers);
+  }
+
+  public static Optional<String> methodProblem(String method) {
+    if (method.isEmpty() || method.length() > 32 || !isToken(method)) {
+      return Optional.of("'" + method + "' is not an HTTP method (letters, digits and !#$%&'*+-.^_`|~, at most 32)");
+    }
+    return Optional.empty();
+  }
+
+  public static Optional<String> hostProblem(String host) {
+    if (host.isEmpty() || !host.matches("[A-Za-z0-9._:\\[\\]%-]+")) {
+      return Optional.of("'" + host + "' is not a host or host:port");
+    }
+    return Optional.empty();
+  }
+
+  public static Optional<String> headerProblem(String name, String value) {
+    if (name.isEmpty() || !isToken(name)) return Optional.of("'" + name + "' is not a header field name");
+    if (RESERVED_HEADERS.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+      return Optional.of("'" + name + "' is written by the check itself" + (name.equalsIgnoreCase("host") ? "; set host instead" : ""));
+    }
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if ((c < 0x20 && c != '\t') || c == 0x7F || c > 0xFF) {
+        return Optional.of("the value of " + name + " has a control or non-Latin-1 character");
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static boolean isToken(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+      if (!ok) return false;
+    }
+    return true;
   }
 }

@@ -127,6 +127,16 @@ public final class SettingsParser {
     String path = hc.string("path");
     if (!path.startsWith("/")) throw hc.error("path", "must start with '/', got '" + path + "'");
     String body = hc.string("expect-body");
+    String method = hc.string("method");
+    HealthCheckSettings.methodProblem(method).ifPresent(problem -> {
+      throw hc.error("method", problem);
+    });
+    String host = hc.string("host");
+    if (!host.isEmpty()) {
+      HealthCheckSettings.hostProblem(host).ifPresent(problem -> {
+        throw hc.error("host", problem);
+      });
+    }
     return new HealthCheckSettings(
             kind,
             path,
@@ -135,7 +145,26 @@ public final class SettingsParser {
             hc.positiveDuration("interval"),
             hc.positiveDuration("timeout"),
             hc.intIn("rise", 1, 100),
-            hc.intIn("fall", 1, 100));
+            hc.intIn("fall", 1, 100),
+            method,
+            host.isEmpty() ? Optional.empty() : Optional.of(host),
+            checkHeaders(hc.child("headers")));
+  }
+
+  private static Map<String, String> checkHeaders(ConfigReader headers) {
+    Map<String, String> result = new TreeMap<>();
+    for (Map.Entry<String, ConfigValue> field : headers.config().root().entrySet()) {
+      String name = field.getKey();
+      if (field.getValue().valueType() == ConfigValueType.OBJECT || field.getValue().valueType() == ConfigValueType.LIST) {
+        throw headers.error(quoted(name), "must be a string (a header field name with a dot goes in quotes)");
+      }
+      String value = String.valueOf(field.getValue().unwrapped());
+      HealthCheckSettings.headerProblem(name, value).ifPresent(problem -> {
+        throw headers.error(quoted(name), problem);
+      });
+      result.put(name, value);
+    }
+    return result;
   }
 
   private static List<TcpListenerSettings> tcpListeners(ConfigReader fulcrum, Set<String> pools) {

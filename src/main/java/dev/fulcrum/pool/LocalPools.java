@@ -56,17 +56,21 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
 
   private final RoutingTables tables;
   private final Function<String, StrategySettings> balancing;
+  private final dev.fulcrum.backend.HealthProbes probes;
   private final Map<String, PoolState> states = new LinkedHashMap<>();
   private final Map<String, ActorRef<PoolRouter.Command>> routers = new LinkedHashMap<>();
   private final List<AwaitVersion> waiting = new ArrayList<>();
 
   /** {@code balancing} gives each pool's node-local balancing settings (see FulcrumSettings.balancingFor). */
-  public static Behavior<Command> create(RoutingTables tables, Function<String, StrategySettings> balancing) {
-    return Behaviors.setup(ctx -> new LocalPools(ctx, tables, balancing));
+  public static Behavior<Command> create(
+      RoutingTables tables, Function<String, StrategySettings> balancing, dev.fulcrum.backend.HealthProbes probes) {
+    return Behaviors.setup(ctx -> new LocalPools(ctx, tables, balancing, probes));
   }
 
-  private LocalPools(ActorContext<Command> ctx, RoutingTables tables, Function<String, StrategySettings> balancing) {
+  private LocalPools(
+      ActorContext<Command> ctx, RoutingTables tables, Function<String, StrategySettings> balancing, dev.fulcrum.backend.HealthProbes probes) {
     super(ctx);
+    this.probes = probes;
     this.tables = tables;
     this.balancing = balancing;
   }
@@ -110,7 +114,7 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
       return;
     }
     if (router == null) {
-      routers.put(state.name(), getContext().spawn(PoolRouter.create(routed(state.pool()), tables), "pool-" + state.name()));
+      routers.put(state.name(), getContext().spawn(PoolRouter.create(routed(state.pool()), tables, probes), "pool-" + state.name()));
     } else {
       router.tell(new PoolRouter.Configure(routed(state.pool())));
     }

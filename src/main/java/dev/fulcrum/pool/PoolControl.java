@@ -47,11 +47,12 @@ public final class PoolControl {
       JournalSettings settings,
       ClusterSettings cluster,
       RoutingTables tables,
-      Function<String, StrategySettings> balancing) {
+      Function<String, StrategySettings> balancing,
+      dev.fulcrum.backend.HealthProbes probes) {
     this.system = system;
     this.settings = settings;
     this.sharding = ClusterSharding.get(system);
-    this.localPools = system.systemActorOf(LocalPools.create(tables, balancing), "pools", Props.empty());
+    this.localPools = system.systemActorOf(LocalPools.create(tables, balancing, probes), "pools", Props.empty());
     ActorRef<PoolStateReplicator.Command> replicator = system.systemActorOf(
         PoolStateReplicator.create(localPools, cluster.stateWriteTimeout()), "pool-state-replicator", Props.empty());
     PoolStatePublisher publisher = state -> replicator.tell(new PoolStateReplicator.Publish(state));
@@ -64,9 +65,10 @@ public final class PoolControl {
       JournalSettings settings,
       ClusterSettings cluster,
       RoutingTables tables,
-      Function<String, StrategySettings> balancing) {
+      Function<String, StrategySettings> balancing,
+      dev.fulcrum.backend.HealthProbes probes) {
     return SchemaUtils.createIfNotExists(system)
-        .thenApply(done -> new PoolControl(system, settings, cluster, tables, balancing));
+        .thenApply(done -> new PoolControl(system, settings, cluster, tables, balancing, probes));
   }
 
   /** The pool's entity, wherever it runs; the pool need not exist (send {@link PoolEntity.Create}). */

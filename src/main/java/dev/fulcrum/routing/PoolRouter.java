@@ -2,6 +2,7 @@ package dev.fulcrum.routing;
 
 import dev.fulcrum.backend.BackendActor;
 import dev.fulcrum.backend.Health;
+import dev.fulcrum.backend.HealthProbes;
 import dev.fulcrum.config.BackendSettings;
 import dev.fulcrum.config.HostPort;
 import dev.fulcrum.config.PoolSettings;
@@ -55,6 +56,7 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
   }
 
   private final TableRef table;
+  private final HealthProbes probes;
   private final ActorRef<BackendActor.Transition> transitions;
   private final Map<HostPort, Member> members = new LinkedHashMap<>();
   private final PoolLoad load = new PoolLoad();
@@ -64,13 +66,14 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
   private long version;
   private long spawned;
 
-  public static Behavior<Command> create(PoolSettings pool, RoutingTables tables) {
-    return Behaviors.setup(ctx -> new PoolRouter(ctx, pool, tables.of(pool.name())));
+  public static Behavior<Command> create(PoolSettings pool, RoutingTables tables, HealthProbes probes) {
+    return Behaviors.setup(ctx -> new PoolRouter(ctx, pool, tables.of(pool.name()), probes));
   }
 
-  private PoolRouter(ActorContext<Command> ctx, PoolSettings pool, TableRef table) {
+  private PoolRouter(ActorContext<Command> ctx, PoolSettings pool, TableRef table, HealthProbes probes) {
     super(ctx);
     this.table = table;
+    this.probes = probes;
     this.transitions = ctx.messageAdapter(BackendActor.Transition.class, HealthChanged::new);
     this.pool = pool;
     reconcile(pool);
@@ -123,7 +126,7 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
   private Member spawn(PoolSettings next, BackendSettings backend) {
     BackendStats stats = new BackendStats(load);
     Behavior<BackendActor.Command> behavior =
-        Behaviors.supervise(BackendActor.create(next.name(), backend.address(), next.healthCheck(), stats, transitions))
+        Behaviors.supervise(BackendActor.create(next.name(), backend.address(), next.healthCheck(), stats, transitions, probes))
             .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
     String name = "backend-" + (++spawned) + "-" + URLEncoder.encode(backend.address().toString(), StandardCharsets.UTF_8);
     return new Member(getContext().spawn(behavior, name), stats, backend);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.config.HealthCheckSettings;
 import dev.fulcrum.config.HostPort;
+import dev.fulcrum.nio.EventLoops;
 import dev.fulcrum.routing.BackendStats;
 import dev.fulcrum.testing.HttpBackend;
 import dev.fulcrum.testing.RawTcpServer;
@@ -23,10 +24,13 @@ import org.junit.jupiter.api.Test;
 class HealthCheckTest {
   private static final ActorTestKit kit = ActorTestKit.create();
   private static final Duration INTERVAL = Duration.ofMillis(100);
+  private static final EventLoops loops = new EventLoops("health-check-test", 1);
+  private static final HealthProbes probes = new HealthProbes(loops);
 
   @AfterAll
   static void stop() {
     kit.shutdownTestKit();
+    loops.stop();
   }
 
   private record Answer(int status, String body) {}
@@ -42,7 +46,7 @@ class HealthCheckTest {
   /** A backend actor checking {@code address}, reporting its transitions to {@code router}. */
   private static ActorRef<BackendActor.Command> checking(
       String address, HealthCheckSettings check, BackendStats stats, TestProbe<BackendActor.Transition> router) {
-    return kit.spawn(BackendActor.create("pool", HostPort.parse(address, false), check, stats, router.ref()));
+    return kit.spawn(BackendActor.create("pool", HostPort.parse(address, false), check, stats, router.ref(), probes));
   }
 
   /** The router's next transition, which must be to {@code health}. */

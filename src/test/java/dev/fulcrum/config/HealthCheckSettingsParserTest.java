@@ -1,0 +1,59 @@
+package dev.fulcrum.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.fulcrum.testing.TestConfig;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+class HealthCheckSettingsParserTest {
+  private static final String POOL = "fulcrum.pools.web.backends = [\"127.0.0.1:9001\"]\n";
+
+  private static HealthCheckSettings parse(String hocon) {
+    return SettingsParser.parse(TestConfig.resolved(POOL + hocon)).pools().get(0).healthCheck();
+  }
+
+  @Test
+  void defaultsAreAPlainGetWithTheBackendAsHost() {
+    HealthCheckSettings check = parse("");
+    assertEquals("GET", check.method());
+    assertEquals(Optional.empty(), check.host());
+    assertEquals(Map.of(), check.headers());
+    // what the record's old constructor (and old journals) give: a pool defined before these keys is unchanged
+    assertEquals(new HealthCheckSettings(HealthCheckSettings.Kind.HTTP, "/health", 200, Optional.empty(),
+        Duration.ofSeconds(2), Duration.ofSeconds(1), 2, 3), check);
+  }
+
+  @Test
+  void methodHostAndHeadersAreReadAndAPoolsHeadersAddToTheDefaults() {
+    HealthCheckSettings check = parse("""
+        fulcrum.health-check { method = HEAD, host = "health.internal:8080", headers { X-Check = fulcrum, "X-Env" = test } }
+        fulcrum.pools.web.health-check.headers { X-Env = prod, Authorization = "Bearer a b" }
+        """);
+    assertEquals("HEAD", check.method());
+    assertEquals(Optional.of("health.internal:8080"), check.host());
+    assertEquals(Map.of("X-Check", "fulcrum", "X-Env", "prod", "Authorization", "Bearer a b"), check.headers());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', textBlock = """
+      method with a space | fulcrum.health-check.method = "GET /x"                  | fulcrum.health-check.method: 'GET /x' is not an HTTP method
+      empty method        | fulcrum.pools.web.health-check.method = ""              | fulcrum.pools.web.health-check.method: '' is not an HTTP method
+      host with a slash   | fulcrum.health-check.host = "a/b"                       | fulcrum.health-check.host: 'a/b' is not a host or host:port
+      Host as a header    | fulcrum.health-check.headers.Host = x                   | fulcrum.health-check.headers.Host: 'Host' is written by the check itself; set host instead
+      framing header      | fulcrum.pools.web.health-check.headers.Content-Length = 5 | fulcrum.pools.web.health-check.headers.Content-Length: 'Content-Length' is written by the check itself
+      bad header name     | fulcrum.health-check.headers { "X Y" = z }              | fulcrum.health-check.headers.\"X Y\": 'X Y' is not a header field name
+      header value CRLF   | fulcrum.health-check.headers.X-A = "a\\r\\nX-B: b"      | fulcrum.health-check.headers.X-A: the value of X-A has a control or non-Latin-1 character
+      header as an object | fulcrum.health-check.headers.X.Y = z                    | fulcrum.health-check.headers.X: must be a string
+      """)
+  void mistakesNameTheirPath(String name, String mistake, String expected) {
+    String message = assertThrows(SettingsException.class, () -> parse(mistake)).getMessage();
+    assertTrue(message.startsWith(expected), message);
+  }
+}
