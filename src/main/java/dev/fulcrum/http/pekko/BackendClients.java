@@ -4,8 +4,13 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.fulcrum.config.HostPort;
 import dev.fulcrum.http.proxy.UpstreamKey;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.scaladsl.Http;
@@ -25,60 +30,123 @@ import scala.util.Try;
 /**
  * Keep-alive connection pools to backends, one per backend and set of backend settings, each fed by a bounded queue so
  * a request costs one offer and no stream materialization. The pools never retry by themselves: the proxy decides.
+ *
+ * <p>A pool unused for a while is closed and dropped by a sweep, and opened again by the next request to its backend:
+ * backends come and go (removed, replaced, rediscovered under new addresses), and a pool per backend ever seen would
+ * only grow. An idle pool holds nothing worth keeping by then, as its connections' own idle timeout has closed them.
  */
 final class BackendClients {
+  /** A pool is closed once unused for this long, or for twice its connections' idle timeout if that is longer. */
+  static final Duration IDLE_AFTER = Duration.ofMinutes(5);
+  private static final Duration SWEEP_EVERY = Duration.ofSeconds(30);
+
   private final ActorSystem<?> system;
   private final Materializer materializer;
   private final LoggingAdapter log;
-  private final ConcurrentHashMap<Target, BoundedSourceQueue<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>> queues =
-      new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Target, Http.HostConnectionPool> pools = new ConcurrentHashMap<>();
+  private final Duration idleAfter;
+  private final ConcurrentHashMap<Target, Client> clients = new ConcurrentHashMap<>();
+  private final Cancellable sweep;
+  private volatile boolean closed;
 
   BackendClients(ActorSystem<?> system, Materializer materializer) {
+    this(system, materializer, IDLE_AFTER, SWEEP_EVERY);
+  }
+
+  BackendClients(ActorSystem<?> system, Materializer materializer, Duration idleAfter, Duration sweepEvery) {
     this.system = system;
     this.materializer = materializer;
     this.log = org.apache.pekko.event.Logging.getLogger(system.classicSystem(), BackendClients.class);
+    this.idleAfter = idleAfter;
+    this.sweep = system.scheduler().scheduleWithFixedDelay(sweepEvery, sweepEvery, this::sweep, system.executionContext());
   }
 
   private record Target(HostPort backend, UpstreamKey key) {}
+
+  /** One backend's pool and what the sweep needs to know about its use. */
+  private static final class Client {
+    BoundedSourceQueue<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>> queue;
+    Http.HostConnectionPool pool;
+    CompletionStage<Done> finished;
+    /** Requests offered whose response has not come back yet. */
+    final AtomicInteger waiting = new AtomicInteger();
+    volatile long lastUsed = System.nanoTime();
+
+    void used() {
+      lastUsed = System.nanoTime();
+    }
+  }
 
   /** Sends a request with a relative or absolute URI to the backend; the future fails if the queue is full. */
   CompletableFuture<HttpResponse> send(
       HostPort backend, UpstreamKey key, org.apache.pekko.http.javadsl.model.HttpRequest request) {
     CompletableFuture<HttpResponse> response = new CompletableFuture<>();
     Target target = new Target(backend, key);
-    QueueOfferResult result = queues.computeIfAbsent(target, this::open).offer(Tuple2.apply((HttpRequest) request, response));
-    if (result == QueueOfferResult.enqueued()) return response;
-    if (result == QueueOfferResult.dropped()) {
-      response.completeExceptionally(new BackendBusyException(backend));
-    } else {
-      queues.remove(target);
-      response.completeExceptionally(new IllegalStateException("connection pool to " + backend + " was closed"));
+    for (int attempt = 0; ; attempt++) {
+      Client client = clients.computeIfAbsent(target, this::open);
+      client.waiting.incrementAndGet();
+      client.used();
+      QueueOfferResult result = client.queue.offer(Tuple2.apply((HttpRequest) request, response));
+      if (result == QueueOfferResult.enqueued()) return response;
+      client.waiting.decrementAndGet();
+      if (result == QueueOfferResult.dropped()) {
+        response.completeExceptionally(new BackendBusyException(backend));
+        return response;
+      }
+      clients.remove(target, client);
+      // closed by the sweep between the lookup and the offer: a new pool takes the request
+      if (attempt > 0 || closed) {
+        response.completeExceptionally(new IllegalStateException("connection pool to " + backend + " was closed"));
+        return response;
+      }
     }
-    return response;
   }
 
   /** Shuts every pool down (as Pekko's pool master expects: through the pool's handle); sending afterwards fails. */
   void close() {
-    pools.values().forEach(Http.HostConnectionPool::shutdown);
-    pools.clear();
-    queues.clear();
+    closed = true;
+    sweep.cancel();
+    clients.values().forEach(client -> client.pool.shutdown());
+    clients.clear();
   }
 
-  private BoundedSourceQueue<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>> open(Target target) {
+  /** Pools open now, for tests. */
+  int openPools() {
+    return clients.size();
+  }
+
+  private void sweep() {
+    long now = System.nanoTime();
+    clients.forEach((target, client) -> {
+      long idle = Math.max(idleAfter.toNanos(), 2 * target.key().idleTimeout().toNanos());
+      if (client.waiting.get() == 0 && now - client.lastUsed > idle && clients.remove(target, client)) {
+        // what is still queued is sent and answered before the pool shuts down
+        client.queue.complete();
+        client.finished.whenComplete((done, failure) -> client.pool.shutdown());
+      }
+    });
+  }
+
+  private Client open(Target target) {
     ConnectionPoolSettings settings =
         (ConnectionPoolSettings) org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings.create(poolConfig(target.key));
+    Client client = new Client();
     // the scaladsl pool: javadsl newHostConnectionPool(ConnectHttp, settings, ...) always connects with TLS (Pekko HTTP 1.3.0)
-    Pair<BoundedSourceQueue<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>, Http.HostConnectionPool> materialized =
-        Source.<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>queue(Math.max(1, target.key().queueSize()))
+    Pair<Pair<BoundedSourceQueue<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>, Http.HostConnectionPool>, CompletionStage<Done>>
+        materialized = Source.<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>queue(Math.max(1, target.key().queueSize()))
             .viaMat(Http.apply(system.classicSystem())
                 .<CompletableFuture<HttpResponse>>newHostConnectionPool(
                     target.backend.host(), target.backend.port(), settings, log, materializer)
                 .asJava(), Keep.both())
-            .to(Sink.foreach(this::complete))
+            .toMat(Sink.foreach(outcome -> {
+              client.waiting.decrementAndGet();
+              client.used();
+              complete(outcome);
+            }), Keep.both())
             .run(materializer);
-    pools.put(target, materialized.second());
-    return materialized.first();
+    client.queue = materialized.first().first();
+    client.pool = materialized.first().second();
+    client.finished = materialized.second();
+    return client;
   }
 
   private void complete(Tuple2<Try<org.apache.pekko.http.scaladsl.model.HttpResponse>, CompletableFuture<HttpResponse>> outcome) {
