@@ -20,20 +20,29 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * Active health checks on the node's event loops, through the data plane's non-blocking {@link Connector}: a check
  * is a connect, or a minimal HTTP/1.1 exchange parsed by {@code http.wire}, on a fresh connection each time (as HAProxy
  * does) so that it sees what a new client connection would see. A check costs no thread, stream or actor of its own,
- * which is what lets a node check a thousand backends every two seconds for a few percent of a core. The check's
- * outcome completes a future; the {@link BackendActor} that started it owns what the outcome means.
+ * which is what lets a node check a thousand backends every two seconds for a few percent of a core. A backend's
+ * checks are timed on its loop too ({@link #schedule}), one after the other, so that a check costs no cross-thread
+ * hand-off to start; each outcome is handed to a listener (the {@link BackendActor}, which owns what it means).
  */
 public final class HealthProbes {
+  /** The first check runs within this of a backend's appearance, or within its interval if that is shorter. */
+  static final Duration FIRST_CHECK_SPREAD = Duration.ofSeconds(1);
+  /** Each next check runs up to this fraction of the interval later than the interval, as Envoy's interval jitter. */
+  static final double INTERVAL_JITTER = 0.1;
+
   private final EventLoops loops;
   private final AtomicInteger nextLoop = new AtomicInteger();
   private final AtomicInteger openConnections = new AtomicInteger();
@@ -62,8 +71,51 @@ public final class HealthProbes {
     /** Completes on an event loop, never exceptionally, once the check's connection is closed. */
     CompletionStage<Outcome> outcome();
 
-    /** Ends the check and closes its connection, from any thread; its outcome is then of no interest. */
+    /**
+     * Ends the check and closes its connection, from any thread. Its outcome then never completes: the actor that
+     * cancels is stopping, and would only get a dead letter.
+     */
     void cancel();
+  }
+
+  /** A backend's checks, one after the other: the next starts an interval after the last ended. */
+  public interface Schedule {
+    /** The next checks use these settings (and {@link #request}'s request for them); from any thread. */
+    void update(HealthCheckSettings check, byte[] request);
+
+    /** No more checks; the one in flight, if any, is ended, its connection closed and its outcome dropped. */
+    void cancel();
+  }
+
+  /** When the first check runs, for a uniform {@code random} in [0, 1). */
+  static Duration firstCheckDelay(Duration interval, double random) {
+    Duration spread = interval.compareTo(FIRST_CHECK_SPREAD) < 0 ? interval : FIRST_CHECK_SPREAD;
+    return Duration.ofNanos((long) (spread.toNanos() * random));
+  }
+
+  /** How long after a check ended the next one runs, for a uniform {@code random} in [0, 1). */
+  static Duration nextCheckDelay(Duration interval, double random) {
+    return interval.plusNanos((long) (interval.toNanos() * INTERVAL_JITTER * random));
+  }
+
+  /**
+   * Checks {@code backend} from now on until cancelled: the first check at a random moment within
+   * {@link #firstCheckDelay}, so that backends and nodes do not check in lockstep, each next one
+   * {@link #nextCheckDelay} after the previous ended. {@code listener} hears every outcome, on an event loop: it must
+   * not block (telling an actor is what it is for).
+   */
+  public Schedule schedule(HostPort backend, HealthCheckSettings check, byte[] request, Consumer<Outcome> listener) {
+    EventLoop loop = nextLoop();
+    if (loop == null) return new Schedule() {
+      @Override
+      public void update(HealthCheckSettings check, byte[] request) {}
+
+      @Override
+      public void cancel() {}
+    };
+    Checks checks = new Checks(loop, backend, check, request, listener);
+    loop.execute(checks::first);
+    return checks;
   }
 
   /** Probe connections open on this node right now. */
@@ -91,19 +143,101 @@ public final class HealthProbes {
    * Never blocks: the check runs on an event loop.
    */
   public Probe start(HostPort backend, HealthCheckSettings check, byte[] request) {
+    EventLoop loop = nextLoop();
+    if (loop == null) return new Finished(new Failed("fulcrum is stopping"));
+    CompletableFuture<Outcome> outcome = new CompletableFuture<>();
+    Check c = new Check(loop, backend, check, request, outcome::complete);
+    loop.execute(c::start);
+    return new Probe() {
+      @Override
+      public CompletionStage<Outcome> outcome() {
+        return outcome;
+      }
+
+      @Override
+      public void cancel() {
+        loop.execute(c::cancel);
+      }
+    };
+  }
+
+  /** The loop for the next backend or check, or null once the loops have stopped. */
+  private EventLoop nextLoop() {
     EventLoop[] all = started;
     if (all == null) {
       try {
         all = loops.all();
       } catch (IllegalStateException stopped) {
-        return new Finished(new Failed("fulcrum is stopping"));
+        return null;
       }
       started = all;
     }
-    EventLoop loop = all[Math.floorMod(nextLoop.getAndIncrement(), all.length)];
-    Check c = new Check(loop, backend, check, request);
-    loop.execute(c::start);
-    return c;
+    return all[Math.floorMod(nextLoop.getAndIncrement(), all.length)];
+  }
+
+  /** One backend's {@link Schedule}, confined to its loop but for the calls that hand work to it. */
+  private final class Checks implements Schedule {
+    private final EventLoop loop;
+    private final HostPort backend;
+    private final Consumer<Outcome> listener;
+    private HealthCheckSettings check;
+    private byte[] request;
+    private EventLoop.Timer timer;
+    private Check running;
+    private boolean cancelled;
+
+    Checks(EventLoop loop, HostPort backend, HealthCheckSettings check, byte[] request, Consumer<Outcome> listener) {
+      this.loop = loop;
+      this.backend = backend;
+      this.check = check;
+      this.request = request;
+      this.listener = listener;
+    }
+
+    void first() {
+      if (cancelled) return;
+      arm(firstCheckDelay(check.interval(), ThreadLocalRandom.current().nextDouble()));
+    }
+
+    private void arm(Duration delay) {
+      timer = loop.schedule(delay.toNanos(), this::run);
+    }
+
+    private void run() {
+      timer = null;
+      running = new Check(loop, backend, check, request, this::ended);
+      running.start();
+    }
+
+    private void ended(Outcome outcome) {
+      running = null;
+      if (cancelled) return;
+      arm(nextCheckDelay(check.interval(), ThreadLocalRandom.current().nextDouble()));
+      listener.accept(outcome);
+    }
+
+    @Override
+    public void update(HealthCheckSettings next, byte[] nextRequest) {
+      loop.execute(() -> {
+        check = next;
+        request = nextRequest;
+        // a check in flight arms the next one when it ends, with the new interval
+        if (running == null && timer != null && !cancelled) {
+          timer.cancel();
+          first();
+        }
+      });
+    }
+
+    @Override
+    public void cancel() {
+      loop.execute(() -> {
+        cancelled = true;
+        if (timer != null) timer.cancel();
+        timer = null;
+        if (running != null) running.cancel();
+      });
+    }
   }
 
   private record Finished(Outcome result) implements Probe {
@@ -117,12 +251,12 @@ public final class HealthProbes {
   }
 
   /** One check's connection, confined to its loop from {@link #start()} on. */
-  private final class Check implements Probe, Connector.Callback, EventLoop.Handler {
+  private final class Check implements Connector.Callback, EventLoop.Handler {
     private final EventLoop loop;
     private final HostPort backend;
     private final HealthCheckSettings settings;
     private final ByteBuffer request;
-    private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
+    private final Consumer<Outcome> done;
     private Connector connector;
     private EventLoop.Timer timer;
     private SocketChannel channel;
@@ -136,21 +270,17 @@ public final class HealthProbes {
     private int bodyStart;
     private ChunkedScanner chunks;
 
-    Check(EventLoop loop, HostPort backend, HealthCheckSettings settings, byte[] request) {
+    Check(EventLoop loop, HostPort backend, HealthCheckSettings settings, byte[] request, Consumer<Outcome> done) {
       this.loop = loop;
+      this.done = done;
       this.backend = backend;
       this.settings = settings;
       this.request = request == null ? null : ByteBuffer.wrap(request);
     }
 
-    @Override
-    public CompletionStage<Outcome> outcome() {
-      return outcome;
-    }
-
-    @Override
-    public void cancel() {
-      loop.execute(() -> finish(new Failed("cancelled")));
+    /** Loop thread only. */
+    void cancel() {
+      finish(null);
     }
 
     void start() {
@@ -320,6 +450,7 @@ public final class HealthProbes {
       return "HTTP " + settings.method() + " " + settings.path();
     }
 
+    /** Closes everything the check holds and hands on {@code result}, unless that is null (cancelled). */
     private void finish(Outcome result) {
       if (finished) return;
       finished = true;
@@ -344,7 +475,7 @@ public final class HealthProbes {
         loop.release(buffer);
         buffer = null;
       }
-      outcome.complete(result);
+      if (result != null) done.accept(result);
     }
   }
 

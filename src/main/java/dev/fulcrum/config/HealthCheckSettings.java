@@ -63,6 +63,14 @@ public record HealthCheckSettings(
     return new HealthCheckSettings(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers);
   }
 
+  /** Header values are left out: they may be credentials, and this string is logged (e.g. a journal-config diff). */
+  @Override
+  public String toString() {
+    return "HealthCheckSettings[kind=" + kind + ", path=" + path + ", expectStatus=" + expectStatus + ", expectBody="
+        + expectBody + ", interval=" + interval + ", timeout=" + timeout + ", rise=" + rise + ", fall=" + fall
+        + ", method=" + method + ", host=" + host + ", headers=" + headers.keySet() + "]";
+  }
+
   public static Optional<String> methodProblem(String method) {
     if (method.isEmpty() || method.length() > 32 || !isToken(method)) {
       return Optional.of("'" + method + "' is not an HTTP method (letters, digits and !#$%&'*+-.^_`|~, at most 32)");

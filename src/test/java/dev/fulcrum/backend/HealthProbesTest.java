@@ -213,11 +213,11 @@ class HealthProbesTest {
   @Test
   void checkDelaysAreSpreadAndJittered() {
     Duration interval = Duration.ofSeconds(2);
-    assertEquals(Duration.ZERO, BackendActor.firstCheckDelay(interval, 0));
-    assertEquals(Duration.ofMillis(999), BackendActor.firstCheckDelay(interval, 0.999).truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
-    assertEquals(Duration.ofMillis(50), BackendActor.firstCheckDelay(Duration.ofMillis(100), 0.5), "spread within a short interval");
-    assertEquals(interval, BackendActor.nextCheckDelay(interval, 0), "never sooner than the interval");
-    assertEquals(Duration.ofMillis(2100), BackendActor.nextCheckDelay(interval, 0.5));
+    assertEquals(Duration.ZERO, HealthProbes.firstCheckDelay(interval, 0));
+    assertEquals(Duration.ofMillis(999), HealthProbes.firstCheckDelay(interval, 0.999).truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+    assertEquals(Duration.ofMillis(50), HealthProbes.firstCheckDelay(Duration.ofMillis(100), 0.5), "spread within a short interval");
+    assertEquals(interval, HealthProbes.nextCheckDelay(interval, 0), "never sooner than the interval");
+    assertEquals(Duration.ofMillis(2100), HealthProbes.nextCheckDelay(interval, 0.5));
   }
 
   @Test
