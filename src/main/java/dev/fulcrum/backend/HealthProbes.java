@@ -42,6 +42,7 @@ public final class HealthProbes {
   static final Duration FIRST_CHECK_SPREAD = Duration.ofSeconds(1);
   /** Each next check runs up to this fraction of the interval later than the interval, as Envoy's interval jitter. */
   static final double INTERVAL_JITTER = 0.1;
+  private static final long CHECK_TICK_NANOS = Duration.ofMillis(10).toNanos();
 
   private final EventLoops loops;
   private final AtomicInteger nextLoop = new AtomicInteger();
@@ -199,8 +200,14 @@ public final class HealthProbes {
       arm(firstCheckDelay(check.interval(), ThreadLocalRandom.current().nextDouble()));
     }
 
+    /**
+     * Checks start on a 10 ms grid: what wakes a loop then is a handful of checks at once rather than one (and their
+     * connects end together too), which is most of what a check costs a loop.
+     */
     private void arm(Duration delay) {
-      timer = loop.schedule(delay.toNanos(), this::run);
+      long now = loop.now();
+      long due = now + delay.toNanos();
+      timer = loop.schedule(Math.floorDiv(due + CHECK_TICK_NANOS - 1, CHECK_TICK_NANOS) * CHECK_TICK_NANOS - now, this::run);
     }
 
     private void run() {

@@ -61,23 +61,50 @@ public final class HealthCheckCpu {
       OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
       long cpu0 = os.getProcessCpuTime();
       long backendCpu0 = liveBackends.cpuNanos();
+      Map<String, Long> threads0 = cpuByThreadKind();
       long wall0 = System.nanoTime();
       Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
       long wall = System.nanoTime() - wall0;
       long cpu = os.getProcessCpuTime() - cpu0 - (liveBackends.cpuNanos() - backendCpu0);
+      Map<String, Long> threads1 = cpuByThreadKind();
+      StringBuilder byKind = new StringBuilder();
+      threads1.forEach((kind, nanos) -> byKind.append(' ').append(kind).append('=')
+          .append(String.format("%.2f%%", 100.0 * (nanos - threads0.getOrDefault(kind, 0L)) / wall)));
       Map<Health, Integer> health = new TreeMap<>();
       PoolStatus status = PoolHealth.status(fulcrum, "bench");
       status.backends().forEach(b -> health.merge(b.health(), 1, Integer::sum));
       double checksPerSecond = type.equals("off") ? 0 : backends * 1000.0 / intervalMs;
       System.out.printf(
-          "RESULT type=%s backends=%d live=%d interval=%dms measured=%.1fs cpu=%.3fs core=%.2f%% checks/s~%.0f per-check~%.1fus health=%s live-answered=%d%n",
+          "RESULT type=%s backends=%d live=%d interval=%dms measured=%.1fs cpu=%.3fs core=%.2f%% checks/s~%.0f per-check~%.1fus health=%s live-answered=%d threads:%s%n",
           type, backends, live, intervalMs, wall / 1e9, cpu / 1e9, 100.0 * cpu / wall, checksPerSecond,
-          checksPerSecond == 0 ? 0 : cpu / 1e3 / (checksPerSecond * wall / 1e9), health, liveBackends.answered);
+          checksPerSecond == 0 ? 0 : cpu / 1e3 / (checksPerSecond * wall / 1e9), health, liveBackends.answered, byKind);
     } finally {
       fulcrum.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
       liveBackends.close();
     }
     System.exit(0);
+  }
+
+  /**
+   * CPU time of live threads by kind, to see where the checks' cost goes (threads that end in between are missed,
+   * which is why the total is taken from the process instead).
+   */
+  private static Map<String, Long> cpuByThreadKind() {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    Map<String, Long> byKind = new TreeMap<>();
+    for (java.lang.management.ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
+      if (info == null) continue;
+      String name = info.getThreadName();
+      String kind = name.startsWith("fulcrum-io") ? "event-loops"
+          : name.contains("dispatcher") ? "pekko-dispatchers"
+          : name.contains("scheduler") ? "pekko-scheduler"
+          : name.equals("live-backends") ? "live-backends"
+          : name.startsWith("GC") || name.contains("G1") || name.contains("Compiler") || name.contains("C1") || name.contains("C2") ? "jvm"
+          : "other";
+      long nanos = threads.getThreadCpuTime(info.getThreadId());
+      if (nanos > 0) byKind.merge(kind, nanos, Long::sum);
+    }
+    return byKind;
   }
 
   /** Ports that were free a moment ago and are now closed: a connect to them is refused. */
