@@ -276,6 +276,7 @@ public final class HealthProbes {
     private BodyFraming framing;
     private int bodyStart;
     private ChunkedScanner chunks;
+    private long deadline;
 
     Check(EventLoop loop, HostPort backend, HealthCheckSettings settings, byte[] request, Consumer<Outcome> done) {
       this.loop = loop;
@@ -295,10 +296,8 @@ public final class HealthProbes {
       long timeout = settings.timeout().toNanos();
       InetSocketAddress address = backend.toSocketAddress();
       // The connector's own timeout is the check's: a connect that hangs is a check that timed out.
+      deadline = loop.now() + timeout;
       connector = Connector.connect(loop, address, timeout, this);
-      if (!finished && settings.kind() == HealthCheckSettings.Kind.HTTP && timer == null) {
-        timer = loop.schedule(timeout, this::timedOut);
-      }
     }
 
     @Override
@@ -310,6 +309,8 @@ public final class HealthProbes {
         finish(new Passed());
         return;
       }
+      // most checks of a pool of dead backends end at the connect: their timeout is the connector's alone
+      timer = loop.schedule(Math.max(0, deadline - loop.now()), this::timedOut);
       key.attach(this);
       try {
         write();
