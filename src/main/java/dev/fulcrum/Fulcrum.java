@@ -9,6 +9,7 @@ import dev.fulcrum.config.ClusterSettings;
 import dev.fulcrum.config.FulcrumSettings;
 import dev.fulcrum.config.HttpListenerSettings;
 import dev.fulcrum.config.JournalSettings;
+import dev.fulcrum.config.ObservabilitySettings;
 import dev.fulcrum.config.SettingsException;
 import dev.fulcrum.config.SettingsParser;
 import dev.fulcrum.config.TcpListenerSettings;
@@ -22,6 +23,7 @@ import dev.fulcrum.pool.PoolEntity;
 import dev.fulcrum.routing.PoolRouter;
 import dev.fulcrum.routing.RoutingTables;
 import dev.fulcrum.nio.EventLoops;
+import dev.fulcrum.observe.Observability;
 import dev.fulcrum.tcp.TcpListener;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -90,6 +92,7 @@ public final class Fulcrum {
     JournalSettings journal = JournalSettings.parse(config);
     AdminSettings admin = AdminSettings.parse(config);
     ClusterSettings cluster = ClusterSettings.parse(config);
+    ObservabilitySettings.parse(config).checkWritable();
     JournalDatabase.checkReachable(config);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fulcrum", config);
     Fulcrum fulcrum = new Fulcrum(system, settings, journal, admin, cluster);
@@ -121,6 +124,7 @@ public final class Fulcrum {
     ClusterStart.join(system);
     await(DemoBackends.start(system, settings.demo()), "demo backends on " + settings.demo().host());
     pools = await(PoolControl.start(system, journal, cluster, tables, settings::balancingFor), "the journal (schema)");
+    Observability.get(system).attach(pools, tables);
     await(pools.bootstrap(settings.pools(), BIND_TIMEOUT), "the pools from the journal");
     // A router publishes its first table when it starts, which may come after the bootstrap completed; a listener
     // bound before that would turn its first clients away for want of a backend.

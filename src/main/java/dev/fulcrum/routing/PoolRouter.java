@@ -2,6 +2,7 @@ package dev.fulcrum.routing;
 
 import dev.fulcrum.backend.BackendActor;
 import dev.fulcrum.backend.Health;
+import dev.fulcrum.observe.Observability;
 import dev.fulcrum.config.BackendSettings;
 import dev.fulcrum.config.HostPort;
 import dev.fulcrum.config.PoolSettings;
@@ -133,6 +134,7 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
     BackendActor.Transition t = changed.transition();
     Member member = members.get(t.address());
     if (member != null && member.actor.equals(t.backend()) && member.health != t.health()) {
+      Observability.get(getContext().getSystem()).healthTransition(pool.name(), t.address(), member.health.name(), t.health().name(), t.reason());
       member.health = t.health();
       publish();
     }

@@ -2,6 +2,7 @@ package dev.fulcrum.tcp;
 
 import dev.fulcrum.config.TcpListenerSettings;
 import dev.fulcrum.nio.RateLimitedCounter;
+import dev.fulcrum.observe.TcpObserver;
 import dev.fulcrum.routing.RoutedBackend;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -17,9 +18,11 @@ abstract class CountingTcpListener implements TcpListener {
   protected final TcpListenerSettings settings;
   protected final AtomicInteger openConnections = new AtomicInteger();
   protected final RateLimitedCounter noBackend;
+  protected final TcpObserver observer;
 
-  CountingTcpListener(TcpListenerSettings settings) {
+  CountingTcpListener(TcpListenerSettings settings, TcpObserver observer) {
     this.settings = settings;
+    this.observer = observer;
     this.noBackend = new RateLimitedCounter(count -> log.warn(
         "listener {}: no healthy backend in pool {}, closed {} client connection(s)",
         settings.name(), settings.pool(), count));

@@ -2,6 +2,7 @@ package dev.fulcrum.tcp;
 
 import dev.fulcrum.nio.Connector;
 import dev.fulcrum.nio.EventLoop;
+import dev.fulcrum.observe.TcpObserver;
 import dev.fulcrum.nio.Pipe;
 import dev.fulcrum.routing.Attempts;
 import dev.fulcrum.routing.HashKey;
@@ -34,6 +35,11 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
   private Pipe down;
   private long lastActivity;
   private boolean closed;
+  /** For the access log: when the client was accepted and its backend connected, and how it ended. */
+  private final long started;
+  private long connectedAt;
+  private int connectFailures;
+  private TcpObserver.Termination ending;
 
   ForwardedConnection(NioTcpListener listener, EventLoop loop, SocketChannel client, RoutingTable table) {
     this.listener = listener;
@@ -41,6 +47,7 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     this.client = client;
     this.table = table;
     this.idleNanos = listener.settings().idleTimeout().toNanos();
+    this.started = loop.now();
   }
 
   void start() {
@@ -56,6 +63,7 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
         table, HashKey.clientIp(clientAddress.getAddress()), listener.settings().connectAttempts());
     if (attempts == null) {
       listener.noBackend();
+      ending = TcpObserver.Termination.REFUSED;
       close();
       return;
     }
@@ -78,6 +86,7 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     backend.stats().connectSucceeded();
     backend.stats().connectionOpened();
     lastActivity = loop.now();
+    connectedAt = lastActivity;
     loop.addSweepable(this);
     try {
       clientKey = loop.register(client, SelectionKey.OP_READ, this);
@@ -89,6 +98,8 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
 
   @Override
   public void failed(String reason, boolean timedOut) {
+    connectFailures++;
+    if (!attempts.hasNext()) ending = timedOut ? TcpObserver.Termination.TIMEOUT : TcpObserver.Termination.CONNECT_FAILED;
     connectFailed(reason);
   }
 
@@ -131,11 +142,15 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
 
   @Override
   public void sweep(long now) {
-    if (now - lastActivity >= idleNanos) close();
+    if (now - lastActivity >= idleNanos) {
+      ending = TcpObserver.Termination.TIMEOUT;
+      close();
+    }
   }
 
   @Override
   public void abort(Throwable cause) {
+    if (ending == null) ending = TcpObserver.Termination.RESET;
     close();
   }
 
@@ -155,6 +170,9 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
       // closing is all that is left to do
     }
     listener.connectionClosed();
+    listener.observer().closed(clientAddress, backend, attempts == null ? 0 : attempts.made(), connectFailures, started,
+        connectedAt, loop.now(), up == null ? 0 : up.bytes(), down == null ? 0 : down.bytes(),
+        ending == null ? TcpObserver.Termination.NORMAL : ending);
   }
 
   private void closeBackendChannel() {

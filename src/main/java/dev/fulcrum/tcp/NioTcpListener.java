@@ -15,13 +15,14 @@ final class NioTcpListener extends CountingTcpListener {
   private final TableRef table;
   private NioServer server;
 
-  private NioTcpListener(TcpListenerSettings settings, TableRef table) {
-    super(settings);
+  private NioTcpListener(TcpListenerSettings settings, TableRef table, dev.fulcrum.observe.TcpObserver observer) {
+    super(settings, observer);
     this.table = table;
   }
 
-  static CompletionStage<TcpListener> start(EventLoops loops, TcpListenerSettings settings, TableRef table) {
-    NioTcpListener listener = new NioTcpListener(settings, table);
+  static CompletionStage<TcpListener> start(
+      EventLoops loops, TcpListenerSettings settings, TableRef table, dev.fulcrum.observe.TcpObserver observer) {
+    NioTcpListener listener = new NioTcpListener(settings, table, observer);
     return NioServer.bind(loops, settings.bind().host(), settings.bind().port(), settings.name(), listener::accepted)
         .thenApply(server -> {
           listener.server = server;
@@ -31,6 +32,7 @@ final class NioTcpListener extends CountingTcpListener {
 
   private void accepted(EventLoop loop, SocketChannel client) {
     openConnections.incrementAndGet();
+    observer.opened();
     new ForwardedConnection(this, loop, client, table.current()).start();
   }
 
@@ -46,6 +48,10 @@ final class NioTcpListener extends CountingTcpListener {
 
   void connectionClosed() {
     openConnections.decrementAndGet();
+  }
+
+  dev.fulcrum.observe.TcpObserver observer() {
+    return observer;
   }
 
   void noBackend() {

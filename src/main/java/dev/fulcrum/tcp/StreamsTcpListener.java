@@ -6,6 +6,8 @@ import dev.fulcrum.routing.Attempts;
 import dev.fulcrum.routing.HashKey;
 import dev.fulcrum.routing.RoutedBackend;
 import dev.fulcrum.routing.TableRef;
+import dev.fulcrum.observe.Observability;
+import dev.fulcrum.observe.TcpObserver;
 import java.net.InetSocketAddress;
 import java.util.Collections;
 import java.util.Optional;
@@ -37,8 +39,9 @@ final class StreamsTcpListener extends CountingTcpListener {
   private final Materializer materializer;
   private volatile Tcp.ServerBinding binding;
 
-  private StreamsTcpListener(TcpListenerSettings settings, TableRef table, Tcp tcp, Materializer materializer) {
-    super(settings);
+  private StreamsTcpListener(
+      TcpListenerSettings settings, TableRef table, Tcp tcp, Materializer materializer, TcpObserver observer) {
+    super(settings, observer);
     this.table = table;
     this.tcp = tcp;
     this.materializer = materializer;
@@ -46,7 +49,8 @@ final class StreamsTcpListener extends CountingTcpListener {
 
   static CompletionStage<TcpListener> start(
       org.apache.pekko.actor.typed.ActorSystem<?> system, TcpListenerSettings settings, TableRef table) {
-    StreamsTcpListener listener = new StreamsTcpListener(settings, table, Tcp.get(system), Materializer.matFromSystem(system));
+    StreamsTcpListener listener = new StreamsTcpListener(settings, table, Tcp.get(system), Materializer.matFromSystem(system),
+        Observability.get(system).tcp(settings));
     return Tcp.get(system)
         .bind(
             settings.bind().host(),
@@ -75,17 +79,21 @@ final class StreamsTcpListener extends CountingTcpListener {
 
   private void accept(Tcp.IncomingConnection client) {
     openConnections.incrementAndGet();
+    observer.opened();
+    long started = System.nanoTime();
     Attempts attempts = Attempts.pick(
         table.current(), HashKey.clientIp(client.remoteAddress().getAddress()), settings.connectAttempts());
     if (attempts == null) {
       noBackend.increment();
       close(client);
+      observer.closed(client.remoteAddress(), null, 0, 0, started, 0, System.nanoTime(), 0, 0,
+          TcpObserver.Termination.REFUSED);
       return;
     }
-    connect(client, attempts);
+    connect(client, attempts, started);
   }
 
-  private void connect(Tcp.IncomingConnection client, Attempts attempts) {
+  private void connect(Tcp.IncomingConnection client, Attempts attempts, long started) {
     RoutedBackend backend = attempts.next();
     CompletableFuture<Flow<ByteString, ByteString, NotUsed>> clientSide = new CompletableFuture<>();
     Pair<Pair<CompletionStage<Done>, CompletionStage<Tcp.OutgoingConnection>>, CompletionStage<Done>> watched =
@@ -101,19 +109,26 @@ final class StreamsTcpListener extends CountingTcpListener {
       if (failure == null) {
         backend.stats().connectSucceeded();
         backend.stats().connectionOpened();
+        long connectedAt = System.nanoTime();
         CompletableFuture.allOf(toBackendDone.toCompletableFuture(), toClientDone.toCompletableFuture())
             .whenComplete((done, error) -> {
               backend.stats().connectionClosed();
               openConnections.decrementAndGet();
+              // the streams engine does not count bytes (a counting stage per chunk would cost every connection)
+              observer.closed(client.remoteAddress(), backend, attempts.made(), attempts.made() - 1, started,
+                  connectedAt, System.nanoTime(), -1, -1,
+                  error == null ? TcpObserver.Termination.NORMAL : TcpObserver.Termination.RESET);
             });
         clientSide.complete(client.flow());
       } else {
         backend.reportConnectFailure(Failures.describe(failure));
         if (attempts.hasNext()) {
-          connect(client, attempts);
+          connect(client, attempts, started);
         } else {
           gaveUp(client.remoteAddress(), attempts.made(), backend, Failures.describe(failure));
           close(client);
+          observer.closed(client.remoteAddress(), backend, attempts.made(), attempts.made(), started, 0,
+              System.nanoTime(), 0, 0, TcpObserver.Termination.CONNECT_FAILED);
         }
       }
     });

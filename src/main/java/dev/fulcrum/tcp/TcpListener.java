@@ -19,7 +19,7 @@ public interface TcpListener {
   static CompletionStage<TcpListener> start(
       ActorSystem<?> system, EventLoops loops, TcpListenerSettings settings, TableRef table) {
     return switch (settings.engine()) {
-      case NIO -> NioTcpListener.start(loops, settings, table);
+      case NIO -> NioTcpListener.start(loops, settings, table, dev.fulcrum.observe.Observability.get(system).tcp(settings));
       case STREAMS -> StreamsTcpListener.start(system, settings, table);
     };
   }

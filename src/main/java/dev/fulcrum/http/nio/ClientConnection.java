@@ -1,6 +1,7 @@
 package dev.fulcrum.http.nio;
 
 import dev.fulcrum.http.proxy.Admission;
+import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.HeaderRewriter;
 import dev.fulcrum.http.proxy.ListenerPolicy;
 import dev.fulcrum.http.proxy.ProxyError;
@@ -55,6 +56,9 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private State state = State.READING;
   private InetAddress address;
   private String ip;
+  private int port;
+  /** The request under way, for the access log and the counters; reused for each request of the connection. */
+  private final ExchangeLog log;
   private Exchange exchange;
   /** The proxy's own answer being written, while {@link State#ANSWERING}. */
   private BodyRelay answer;
@@ -70,6 +74,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     this.policy = listener.policy();
     this.socket = socket;
     this.pool = pool;
+    this.log = new ExchangeLog(listener.observer());
   }
 
   void start() {
@@ -78,6 +83,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       socket.setOption(StandardSocketOptions.TCP_NODELAY, true);
       address = ((InetSocketAddress) socket.getRemoteAddress()).getAddress();
       ip = address.getHostAddress();
+      port = ((InetSocketAddress) socket.getRemoteAddress()).getPort();
       attach(socket, loop.register(socket, SelectionKey.OP_READ, this));
     } catch (IOException e) {
       attach(socket, null);
@@ -93,6 +99,10 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   String ip() {
     return ip;
+  }
+
+  ExchangeLog log() {
+    return log;
   }
 
   boolean draining() {
@@ -166,6 +176,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
         }
         return;
       }
+      log.begin(headStartedAt == 0 ? loop.now() : headStartedAt, loop.now(), ip, port, end);
       headStartedAt = 0;
       ParsedRequest parsed = parseHead(end, (buf, from, to) -> HttpHeads.parseRequest(buf, from, to, listener.settings().limits()));
       consume(end);
@@ -179,6 +190,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   private void handle(RequestHead head) {
     String requestId = HeaderRewriter.requestId(head.headers());
+    log.request(head.method(), head.target(), requestId);
     boolean mustClose = head.hasBody() || !head.keepAlive();
     ParsedTarget parsed = RequestTarget.parse(head.target());
     if (parsed instanceof WireError error) {
@@ -198,6 +210,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       return;
     }
     Route route = (Route) admission;
+    log.routed(route);
     Exchange next = new Exchange(this, policy, pool, head, route, requestId, target, host);
     exchange = next;
     state = State.EXCHANGING;
@@ -216,7 +229,9 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     headers.add("Content-Type", "text/plain; charset=UTF-8");
     if (requestId != null) headers.add(HeaderRewriter.REQUEST_ID, requestId);
     if (closing) headers.add("Connection", "close");
-    answer = new BodyRelay(this, HeadWriter.response(error.status(), headers, error.body()), BodyFraming.NONE, 0, 0);
+    ByteBuffer bytes = HeadWriter.response(error.status(), headers, error.body());
+    log.answered(error.status(), bytes.remaining(), loop.now());
+    answer = new BodyRelay(this, bytes, BodyFraming.NONE, 0, 0);
     closeAfterAnswer = closing;
     state = State.ANSWERING;
     writeAnswer();

@@ -3,6 +3,7 @@ package dev.fulcrum.http.nio;
 import dev.fulcrum.Failures;
 import dev.fulcrum.http.proxy.BackendFailure;
 import dev.fulcrum.http.proxy.BackendSelection;
+import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.ListenerPolicy;
 import dev.fulcrum.http.proxy.ProxyError;
 import dev.fulcrum.http.proxy.Route;
@@ -115,6 +116,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     backend = next;
     backend.stats().requestStarted();
     attemptStarted = client.loop.now();
+    client.log().attempt(backend, attemptStarted);
     if (hostless) {
       requestHeaders.removeAll("host");
       requestHeaders.add("Host", backend.address().toString());
@@ -139,6 +141,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     }
     connection = given;
     connection.lend(this);
+    client.log().connected(client.loop.now());
     phase = Phase.SENDING;
     pumpUpload();
     updateInterest();
@@ -195,6 +198,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     long idle = route.upstream().idleTimeout().toNanos();
     if (now - connection.lastActivity() < idle) return;
     if (download != null) {
+      client.log().mark(ExchangeLog.Termination.TIMEOUT);
       abort();
       client.close();
     } else {
@@ -209,6 +213,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     if (phase == Phase.CONNECTING && connection == null) pool.cancel(target, this);
     endAttempt();
     phase = Phase.DONE;
+    logEnd(ExchangeLog.Termination.CLIENT_ABORT);
   }
 
   // --- request
@@ -285,6 +290,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
 
   private void respond(ResponseHead response) {
     backend.stats().connectSucceeded();
+    client.log().responseHead(response.status(), client.loop.now());
     boolean tunnel = response.status() == 101 && head.webSocketUpgrade();
     BodyFraming framing = BodyFraming.of(response, head.method());
     keepClient = BodyFraming.clientMayKeepAlive(head, framing) && !client.draining() && !uploading();
@@ -343,6 +349,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     if (reusable) pool.release(used);
     else pool.close(used);
     phase = Phase.DONE;
+    logEnd(ExchangeLog.Termination.NORMAL);
     client.exchangeDone(keepClient);
   }
 
@@ -356,6 +363,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     if (phase == Phase.DONE) return;
     if (download != null) {
       log.debug("request {}: backend {} broke off: {}", requestId, backend.address(), reason);
+      client.log().mark(ExchangeLog.Termination.BACKEND_RESET);
       abort();
       client.close();
       return;
@@ -369,6 +377,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     boolean staleReuse = failure.kind() == BackendFailure.Kind.RESET && connection != null && connection.reused()
         && replayable;
     endAttempt();
+    client.log().attemptFailed(failure);
     log.debug("request {} to {} failed on attempt {}: {} ({})",
         requestId, backend.address(), selection.attemptsMade(), failure.kind(), failure.reason());
     if (staleReuse) {
@@ -381,6 +390,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
       attempt(next);
     } else {
       phase = Phase.DONE;
+      client.log().gaveUp(failure);
       // an unread request body leaves the connection's framing unknown
       client.answer(policy.answer(selection, failure), requestId, head.hasBody() || !head.keepAlive());
     }
@@ -393,6 +403,14 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
       connection = null;
     }
     backend.stats().requestFinished(client.loop.now() - attemptStarted);
+  }
+
+  /** The request is over for the access log and the counters, with the bytes moved so far. */
+  private void logEnd(ExchangeLog.Termination otherwise) {
+    ExchangeLog record = client.log();
+    if (!record.active()) return;
+    record.addBytes(upload == null ? 0 : upload.bodyBytes(), download == null ? 0 : download.bytesWritten());
+    record.end(otherwise, client.loop.now());
   }
 
   private void updateInterest() {

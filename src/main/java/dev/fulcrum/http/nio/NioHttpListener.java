@@ -2,6 +2,8 @@ package dev.fulcrum.http.nio;
 
 import dev.fulcrum.config.HttpListenerSettings;
 import dev.fulcrum.http.HttpListener;
+import dev.fulcrum.http.proxy.ExchangeLog;
+import dev.fulcrum.http.proxy.ListenerObserver;
 import dev.fulcrum.http.proxy.ListenerPolicy;
 import dev.fulcrum.nio.EventLoop;
 import dev.fulcrum.nio.EventLoops;
@@ -28,6 +30,7 @@ import org.apache.pekko.Done;
 public final class NioHttpListener implements HttpListener {
   private final HttpListenerSettings settings;
   private final ListenerPolicy policy;
+  private final ListenerObserver observer;
   private final Map<EventLoop, UpstreamPool> pools = new IdentityHashMap<>();
   private final Set<ClientConnection> connections = ConcurrentHashMap.newKeySet();
   private final AtomicInteger open = new AtomicInteger();
@@ -37,17 +40,22 @@ public final class NioHttpListener implements HttpListener {
   private volatile NioServer server;
 
   NioHttpListener(HttpListenerSettings settings, RoutingTables tables, EventLoop[] loops) {
+    this(settings, tables, loops, ListenerObserver.NONE);
+  }
+
+  NioHttpListener(HttpListenerSettings settings, RoutingTables tables, EventLoop[] loops, ListenerObserver observer) {
     this.settings = settings;
+    this.observer = observer;
     this.policy = new ListenerPolicy(settings, tables);
     UpstreamPool.Limits limits = new UpstreamPool.Limits();
     for (EventLoop loop : loops) pools.put(loop, new UpstreamPool(loop, limits));
   }
 
   public static CompletionStage<HttpListener> start(
-      EventLoops loops, HttpListenerSettings settings, RoutingTables tables) {
+      EventLoops loops, HttpListenerSettings settings, RoutingTables tables, ListenerObserver observer) {
     NioHttpListener listener;
     try {
-      listener = new NioHttpListener(settings, tables, loops.all());
+      listener = new NioHttpListener(settings, tables, loops.all(), observer);
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -63,6 +71,7 @@ public final class NioHttpListener implements HttpListener {
   }
 
   void accepted(EventLoop loop, SocketChannel channel) {
+    observer.connectionOpened();
     if (open.incrementAndGet() >= settings.limits().maxConnections()) {
       NioServer current = server;
       if (current != null) current.pause();
@@ -74,11 +83,16 @@ public final class NioHttpListener implements HttpListener {
 
   void connectionClosed(ClientConnection connection) {
     connections.remove(connection);
+    observer.connectionClosed();
     NioServer current = server;
     if (open.getAndDecrement() == settings.limits().maxConnections() && !terminating && current != null) {
       current.resume();
     }
     if (terminating && connections.isEmpty()) allClosed.complete(Done.getInstance());
+  }
+
+  ExchangeLog.Observer observer() {
+    return observer;
   }
 
   ListenerPolicy policy() {

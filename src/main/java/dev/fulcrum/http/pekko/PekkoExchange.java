@@ -2,6 +2,7 @@ package dev.fulcrum.http.pekko;
 
 import dev.fulcrum.http.proxy.BackendFailure;
 import dev.fulcrum.http.proxy.BackendSelection;
+import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.ProxyError;
 import dev.fulcrum.http.proxy.Route;
 import dev.fulcrum.routing.BackendStats;
@@ -35,10 +36,12 @@ final class PekkoExchange {
   private final boolean replayable;
   private final HttpRequest outgoing;
   private BackendSelection selection;
+  private final ExchangeLog record;
 
   PekkoExchange(ProxyContext context, Route route, HttpRequest incoming, PekkoHeaders headers, InetAddress client,
-      String host, String requestId, String path) {
+      String host, String requestId, String path, ExchangeLog log) {
     this.context = context;
+    this.record = log;
     this.route = route;
     this.headers = headers;
     this.client = client;
@@ -61,7 +64,7 @@ final class PekkoExchange {
 
   CompletionStage<HttpResponse> start() {
     selection = context.policy().select(route, client, headers, path, replayable);
-    if (selection == null) return CompletableFuture.completedFuture(Responses.of(ProxyError.noBackend(route.pool()), requestId));
+    if (selection == null) return CompletableFuture.completedFuture(answer(ProxyError.noBackend(route.pool())));
     attempt(selection.first());
     return result;
   }
@@ -70,6 +73,7 @@ final class PekkoExchange {
     BackendStats stats = backend.stats();
     stats.requestStarted();
     long start = System.nanoTime();
+    record.attempt(backend, start);
     CompletableFuture<HttpResponse> pending = context.clients().send(backend.address(), route.upstreamKey(), outgoing);
     Duration timeout = route.upstream().responseTimeout();
     bodySent.thenRun(() -> {
@@ -81,6 +85,9 @@ final class PekkoExchange {
     pending.whenComplete((response, failure) -> {
       if (failure == null) {
         stats.connectSucceeded();
+        long now = System.nanoTime();
+        record.connected(now);
+        record.responseHead(response.status().intValue(), now);
         result.complete(respond(response, stats, start));
       } else {
         stats.requestFinished(System.nanoTime() - start);
@@ -92,9 +99,19 @@ final class PekkoExchange {
   private void failed(RoutedBackend backend, BackendFailure failure) {
     log.debug("request {} to {} failed on attempt {}: {} ({})",
         requestId, backend.address(), selection.attemptsMade(), failure.kind(), failure.reason());
+    record.attemptFailed(failure);
     RoutedBackend next = selection.retryAfter(failure);
-    if (next != null) attempt(next);
-    else result.complete(Responses.of(context.policy().answer(selection, failure), requestId));
+    if (next != null) {
+      attempt(next);
+    } else {
+      record.gaveUp(failure);
+      result.complete(answer(context.policy().answer(selection, failure)));
+    }
+  }
+
+  private HttpResponse answer(ProxyError error) {
+    record.answered(error.status(), error.body().length, System.nanoTime());
+    return Responses.of(error, requestId);
   }
 
   private HttpResponse respond(HttpResponse response, BackendStats stats, long start) {
@@ -103,11 +120,22 @@ final class PekkoExchange {
     HttpResponse out = response.withHeaders(rewritten.result());
     String cookie = selection.stickyCookie();
     if (cookie != null) out = out.addHeader(RawHeader.create("Set-Cookie", cookie));
+    long length = out.entity().getContentLengthOption().orElse(0);
     if (out.entity().isStrict() || out.entity().isKnownEmpty()) {
       stats.requestFinished(System.nanoTime() - start);
+      logEnd(length);
       return out;
     }
-    return Bodies.onEnd(out, () -> stats.requestFinished(System.nanoTime() - start));
+    return Bodies.onEnd(out, () -> {
+      stats.requestFinished(System.nanoTime() - start);
+      logEnd(length);
+    });
+  }
+
+  /** Pekko HTTP does not tell how many body bytes passed; the declared lengths stand in for them. */
+  private void logEnd(long responseLength) {
+    record.addBytes(outgoing.entity().getContentLengthOption().orElse(0), responseLength);
+    record.end(ExchangeLog.Termination.NORMAL, System.nanoTime());
   }
 
   /** The backend's response headers did not arrive in time. */

@@ -36,10 +36,11 @@ public final class PekkoHttpListener implements HttpListener {
   }
 
   public static CompletionStage<HttpListener> start(
-      ActorSystem<?> system, HttpListenerSettings settings, RoutingTables tables) {
+      ActorSystem<?> system, HttpListenerSettings settings, RoutingTables tables,
+      dev.fulcrum.http.proxy.ListenerObserver observer) {
     Materializer materializer = LargeStackExecutor.materializer(system);
     ProxyContext context = new ProxyContext(
-        system, materializer, new BackendClients(system, materializer), new ListenerPolicy(settings, tables));
+        system, materializer, new BackendClients(system, materializer), new ListenerPolicy(settings, tables), observer);
     Function<HttpRequest, CompletionStage<HttpResponse>> handler = new PekkoProxy(context, new WebSocketProxy(context));
     return Http.get(system)
         .newServerAt(settings.bind().host(), settings.bind().port())

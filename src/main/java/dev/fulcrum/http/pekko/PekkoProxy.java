@@ -1,6 +1,7 @@
 package dev.fulcrum.http.pekko;
 
 import dev.fulcrum.http.proxy.Admission;
+import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.HeaderRewriter;
 import dev.fulcrum.http.proxy.ListenerPolicy;
 import dev.fulcrum.http.proxy.ProxyError;
@@ -41,12 +42,20 @@ final class PekkoProxy implements Function<HttpRequest, CompletionStage<HttpResp
     String host = headers.get("host");
     InetAddress client = clientAddress(request);
     long length = request.entity().getContentLengthOption().orElse(-1);
+    ExchangeLog log = new ExchangeLog(context.observer());
+    long now = System.nanoTime();
+    log.begin(now, now, client.getHostAddress(), clientPort(request), 0);
+    log.request(request.method().value(), request.getUri().toRelative().toString(), requestId);
     Admission admission = context.policy().admit(client, host, path, length);
-    if (admission instanceof ProxyError error) return CompletableFuture.completedFuture(Responses.of(error, requestId));
+    if (admission instanceof ProxyError error) {
+      log.answered(error.status(), error.body().length, System.nanoTime());
+      return CompletableFuture.completedFuture(Responses.of(error, requestId));
+    }
     Route route = (Route) admission;
+    log.routed(route);
     Optional<WebSocketUpgrade> upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
     if (upgrade.isPresent()) return webSockets.proxy(request, headers, upgrade.get(), route, client, host, requestId, path);
-    return new PekkoExchange(context, route, request, headers, client, host, requestId, path).start();
+    return new PekkoExchange(context, route, request, headers, client, host, requestId, path, log).start();
   }
 
   private static InetAddress unknownAddress() {
@@ -55,6 +64,10 @@ final class PekkoProxy implements Function<HttpRequest, CompletionStage<HttpResp
     } catch (UnknownHostException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private static int clientPort(HttpRequest request) {
+    return request.getAttribute(AttributeKeys.remoteAddress).map(RemoteAddress::getPort).orElse(0);
   }
 
   private static InetAddress clientAddress(HttpRequest request) {

@@ -5,4 +5,5 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.stream.Materializer;
 
 /** What every exchange of one listener shares. */
-record ProxyContext(ActorSystem<?> system, Materializer materializer, BackendClients clients, ListenerPolicy policy) {}
+record ProxyContext(ActorSystem<?> system, Materializer materializer, BackendClients clients, ListenerPolicy policy,
+    dev.fulcrum.http.proxy.ListenerObserver observer) {}

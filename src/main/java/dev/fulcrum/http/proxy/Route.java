@@ -32,6 +32,11 @@ public final class Route implements Admission {
     this.hostSuffix = wildcard ? settings.host().substring(1) : settings.host();
   }
 
+  /** How metrics and the access log name the route: its host and path prefix, e.g. {@code *\/api}. */
+  public String name() {
+    return settings.host() + settings.pathPrefix();
+  }
+
   public String pool() {
     return settings.pool();
   }
