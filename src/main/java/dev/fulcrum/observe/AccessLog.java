@@ -9,7 +9,7 @@ import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.encoder.Encoder;
 import dev.fulcrum.config.ObservabilitySettings;
 import java.util.Map;
-import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import net.logstash.logback.encoder.LogstashEncoder;
 import net.logstash.logback.marker.Markers;
@@ -22,6 +22,8 @@ import org.slf4j.LoggerFactory;
  * lines, never latency.
  */
 final class AccessLog {
+  private static final AtomicInteger NODES = new AtomicInteger();
+
   private final ObservabilitySettings.AccessLog settings;
   private final ch.qos.logback.classic.Logger logger;
   private final CountingAsyncAppender async;
@@ -31,7 +33,8 @@ final class AccessLog {
     this.settings = settings;
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     // one logger per node: several nodes in one JVM (tests, embedding) each keep their own file
-    logger = context.getLogger("fulcrum.access." + UUID.randomUUID());
+    int node = NODES.incrementAndGet();
+    logger = context.getLogger(node == 1 ? "fulcrum.access" : "fulcrum.access-" + node);
     logger.setAdditive(false);
     logger.setLevel(Level.INFO);
 
