@@ -8,6 +8,7 @@ import dev.fulcrum.config.AdminSettings;
 import dev.fulcrum.config.BackendSettings;
 import dev.fulcrum.config.HostPort;
 import dev.fulcrum.config.SettingsParser;
+import dev.fulcrum.observe.StatsView;
 import dev.fulcrum.pool.LocalPools;
 import dev.fulcrum.pool.PoolControl;
 import dev.fulcrum.pool.PoolEntity;
@@ -295,6 +296,7 @@ final class AdminApi {
             .put("admin", admin)
             .put("health", here == null ? "unknown" : here.health().label())
             .put("activeConnections", active);
+        StatsView.addCounters((ObjectNode) backends.get(backends.size() - 1), system, state.name(), b.address());
       }
       return pool;
     });

@@ -36,6 +36,8 @@ final class BackendGauges {
   record Row(String pool, HostPort address, int weight, String admin, Health health, int activeConnections,
       int inFlight, int queued) {}
 
+  private static final String[] ADMIN_STATES = {"active", "draining", "drained"};
+
   private final MultiGauge up;
   private final MultiGauge weight;
   private final MultiGauge admin;
@@ -53,7 +55,7 @@ final class BackendGauges {
         .description("1 when the backend is up or not checked yet on this node, 0 when down").register(registry);
     weight = MultiGauge.builder("fulcrum.backend.weight").description("The backend's configured weight").register(registry);
     admin = MultiGauge.builder("fulcrum.backend.admin.state")
-        .description("1 for the backend's admin state (active, draining)").register(registry);
+        .description("1 for the backend's admin state (active, draining, drained)").register(registry);
     active = MultiGauge.builder("fulcrum.backend.active.connections")
         .description("Open L4 connections to the backend from this node").register(registry);
     inFlight = MultiGauge.builder("fulcrum.backend.in.flight.requests")
@@ -95,13 +97,21 @@ final class BackendGauges {
     for (PoolStatus.Backend backend : status.backends()) {
       BackendSettings configured = settings.get(backend.address());
       BackendStats stats = seen.get(key(state.name(), backend.address()));
-      String adminState = configured == null ? "active" : configured.admin().name().toLowerCase(java.util.Locale.ROOT);
+      int inFlight = stats == null ? 0 : stats.inFlight();
+      // as the admin API says it: a draining backend with nothing left open is drained
+      String adminState = configured == null || configured.admin() == BackendSettings.Admin.ACTIVE ? "active"
+          : backend.activeConnections() == 0 && inFlight == 0 ? "drained" : "draining";
       rows.add(new Row(state.name(), backend.address(), backend.weight(), adminState, backend.health(),
-          backend.activeConnections(), stats == null ? 0 : stats.inFlight(), stats == null ? 0 : stats.queued()));
+          backend.activeConnections(), inFlight, stats == null ? 0 : stats.queued()));
     }
     seen.keySet().removeIf(k -> k.startsWith(state.name() + " ")
         && status.backends().stream().noneMatch(b -> k.equals(key(state.name(), b.address()))));
     return rows;
+  }
+
+  /** The stats of a backend seen in its pool's table before, or null. */
+  BackendStats seen(String pool, HostPort address) {
+    return seen.get(key(pool, address));
   }
 
   private static String key(String pool, HostPort address) {
@@ -120,8 +130,7 @@ final class BackendGauges {
       Tags tags = Tags.of("pool", row.pool(), "backend", row.address().toString());
       ups.add(MultiGauge.Row.of(tags, row.health() == Health.DOWN ? 0 : 1));
       weights.add(MultiGauge.Row.of(tags, row.weight()));
-      for (BackendSettings.Admin state : BackendSettings.Admin.values()) {
-        String name = state.name().toLowerCase(java.util.Locale.ROOT);
+      for (String name : ADMIN_STATES) {
         admins.add(MultiGauge.Row.of(tags.and("state", name), name.equals(row.admin()) ? 1 : 0));
       }
       actives.add(MultiGauge.Row.of(tags, row.activeConnections()));

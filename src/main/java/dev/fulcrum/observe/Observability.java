@@ -39,7 +39,8 @@ public final class Observability implements Extension {
 
   private final ObservabilitySettings settings;
   private final Metrics metrics = new Metrics();
-  private final AccessLog accessLog;
+  /** Opened when the first listener that logs starts, so that a node (or a test's router) without one opens no file. */
+  private AccessLog accessLog;
   private final Map<String, ListenerMeters> listeners = new ConcurrentHashMap<>();
   private final ArrayDeque<Transition> transitions = new ArrayDeque<>();
   private final BackendGauges gauges;
@@ -53,17 +54,7 @@ public final class Observability implements Extension {
     Config config = system.settings().config();
     this.settings = ObservabilitySettings.parse(config);
     if (settings.applicationJson()) JsonApplicationLog.install();
-    this.accessLog = settings.accessLog().enabled() ? new AccessLog(settings.accessLog()) : null;
-    PrometheusMeterRegistry registry = metrics.registry();
-    if (accessLog != null) {
-      FunctionCounter.builder("fulcrum.access.log.dropped", accessLog, AccessLog::dropped)
-          .description("Access-log lines dropped because the writer fell behind")
-          .register(registry);
-      FunctionCounter.builder("fulcrum.access.log.lines", accessLog, AccessLog::lines)
-          .description("Access-log lines queued for writing")
-          .register(registry);
-    }
-    this.gauges = new BackendGauges(registry);
+    this.gauges = new BackendGauges(metrics.registry());
     system.getWhenTerminated().thenRun(this::close);
   }
 
@@ -97,11 +88,26 @@ public final class Observability implements Extension {
     return gauges;
   }
 
+  /** The node's access log for this listener, opened on first use; null when the listener logs nothing. */
+  private synchronized AccessLog accessLogFor(String listener) {
+    if (!settings.accessLogOn(listener)) return null;
+    if (accessLog == null) {
+      accessLog = new AccessLog(settings.accessLog());
+      FunctionCounter.builder("fulcrum.access.log.dropped", accessLog, AccessLog::dropped)
+          .description("Access-log lines dropped because the writer fell behind")
+          .register(metrics.registry());
+      FunctionCounter.builder("fulcrum.access.log.lines", accessLog, AccessLog::lines)
+          .description("Access-log lines queued for writing")
+          .register(metrics.registry());
+    }
+    return accessLog;
+  }
+
   /** The observer an HTTP listener reports to. */
   public ListenerObserver http(HttpListenerSettings listener) {
     ListenerMeters meters = listeners.computeIfAbsent(
         listener.name(), name -> new ListenerMeters(metrics.registry(), name, "http"));
-    return new HttpObserver(metrics, listener.name(), settings.accessLogOn(listener.name()) ? accessLog : null, meters);
+    return new HttpObserver(metrics, listener.name(), accessLogFor(listener.name()), meters);
   }
 
   /** The observer a TCP listener reports to. */
@@ -109,7 +115,7 @@ public final class Observability implements Extension {
     ListenerMeters meters = listeners.computeIfAbsent(
         listener.name(), name -> new ListenerMeters(metrics.registry(), name, "tcp"));
     return new TcpObserver(metrics, listener.name(), listener.pool(),
-        settings.accessLogOn(listener.name()) ? accessLog : null, meters);
+        accessLogFor(listener.name()), meters);
   }
 
   /** Listeners by name with their connection counts. */
@@ -137,7 +143,7 @@ public final class Observability implements Extension {
     }
   }
 
-  private void close() {
+  private synchronized void close() {
     if (accessLog != null) accessLog.stop();
     metrics.close();
   }

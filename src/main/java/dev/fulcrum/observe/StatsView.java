@@ -49,6 +49,39 @@ public final class StatsView {
     return observability.gauges().read(system, observability.pools(), observability.tables(), timeout);
   }
 
+  /**
+   * Adds this node's live counters of one backend to its JSON in {@code GET /api/pools/{pool}}: requests in flight and
+   * queued, and since start requests, 5xx answers, retries and failed connects.
+   */
+  public static void addCounters(ObjectNode backend, ActorSystem<?> system, String pool, dev.fulcrum.config.HostPort address) {
+    Observability o = Observability.get(system);
+    String at = address.toString();
+    dev.fulcrum.routing.BackendStats stats = null;
+    if (o.tables() != null) {
+      dev.fulcrum.routing.RoutingTable table = o.tables().of(pool).current();
+      for (int i = 0; i < table.size(); i++) {
+        if (table.get(i).address().equals(address)) stats = table.get(i).stats();
+      }
+    }
+    if (stats == null) stats = o.gauges().seen(pool, address);
+    double requests = 0;
+    double errors = 0;
+    for (Counter c : o.registry().find("fulcrum.http.requests").tags("pool", pool, "backend", at).counters()) {
+      requests += c.count();
+      if ("5xx".equals(c.getId().getTag("code"))) errors += c.count();
+    }
+    double retries = o.registry().find("fulcrum.http.retries").tags("pool", pool, "backend", at).counters().stream()
+        .mapToDouble(Counter::count).sum();
+    double failures = o.registry().find("fulcrum.backend.connect.failures").tags("pool", pool, "backend", at).counters()
+        .stream().mapToDouble(Counter::count).sum();
+    backend.put("inFlight", stats == null ? 0 : stats.inFlight())
+        .put("queued", stats == null ? 0 : stats.queued())
+        .put("requests", (long) requests)
+        .put("errors", (long) errors)
+        .put("retries", (long) retries)
+        .put("connectFailures", (long) failures);
+  }
+
   /** {@code GET /api/listeners}. */
   public ArrayNode listeners() {
     ArrayNode array = MAPPER.createArrayNode();
