@@ -92,7 +92,7 @@ public final class Fulcrum {
     JournalSettings journal = JournalSettings.parse(config);
     AdminSettings admin = AdminSettings.parse(config);
     ClusterSettings cluster = ClusterSettings.parse(config);
-    ObservabilitySettings.parse(config).checkWritable();
+    Observability.prepare(ObservabilitySettings.parse(config));
     JournalDatabase.checkReachable(config);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fulcrum", config);
     Fulcrum fulcrum = new Fulcrum(system, settings, journal, admin, cluster);

@@ -80,8 +80,11 @@ public record ObservabilitySettings(AccessLog accessLog, Map<String, Boolean> li
     Path dir = file.getParent();
     try {
       Files.createDirectories(dir);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      throw new SettingsException("fulcrum.access-log.path: cannot create the directory " + dir
+          + " (a file of that name is in the way: " + e.getFile() + ")");
     } catch (IOException | SecurityException e) {
-      throw new SettingsException("fulcrum.access-log.path: cannot create the directory " + dir + " (" + e + ")");
+      throw new SettingsException("fulcrum.access-log.path: cannot create the directory " + dir + " (" + e.getMessage() + ")");
     }
     if (Files.exists(file) ? !Files.isWritable(file) : !Files.isWritable(dir)) {
       throw new SettingsException("fulcrum.access-log.path: " + (Files.exists(file) ? file : dir) + " is not writable");

@@ -53,9 +53,17 @@ public final class Observability implements Extension {
   private Observability(ActorSystem<?> system) {
     Config config = system.settings().config();
     this.settings = ObservabilitySettings.parse(config);
-    if (settings.applicationJson()) JsonApplicationLog.install();
     this.gauges = new BackendGauges(metrics.registry());
     system.getWhenTerminated().thenRun(this::close);
+  }
+
+  /**
+   * Before a node starts: fails (naming the path) when the access log's directory cannot be written, and switches the
+   * application log to JSON lines when asked, so that start-up's own lines are JSON too.
+   */
+  public static void prepare(ObservabilitySettings settings) {
+    settings.checkWritable();
+    if (settings.applicationJson()) JsonApplicationLog.install();
   }
 
   public static Observability get(ActorSystem<?> system) {
