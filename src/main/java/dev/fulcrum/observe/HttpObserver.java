@@ -126,7 +126,7 @@ final class HttpObserver implements ListenerObserver {
       line.append(log.status).append(' ').append(log.bytesIn).append(' ').append(log.bytesOut).append(' ');
       line.append(tq).append("/-1/").append(tc).append('/').append(tr).append('/').append(tt).append(' ');
       line.append(retries).append(' ');
-      LogLines.field(line, log.requestId).append(' ');
+      LogLines.token(line, log.requestId).append(' ');
       line.append(log.termination.label);
       accessLog.text(line.toString());
     }

@@ -18,6 +18,17 @@ final class LogLines {
     }
   }
 
+  /** A client-supplied value outside quotes (a request id): spaces are escaped too, so it stays one field. */
+  static StringBuilder token(StringBuilder line, String value) {
+    if (value == null || value.isEmpty()) return line.append('-');
+    int start = line.length();
+    quoted(line, value);
+    for (int i = start; i < line.length(); i++) {
+      if (line.charAt(i) == ' ') line.replace(i, i + 1, "\\x20");
+    }
+    return line;
+  }
+
   /** A client-supplied value inside quotes: quotes, backslashes and control characters are escaped. */
   static StringBuilder quoted(StringBuilder line, String value) {
     if (value == null) return line.append('-');

@@ -44,6 +44,7 @@ public final class Observability implements Extension {
   private final Map<String, ListenerMeters> listeners = new ConcurrentHashMap<>();
   private final ArrayDeque<Transition> transitions = new ArrayDeque<>();
   private final BackendGauges gauges;
+  private final ClusterGauges cluster;
   private volatile PoolControl pools;
   private volatile RoutingTables tables;
 
@@ -54,6 +55,7 @@ public final class Observability implements Extension {
     Config config = system.settings().config();
     this.settings = ObservabilitySettings.parse(config);
     this.gauges = new BackendGauges(metrics.registry());
+    this.cluster = new ClusterGauges(metrics.registry());
     system.getWhenTerminated().thenRun(this::close);
   }
 
@@ -90,6 +92,10 @@ public final class Observability implements Extension {
 
   public PrometheusMeterRegistry registry() {
     return metrics.registry();
+  }
+
+  ClusterGauges cluster() {
+    return cluster;
   }
 
   BackendGauges gauges() {

@@ -41,6 +41,7 @@ public final class StatsView {
   public CompletionStage<String> scrape(String contentType) {
     return backends().thenApply(rows -> {
       observability.gauges().publish(rows);
+      observability.cluster().publish(system);
       return observability.registry().scrape(contentType);
     });
   }

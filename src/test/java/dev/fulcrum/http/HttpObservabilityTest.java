@@ -170,6 +170,8 @@ class HttpObservabilityTest {
     assertEquals(1, PrometheusText.value(metrics, "fulcrum_backend_admin_state",
         "pool=counted", "backend=" + backend, "state=active"));
     assertEquals(0, PrometheusText.value(metrics, "fulcrum_backend_in_flight_requests", "pool=counted", "backend=" + backend));
+    assertEquals(1, PrometheusText.value(metrics, "fulcrum_cluster_members", "status=Up"));
+    assertEquals(0, PrometheusText.value(metrics, "fulcrum_cluster_unreachable_members"));
     assertTrue(metrics.keySet().stream().anyMatch(k -> k.startsWith("jvm_memory_used_bytes")), "jvm metrics");
     assertTrue(metrics.keySet().stream().anyMatch(k -> k.startsWith("process_cpu_usage")), "process metrics");
   }

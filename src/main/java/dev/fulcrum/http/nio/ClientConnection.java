@@ -230,6 +230,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     if (requestId != null) headers.add(HeaderRewriter.REQUEST_ID, requestId);
     if (closing) headers.add("Connection", "close");
     ByteBuffer bytes = HeadWriter.response(error.status(), headers, error.body());
+    if (!log.active()) log.begin(loop.now(), loop.now(), ip, port, 0); // a head that never completed (408, 414, 431)
     log.answered(error.status(), bytes.remaining(), loop.now());
     answer = new BodyRelay(this, bytes, BodyFraming.NONE, 0, 0);
     closeAfterAnswer = closing;

@@ -45,7 +45,9 @@ final class PekkoProxy implements Function<HttpRequest, CompletionStage<HttpResp
     ExchangeLog log = new ExchangeLog(context.observer());
     long now = System.nanoTime();
     log.begin(now, now, client.getHostAddress(), clientPort(request), 0);
-    log.request(request.method().value(), request.getUri().toRelative().toString(), requestId);
+    // not Uri.toRelative(): it refuses a path that starts with "//", which the proxy passes on unchanged
+    String query = request.getUri().rawQueryString().orElse(null);
+    log.request(request.method().value(), query == null ? path : path + "?" + query, requestId);
     Admission admission = context.policy().admit(client, host, path, length);
     if (admission instanceof ProxyError error) {
       log.answered(error.status(), error.body().length, System.nanoTime());
