@@ -14,8 +14,11 @@ import java.util.TreeMap;
  * @param accessLog the node-wide access-log settings
  * @param listenerAccessLog per listener name (HTTP and TCP): whether it writes access-log lines
  * @param applicationJson whether the application log is written as JSON lines
+ * @param requestMetrics whether listeners count requests and connections ({@code fulcrum.metrics.enabled}; JVM and
+ *     backend gauges are always there): off only to measure what counting costs
  */
-public record ObservabilitySettings(AccessLog accessLog, Map<String, Boolean> listenerAccessLog, boolean applicationJson) {
+public record ObservabilitySettings(
+    AccessLog accessLog, Map<String, Boolean> listenerAccessLog, boolean applicationJson, boolean requestMetrics) {
 
   public enum Format { TEXT, JSON }
 
@@ -53,7 +56,7 @@ public record ObservabilitySettings(AccessLog accessLog, Map<String, Boolean> li
     for (String kind : new String[] {"http", "tcp"}) {
       ConfigReader listeners = fulcrum.child("listeners").child(kind);
       for (String name : listeners.config().root().keySet()) {
-        ConfigReader listener = listeners.child("\"" + name + "\"");
+        ConfigReader listener = listeners.child(com.typesafe.config.ConfigUtil.joinPath(name));
         if (!listener.has("access-log")) continue;
         ConfigReader own = listener.child("access-log");
         for (String key : own.config().root().keySet()) {
@@ -66,8 +69,9 @@ public record ObservabilitySettings(AccessLog accessLog, Map<String, Boolean> li
     if (!appFormat.equals("text") && !appFormat.equals("json")) {
       throw fulcrum.child("logging").error("format", "must be text or json, got '" + appFormat + "'");
     }
+    boolean metrics = bool(fulcrum.child("metrics"), "enabled");
     return new ObservabilitySettings(
-        new AccessLog(enabled, path, format, queue, maxUri), perListener, appFormat.equals("json"));
+        new AccessLog(enabled, path, format, queue, maxUri), perListener, appFormat.equals("json"), metrics);
   }
 
   /**

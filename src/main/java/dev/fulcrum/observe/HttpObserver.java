@@ -28,8 +28,10 @@ final class HttpObserver implements ListenerObserver {
   private final Counter[] terminations;
   private final ConcurrentHashMap<Route, RouteMeters> routes = new ConcurrentHashMap<>();
   private final RouteMeters unrouted;
+  private final boolean count;
 
-  HttpObserver(Metrics metrics, String listener, AccessLog accessLog, ListenerMeters connections) {
+  HttpObserver(Metrics metrics, String listener, AccessLog accessLog, ListenerMeters connections, boolean count) {
+    this.count = count;
     this.metrics = metrics;
     this.listener = listener;
     this.accessLog = accessLog;
@@ -49,16 +51,21 @@ final class HttpObserver implements ListenerObserver {
 
   @Override
   public void connectionOpened() {
-    connections.opened();
+    if (count) connections.opened();
   }
 
   @Override
   public void connectionClosed() {
-    connections.closed();
+    if (count) connections.closed();
   }
 
   @Override
   public void ended(ExchangeLog log) {
+    if (count) count(log);
+    if (accessLog != null) write(log);
+  }
+
+  private void count(ExchangeLog log) {
     Route route = log.route;
     RouteMeters routeMeters = route == null ? unrouted : routes.get(route);
     if (routeMeters == null) routeMeters = routes.computeIfAbsent(route, r -> new RouteMeters(r.name(), r.pool()));
@@ -74,7 +81,6 @@ final class HttpObserver implements ListenerObserver {
     received.increment(log.bytesIn);
     sent.increment(log.bytesOut);
     terminations[log.termination.ordinal()].increment();
-    if (accessLog != null) write(log);
   }
 
   private void write(ExchangeLog log) {

@@ -119,9 +119,12 @@ public final class Observability implements Extension {
 
   /** The observer an HTTP listener reports to. */
   public ListenerObserver http(HttpListenerSettings listener) {
+    AccessLog log = accessLogFor(listener.name());
+    // nothing to count and nothing to log: the engine's calls then cost a field write each
+    if (!settings.requestMetrics() && log == null) return ListenerObserver.NONE;
     ListenerMeters meters = listeners.computeIfAbsent(
         listener.name(), name -> new ListenerMeters(metrics.registry(), name, "http"));
-    return new HttpObserver(metrics, listener.name(), accessLogFor(listener.name()), meters);
+    return new HttpObserver(metrics, listener.name(), log, meters, settings.requestMetrics());
   }
 
   /** The observer a TCP listener reports to. */
@@ -129,7 +132,7 @@ public final class Observability implements Extension {
     ListenerMeters meters = listeners.computeIfAbsent(
         listener.name(), name -> new ListenerMeters(metrics.registry(), name, "tcp"));
     return new TcpObserver(metrics, listener.name(), listener.pool(),
-        accessLogFor(listener.name()), meters);
+        accessLogFor(listener.name()), meters, settings.requestMetrics());
   }
 
   /** Listeners by name with their connection counts. */

@@ -33,7 +33,11 @@ public final class TcpObserver {
   private final Counter sent;
   private final ConcurrentHashMap<String, Counter> byBackendAndEnd = new ConcurrentHashMap<>();
 
-  TcpObserver(Metrics metrics, String listener, String pool, AccessLog accessLog, ListenerMeters connections) {
+  private final boolean count;
+
+  TcpObserver(Metrics metrics, String listener, String pool, AccessLog accessLog, ListenerMeters connections,
+      boolean count) {
+    this.count = count;
     this.metrics = metrics;
     this.listener = listener;
     this.pool = pool;
@@ -44,7 +48,7 @@ public final class TcpObserver {
   }
 
   public void opened() {
-    connections.opened();
+    if (count) connections.opened();
   }
 
   /**
@@ -53,6 +57,11 @@ public final class TcpObserver {
    */
   public void closed(InetSocketAddress client, RoutedBackend backend, int attempts, int connectFailures, long started,
       long connected, long ended, long bytesIn, long bytesOut, Termination termination) {
+    if (count) count(backend, connectFailures, bytesIn, bytesOut, termination);
+    if (accessLog != null) write(client, backend, attempts, started, connected, ended, bytesIn, bytesOut, termination);
+  }
+
+  private void count(RoutedBackend backend, int connectFailures, long bytesIn, long bytesOut, Termination termination) {
     connections.closed();
     String address = backend == null ? "" : backend.address().toString();
     // one counter per (backend, termination): the key is built only for connections, never per byte
@@ -68,7 +77,6 @@ public final class TcpObserver {
     if (connectFailures > 0 && backend != null) metrics.connectFailures(pool, address).increment(connectFailures);
     if (bytesIn > 0) received.increment(bytesIn);
     if (bytesOut > 0) sent.increment(bytesOut);
-    if (accessLog != null) write(client, backend, attempts, started, connected, ended, bytesIn, bytesOut, termination);
   }
 
   private void write(InetSocketAddress client, RoutedBackend backend, int attempts, long started, long connected,

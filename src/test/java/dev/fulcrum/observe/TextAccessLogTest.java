@@ -21,7 +21,7 @@ class TextAccessLogTest {
     AccessLog log = new AccessLog(new ObservabilitySettings.AccessLog(true, file, ObservabilitySettings.Format.TEXT, 64, 40));
     Metrics metrics = new Metrics();
     HttpObserver observer = new HttpObserver(metrics, "web", log,
-        new ListenerMeters(metrics.registry(), "web", "http"));
+        new ListenerMeters(metrics.registry(), "web", "http"), true);
     ExchangeLog exchange = new ExchangeLog(observer);
     long t0 = 1_000_000_000L;
     exchange.begin(t0, t0 + 2_000_000, "::1", 4242, 120);
