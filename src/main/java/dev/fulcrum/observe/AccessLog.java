@@ -3,7 +3,6 @@ package dev.fulcrum.observe;
 import ch.qos.logback.classic.AsyncAppender;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.encoder.Encoder;
@@ -46,8 +45,7 @@ final class AccessLog {
       json.setContext(context);
       encoder = json;
     } else {
-      PatternLayoutEncoder text = new PatternLayoutEncoder();
-      text.setPattern("%msg%n");
+      LineEncoder text = new LineEncoder();
       text.setContext(context);
       encoder = text;
     }
@@ -84,10 +82,40 @@ final class AccessLog {
     return settings.format() == ObservabilitySettings.Format.JSON;
   }
 
-  /** Queues a text line; never waits. */
-  void text(String line) {
-    logger.info(line);
+  /** A text line's values, formatted only by the writer thread. */
+  interface Line {
+    void appendTo(StringBuilder line);
+  }
+
+  /**
+   * Queues a text line; never waits. The line travels as the event's argument and is formatted by {@link LineEncoder}
+   * on the writer thread: the event loop only takes a snapshot of the values.
+   */
+  void text(Line line) {
+    logger.info("access", line);
     written.increment();
+  }
+
+  /** Writes a {@link Line} (the event's only argument) as one line of text. */
+  static final class LineEncoder extends ch.qos.logback.core.encoder.EncoderBase<ILoggingEvent> {
+    @Override
+    public byte[] headerBytes() {
+      return null;
+    }
+
+    @Override
+    public byte[] encode(ILoggingEvent event) {
+      StringBuilder text = new StringBuilder(200);
+      Object[] args = event.getArgumentArray();
+      if (args != null && args.length == 1 && args[0] instanceof Line line) line.appendTo(text);
+      else text.append(event.getFormattedMessage());
+      return text.append('\n').toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public byte[] footerBytes() {
+      return null;
+    }
   }
 
   /** Queues a JSON line with these fields (the encoder writes them; no JSON is built here); never waits. */

@@ -120,21 +120,31 @@ final class HttpObserver implements ListenerObserver {
       fields.put("termination", log.termination.label);
       accessLog.json(fields);
     } else {
-      StringBuilder line = new StringBuilder(160 + (target == null ? 0 : target.length()));
+      // a snapshot of the values; the line is formatted by the writer thread, not on the event loop
+      accessLog.text(new HttpLine(start, log.clientIp, log.clientPort, listener, route, pool, backend, log.method, target,
+          log.status, log.bytesIn, log.bytesOut, tq, tc, tr, tt, retries, log.requestId, log.termination.label));
+    }
+  }
+
+  /** One HTTP request's text line, formatted when written. */
+  record HttpLine(long start, String clientIp, int clientPort, String listener, String route, String pool,
+      String backend, String method, String target, int status, long bytesIn, long bytesOut, long tq, long tc, long tr,
+      long tt, int retries, String requestId, String termination) implements AccessLog.Line {
+    @Override
+    public void appendTo(StringBuilder line) {
       line.append(java.time.Instant.ofEpochMilli(start)).append(' ');
-      LogLines.client(line, log.clientIp, log.clientPort);
+      LogLines.client(line, clientIp, clientPort);
       line.append(' ').append(listener).append(' ');
       LogLines.field(line, route).append(' ');
       LogLines.field(line, pool).append(' ');
       LogLines.field(line, backend).append(" \"");
-      line.append(log.method == null ? "-" : log.method).append(' ');
+      line.append(method == null ? "-" : method).append(' ');
       LogLines.quoted(line, target).append("\" ");
-      line.append(log.status).append(' ').append(log.bytesIn).append(' ').append(log.bytesOut).append(' ');
+      line.append(status).append(' ').append(bytesIn).append(' ').append(bytesOut).append(' ');
       line.append(tq).append("/-1/").append(tc).append('/').append(tr).append('/').append(tt).append(' ');
       line.append(retries).append(' ');
-      LogLines.token(line, log.requestId).append(' ');
-      line.append(log.termination.label);
-      accessLog.text(line.toString());
+      LogLines.token(line, requestId).append(' ');
+      line.append(termination);
     }
   }
 

@@ -105,14 +105,22 @@ public final class TcpObserver {
       fields.put("termination", termination.label);
       accessLog.json(fields);
     } else {
-      StringBuilder line = new StringBuilder(128);
+      accessLog.text(new TcpLine(start, ip, port, listener, pool, address, bytesIn, bytesOut, tc, tt, retries,
+          termination.label));
+    }
+  }
+
+  /** One TCP connection's text line, formatted by the writer thread. */
+  record TcpLine(long start, String ip, int port, String listener, String pool, String backend, long bytesIn,
+      long bytesOut, long tc, long tt, int retries, String termination) implements AccessLog.Line {
+    @Override
+    public void appendTo(StringBuilder line) {
       line.append(java.time.Instant.ofEpochMilli(start)).append(' ');
       LogLines.client(line, ip, port);
       line.append(' ').append(listener).append(" - ").append(pool).append(' ');
-      LogLines.field(line, address).append(" \"TCP -\" - ");
+      LogLines.field(line, backend).append(" \"TCP -\" - ");
       line.append(bytesIn).append(' ').append(bytesOut).append(" -1/-1/").append(tc).append("/-1/").append(tt);
-      line.append(' ').append(retries).append(" - ").append(termination.label);
-      accessLog.text(line.toString());
+      line.append(' ').append(retries).append(" - ").append(termination);
     }
   }
 }
