@@ -22,6 +22,9 @@ public record ObservabilitySettings(
 
   public enum Format { TEXT, JSON }
 
+  private static final java.util.List<String> ACCESS_LOG_KEYS =
+      java.util.List.of("enabled", "path", "format", "queue-size", "max-uri-length");
+
   /**
    * @param path the file, relative to the working directory unless absolute
    * @param queueSize lines that may wait for the disk; more are dropped and counted, never waited for
@@ -41,6 +44,11 @@ public record ObservabilitySettings(
   public static ObservabilitySettings parse(Config root) {
     ConfigReader fulcrum = new ConfigReader(root, "").child("fulcrum");
     ConfigReader log = fulcrum.child("access-log");
+    for (String key : log.config().root().keySet()) {
+      if (!ACCESS_LOG_KEYS.contains(key)) {
+        throw log.error(key, "unknown setting (known: " + String.join(", ", ACCESS_LOG_KEYS) + ")");
+      }
+    }
     boolean enabled = bool(log, "enabled");
     String pathText = log.string("path").trim();
     if (pathText.isEmpty()) throw log.error("path", "must name a file");

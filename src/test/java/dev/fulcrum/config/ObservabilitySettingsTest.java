@@ -48,6 +48,7 @@ class ObservabilitySettingsTest {
     assertMessage("fulcrum.listeners.http.a.access-log.path: unknown setting", "fulcrum.listeners.http.a.access-log.path = x");
     assertMessage("fulcrum.access-log.queue-size: 1 is outside 16-1048576", "fulcrum.access-log.queue-size = 1");
     assertMessage("fulcrum.access-log.enabled: must be on or off", "fulcrum.access-log.enabled = maybe");
+    assertMessage("fulcrum.access-log.fields: unknown setting (known: enabled, path, format", "fulcrum.access-log.fields = [a]");
     assertMessage("fulcrum.logging.format: must be text or json", "fulcrum.logging.format = yaml");
   }
 
