@@ -122,6 +122,8 @@ class HttpSettingsParserTest {
         .contains("routes[1]: matches the same host '*' and path '/' as routes[0]"));
     assertTrue(error(base.formatted("[{pool = web, rewrite-prefix = x}]")).contains("rewrite-prefix: must be empty"));
     assertTrue(error(base.formatted("[{pool = web, max-attempts = 0}]")).contains("max-attempts: 0 is outside 1-10"));
+    assertTrue(error(base.formatted("[{pool = web, queue-size = -1}]")).contains("queue-size: -1 is outside 0-1000000"));
+    assertTrue(error(base.formatted("[{pool = web, queue-timeout = 0s}]")).contains("queue-timeout: "));
   }
 
   @Test

@@ -285,6 +285,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
 
   private void respond(ResponseHead response) {
     backend.stats().connectSucceeded();
+    selection.responded(response.status());
     boolean tunnel = response.status() == 101 && head.webSocketUpgrade();
     BodyFraming framing = BodyFraming.of(response, head.method());
     keepClient = BodyFraming.clientMayKeepAlive(head, framing) && !client.draining() && !uploading();

@@ -81,6 +81,7 @@ final class PekkoExchange {
     pending.whenComplete((response, failure) -> {
       if (failure == null) {
         stats.connectSucceeded();
+        selection.responded(response.status().intValue());
         result.complete(respond(response, stats, start));
       } else {
         stats.requestFinished(System.nanoTime() - start);
