@@ -169,7 +169,7 @@ public final class HttpSettingsParser {
     return new StickySettings(enabled, cookie);
   }
 
-  private static FirewallSettings firewall(ConfigReader fw) {
+  static FirewallSettings firewall(ConfigReader fw) {
     return new FirewallSettings(cidrs(fw, "allow"), cidrs(fw, "deny"), paths(fw, "allow-paths"), paths(fw, "deny-paths"));
   }
 
@@ -205,7 +205,7 @@ public final class HttpSettingsParser {
         limits.intIn("max-header-count", 1, 10_000),
         bytesIn(limits, "max-uri-length", 16, 1 << 20),
         body,
-        limits.intIn("max-connections", 1, 1_000_000));
+        ConnectionLimit.parse(limits, "max-connections"));
   }
 
   private static int bytesIn(ConfigReader r, String key, int min, int max) {

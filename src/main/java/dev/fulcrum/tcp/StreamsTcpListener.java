@@ -55,7 +55,10 @@ final class StreamsTcpListener extends CountingTcpListener {
             Collections.emptyList(),
             true,
             Optional.of(settings.idleTimeout()))
-        .to(Sink.foreach(listener::accept))
+        // at most max-connections handled at once: beyond that the stream stops pulling, so Pekko stops accepting and
+        // new clients wait in the kernel's backlog (as HAProxy's maxconn)
+        .mapAsyncUnordered(settings.maxConnections(), listener::accept)
+        .to(Sink.ignore())
         .run(listener.materializer)
         .thenApply(bound -> {
           listener.binding = bound;
@@ -73,19 +76,26 @@ final class StreamsTcpListener extends CountingTcpListener {
     return binding.unbind().thenApply(unit -> Done.getInstance());
   }
 
-  private void accept(Tcp.IncomingConnection client) {
+  /** Handles one client connection; the stage completes when it is closed. */
+  private CompletionStage<Done> accept(Tcp.IncomingConnection client) {
     openConnections.incrementAndGet();
+    CompletableFuture<Done> closed = new CompletableFuture<>();
+    if (!permitted(client.remoteAddress().getAddress())) {
+      close(client, closed);
+      return closed;
+    }
     Attempts attempts = Attempts.pick(
         table.current(), HashKey.clientIp(client.remoteAddress().getAddress()), settings.connectAttempts());
     if (attempts == null) {
       noBackend.increment();
-      close(client);
-      return;
+      close(client, closed);
+      return closed;
     }
-    connect(client, attempts);
+    connect(client, attempts, closed);
+    return closed;
   }
 
-  private void connect(Tcp.IncomingConnection client, Attempts attempts) {
+  private void connect(Tcp.IncomingConnection client, Attempts attempts, CompletableFuture<Done> closed) {
     RoutedBackend backend = attempts.next();
     CompletableFuture<Flow<ByteString, ByteString, NotUsed>> clientSide = new CompletableFuture<>();
     Pair<Pair<CompletionStage<Done>, CompletionStage<Tcp.OutgoingConnection>>, CompletionStage<Done>> watched =
@@ -105,15 +115,16 @@ final class StreamsTcpListener extends CountingTcpListener {
             .whenComplete((done, error) -> {
               backend.stats().connectionClosed();
               openConnections.decrementAndGet();
+              closed.complete(Done.getInstance());
             });
         clientSide.complete(client.flow());
       } else {
         backend.reportConnectFailure(Failures.describe(failure));
         if (attempts.hasNext()) {
-          connect(client, attempts);
+          connect(client, attempts, closed);
         } else {
           gaveUp(client.remoteAddress(), attempts.made(), backend, Failures.describe(failure));
-          close(client);
+          close(client, closed);
         }
       }
     });
@@ -130,8 +141,9 @@ final class StreamsTcpListener extends CountingTcpListener {
         Optional.empty());
   }
 
-  private void close(Tcp.IncomingConnection client) {
+  private void close(Tcp.IncomingConnection client, CompletableFuture<Done> closed) {
     client.handleWith(Flow.fromSinkAndSource(Sink.<ByteString>cancelled(), Source.<ByteString>empty()), materializer);
     openConnections.decrementAndGet();
+    closed.complete(Done.getInstance());
   }
 }

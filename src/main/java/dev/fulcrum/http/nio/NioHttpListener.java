@@ -3,6 +3,7 @@ package dev.fulcrum.http.nio;
 import dev.fulcrum.config.HttpListenerSettings;
 import dev.fulcrum.http.HttpListener;
 import dev.fulcrum.http.proxy.ListenerPolicy;
+import dev.fulcrum.nio.AcceptLimit;
 import dev.fulcrum.nio.EventLoop;
 import dev.fulcrum.nio.EventLoops;
 import dev.fulcrum.nio.NioServer;
@@ -17,7 +18,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.Done;
 
 /**
@@ -30,15 +30,15 @@ public final class NioHttpListener implements HttpListener {
   private final ListenerPolicy policy;
   private final Map<EventLoop, UpstreamPool> pools = new IdentityHashMap<>();
   private final Set<ClientConnection> connections = ConcurrentHashMap.newKeySet();
-  private final AtomicInteger open = new AtomicInteger();
+  private final AcceptLimit limit;
   private final CompletableFuture<Done> allClosed = new CompletableFuture<>();
   private volatile boolean terminating;
-  /** Null until bound, though loops may accept (and reach max-connections) before that. */
   private volatile NioServer server;
 
   NioHttpListener(HttpListenerSettings settings, RoutingTables tables, EventLoop[] loops) {
     this.settings = settings;
     this.policy = new ListenerPolicy(settings, tables);
+    this.limit = new AcceptLimit(settings.limits().maxConnections());
     UpstreamPool.Limits limits = new UpstreamPool.Limits();
     for (EventLoop loop : loops) pools.put(loop, new UpstreamPool(loop, limits));
   }
@@ -57,16 +57,12 @@ public final class NioHttpListener implements HttpListener {
 
   HttpListener bound(NioServer bound) {
     server = bound;
-    // connections accepted before the server was known could not pause it
-    if (open.get() >= settings.limits().maxConnections()) bound.pause();
+    limit.bound(bound);
     return this;
   }
 
   void accepted(EventLoop loop, SocketChannel channel) {
-    if (open.incrementAndGet() >= settings.limits().maxConnections()) {
-      NioServer current = server;
-      if (current != null) current.pause();
-    }
+    limit.opened();
     ClientConnection connection = new ClientConnection(this, loop, channel, pools.get(loop));
     connections.add(connection);
     connection.start();
@@ -74,10 +70,7 @@ public final class NioHttpListener implements HttpListener {
 
   void connectionClosed(ClientConnection connection) {
     connections.remove(connection);
-    NioServer current = server;
-    if (open.getAndDecrement() == settings.limits().maxConnections() && !terminating && current != null) {
-      current.resume();
-    }
+    limit.closed();
     if (terminating && connections.isEmpty()) allClosed.complete(Done.getInstance());
   }
 
@@ -103,6 +96,7 @@ public final class NioHttpListener implements HttpListener {
   @Override
   public CompletionStage<Done> terminate(Duration deadline) {
     terminating = true;
+    limit.stop();
     return server.unbind().thenCompose(unbound -> {
       for (ClientConnection c : connections) c.loop.execute(c::drain);
       if (connections.isEmpty()) allClosed.complete(Done.getInstance());

@@ -1,6 +1,7 @@
 package dev.fulcrum.http.proxy;
 
 import dev.fulcrum.config.HttpListenerSettings;
+import dev.fulcrum.firewall.Firewall;
 import dev.fulcrum.http.wire.HeaderView;
 import dev.fulcrum.routing.RoutingTables;
 import java.net.InetAddress;

@@ -1,7 +1,8 @@
 package dev.fulcrum.http.proxy;
 
-import dev.fulcrum.config.HttpRouteSettings;
 import dev.fulcrum.config.HttpRouteSettings.Upstream;
+import dev.fulcrum.config.HttpRouteSettings;
+import dev.fulcrum.firewall.Firewall;
 import dev.fulcrum.http.wire.HeaderSink;
 import dev.fulcrum.http.wire.HeaderView;
 import dev.fulcrum.http.wire.RequestTarget;
