@@ -15,7 +15,8 @@ public record HttpListenerSettings(
     HttpLimits limits,
     Duration clientIdleTimeout,
     RetryBudgetSettings retryBudget,
-    Engine engine) {
+    Engine engine,
+    PathSettings paths) {
 
   /** What runs the listener: Fulcrum's own HTTP/1.1 engine on the event loops, or a Pekko HTTP server. */
   public enum Engine { NIO, PEKKO }

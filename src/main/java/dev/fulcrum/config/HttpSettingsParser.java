@@ -58,7 +58,8 @@ public final class HttpSettingsParser {
               limits(l.child("limits")),
               l.positiveDuration("client-idle-timeout"),
               retryBudget(l.child("retry-budget")),
-              engine(l)));
+              engine(l),
+              paths(l.child("paths"))));
     }
     return new HttpSettings(result);
   }
@@ -111,7 +112,8 @@ public final class HttpSettingsParser {
               r.has("firewall") ? firewall(new ConfigReader(
                   own.getConfig("firewall").withFallback(FIREWALL_DEFAULTS), r.full("firewall"))) : FirewallSettings.OPEN,
               upstream(resolved),
-              sticky(poolLevel.child("sticky")));
+              sticky(poolLevel.child("sticky")),
+              r.has("forward-original-path") && read(r, "forward-original-path", r.config()::getBoolean));
       Integer previous = seen.putIfAbsent(route.host() + " " + route.pathPrefix(), i);
       if (previous != null) {
         throw listener.error(key, "matches the same host '" + route.host() + "' and path '" + route.pathPrefix()
@@ -160,6 +162,17 @@ public final class HttpSettingsParser {
         r.intIn("max-connections-per-backend", 1, 100_000),
         r.intIn("queue-size", 0, 1_000_000),
         r.positiveDuration("queue-timeout"));
+  }
+
+  private static PathSettings paths(ConfigReader paths) {
+    String slash = paths.string("encoded-slash");
+    PathSettings.EncodedSlash encodedSlash;
+    try {
+      encodedSlash = PathSettings.EncodedSlash.valueOf(slash.trim().toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw paths.error("encoded-slash", "must be decode, reject or keep, got '" + slash + "'");
+    }
+    return new PathSettings(encodedSlash, read(paths, "merge-slashes", paths.config()::getBoolean));
   }
 
   private static StickySettings sticky(ConfigReader sticky) {

@@ -78,12 +78,12 @@ final class StreamsTcpListener extends CountingTcpListener {
 
   /** Handles one client connection; the stage completes when it is closed. */
   private CompletionStage<Done> accept(Tcp.IncomingConnection client) {
+    if (!permitted(client.remoteAddress().getAddress())) {
+      refuse(client);
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
     openConnections.incrementAndGet();
     CompletableFuture<Done> closed = new CompletableFuture<>();
-    if (!permitted(client.remoteAddress().getAddress())) {
-      close(client, closed);
-      return closed;
-    }
     Attempts attempts = Attempts.pick(
         table.current(), HashKey.clientIp(client.remoteAddress().getAddress()), settings.connectAttempts());
     if (attempts == null) {
@@ -142,8 +142,13 @@ final class StreamsTcpListener extends CountingTcpListener {
   }
 
   private void close(Tcp.IncomingConnection client, CompletableFuture<Done> closed) {
-    client.handleWith(Flow.fromSinkAndSource(Sink.<ByteString>cancelled(), Source.<ByteString>empty()), materializer);
+    refuse(client);
     openConnections.decrementAndGet();
     closed.complete(Done.getInstance());
+  }
+
+  /** Closes the client without a byte either way. */
+  private void refuse(Tcp.IncomingConnection client) {
+    client.handleWith(Flow.fromSinkAndSource(Sink.<ByteString>cancelled(), Source.<ByteString>empty()), materializer);
   }
 }

@@ -180,7 +180,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private void handle(RequestHead head) {
     String requestId = HeaderRewriter.requestId(head.headers());
     boolean mustClose = head.hasBody() || !head.keepAlive();
-    ParsedTarget parsed = RequestTarget.parse(head.target());
+    ParsedTarget parsed = policy.parseTarget(head.target());
     if (parsed instanceof WireError error) {
       answer(ProxyError.of(error), requestId, true);
       return;
@@ -192,7 +192,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       return;
     }
     String host = target.authority() != null ? target.authority() : hostHeader;
-    Admission admission = policy.admit(address, host, target.path(), head.contentLength());
+    Admission admission = policy.admit(address, host, target, head.contentLength());
     if (admission instanceof ProxyError error) {
       answer(error, requestId, mustClose);
       return;

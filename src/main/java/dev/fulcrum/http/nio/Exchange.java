@@ -97,7 +97,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
       headers.add("Upgrade", head.headers().get("upgrade"));
     }
     this.requestHeaders = headers;
-    this.backendTarget = route.backendTarget(target);
+    this.backendTarget = route.backendPath(target) + target.query();
     this.hostless = host == null;
     if (!hostless) requestHead = HeadWriter.request(head.method(), backendTarget, head.minorVersion(), headers);
   }

@@ -4,6 +4,7 @@ import dev.fulcrum.http.proxy.BackendFailure;
 import dev.fulcrum.http.proxy.BackendSelection;
 import dev.fulcrum.http.proxy.ProxyError;
 import dev.fulcrum.http.proxy.Route;
+import dev.fulcrum.http.wire.RequestTarget;
 import dev.fulcrum.routing.BackendStats;
 import dev.fulcrum.routing.RoutedBackend;
 import java.net.InetAddress;
@@ -29,7 +30,7 @@ final class PekkoExchange {
   private final PekkoHeaders headers;
   private final InetAddress client;
   private final String requestId;
-  private final String path;
+  private final RequestTarget target;
   private final CompletableFuture<HttpResponse> result = new CompletableFuture<>();
   private final CompletableFuture<Void> bodySent;
   private final boolean replayable;
@@ -37,19 +38,20 @@ final class PekkoExchange {
   private BackendSelection selection;
 
   PekkoExchange(ProxyContext context, Route route, HttpRequest incoming, PekkoHeaders headers, InetAddress client,
-      String host, String requestId, String path) {
+      String host, String requestId, RequestTarget target) {
     this.context = context;
     this.route = route;
     this.headers = headers;
     this.client = client;
     this.requestId = requestId;
-    this.path = path;
+    this.target = target;
     boolean strict = incoming.entity().isStrict() || incoming.entity().isKnownEmpty();
     this.replayable = strict && incoming.method().isIdempotent();
     PekkoHeaders rewritten = new PekkoHeaders(incoming.getHeaders());
     route.requestHeaders(rewritten, client.getHostAddress(), requestId, host, rewritten);
     HttpRequest request = incoming.withHeaders(rewritten.result());
-    if (!route.rewrite(path).equals(path)) request = request.withUri(incoming.getUri().path(route.rewrite(path)));
+    // the path routes and the firewall decided on, not the one Pekko decoded from the client's spelling
+    request = request.withUri(incoming.getUri().path(route.backendPath(target)));
     if (strict) {
       this.bodySent = CompletableFuture.completedFuture(null);
     } else {
@@ -60,7 +62,7 @@ final class PekkoExchange {
   }
 
   CompletionStage<HttpResponse> start() {
-    selection = context.policy().select(route, client, headers, path, replayable);
+    selection = context.policy().select(route, client, headers, target.path(), replayable);
     if (selection == null) return CompletableFuture.completedFuture(Responses.of(ProxyError.noBackend(route.pool()), requestId));
     attempt(selection.first());
     return result;

@@ -78,6 +78,7 @@ public final class PekkoHttpListener implements HttpListener {
         "pekko.http.server {\n"
             + "  server-header = \"\"\n"
             + "  remote-address-attribute = on\n"
+            + "  raw-request-uri-header = on\n"
             // the proxy times backends out itself (504); a server-side timeout would cut long uploads and downloads
             + "  request-timeout = infinite\n"
             + "  idle-timeout = " + settings.clientIdleTimeout().toMillis() + "ms\n"

@@ -75,18 +75,20 @@ public final class Route implements Admission {
     HeaderRewriter.forResponse(in, requestId, responseRules, out);
   }
 
-  /** The path and query the backend gets (raw, as sent): the matched prefix replaced when the route says so. */
-  public String backendTarget(RequestTarget target) {
-    if (settings.rewritePrefix().isEmpty()) return target.rawPath() + target.query();
-    int matched = settings.pathPrefix().length() == 1 ? 0 : settings.pathPrefix().length();
-    return absolute(target.withPrefixReplaced(matched, settings.rewritePrefix().get()));
+  /** Whether the backend gets paths as the client spelled them (only those already in their normal form pass). */
+  boolean forwardsOriginalPath() {
+    return settings.forwardOriginalPath();
   }
 
-  /** As {@link #backendTarget}, for a decoded path without query (the Pekko engine's model re-encodes it). */
-  public String rewrite(String path) {
+  /**
+   * The path the backend gets, encoded, without the query: the one routes and the firewall decided on (or, with
+   * {@code forward-original-path}, as sent, which is then the same), the matched prefix replaced when the route says so.
+   */
+  public String backendPath(RequestTarget target) {
+    String path = settings.forwardOriginalPath() ? target.rawPath() : target.forwardPath();
     if (settings.rewritePrefix().isEmpty()) return path;
-    String rest = settings.pathPrefix().length() == 1 ? path : path.substring(settings.pathPrefix().length());
-    return absolute(settings.rewritePrefix().get() + rest);
+    int matched = settings.pathPrefix().length() == 1 ? 0 : settings.pathPrefix().length();
+    return absolute(target.withPrefixReplaced(matched, settings.rewritePrefix().get()));
   }
 
   private static String absolute(String path) {
