@@ -16,7 +16,8 @@ public record HttpListenerSettings(
     Duration clientIdleTimeout,
     RetryBudgetSettings retryBudget,
     Engine engine,
-    PathSettings paths) {
+    PathSettings paths,
+    java.util.Optional<TlsSettings> tls) {
 
   /** What runs the listener: Fulcrum's own HTTP/1.1 engine on the event loops, or a Pekko HTTP server. */
   public enum Engine { NIO, PEKKO }

@@ -59,7 +59,8 @@ public final class HttpSettingsParser {
               l.positiveDuration("client-idle-timeout"),
               retryBudget(l.child("retry-budget")),
               engine(l),
-              paths(l.child("paths"))));
+              paths(l.child("paths")),
+              TlsSettingsParser.parse(l)));
     }
     return new HttpSettings(result);
   }

@@ -1,6 +1,7 @@
 package dev.fulcrum.http.nio;
 
 import dev.fulcrum.http.proxy.Admission;
+import dev.fulcrum.http.proxy.Forwarded;
 import dev.fulcrum.http.proxy.HeaderRewriter;
 import dev.fulcrum.http.proxy.ListenerPolicy;
 import dev.fulcrum.http.proxy.ProxyError;
@@ -15,6 +16,7 @@ import dev.fulcrum.http.wire.RequestHead;
 import dev.fulcrum.http.wire.RequestTarget;
 import dev.fulcrum.http.wire.WireError;
 import dev.fulcrum.nio.EventLoop;
+import dev.fulcrum.tls.TlsContext;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -24,6 +26,7 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
+import tlschannel.ServerTlsChannel;
 
 /**
  * A client connection of the nio engine: reads request heads one at a time (pipelined requests wait in the buffer),
@@ -78,7 +81,13 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       socket.setOption(StandardSocketOptions.TCP_NODELAY, true);
       address = ((InetSocketAddress) socket.getRemoteAddress()).getAddress();
       ip = address.getHostAddress();
-      attach(socket, loop.register(socket, SelectionKey.OP_READ, this));
+      TlsContext tls = listener.tls();
+      Transport transport = tls == null
+          ? Transport.plain(socket)
+          : Transport.tls(ServerTlsChannel.newBuilder(socket, tls.sslContext())
+              .withEngineFactory(context -> tls.newServerEngine())
+              .build(), socket);
+      attach(socket, transport, loop.register(socket, SelectionKey.OP_READ, this));
     } catch (IOException e) {
       attach(socket, null);
       close();
@@ -99,11 +108,18 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     return draining;
   }
 
+  /** What the backend is told about this client and its request. */
+  Forwarded forwarded(String requestId, String host) {
+    return new Forwarded(ip, listener.tls() != null, host, requestId, TlsContext.clientSubject(transport().session()));
+  }
+
   @Override
   public void ready(SelectionKey key) throws IOException {
     if (state == State.CLOSED) return;
     int ops = key.readyOps();
-    if ((ops & SelectionKey.OP_WRITE) != 0) writable();
+    // a TLS read that had to write a handshake message first goes on once the socket can take it
+    if ((ops & SelectionKey.OP_WRITE) != 0 && transport().wantsWrite()) readable();
+    if (state != State.CLOSED && (ops & SelectionKey.OP_WRITE) != 0) writable();
     if (state != State.CLOSED && (ops & SelectionKey.OP_READ) != 0) readable();
     if (state != State.CLOSED) updateInterest();
   }
@@ -111,6 +127,18 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   @Override
   public void abort(Throwable cause) {
     close();
+  }
+
+  @Override
+  void readResumed() {
+    if (state == State.CLOSED) return;
+    try {
+      readable();
+    } catch (IOException e) {
+      close();
+      return;
+    }
+    if (state != State.CLOSED) updateInterest();
   }
 
   @Override

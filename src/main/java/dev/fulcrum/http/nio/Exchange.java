@@ -86,7 +86,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     this.path = target.path();
     this.replayable = !head.hasBody() && BackendSelection.idempotent(head.method());
     HeaderFields headers = new HeaderFields(head.headers().size() + 6);
-    route.requestHeaders(head.headers(), client.ip(), requestId, host, headers);
+    route.requestHeaders(head.headers(), client.forwarded(requestId, host), headers);
     if (target.authority() != null) {
       headers.removeAll("host");
       headers.add("Host", target.authority());

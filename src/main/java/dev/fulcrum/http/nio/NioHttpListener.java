@@ -8,6 +8,8 @@ import dev.fulcrum.nio.EventLoop;
 import dev.fulcrum.nio.EventLoops;
 import dev.fulcrum.nio.NioServer;
 import dev.fulcrum.routing.RoutingTables;
+import dev.fulcrum.tls.TlsContext;
+import dev.fulcrum.tls.TlsException;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
@@ -34,9 +36,12 @@ public final class NioHttpListener implements HttpListener {
   private final CompletableFuture<Done> allClosed = new CompletableFuture<>();
   private volatile boolean terminating;
   private volatile NioServer server;
+  /** Null on a plain listener. */
+  private final TlsContext tls;
 
-  NioHttpListener(HttpListenerSettings settings, RoutingTables tables, EventLoop[] loops) {
+  NioHttpListener(HttpListenerSettings settings, RoutingTables tables, EventLoop[] loops, TlsContext tls) {
     this.settings = settings;
+    this.tls = tls;
     this.policy = new ListenerPolicy(settings, tables);
     this.limit = new AcceptLimit(settings.limits().maxConnections());
     UpstreamPool.Limits limits = new UpstreamPool.Limits();
@@ -47,7 +52,10 @@ public final class NioHttpListener implements HttpListener {
       EventLoops loops, HttpListenerSettings settings, RoutingTables tables) {
     NioHttpListener listener;
     try {
-      listener = new NioHttpListener(settings, tables, loops.all());
+      TlsContext tls = settings.tls().isPresent() ? TlsContext.load(settings.name(), settings.tls().get()) : null;
+      listener = new NioHttpListener(settings, tables, loops.all(), tls);
+    } catch (TlsException e) {
+      return CompletableFuture.failedFuture(new IllegalArgumentException(e.getMessage()));
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -58,7 +66,16 @@ public final class NioHttpListener implements HttpListener {
   HttpListener bound(NioServer bound) {
     server = bound;
     limit.bound(bound);
+    if (tls != null) tls.watch(TLS_WATCH_SECONDS);
     return this;
+  }
+
+  /** How often certificate files are checked for changes. */
+  private static final long TLS_WATCH_SECONDS = 2;
+
+  /** The listener's TLS, or null when it is plain. */
+  TlsContext tls() {
+    return tls;
   }
 
   void accepted(EventLoop loop, SocketChannel channel) {
@@ -97,6 +114,7 @@ public final class NioHttpListener implements HttpListener {
   public CompletionStage<Done> terminate(Duration deadline) {
     terminating = true;
     limit.stop();
+    if (tls != null) tls.close();
     return server.unbind().thenCompose(unbound -> {
       for (ClientConnection c : connections) c.loop.execute(c::drain);
       if (connections.isEmpty()) allClosed.complete(Done.getInstance());

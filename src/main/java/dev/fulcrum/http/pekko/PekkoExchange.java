@@ -48,7 +48,7 @@ final class PekkoExchange {
     boolean strict = incoming.entity().isStrict() || incoming.entity().isKnownEmpty();
     this.replayable = strict && incoming.method().isIdempotent();
     PekkoHeaders rewritten = new PekkoHeaders(incoming.getHeaders());
-    route.requestHeaders(rewritten, client.getHostAddress(), requestId, host, rewritten);
+    route.requestHeaders(rewritten, context.forwarded(incoming, client, host, requestId), rewritten);
     HttpRequest request = incoming.withHeaders(rewritten.result());
     // the path routes and the firewall decided on, not the one Pekko decoded from the client's spelling
     request = request.withUri(incoming.getUri().path(route.backendPath(target)));

@@ -58,7 +58,7 @@ final class WebSocketProxy {
     RoutedBackend backend = selection.first();
     WebSocketRequest wsRequest = WebSocketRequest.create(backendUri(route, backend, target));
     PekkoHeaders rewritten = new PekkoHeaders(request.getHeaders());
-    route.requestHeaders(rewritten, client.getHostAddress(), requestId, host, rewritten);
+    route.requestHeaders(rewritten, context.forwarded(request, client, host, requestId), rewritten);
     for (HttpHeader h : rewritten.result()) {
       String name = h.lowercaseName();
       if (!name.equals("host") && !name.startsWith("sec-websocket-")) wsRequest = wsRequest.addHeader(h);

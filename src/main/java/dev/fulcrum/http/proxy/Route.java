@@ -66,8 +66,8 @@ public final class Route implements Admission {
   }
 
   /** The request's headers for the backend: hop-by-hop ones dropped, forwarding ones added, the route's rules. */
-  public void requestHeaders(HeaderView in, String clientIp, String requestId, String host, HeaderSink out) {
-    HeaderRewriter.forRequest(in, clientIp, requestId, host, requestRules, out);
+  public void requestHeaders(HeaderView in, Forwarded forwarded, HeaderSink out) {
+    HeaderRewriter.forRequest(in, forwarded, requestRules, out);
   }
 
   /** The response's headers for the client, likewise. */
