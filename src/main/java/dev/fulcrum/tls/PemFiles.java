@@ -30,7 +30,7 @@ final class PemFiles {
       if (chain.isEmpty()) throw new TlsException(file + ": no certificate in it (expected PEM: -----BEGIN CERTIFICATE-----)");
       return chain;
     } catch (GeneralSecurityException e) {
-      throw new TlsException(file + ": not a PEM certificate file (" + e.getMessage() + ")");
+      throw new TlsException(file + ": no certificate in it (expected PEM: -----BEGIN CERTIFICATE-----; " + e.getMessage() + ")");
     }
   }
 

@@ -196,8 +196,8 @@ public final class TlsContext {
     List<X509Certificate> chain = PemFiles.certificates(certFile);
     PrivateKey key = PemFiles.privateKey(keyFile);
     if (!chain.get(0).getPublicKey().getAlgorithm().equals(key.getAlgorithm())) {
-      throw new TlsException(keyFile + ": a " + key.getAlgorithm() + " key for a " + chain.get(0).getPublicKey().getAlgorithm()
-          + " certificate (" + certFile + ")");
+      throw new TlsException(keyFile + ": an " + key.getAlgorithm() + " key for an "
+          + chain.get(0).getPublicKey().getAlgorithm() + " certificate (" + certFile + ")");
     }
     return new SniKeyManager.Entry(alias, chain.toArray(X509Certificate[]::new), key, names(chain.get(0)));
   }

@@ -127,6 +127,25 @@ class HttpSettingsParserTest {
   }
 
   @Test
+  void tlsMistakesNameTheirPath() throws Exception {
+    java.nio.file.Path pem = java.nio.file.Files.createTempFile("fulcrum-test", ".pem");
+    String base = "fulcrum.listeners.http.main { bind = \"127.0.0.1:0\", routes = [{pool = web}], tls %s }";
+    assertTrue(error(base.formatted("{}")).contains("main.tls.certificates: is missing"));
+    assertTrue(error(base.formatted("{certificates = []}")).contains("main.tls.certificates: is empty"));
+    assertTrue(error(base.formatted("{certificates = [{cert = \"" + pem + "\"}]}"))
+        .contains("main.tls.certificates[0].key: is missing"));
+    assertTrue(error(base.formatted("{certificates = [{cert = \"/no/such.pem\", key = \"" + pem + "\"}]}"))
+        .contains("main.tls.certificates[0].cert: '/no/such.pem' is not a readable file"));
+    String one = "certificates = [{cert = \"" + pem + "\", key = \"" + pem + "\"}]";
+    assertTrue(error(base.formatted("{" + one + ", protocols = [TLSv1.1]}"))
+        .contains("main.tls.protocols: 'TLSv1.1' is not offered"));
+    assertTrue(error(base.formatted("{" + one + ", client-auth = required}"))
+        .contains("main.tls.client-ca: is missing"));
+    assertTrue(error(base.formatted("{" + one + ", client-auth = maybe}"))
+        .contains("main.tls.client-auth: must be none, optional or required"));
+  }
+
+  @Test
   void cidrsMatchIpv4AndIpv6() throws Exception {
     assertTrue(Cidr.parse("10.1.0.0/16").contains(InetAddress.getByName("10.1.255.3")));
     assertFalse(Cidr.parse("10.1.0.0/16").contains(InetAddress.getByName("10.2.0.1")));
