@@ -17,13 +17,15 @@ public record HttpListenerSettings(
     RetryBudgetSettings retryBudget,
     Engine engine,
     PathSettings paths,
-    java.util.Optional<TlsSettings> tls) {
+    java.util.Optional<TlsSettings> tls,
+    List<Cidr> proxyProtocolFrom) {
 
   /** What runs the listener: Fulcrum's own HTTP/1.1 engine on the event loops, or a Pekko HTTP server. */
   public enum Engine { NIO, PEKKO }
 
   public HttpListenerSettings {
     routes = List.copyOf(routes);
+    proxyProtocolFrom = List.copyOf(proxyProtocolFrom);
   }
 
   /** Request limits, enforced before anything is forwarded. */

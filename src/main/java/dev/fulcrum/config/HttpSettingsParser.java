@@ -60,7 +60,8 @@ public final class HttpSettingsParser {
               retryBudget(l.child("retry-budget")),
               engine(l),
               paths(l.child("paths")),
-              TlsSettingsParser.parse(l)));
+              TlsSettingsParser.parse(l),
+              proxyProtocolFrom(l)));
     }
     return new HttpSettings(result);
   }
@@ -163,6 +164,16 @@ public final class HttpSettingsParser {
         r.intIn("max-connections-per-backend", 1, 100_000),
         r.intIn("queue-size", 0, 1_000_000),
         r.positiveDuration("queue-timeout"));
+  }
+
+  /** Who may send a PROXY protocol header first (the nio engine reads it; Pekko HTTP has no place to). */
+  private static List<Cidr> proxyProtocolFrom(ConfigReader listener) {
+    if (!listener.has("proxy-protocol.trusted")) return List.of();
+    List<Cidr> trusted = cidrs(listener.child("proxy-protocol"), "trusted");
+    if (!trusted.isEmpty() && engine(listener) == HttpListenerSettings.Engine.PEKKO) {
+      throw listener.error("proxy-protocol", "needs engine = nio (Pekko HTTP cannot read a PROXY header)");
+    }
+    return trusted;
   }
 
   private static PathSettings paths(ConfigReader paths) {

@@ -12,6 +12,7 @@ import dev.fulcrum.http.wire.HeaderFields;
 import dev.fulcrum.http.wire.HttpHeads;
 import dev.fulcrum.http.wire.ParsedRequest;
 import dev.fulcrum.http.wire.ParsedTarget;
+import dev.fulcrum.http.wire.ProxyProtocol;
 import dev.fulcrum.http.wire.RequestHead;
 import dev.fulcrum.http.wire.RequestTarget;
 import dev.fulcrum.http.wire.WireError;
@@ -22,6 +23,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -40,6 +42,8 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   /** What the connection is doing between requests; an exchange or an answer of its own is under way otherwise. */
   private enum State {
+    /** Reading the PROXY protocol header a trusted balancer in front sends first. */
+    PREAMBLE,
     /** Reading the next request head. */
     READING,
     /** An exchange is under way. */
@@ -81,12 +85,17 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       socket.setOption(StandardSocketOptions.TCP_NODELAY, true);
       address = ((InetSocketAddress) socket.getRemoteAddress()).getAddress();
       ip = address.getHostAddress();
-      TlsContext tls = listener.tls();
-      Transport transport = tls == null
-          ? Transport.plain(socket)
-          : Transport.tls(ServerTlsChannel.newBuilder(socket, tls.sslContext())
-              .withEngineFactory(context -> tls.newServerEngine())
-              .build(), socket);
+      if (listener.expectsProxyProtocol()) {
+        // only the balancers in front may say who the client is: anyone else is closed before a byte is read
+        if (!listener.trustsProxyProtocolFrom(address)) {
+          attach(socket, null);
+          close();
+          return;
+        }
+        state = State.PREAMBLE;
+      }
+      // a PROXY header comes before the TLS handshake: TLS begins once it is read
+      Transport transport = state == State.PREAMBLE ? Transport.plain(socket) : clientTransport(socket);
       attach(socket, transport, loop.register(socket, SelectionKey.OP_READ, this));
     } catch (IOException e) {
       attach(socket, null);
@@ -168,9 +177,48 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
         if (n < 0) close();
       }
       case EXCHANGING -> exchange.clientReadable();
+      case PREAMBLE -> readPreamble();
       case READING -> nextRequest();
       default -> {}
     }
+  }
+
+  private Transport clientTransport(ByteChannel channel) {
+    TlsContext tls = listener.tls();
+    if (tls == null) return Transport.plain(socket);
+    return Transport.tls(ServerTlsChannel.newBuilder(channel, tls.sslContext())
+        .withEngineFactory(context -> tls.newServerEngine())
+        .build(), socket);
+  }
+
+  /** The PROXY header: the client's address in it is the one every rule and the backend then see. */
+  private void readPreamble() {
+    int available = unconsumed();
+    ProxyProtocol.Parsed parsed = available == 0 ? new ProxyProtocol.Incomplete() : parseHead(available, ProxyProtocol::parse);
+    if (parsed instanceof ProxyProtocol.Header header) {
+      consume(header.length());
+      if (header.source() != null) {
+        address = header.source().getAddress();
+        ip = address.getHostAddress();
+      }
+      state = State.READING;
+      if (listener.tls() != null) {
+        // what came after the header is the start of the TLS handshake: TLS reads it first
+        ByteBuffer rest = ByteBuffer.allocate(unconsumed());
+        if (rest.capacity() > 0) rest.put(parseHead(unconsumed(), ClientConnection::copyOf)).flip();
+        consumeAll();
+        attach(socket, clientTransport(new PrefixedChannel(rest, socket)), currentKey());
+        if (rest.hasRemaining()) loop.execute(this::readResumed);
+        return;
+      }
+      nextRequest();
+    } else if (parsed instanceof WireError || inputEnded()) {
+      close();
+    }
+  }
+
+  private static ByteBuffer copyOf(ByteBuffer buf, int from, int to) {
+    return buf.slice(from, to - from);
   }
 
   /** Takes the next request whose head is complete in the buffer, if any. */

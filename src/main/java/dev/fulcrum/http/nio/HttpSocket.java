@@ -49,6 +49,10 @@ abstract class HttpSocket implements EventLoop.Handler {
     return transport;
   }
 
+  final SelectionKey currentKey() {
+    return key;
+  }
+
   final SocketChannel channel() {
     return channel;
   }

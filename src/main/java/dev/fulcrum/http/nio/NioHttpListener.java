@@ -1,5 +1,6 @@
 package dev.fulcrum.http.nio;
 
+import dev.fulcrum.config.Cidr;
 import dev.fulcrum.config.HttpListenerSettings;
 import dev.fulcrum.http.HttpListener;
 import dev.fulcrum.http.proxy.ListenerPolicy;
@@ -10,6 +11,7 @@ import dev.fulcrum.nio.NioServer;
 import dev.fulcrum.routing.RoutingTables;
 import dev.fulcrum.tls.TlsContext;
 import dev.fulcrum.tls.TlsException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
@@ -72,6 +74,16 @@ public final class NioHttpListener implements HttpListener {
 
   /** How often certificate files are checked for changes. */
   private static final long TLS_WATCH_SECONDS = 2;
+
+  /** Whether clients come through balancers that send a PROXY protocol header first. */
+  boolean expectsProxyProtocol() {
+    return !settings.proxyProtocolFrom().isEmpty();
+  }
+
+  boolean trustsProxyProtocolFrom(InetAddress peer) {
+    for (Cidr cidr : settings.proxyProtocolFrom()) if (cidr.contains(peer)) return true;
+    return false;
+  }
 
   /** The listener's TLS, or null when it is plain. */
   TlsContext tls() {

@@ -38,7 +38,7 @@ class NioHttpListenerTest {
   void aConnectionAcceptedBeforeTheServerIsKnownCanReachTheLimit() throws Exception {
     HttpListenerSettings settings = new HttpListenerSettings("early", new HostPort("127.0.0.1", 0), List.of(),
         FirewallSettings.OPEN, new HttpLimits(8192, 100, 8192, 1 << 20, 1), Duration.ofSeconds(5),
-        new RetryBudgetSettings(0.2, 10), HttpListenerSettings.Engine.NIO, PathSettings.DEFAULT, java.util.Optional.empty());
+        new RetryBudgetSettings(0.2, 10), HttpListenerSettings.Engine.NIO, PathSettings.DEFAULT, java.util.Optional.empty(), List.of());
     EventLoop loop = loops.all()[0];
     NioHttpListener listener = new NioHttpListener(settings, new RoutingTables(), loops.all(), null);
     try (ServerSocket peer = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
