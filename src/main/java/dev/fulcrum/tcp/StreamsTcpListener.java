@@ -59,7 +59,10 @@ final class StreamsTcpListener extends CountingTcpListener {
             Collections.emptyList(),
             true,
             Optional.of(settings.idleTimeout()))
-        .to(Sink.foreach(listener::accept))
+        // at most max-connections handled at once: beyond that the stream stops pulling, so Pekko stops accepting and
+        // new clients wait in the kernel's backlog (as HAProxy's maxconn)
+        .mapAsyncUnordered(settings.maxConnections(), listener::accept)
+        .to(Sink.ignore())
         .run(listener.materializer)
         .thenApply(bound -> {
           listener.binding = bound;
@@ -77,23 +80,30 @@ final class StreamsTcpListener extends CountingTcpListener {
     return binding.unbind().thenApply(unit -> Done.getInstance());
   }
 
-  private void accept(Tcp.IncomingConnection client) {
+  /** Handles one client connection; the stage completes when it is closed. */
+  private CompletionStage<Done> accept(Tcp.IncomingConnection client) {
+    if (!permitted(client.remoteAddress().getAddress())) {
+      refuse(client);
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
     openConnections.incrementAndGet();
     observer.opened();
     long started = System.nanoTime();
+    CompletableFuture<Done> closed = new CompletableFuture<>();
     Attempts attempts = Attempts.pick(
         table.current(), HashKey.clientIp(client.remoteAddress().getAddress()), settings.connectAttempts());
     if (attempts == null) {
       noBackend.increment();
-      close(client);
+      close(client, closed);
       observer.closed(client.remoteAddress(), null, 0, 0, started, 0, System.nanoTime(), 0, 0,
           TcpObserver.Termination.REFUSED);
-      return;
+      return closed;
     }
-    connect(client, attempts, started);
+    connect(client, attempts, closed, started);
+    return closed;
   }
 
-  private void connect(Tcp.IncomingConnection client, Attempts attempts, long started) {
+  private void connect(Tcp.IncomingConnection client, Attempts attempts, CompletableFuture<Done> closed, long started) {
     RoutedBackend backend = attempts.next();
     CompletableFuture<Flow<ByteString, ByteString, NotUsed>> clientSide = new CompletableFuture<>();
     Pair<Pair<CompletionStage<Done>, CompletionStage<Tcp.OutgoingConnection>>, CompletionStage<Done>> watched =
@@ -118,15 +128,16 @@ final class StreamsTcpListener extends CountingTcpListener {
               observer.closed(client.remoteAddress(), backend, attempts.made(), attempts.made() - 1, started,
                   connectedAt, System.nanoTime(), -1, -1,
                   error == null ? TcpObserver.Termination.NORMAL : TcpObserver.Termination.RESET);
+              closed.complete(Done.getInstance());
             });
         clientSide.complete(client.flow());
       } else {
         backend.reportConnectFailure(Failures.describe(failure));
         if (attempts.hasNext()) {
-          connect(client, attempts, started);
+          connect(client, attempts, closed, started);
         } else {
           gaveUp(client.remoteAddress(), attempts.made(), backend, Failures.describe(failure));
-          close(client);
+          close(client, closed);
           observer.closed(client.remoteAddress(), backend, attempts.made(), attempts.made(), started, 0,
               System.nanoTime(), 0, 0, TcpObserver.Termination.CONNECT_FAILED);
         }
@@ -145,8 +156,14 @@ final class StreamsTcpListener extends CountingTcpListener {
         Optional.empty());
   }
 
-  private void close(Tcp.IncomingConnection client) {
-    client.handleWith(Flow.fromSinkAndSource(Sink.<ByteString>cancelled(), Source.<ByteString>empty()), materializer);
+  private void close(Tcp.IncomingConnection client, CompletableFuture<Done> closed) {
+    refuse(client);
     openConnections.decrementAndGet();
+    closed.complete(Done.getInstance());
+  }
+
+  /** Closes the client without a byte either way. */
+  private void refuse(Tcp.IncomingConnection client) {
+    client.handleWith(Flow.fromSinkAndSource(Sink.<ByteString>cancelled(), Source.<ByteString>empty()), materializer);
   }
 }

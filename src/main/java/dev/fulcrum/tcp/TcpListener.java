@@ -34,6 +34,9 @@ public interface TcpListener {
   /** Client connections closed at once because the pool had no eligible backend. */
   long rejectedConnections();
 
+  /** Client connections closed at once because the listener's firewall refused their address. */
+  long refusedConnections();
+
   /** Stops accepting new connections; open ones go on. */
   CompletionStage<Done> unbind();
 }

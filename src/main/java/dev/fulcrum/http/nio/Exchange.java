@@ -87,7 +87,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     this.path = target.path();
     this.replayable = !head.hasBody() && BackendSelection.idempotent(head.method());
     HeaderFields headers = new HeaderFields(head.headers().size() + 6);
-    route.requestHeaders(head.headers(), client.ip(), requestId, host, headers);
+    route.requestHeaders(head.headers(), client.forwarded(requestId, host), headers);
     if (target.authority() != null) {
       headers.removeAll("host");
       headers.add("Host", target.authority());
@@ -98,7 +98,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
       headers.add("Upgrade", head.headers().get("upgrade"));
     }
     this.requestHeaders = headers;
-    this.backendTarget = route.backendTarget(target);
+    this.backendTarget = route.backendPath(target) + target.query();
     this.hostless = host == null;
     if (!hostless) requestHead = HeadWriter.request(head.method(), backendTarget, head.minorVersion(), headers);
   }
@@ -290,6 +290,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
 
   private void respond(ResponseHead response) {
     backend.stats().connectSucceeded();
+    selection.responded(response.status());
     client.log().responseHead(response.status(), client.loop.now());
     boolean tunnel = response.status() == 101 && head.webSocketUpgrade();
     BodyFraming framing = BodyFraming.of(response, head.method());

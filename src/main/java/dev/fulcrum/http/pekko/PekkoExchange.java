@@ -5,6 +5,7 @@ import dev.fulcrum.http.proxy.BackendSelection;
 import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.ProxyError;
 import dev.fulcrum.http.proxy.Route;
+import dev.fulcrum.http.wire.RequestTarget;
 import dev.fulcrum.routing.BackendStats;
 import dev.fulcrum.routing.RoutedBackend;
 import java.net.InetAddress;
@@ -30,29 +31,31 @@ final class PekkoExchange {
   private final PekkoHeaders headers;
   private final InetAddress client;
   private final String requestId;
-  private final String path;
+  private final RequestTarget target;
   private final CompletableFuture<HttpResponse> result = new CompletableFuture<>();
   private final CompletableFuture<Void> bodySent;
   private final boolean replayable;
   private final HttpRequest outgoing;
-  private BackendSelection selection;
+  /** What this request did, for the access log and the counters. */
   private final ExchangeLog record;
+  private BackendSelection selection;
 
   PekkoExchange(ProxyContext context, Route route, HttpRequest incoming, PekkoHeaders headers, InetAddress client,
-      String host, String requestId, String path, ExchangeLog log) {
+      String host, String requestId, RequestTarget target, ExchangeLog record) {
+    this.record = record;
     this.context = context;
-    this.record = log;
     this.route = route;
     this.headers = headers;
     this.client = client;
     this.requestId = requestId;
-    this.path = path;
+    this.target = target;
     boolean strict = incoming.entity().isStrict() || incoming.entity().isKnownEmpty();
     this.replayable = strict && incoming.method().isIdempotent();
     PekkoHeaders rewritten = new PekkoHeaders(incoming.getHeaders());
-    route.requestHeaders(rewritten, client.getHostAddress(), requestId, host, rewritten);
+    route.requestHeaders(rewritten, context.forwarded(incoming, client, host, requestId), rewritten);
     HttpRequest request = incoming.withHeaders(rewritten.result());
-    if (!route.rewrite(path).equals(path)) request = request.withUri(incoming.getUri().path(route.rewrite(path)));
+    // the path routes and the firewall decided on, not the one Pekko decoded from the client's spelling
+    request = request.withUri(incoming.getUri().path(route.backendPath(target)));
     if (strict) {
       this.bodySent = CompletableFuture.completedFuture(null);
     } else {
@@ -63,7 +66,7 @@ final class PekkoExchange {
   }
 
   CompletionStage<HttpResponse> start() {
-    selection = context.policy().select(route, client, headers, path, replayable);
+    selection = context.policy().select(route, client, headers, target.path(), replayable);
     if (selection == null) return CompletableFuture.completedFuture(answer(ProxyError.noBackend(route.pool())));
     attempt(selection.first());
     return result;
@@ -85,6 +88,7 @@ final class PekkoExchange {
     pending.whenComplete((response, failure) -> {
       if (failure == null) {
         stats.connectSucceeded();
+        selection.responded(response.status().intValue());
         long now = System.nanoTime();
         record.connected(now);
         record.responseHead(response.status().intValue(), now);
