@@ -210,6 +210,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       if (header.source() != null) {
         address = header.source().getAddress();
         ip = address.getHostAddress();
+        port = header.source().getPort();
       }
       state = State.READING;
       if (listener.tls() != null) {
