@@ -67,6 +67,7 @@ async function change(pool, address, body, what) {
   try {
     await api("PATCH", "/api/pools/" + encodeURIComponent(pool) + "/backends/" + encodeURIComponent(address), body);
     setStatus(what + ": done");
+    eventsDue = 0; // show the change's event at once
     refresh();
   } catch (e) {
     setStatus(what + " failed: " + e.message, true);

@@ -71,6 +71,9 @@ class StatsPageTest {
               + "return r ? r.dataset.admin : ''").asText().startsWith("drain"));
       assertEquals("Undrain", browser.script("return document.querySelector(\"#backends tbody tr[data-backend='"
           + victim + "'] button.drain\").textContent").asText());
+      // the drain is an event in the pool's history, and the page lists it
+      Eventually.await(WAIT, "the drain in the recent pool events", () -> browser.script(
+          "return document.getElementById('events').innerText").asText().contains(victim));
       browser.screenshot(Path.of("target", "stats-page.png"));
       try (WebDriver phone = new WebDriver(390, 844)) {
         phone.open(page);
