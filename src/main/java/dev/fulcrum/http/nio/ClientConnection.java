@@ -62,6 +62,8 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private State state = State.READING;
   private InetAddress address;
   private String ip;
+  private InetSocketAddress clientSocket;
+  private InetSocketAddress localSocket;
   private Exchange exchange;
   /** The proxy's own answer being written, while {@link State#ANSWERING}. */
   private BodyRelay answer;
@@ -83,7 +85,9 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     try {
       socket.configureBlocking(false);
       socket.setOption(StandardSocketOptions.TCP_NODELAY, true);
-      address = ((InetSocketAddress) socket.getRemoteAddress()).getAddress();
+      clientSocket = (InetSocketAddress) socket.getRemoteAddress();
+      localSocket = (InetSocketAddress) socket.getLocalAddress();
+      address = clientSocket.getAddress();
       ip = address.getHostAddress();
       if (listener.expectsProxyProtocol()) {
         // only the balancers in front may say who the client is: anyone else is closed before a byte is read
@@ -115,6 +119,16 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   boolean draining() {
     return draining;
+  }
+
+  /** The client's address and port (as a PROXY header gave them, if one came). */
+  InetSocketAddress clientSocket() {
+    return clientSocket;
+  }
+
+  /** The listener's address the client connected to. */
+  InetSocketAddress localSocket() {
+    return localSocket;
   }
 
   /** What the backend is told about this client and its request. */
@@ -198,7 +212,8 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     if (parsed instanceof ProxyProtocol.Header header) {
       consume(header.length());
       if (header.source() != null) {
-        address = header.source().getAddress();
+        clientSocket = header.source();
+        address = clientSocket.getAddress();
         ip = address.getHostAddress();
       }
       state = State.READING;
