@@ -209,6 +209,29 @@ public final class Fulcrum {
     return pools.pool(name);
   }
 
+  /**
+   * Changes a pool and completes, always normally and within the request's deadline plus the journal's write timeout,
+   * with {@link PoolEntity.Ok} (persisted), {@link PoolEntity.Rejected} (nothing persisted, ever) or
+   * {@link PoolEntity.OutcomeUnknown} (read the pool's version before retrying), e.g.
+   * {@code change("web", PoolEntity.Request.of("deploy", Duration.ofSeconds(4)).withIdempotencyKey(id),
+   * (request, r) -> new PoolEntity.Drain(address, request, r))}. Prefer this to asking {@link #pool(String)} directly:
+   * an ask that times out cannot tell which of the three happened.
+   */
+  public CompletionStage<PoolEntity.Reply> change(
+      String pool,
+      PoolEntity.Request request,
+      java.util.function.BiFunction<PoolEntity.Request, ActorRef<PoolEntity.Reply>, PoolEntity.Change> command) {
+    return pools.change(pool, request, command);
+  }
+
+  /**
+   * The pool as this node knows it, from the state every node replicates: answers at once, also while the pool's
+   * entity moves between nodes or its journal is down. Empty when this node never heard of the pool.
+   */
+  public CompletionStage<java.util.Optional<dev.fulcrum.pool.PoolState>> state(String pool) {
+    return pools.known(pool);
+  }
+
   /** The pools that exist, as this node knows them, with their routers (blocks for a local ask). */
   public LocalPools.Pools localPools() {
     return AskPattern.<LocalPools.Command, LocalPools.Pools>ask(pools.localPools(), LocalPools.GetPools::new, BIND_TIMEOUT, system.scheduler())

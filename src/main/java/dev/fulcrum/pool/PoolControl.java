@@ -12,7 +12,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -76,6 +84,87 @@ public final class PoolControl {
 
   public ActorRef<LocalPools.Command> localPools() {
     return localPools;
+  }
+
+  /**
+   * Sends a change to the pool's entity and completes, always normally and at the latest
+   * {@link JournalSettings#writeTimeout()} plus {@link #ANSWER_MARGIN} after the request's deadline, with what is
+   * known of it: the entity's own {@link PoolEntity.Ok}, {@link PoolEntity.Rejected} or
+   * {@link PoolEntity.OutcomeUnknown}; or, when its answer does not come:
+   * <ul>
+   *   <li>{@code Ok} when the change's idempotency key is in this node's replicated state of the pool (it was applied);
+   *   <li>{@code Rejected} ({@link PoolEntity.Reason#EXPIRED}) when the entity never began writing it and the cluster
+   *       stayed whole meanwhile: the change waited past its deadline somewhere (the sharding buffers while the entity
+   *       moved, the entity's stash while its journal was down), and the entity refuses it when its turn comes;
+   *   <li>{@code OutcomeUnknown} otherwise: the entity began writing and then went silent, or a member became
+   *       unreachable, so its "started" may have been lost on the way.
+   * </ul>
+   * A deadline compares wall clocks of two nodes when the entity runs elsewhere: this assumes their clocks agree to
+   * well within the write timeout (NTP does).
+   */
+  public CompletionStage<PoolEntity.Reply> change(
+      String pool,
+      PoolEntity.Request request,
+      BiFunction<PoolEntity.Request, ActorRef<PoolEntity.Reply>, PoolEntity.Change> command) {
+    Cluster cluster = Cluster.get(system);
+    Set<Address> membersBefore = members(cluster);
+    boolean troubledBefore = !cluster.state().getUnreachable().isEmpty();
+    Duration untilDeadline = Duration.between(Instant.now(), request.deadline());
+    Duration wait = (untilDeadline.isNegative() ? Duration.ZERO : untilDeadline).plus(settings.writeTimeout()).plus(ANSWER_MARGIN);
+    CompletableFuture<ChangeCall.Heard> heard = new CompletableFuture<>();
+    system.systemActorOf(ChangeCall.create(pool(pool), request, command, wait, heard), "change-" + pool + "-" + calls.incrementAndGet(), Props.empty());
+    return heard.thenCompose(h -> {
+      if (h.reply().isPresent()) return CompletableFuture.completedFuture(h.reply().get());
+      boolean troubled = troubledBefore || !cluster.state().getUnreachable().isEmpty() || !membersBefore.equals(members(cluster));
+      return known(pool).thenApply(state -> {
+        Optional<Long> applied = request.idempotencyKey().flatMap(k -> state.flatMap(s -> s.appliedAt(k)));
+        if (applied.isPresent()) return new PoolEntity.Ok(state.get());
+        if (!h.started() && !troubled) {
+          return new PoolEntity.Rejected(PoolEntity.Reason.EXPIRED, "the pool's entity did not take the change within "
+              + untilDeadline.toMillis() + " ms (it may be recovering, moving between nodes or waiting for its journal); "
+              + "nothing was changed, and it will not be applied later: retry");
+        }
+        return new PoolEntity.OutcomeUnknown("no answer from the pool's entity within " + wait.toMillis() + " ms "
+            + (h.started() ? "after it began writing the change" : "while a cluster member was unreachable or leaving")
+            + ": the change may or may not be applied. Read the pool's version before retrying, or retry with the same "
+            + "idempotency key");
+      });
+    });
+  }
+
+  /** How much longer than deadline plus write timeout a caller waits for a change's answer to travel back. */
+  public static final Duration ANSWER_MARGIN = Duration.ofMillis(500);
+
+  private final AtomicLong calls = new AtomicLong();
+
+  private static Set<Address> members(Cluster cluster) {
+    Set<Address> members = new HashSet<>();
+    cluster.state().getMembers().forEach(m -> members.add(m.address()));
+    return members;
+  }
+
+  /** The pool as this node knows it from replication (empty if it never saw it), without asking its entity. */
+  public CompletionStage<Optional<PoolState>> known(String pool) {
+    return AskPattern.<LocalPools.Command, LocalPools.Pools>ask(localPools, LocalPools.GetPools::new, LOCAL, system.scheduler())
+        .thenApply(pools -> pools.state(pool));
+  }
+
+  /** Local asks: the node's own actors, which answer at once unless the node is overloaded. */
+  private static final Duration LOCAL = Duration.ofSeconds(3);
+
+  /**
+   * The pool's journaled events from {@code fromSeq} on, read from the journal by this node (not through the entity,
+   * which may be moving or recovering); {@link PoolEntity.Rejected} says when the journal cannot be read or the pool
+   * never existed.
+   */
+  public CompletionStage<PoolEntity.HistoryReply> history(String pool, long fromSeq) {
+    return PoolEntity.readHistory(system, settings, pool, fromSeq, settings.readTimeout()).thenCompose(reply -> {
+      if (!(reply instanceof PoolEntity.History h) || !h.events().isEmpty()) return CompletableFuture.completedFuture(reply);
+      // No events: past the end of a pool's history, or a pool that never existed.
+      return known(pool).thenApply(state -> state.isPresent()
+          ? reply
+          : new PoolEntity.Rejected(PoolEntity.Reason.NO_SUCH_POOL, "no pool '" + pool + "'"));
+    });
   }
 
   /**

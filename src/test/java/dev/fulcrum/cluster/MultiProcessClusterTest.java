@@ -185,8 +185,10 @@ class MultiProcessClusterTest {
       assertTrue(System.nanoTime() - killed < Duration.ofSeconds(60).toNanos(), "no control within 60 s of the kill");
       AdminClient.Response r = adminOf(client).patch("/api/pools/" + pool + "/backends/" + backend, "{\"weight\":" + weight + "}");
       if (r.status() == 200) break;
-      assertEquals(503, r.status(), "while the entity moves, calls answer 503: " + r);
-      assertTrue(r.raw().headers().firstValue("Retry-After").isPresent(), "503 with a retry hint");
+      // While the entity moves a change is not applied (503), or, while the lost node is unreachable, its caller
+      // cannot be sure it was not (504): the change might have been written just before the kill.
+      assertTrue(r.status() == 503 || r.status() == 504, "while the entity moves, calls answer 503 or 504: " + r);
+      if (r.status() == 503) assertTrue(r.raw().headers().firstValue("Retry-After").isPresent(), "503 with a retry hint");
       unavailable++;
     }
     long failoverMillis = (System.nanoTime() - killed) / 1_000_000;
