@@ -3,7 +3,7 @@ package dev.fulcrum;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.fulcrum.admin.AdminServer;
-import dev.fulcrum.cluster.ClusterStart;
+import dev.fulcrum.cluster.Membership;
 import dev.fulcrum.config.AdminSettings;
 import dev.fulcrum.config.ClusterSettings;
 import dev.fulcrum.config.FulcrumSettings;
@@ -42,9 +42,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running Fulcrum node, embeddable: {@link #start(Config)} validates the config, starts the actor system as a
- * cluster node, the pools (from the journal and the config) with their routers, the listeners and the admin API, and
- * returns once every listener is bound. Change pools with the typed messages of {@link PoolEntity} sent to
+ * A running Fulcrum node, embeddable: {@link #start(Config)} validates the config, starts the node's actor system
+ * (listeners, routers, admin API) and its cluster membership in a second actor system (see {@link Membership}: a node
+ * the cluster downs keeps routing and rejoins with a new membership), the pools (from the journal and the config)
+ * with their routers, the listeners and the admin API, and returns once every listener is bound. Change pools with the typed messages of {@link PoolEntity} sent to
  * {@link #pool(String)}.
  */
 public final class Fulcrum {
@@ -58,6 +59,7 @@ public final class Fulcrum {
   private final AdminSettings adminSettings;
   private final ClusterSettings cluster;
   private PoolControl pools;
+  private Membership membership;
   private AdminServer admin;
   private final Map<String, TcpListener> tcpListeners = new LinkedHashMap<>();
   private final EventLoops eventLoops;
@@ -90,14 +92,15 @@ public final class Fulcrum {
     AdminSettings admin = AdminSettings.parse(config);
     ClusterSettings cluster = ClusterSettings.parse(config);
     JournalDatabase.checkReachable(config);
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fulcrum", config);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fulcrum-node", Membership.nodeConfig(config));
     Fulcrum fulcrum = new Fulcrum(system, settings, journal, admin, cluster);
     try {
-      fulcrum.startAll();
+      fulcrum.startAll(config);
       return fulcrum;
     } catch (RuntimeException e) {
       system.terminate();
       awaitQuietly(system.getWhenTerminated());
+      if (fulcrum.membership != null) awaitQuietly(fulcrum.membership.current().getWhenTerminated());
       throw e;
     }
   }
@@ -116,10 +119,17 @@ public final class Fulcrum {
     return config;
   }
 
-  private void startAll() {
-    ClusterStart.join(system);
+  private void startAll(Config config) {
+    pools = new PoolControl(system, journal, cluster, tables, settings::balancingFor);
+    CompletableFuture<Done> attached = new CompletableFuture<>();
+    try {
+      membership = Membership.start(system, config, pools, attached);
+    } catch (RuntimeException e) {
+      throw new StartupException("cannot start the cluster node on " + config.getString("pekko.remote.artery.canonical.hostname") + ":"
+          + config.getInt("pekko.remote.artery.canonical.port") + " (pekko.remote.artery.canonical): " + Failures.describe(e));
+    }
     await(DemoBackends.start(system, settings.demo()), "demo backends on " + settings.demo().host());
-    pools = await(PoolControl.start(system, journal, cluster, tables, settings::balancingFor), "the journal (schema)");
+    await(attached, "the journal (schema)");
     await(pools.bootstrap(settings.pools(), BIND_TIMEOUT), "the pools from the journal");
     // A router publishes its first table when it starts, which may come after the bootstrap completed; a listener
     // bound before that would turn its first clients away for want of a backend.
@@ -183,8 +193,17 @@ public final class Fulcrum {
     }
   }
 
+  /** The node's own actor system: listeners, routers, health checks, admin API. It lives as long as the node. */
   public ActorSystem<Void> system() {
     return system;
+  }
+
+  /**
+   * The actor system through which this node is a cluster member now: sharding, the pools' entities, replication. A
+   * node the cluster downed gets a new one when it rejoins.
+   */
+  public ActorSystem<Void> clusterSystem() {
+    return membership.current();
   }
 
   public FulcrumSettings settings() {
@@ -259,7 +278,11 @@ public final class Fulcrum {
 
   /** Stops gracefully: unbinds, drains open connections up to the drain timeout, leaves the cluster, terminates. */
   public CompletionStage<Done> stop() {
-    return CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason());
+    CompletableFuture<Done> left = membership == null
+        ? CompletableFuture.completedFuture(Done.getInstance())
+        : membership.stop().toCompletableFuture();
+    CompletableFuture<Done> drained = CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason()).toCompletableFuture();
+    return left.thenCombine(drained, (a, b) -> Done.getInstance());
   }
 
   private static <T> T await(CompletionStage<T> stage, String what) {

@@ -216,10 +216,7 @@ final class AdminApi {
   }
 
   private CompletionStage<ObjectNode> renderWithEntity(PoolState state, Optional<ActorRef<PoolRouter.Command>> router) {
-    CompletableFuture<Boolean> reachable = pools.pool(state.name())
-        .<PoolEntity.Location>ask(PoolEntity.GetLocation::new, ENTITY_PROBE)
-        .handle((location, failure) -> failure == null)
-        .toCompletableFuture();
+    CompletableFuture<Boolean> reachable = pools.entityReachable(state.name(), ENTITY_PROBE).toCompletableFuture();
     return render(state, router).thenCombine(reachable, (json, entity) -> json.put("entityReachable", entity));
   }
 

@@ -36,9 +36,17 @@ final class ClusterView {
   }
 
   CompletionStage<ObjectNode> render() {
-    Cluster cluster = Cluster.get(system);
+    java.util.Optional<ActorSystem<?>> incarnation = pools.clusterSystem();
+    if (incarnation.isEmpty()) {
+      ObjectNode view = Json.object().putNull("self").put("status", "rejoining");
+      view.putArray("members");
+      view.putArray("pools");
+      return java.util.concurrent.CompletableFuture.completedFuture(view);
+    }
+    Cluster cluster = Cluster.get(incarnation.get());
     ClusterEvent.CurrentClusterState state = cluster.state();
-    ObjectNode view = Json.object().put("self", cluster.selfMember().address().toString());
+    ObjectNode view = Json.object().put("self", cluster.selfMember().address().toString())
+        .put("status", cluster.selfMember().status().toString());
     view.put("leader", state.getLeader() == null ? null : state.getLeader().toString());
     Set<Member> unreachable = state.getUnreachable();
     ArrayNode members = view.putArray("members");
@@ -63,7 +71,13 @@ final class ClusterView {
 
   private CompletionStage<ObjectNode> locate(String pool) {
     // An entity that does not answer at once is moving or waiting for its journal: say so rather than wait for it.
-    return pools.pool(pool).<PoolEntity.Location>ask(PoolEntity.GetLocation::new, LOCATE)
+    CompletionStage<PoolEntity.Location> asked;
+    try {
+      asked = pools.pool(pool).ask(PoolEntity.GetLocation::new, LOCATE);
+    } catch (IllegalStateException notAMember) {
+      asked = java.util.concurrent.CompletableFuture.failedFuture(notAMember);
+    }
+    return asked
         .handle((location, failure) -> Json.object()
             .put("name", pool)
             .put("entityNode", failure == null ? location.node() : null));

@@ -21,6 +21,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -37,20 +38,31 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The control plane of one node: the pools' entities under Cluster Sharding (a single node is a cluster of one), the
- * node's {@link LocalPools} fed by the {@link PoolStateReplicator} with every pool's state from whichever node runs
- * its entity, and the start-up rule that reconciles the config with the journal.
+ * The control plane of one node: the node's {@link LocalPools} (the pools as this node routes them, in the node's own
+ * actor system, which outlives cluster membership), and, while the node is a cluster member, the pools' entities under
+ * Cluster Sharding and the {@link PoolStateReplicator} in the current cluster incarnation (see
+ * {@link dev.fulcrum.cluster.Membership}), plus the start-up rule that reconciles the config with the journal. While
+ * the node is not a member (downed by the split-brain resolver, and rejoining) it routes with the last states it had,
+ * and changes through it are refused with {@link PoolEntity.Reason#READ_ONLY}.
  */
 public final class PoolControl {
   private static final Logger log = LoggerFactory.getLogger(PoolControl.class);
   private static final String ID_PREFIX = PoolEntity.TYPE_KEY.name() + org.apache.pekko.persistence.typed.PersistenceId.DefaultSeparator();
+  static final String NOT_A_MEMBER = "this node is not a member of the cluster now (the split-brain resolver downed it, "
+      + "or it lost the majority, and it is rejoining by itself); it keeps routing with its last pool states, but "
+      + "changes must go through another node until it is back; nothing was changed";
 
   private final ActorSystem<?> system;
   private final JournalSettings settings;
-  private final ClusterSharding sharding;
+  private final ClusterSettings cluster;
   private final ActorRef<LocalPools.Command> localPools;
+  private volatile Incarnation current;
 
-  private PoolControl(
+  /** This node's cluster actor system of the moment and the sharding in it. */
+  private record Incarnation(ActorSystem<?> system, ClusterSharding sharding) {}
+
+  /** {@code system} is the node's own actor system, where the routers live; clusters come and go with {@link #attach}. */
+  public PoolControl(
       ActorSystem<?> system,
       JournalSettings settings,
       ClusterSettings cluster,
@@ -58,28 +70,49 @@ public final class PoolControl {
       Function<String, StrategySettings> balancing) {
     this.system = system;
     this.settings = settings;
-    this.sharding = ClusterSharding.get(system);
+    this.cluster = cluster;
     this.localPools = system.systemActorOf(LocalPools.create(tables, balancing), "pools", Props.empty());
-    ActorRef<PoolStateReplicator.Command> replicator = system.systemActorOf(
-        PoolStateReplicator.create(localPools, cluster.stateWriteTimeout()), "pool-state-replicator", Props.empty());
-    PoolStatePublisher publisher = state -> replicator.tell(new PoolStateReplicator.Publish(state));
-    sharding.init(Entity.of(PoolEntity.TYPE_KEY, ctx -> PoolEntity.create(ctx.getEntityId(), settings, publisher)));
   }
 
-  /** Creates the journal's tables if they are missing (idempotent), then starts the entities' sharding. */
-  public static CompletionStage<PoolControl> start(
-      ActorSystem<?> system,
-      JournalSettings settings,
-      ClusterSettings cluster,
-      RoutingTables tables,
-      Function<String, StrategySettings> balancing) {
-    return SchemaUtils.createIfNotExists(system)
-        .thenApply(done -> new PoolControl(system, settings, cluster, tables, balancing));
+  /**
+   * Starts this node's share of the control plane in a cluster incarnation: creates the journal's tables if they are
+   * missing (idempotent), then the replicator and the entities' sharding, which feed this node's routers.
+   */
+  public CompletionStage<Done> attach(ActorSystem<?> clusterSystem) {
+    return SchemaUtils.createIfNotExists(clusterSystem).thenApply(done -> {
+      ActorRef<PoolStateReplicator.Command> replicator = clusterSystem.systemActorOf(
+          PoolStateReplicator.create(localPools, cluster.stateWriteTimeout()), "pool-state-replicator", Props.empty());
+      PoolStatePublisher publisher = state -> replicator.tell(new PoolStateReplicator.Publish(state));
+      ClusterSharding sharding = ClusterSharding.get(clusterSystem);
+      sharding.init(Entity.of(PoolEntity.TYPE_KEY, ctx -> PoolEntity.create(ctx.getEntityId(), settings, publisher)));
+      current = new Incarnation(clusterSystem, sharding);
+      return Done.getInstance();
+    });
+  }
+
+  /** The incarnation is gone (terminated): until the next {@link #attach}, changes are refused. */
+  public void detach(ActorSystem<?> clusterSystem) {
+    Incarnation i = current;
+    if (i != null && i.system() == clusterSystem) current = null;
+  }
+
+  /** The cluster actor system this node is a member through now, if any. */
+  public Optional<ActorSystem<?>> clusterSystem() {
+    Incarnation i = current;
+    return i == null ? Optional.empty() : Optional.of(i.system());
+  }
+
+  /** Whether changes can be made through this node now: it is an Up member of a cluster. */
+  public boolean isMember() {
+    Incarnation i = current;
+    return i != null && Cluster.get(i.system()).selfMember().status() == MemberStatus.up();
   }
 
   /** The pool's entity, wherever it runs; the pool need not exist (send {@link PoolEntity.Create}). */
   public EntityRef<PoolEntity.Command> pool(String name) {
-    return sharding.entityRefFor(PoolEntity.TYPE_KEY, name);
+    Incarnation i = current;
+    if (i == null) throw new IllegalStateException(NOT_A_MEMBER);
+    return i.sharding().entityRefFor(PoolEntity.TYPE_KEY, name);
   }
 
   public ActorRef<LocalPools.Command> localPools() {
@@ -106,13 +139,18 @@ public final class PoolControl {
       String pool,
       PoolEntity.Request request,
       BiFunction<PoolEntity.Request, ActorRef<PoolEntity.Reply>, PoolEntity.Change> command) {
-    Cluster cluster = Cluster.get(system);
+    Incarnation incarnation = current;
+    if (incarnation == null || !isMember()) {
+      return CompletableFuture.completedFuture(new PoolEntity.Rejected(PoolEntity.Reason.READ_ONLY, NOT_A_MEMBER));
+    }
+    Cluster cluster = Cluster.get(incarnation.system());
     Set<Address> membersBefore = members(cluster);
     boolean troubledBefore = !cluster.state().getUnreachable().isEmpty();
     Duration untilDeadline = Duration.between(Instant.now(), request.deadline());
     Duration wait = (untilDeadline.isNegative() ? Duration.ZERO : untilDeadline).plus(settings.writeTimeout()).plus(ANSWER_MARGIN);
     CompletableFuture<ChangeCall.Heard> heard = new CompletableFuture<>();
-    system.systemActorOf(ChangeCall.create(pool(pool), request, command, wait, heard), "change-" + pool + "-" + calls.incrementAndGet(), Props.empty());
+    incarnation.system().systemActorOf(ChangeCall.create(incarnation.sharding().entityRefFor(PoolEntity.TYPE_KEY, pool), request, command, wait, heard),
+        "change-" + pool + "-" + calls.incrementAndGet(), Props.empty());
     return heard.thenCompose(h -> {
       if (h.reply().isPresent()) return CompletableFuture.completedFuture(h.reply().get());
       boolean troubled = troubledBefore || !cluster.state().getUnreachable().isEmpty() || !membersBefore.equals(members(cluster));
@@ -143,6 +181,15 @@ public final class PoolControl {
     return members;
   }
 
+  /** Whether the pool's entity answers through this node within {@code timeout} (never when the node is no member). */
+  public CompletionStage<Boolean> entityReachable(String pool, Duration timeout) {
+    Incarnation i = current;
+    if (i == null || !isMember()) return CompletableFuture.completedFuture(false);
+    return i.sharding().entityRefFor(PoolEntity.TYPE_KEY, pool)
+        .<PoolEntity.Location>ask(PoolEntity.GetLocation::new, timeout)
+        .handle((location, failure) -> failure == null);
+  }
+
   /** The pool as this node knows it from replication (empty if it never saw it), without asking its entity. */
   public CompletionStage<Optional<PoolState>> known(String pool) {
     return AskPattern.<LocalPools.Command, LocalPools.Pools>ask(localPools, LocalPools.GetPools::new, LOCAL, system.scheduler())
@@ -158,7 +205,12 @@ public final class PoolControl {
    * never existed.
    */
   public CompletionStage<PoolEntity.HistoryReply> history(String pool, long fromSeq) {
-    return PoolEntity.readHistory(system, settings, pool, fromSeq, settings.readTimeout()).thenCompose(reply -> {
+    Incarnation i = current;
+    if (i == null) {
+      return CompletableFuture.completedFuture(new PoolEntity.Rejected(PoolEntity.Reason.UNAVAILABLE,
+          "this node cannot read the journal now: it is not a member of the cluster (it is rejoining); ask another node"));
+    }
+    return PoolEntity.readHistory(i.system(), settings, pool, fromSeq, settings.readTimeout()).thenCompose(reply -> {
       if (!(reply instanceof PoolEntity.History h) || !h.events().isEmpty()) return CompletableFuture.completedFuture(reply);
       // No events: past the end of a pool's history, or a pool that never existed.
       return known(pool).thenApply(state -> state.isPresent()
@@ -173,12 +225,13 @@ public final class PoolControl {
    * journal are recovered. Completes once this node's routers know every pool's state.
    */
   public CompletionStage<Done> bootstrap(List<PoolSettings> configured, Duration timeout) {
+    ActorSystem<?> clusterSystem = clusterSystem().orElseThrow(() -> new IllegalStateException(NOT_A_MEMBER));
     CurrentPersistenceIdsQuery ids =
-        PersistenceQuery.get(system).getReadJournalFor(CurrentPersistenceIdsQuery.class, settings.readJournal());
+        PersistenceQuery.get(clusterSystem).getReadJournalFor(CurrentPersistenceIdsQuery.class, settings.readJournal());
     return ids.currentPersistenceIds()
         .filter(id -> id.startsWith(ID_PREFIX))
         .map(id -> id.substring(ID_PREFIX.length()))
-        .runWith(Sink.seq(), system)
+        .runWith(Sink.seq(), clusterSystem)
         .thenCompose(journaled -> {
           Map<String, PoolSettings> fromConfig = new LinkedHashMap<>();
           configured.forEach(p -> fromConfig.put(p.name(), p));
