@@ -23,6 +23,7 @@ public final class TcpRelay implements AutoCloseable {
   private final ServerSocket server;
   private final InetSocketAddress target;
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+  private final Set<InetAddress> blocked = ConcurrentHashMap.newKeySet();
   private final Object modeChanged = new Object();
   private volatile Mode mode = Mode.UP;
   private volatile boolean closed;
@@ -60,6 +61,19 @@ public final class TcpRelay implements AutoCloseable {
     setMode(Mode.BLACKHOLE);
   }
 
+  /**
+   * Refuses connections from {@code source} and resets the open ones: with each peer on its own loopback address
+   * (Artery's outbound-client-hostname), one side of a network partition.
+   */
+  public void block(InetAddress source) {
+    blocked.add(source);
+    for (Socket s : open) if (source.equals(s.getInetAddress()) && s.getLocalPort() == port()) closeQuietly(s);
+  }
+
+  public void unblockAll() {
+    blocked.clear();
+  }
+
   private void setMode(Mode next) {
     synchronized (modeChanged) {
       mode = next;
@@ -75,7 +89,7 @@ public final class TcpRelay implements AutoCloseable {
       } catch (IOException e) {
         return;
       }
-      if (mode == Mode.DOWN) {
+      if (mode == Mode.DOWN || blocked.contains(client.getInetAddress())) {
         closeQuietly(client);
         continue;
       }
