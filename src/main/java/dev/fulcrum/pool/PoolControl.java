@@ -236,9 +236,11 @@ public final class PoolControl {
           Map<String, PoolSettings> fromConfig = new LinkedHashMap<>();
           configured.forEach(p -> fromConfig.put(p.name(), p));
           List<CompletableFuture<PoolState>> states = new ArrayList<>();
-          configured.forEach(p -> states.add(bootstrap(p, timeout).toCompletableFuture()));
+          long deadline = System.nanoTime() + timeout.toNanos();
+          configured.forEach(p -> states.add(patiently(attempt -> bootstrap(p, attempt), deadline).toCompletableFuture()));
           journaled.stream().filter(name -> !fromConfig.containsKey(name))
-              .forEach(name -> states.add(pool(name).<PoolState>ask(PoolEntity.GetState::new, timeout).toCompletableFuture()));
+              .forEach(name -> states.add(patiently(attempt -> pool(name).<PoolState>ask(PoolEntity.GetState::new, attempt), deadline)
+                  .toCompletableFuture()));
           return CompletableFuture.allOf(states.toArray(CompletableFuture[]::new))
               .thenCompose(all -> CompletableFuture.allOf(states.stream()
                   .map(s -> apply(s.join(), timeout).toCompletableFuture())
@@ -246,6 +248,24 @@ public final class PoolControl {
               .thenApply(all -> Done.getInstance());
         });
   }
+
+  /**
+   * Asks again when an attempt times out, until {@code deadline}: while nodes start together the shards move (the
+   * coordinator balances them as nodes join), and a message that reaches a shard during its hand-off is dropped.
+   * Both start-up questions are safe to repeat: a bootstrap creates or applies only what the journal does not have yet.
+   */
+  private static <T> CompletionStage<T> patiently(Function<Duration, CompletionStage<T>> ask, long deadline) {
+    return ask.apply(START_ATTEMPT).exceptionallyCompose(failure -> {
+      if (!(dev.fulcrum.Failures.unwrap(failure) instanceof java.util.concurrent.TimeoutException) || System.nanoTime() > deadline) {
+        return CompletableFuture.failedStage(failure);
+      }
+      log.info("a pool's entity did not answer within {} ms at start-up (it may be moving between nodes); asking again",
+          START_ATTEMPT.toMillis());
+      return patiently(ask, deadline);
+    });
+  }
+
+  private static final Duration START_ATTEMPT = Duration.ofSeconds(5);
 
   private CompletionStage<PoolState> bootstrap(PoolSettings config, Duration timeout) {
     boolean apply = settings.bootstrap() == JournalSettings.Bootstrap.CONFIG;

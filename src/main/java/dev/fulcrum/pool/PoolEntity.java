@@ -466,14 +466,18 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
   }
 
   /**
-   * Every change passes here: a change whose caller's deadline has passed is refused whatever it is (its caller has
-   * given up, or is about to, and must never see it applied later), a key the pool applied recently answers Ok without
-   * applying it again, and only then is the change itself decided.
+   * Every change passes here: a key the pool applied recently answers Ok without applying it again; a change whose
+   * caller's deadline has passed is refused whatever it is (its caller has given up, or is about to, and must never
+   * see it applied later); only then is the change itself decided.
    */
   private ReplyEffect<PoolEvent, PoolState> change(PoolState state, Change c, Decider decider) {
     Request request = c.request();
     Optional<String> badKey = request.idempotencyKey().flatMap(Request::keyProblem);
     if (badKey.isPresent()) return reject(c.replyTo(), Reason.INVALID, badKey.get());
+    String key = request.idempotencyKey().orElse(null);
+    // Before the deadline check: a retry of a change that was applied is answered Ok even when it comes late, never
+    // "not applied".
+    if (key != null && state.appliedAt(key).isPresent()) return Effect().reply(c.replyTo(), new Ok(state));
     Instant now = Instant.now();
     if (now.isAfter(request.deadline())) {
       log.info("pool {}: refused a change from {} that came {} ms after its deadline", pool, request.origin(),
@@ -482,8 +486,6 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
           + Duration.between(request.deadline(), now).toMillis() + " ms after the caller's deadline (the pool's entity was "
           + "busy, recovering, moving between nodes or waiting for its journal); nothing was changed, retry");
     }
-    String key = request.idempotencyKey().orElse(null);
-    if (key != null && state.appliedAt(key).isPresent()) return Effect().reply(c.replyTo(), new Ok(state));
     Decision decision = decider.decide(state, key);
     if (decision instanceof Refuse r) return reject(c.replyTo(), r.reason(), r.message());
     if (decision instanceof Write w) {

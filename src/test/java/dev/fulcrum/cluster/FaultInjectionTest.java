@@ -90,14 +90,14 @@ class FaultInjectionTest {
 
   @AfterEach
   void stopAll() throws Exception {
-    for (FulcrumProcess node : nodes) if (node != null) {
-      node.signal("CONT");
-      node.close();
+    try {
+      for (FulcrumProcess node : nodes) if (node != null) node.close(); // SIGKILL, also of a stopped process
+      for (TcpRelay r : artery) if (r != null) r.close();
+      if (database != null) database.close();
+      if (backendsKit != null) backendsKit.shutdownTestKit();
+    } finally {
+      PostgresTestDb.forgetPool(pool);
     }
-    for (TcpRelay r : artery) if (r != null) r.close();
-    if (database != null) database.close();
-    if (backendsKit != null) backendsKit.shutdownTestKit();
-    PostgresTestDb.forgetPool(pool);
   }
 
   private void writeConfig(int n, String dbUrl, List<HttpBackend> backends) throws Exception {
@@ -142,6 +142,7 @@ class FaultInjectionTest {
   }
 
   private int upMembers(int n) {
+    if (!nodes[n].isAlive()) throw new AssertionError("node " + (n + 1) + " exited: " + nodes[n].stderr() + "\nlog: " + dir);
     return get(n, "/api/cluster").map(v -> {
       int up = 0;
       for (JsonNode m : v.path("members")) {

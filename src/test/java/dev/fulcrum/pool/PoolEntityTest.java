@@ -331,6 +331,8 @@ class PoolEntityTest {
     entity.restart();
     var afterRestart = run(r -> new PoolEntity.SetWeight(A, 5, keyed, r));
     assertTrue(afterRestart.hasNoEvents(), "the keys are rebuilt from the journal");
+    PoolEntity.Request lateRetry = new PoolEntity.Request("test", java.time.Instant.now().minusSeconds(1), keyed.idempotencyKey(), Optional.empty());
+    ok(run(r -> new PoolEntity.SetWeight(A, 5, lateRetry, r))); // applied before: Ok, not "expired"
     assertRejected(run(r -> new PoolEntity.SetWeight(A, 5, PoolEntity.Request.of("test", Duration.ofSeconds(5)).withIdempotencyKey("a b"), r)),
         Reason.INVALID);
   }
