@@ -251,18 +251,25 @@ public final class PoolControl {
 
   /**
    * Asks again when an attempt times out, until {@code deadline}: while nodes start together the shards move (the
-   * coordinator balances them as nodes join), and a message that reaches a shard during its hand-off is dropped.
-   * Both start-up questions are safe to repeat: a bootstrap creates or applies only what the journal does not have yet.
+   * coordinator balances them as nodes join) and a message that reaches a shard during its hand-off is dropped; and
+   * an incarnation that ends during start-up (see Membership) fails its asks at once until the next one is there.
+   * Attempts are half a second apart at least. Both start-up questions are safe to repeat: a bootstrap creates or
+   * applies only what the journal does not have yet.
    */
   private static <T> CompletionStage<T> patiently(Function<Duration, CompletionStage<T>> ask, long deadline) {
-    return ask.apply(START_ATTEMPT).exceptionallyCompose(failure -> {
-      if (!(dev.fulcrum.Failures.unwrap(failure) instanceof java.util.concurrent.TimeoutException) || System.nanoTime() > deadline) {
-        return CompletableFuture.failedStage(failure);
-      }
-      log.info("a pool's entity did not answer within {} ms at start-up (it may be moving between nodes); asking again",
-          START_ATTEMPT.toMillis());
+    CompletionStage<T> attempt;
+    try {
+      attempt = ask.apply(START_ATTEMPT);
+    } catch (IllegalStateException notAMember) {
+      attempt = CompletableFuture.failedStage(notAMember);
+    }
+    return attempt.exceptionallyComposeAsync(failure -> {
+      Throwable cause = dev.fulcrum.Failures.unwrap(failure);
+      boolean again = cause instanceof java.util.concurrent.TimeoutException || cause instanceof IllegalStateException;
+      if (!again || System.nanoTime() > deadline) return CompletableFuture.failedStage(failure);
+      log.info("a pool's entity did not answer at start-up ({}); asking again", dev.fulcrum.Failures.describe(cause));
       return patiently(ask, deadline);
-    });
+    }, CompletableFuture.delayedExecutor(500, java.util.concurrent.TimeUnit.MILLISECONDS));
   }
 
   private static final Duration START_ATTEMPT = Duration.ofSeconds(5);
