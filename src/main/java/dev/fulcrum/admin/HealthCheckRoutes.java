@@ -77,17 +77,22 @@ final class HealthCheckRoutes {
     return request.entity().toStrict(settings.askTimeout().toMillis(), MAX_BODY, system)
         .thenCompose(body -> state(pool).thenCompose(state -> {
           HealthCheckSettings next = HealthCheckJson.parse(body.getData().utf8String(), state.pool().healthCheck());
-          return pools.pool(pool).<PoolEntity.Reply>ask(r -> new PoolEntity.SetHealthCheck(next, origin, r), settings.askTimeout());
+          PoolEntity.Request change = PoolEntity.Request.of(origin, settings.askTimeout());
+          return pools.pool(pool).<PoolEntity.Reply>ask(r -> new PoolEntity.SetHealthCheck(next, change, r), settings.askTimeout());
         }))
         .thenApply(reply -> {
           if (reply instanceof PoolEntity.Rejected rejected) {
             StatusCode status = switch (rejected.reason()) {
               case NO_SUCH_POOL, NO_SUCH_BACKEND -> StatusCodes.NOT_FOUND;
               case INVALID -> StatusCodes.BAD_REQUEST;
-              case UNAVAILABLE -> StatusCodes.SERVICE_UNAVAILABLE;
+              case UNAVAILABLE, EXPIRED, READ_ONLY -> StatusCodes.SERVICE_UNAVAILABLE;
               case ALREADY_EXISTS -> StatusCodes.CONFLICT;
             };
             return error(status, rejected.message());
+          }
+          if (reply instanceof PoolEntity.OutcomeUnknown unknown) {
+            // as the rest of the API: the write may or may not be in the journal; the client reads before retrying
+            return error(StatusCodes.SERVICE_UNAVAILABLE, unknown.message());
           }
           return json(StatusCodes.OK, render(((PoolEntity.Ok) reply).state()));
         })

@@ -32,7 +32,8 @@ public record HttpRouteSettings(
       int maxAttempts,
       int maxConnections,
       int queueSize,
-      Duration queueTimeout) {}
+      Duration queueTimeout,
+      ProxyProtocolVersion sendProxyProtocol) {}
 
   /** When enabled, a cookie names the backend that served a client, who then keeps going there while it is eligible. */
   public record StickySettings(boolean enabled, String cookie) {}

@@ -62,6 +62,11 @@ public final class HttpSettingsParser {
               paths(l.child("paths")),
               TlsSettingsParser.parse(l),
               proxyProtocolFrom(l)));
+      HttpListenerSettings added = result.get(result.size() - 1);
+      if (added.engine() == HttpListenerSettings.Engine.PEKKO
+          && added.routes().stream().anyMatch(r -> r.upstream().sendProxyProtocol() != ProxyProtocolVersion.OFF)) {
+        throw l.error("send-proxy-protocol", "needs engine = nio (Pekko's client pools cannot send a PROXY header)");
+      }
     }
     return new HttpSettings(result);
   }
@@ -163,7 +168,8 @@ public final class HttpSettingsParser {
         r.intIn("max-attempts", 1, 10),
         r.intIn("max-connections-per-backend", 1, 100_000),
         r.intIn("queue-size", 0, 1_000_000),
-        r.positiveDuration("queue-timeout"));
+        r.positiveDuration("queue-timeout"),
+        ProxyProtocolVersion.parse(r, "send-proxy-protocol"));
   }
 
   /** Who may send a PROXY protocol header first (the nio engine reads it; Pekko HTTP has no place to). */

@@ -176,7 +176,8 @@ public final class SettingsParser {
               l.intIn("connect-attempts", 1, 10),
               tcpEngine(l),
               ConnectionLimit.parse(l, "max-connections"),
-              tcpFirewall(l.child("firewall"))));
+              tcpFirewall(l.child("firewall")),
+              ProxyProtocolVersion.parse(l, "send-proxy-protocol")));
     }
     return result;
   }

@@ -16,7 +16,8 @@ public record TcpListenerSettings(
     int connectAttempts,
     Engine engine,
     int maxConnections,
-    FirewallSettings firewall) {
+    FirewallSettings firewall,
+    ProxyProtocolVersion sendProxyProtocol) {
 
   /** What moves the bytes: Fulcrum's own event loops, or Pekko Streams' {@code Tcp}. */
   public enum Engine { NIO, STREAMS }

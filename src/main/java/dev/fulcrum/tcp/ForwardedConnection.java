@@ -1,5 +1,7 @@
 package dev.fulcrum.tcp;
 
+import dev.fulcrum.config.ProxyProtocolVersion;
+import dev.fulcrum.http.wire.ProxyProtocol;
 import dev.fulcrum.nio.Connector;
 import dev.fulcrum.nio.EventLoop;
 import dev.fulcrum.observe.TcpObserver;
@@ -11,6 +13,7 @@ import dev.fulcrum.routing.RoutingTable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 
@@ -81,6 +84,7 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     backendChannel = channel;
     backendKey = key;
     key.attach(this);
+    if (!sendProxyHeader()) return;
     up = new Pipe(loop, client, backendChannel);
     down = new Pipe(loop, backendChannel, client);
     backend.stats().connectSucceeded();
@@ -94,6 +98,25 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     } catch (IOException e) {
       close();
     }
+  }
+
+  /**
+   * Sends the PROXY header the backend expects first, if the listener says so; false (and closed) when it could not
+   * go out whole at once, which a fresh connection's empty send buffer always allows.
+   */
+  private boolean sendProxyHeader() {
+    ProxyProtocolVersion version = listener.settings().sendProxyProtocol();
+    if (version == ProxyProtocolVersion.OFF) return true;
+    try {
+      ByteBuffer header = ByteBuffer.wrap(ProxyProtocol.header(
+          version == ProxyProtocolVersion.V2, clientAddress, (InetSocketAddress) client.getLocalAddress()));
+      backendChannel.write(header);
+      if (!header.hasRemaining()) return true;
+    } catch (IOException e) {
+      // closed below
+    }
+    close();
+    return false;
   }
 
   @Override

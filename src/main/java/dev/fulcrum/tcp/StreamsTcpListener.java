@@ -1,7 +1,9 @@
 package dev.fulcrum.tcp;
 
 import dev.fulcrum.Failures;
+import dev.fulcrum.config.ProxyProtocolVersion;
 import dev.fulcrum.config.TcpListenerSettings;
+import dev.fulcrum.http.wire.ProxyProtocol;
 import dev.fulcrum.routing.Attempts;
 import dev.fulcrum.routing.HashKey;
 import dev.fulcrum.routing.RoutedBackend;
@@ -107,7 +109,7 @@ final class StreamsTcpListener extends CountingTcpListener {
     RoutedBackend backend = attempts.next();
     CompletableFuture<Flow<ByteString, ByteString, NotUsed>> clientSide = new CompletableFuture<>();
     Pair<Pair<CompletionStage<Done>, CompletionStage<Tcp.OutgoingConnection>>, CompletionStage<Done>> watched =
-        Flow.of(ByteString.class)
+        toBackend(client)
             .watchTermination(Keep.right())
             .viaMat(outgoing(backend), Keep.both())
             .watchTermination(Keep.both())
@@ -143,6 +145,14 @@ final class StreamsTcpListener extends CountingTcpListener {
         }
       }
     });
+  }
+
+  /** The client's bytes on their way to the backend, after the PROXY header when the listener sends one. */
+  private Flow<ByteString, ByteString, NotUsed> toBackend(Tcp.IncomingConnection client) {
+    ProxyProtocolVersion version = settings.sendProxyProtocol();
+    if (version == ProxyProtocolVersion.OFF) return Flow.of(ByteString.class);
+    byte[] header = ProxyProtocol.header(version == ProxyProtocolVersion.V2, client.remoteAddress(), client.localAddress());
+    return Flow.of(ByteString.class).prepend(Source.single(ByteString.fromArray(header)));
   }
 
   private Flow<ByteString, ByteString, CompletionStage<Tcp.OutgoingConnection>> outgoing(RoutedBackend backend) {

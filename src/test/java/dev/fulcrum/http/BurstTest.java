@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.sun.management.UnixOperatingSystemMXBean;
 import dev.fulcrum.Fulcrum;
+import dev.fulcrum.testing.HttpBackend;
+import dev.fulcrum.testing.NamedBackend;
 import dev.fulcrum.testing.PoolHealth;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -33,9 +35,10 @@ class BurstTest {
     ActorSystem<Void> backends = ActorSystem.create(Behaviors.empty(), "backends");
     Fulcrum fulcrum = null;
     try {
-      RecordingBackend a = new RecordingBackend(backends, "a");
-      RecordingBackend b = new RecordingBackend(backends, "b");
-      RecordingBackend c = new RecordingBackend(backends, "c");
+      // backends that answer at once and keep nothing: the burst measures the proxy, not them
+      HttpBackend a = NamedBackend.start(backends, "a");
+      HttpBackend b = NamedBackend.start(backends, "b");
+      HttpBackend c = NamedBackend.start(backends, "c");
       // nothing but the pool and the listener: every limit, queue and timeout is the default
       fulcrum = Fulcrum.start(ProxyTests.config("nio", """
           fulcrum.pools.web.backends = ["%s", "%s", "%s"]

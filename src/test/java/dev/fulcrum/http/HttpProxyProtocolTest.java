@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.testing.PoolHealth;
+import dev.fulcrum.testing.RawTcpServer;
 import dev.fulcrum.testing.TestCertificates;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -37,6 +38,8 @@ class HttpProxyProtocolTest {
   private ActorSystem<Void> backends;
   private RecordingBackend web;
   private Fulcrum fulcrum;
+  private RawTcpServer proxied;
+  private final java.util.concurrent.BlockingQueue<String> headers = new java.util.concurrent.LinkedBlockingQueue<>();
 
   @BeforeAll
   void start() throws Exception {
@@ -44,8 +47,12 @@ class HttpProxyProtocolTest {
     TestCertificates.selfSigned(dir, "a", false, "a.example");
     backends = ActorSystem.create(Behaviors.empty(), "backends");
     web = new RecordingBackend(backends, "web");
+    proxied = new RawTcpServer(this::serveAfterProxyHeader);
     fulcrum = Fulcrum.start(ProxyTests.config("nio", """
         fulcrum.pools.web.backends = ["%s"]
+        fulcrum.pools.proxied { backends = ["%s"], health-check.type = tcp }
+        fulcrum.http.pools.proxied.send-proxy-protocol = v1
+        fulcrum.listeners.http.to-proxied { bind = "127.0.0.1:0", routes = [{pool = proxied}] }
         fulcrum.listeners.http.behind-lb {
           bind = "127.0.0.1:0", routes = [{pool = web}]
           proxy-protocol.trusted = ["127.0.0.0/8"]
@@ -57,13 +64,15 @@ class HttpProxyProtocolTest {
           proxy-protocol.trusted = ["127.0.0.0/8"]
           tls.certificates = [{cert = "%s", key = "%s"}]
         }
-        """.formatted(web.address(), dir.resolve("a.pem"), dir.resolve("a.key"))));
+        """.formatted(web.address(), proxied.address(), dir.resolve("a.pem"), dir.resolve("a.key"))));
     PoolHealth.awaitAllUp(fulcrum, "web", 1);
+    PoolHealth.awaitAllUp(fulcrum, "proxied", 1);
   }
 
   @AfterAll
   void stop() throws Exception {
     ProxyTests.stop(fulcrum, backends);
+    proxied.close();
   }
 
   @BeforeEach
@@ -123,6 +132,39 @@ class HttpProxyProtocolTest {
     RecordingBackend.Received received = web.next();
     assertEquals("198.51.100.77", received.header("X-Forwarded-For"));
     assertEquals("https", received.header("X-Forwarded-Proto"));
+  }
+
+  @Test
+  void eachClientsBackendConnectionsBeginWithAHeaderNamingThatClient() throws Exception {
+    headers.clear();
+    int port = port("to-proxied");
+    try (RawHttp first = new RawHttp(port); RawHttp second = new RawHttp(port)) {
+      for (RawHttp client : new RawHttp[] {first, second, first}) {
+        client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertEquals(200, client.read().status());
+      }
+      // one connection per client: the first client's second request reused its own, with no second header
+      String one = headers.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+      String two = headers.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals(null, headers.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS));
+      String expectedFirst = "PROXY TCP4 127.0.0.1 127.0.0.1 " + first.localPort() + " " + port;
+      String expectedSecond = "PROXY TCP4 127.0.0.1 127.0.0.1 " + second.localPort() + " " + port;
+      assertEquals(java.util.Set.of(expectedFirst, expectedSecond), java.util.Set.of(one, two));
+    }
+  }
+
+  /** Reads the PROXY line a connection begins with, then answers each request on it. */
+  private void serveAfterProxyHeader(Socket socket) throws java.io.IOException {
+    java.io.BufferedReader in = new java.io.BufferedReader(
+        new java.io.InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1));
+    String header = in.readLine();
+    if (header == null) return; // a health check's connect
+    headers.add(header);
+    String line;
+    while ((line = in.readLine()) != null) {
+      if (!line.isEmpty()) continue;
+      socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.ISO_8859_1));
+    }
   }
 
   /** Sends the bytes and reads until the server closes; what came back ("" when closed without an answer). */

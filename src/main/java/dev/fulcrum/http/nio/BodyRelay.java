@@ -50,6 +50,14 @@ final class BodyRelay {
     this.chunked = framing == BodyFraming.CHUNKED ? new ChunkedScanner(maxChunkedBody) : null;
   }
 
+  /** Bytes to send before the head (a PROXY header on a new connection); before anything was written only. */
+  void precede(ByteBuffer first) {
+    ByteBuffer both = ByteBuffer.allocate(first.remaining() + (head == null ? 0 : head.remaining()));
+    both.put(first);
+    if (head != null) both.put(head);
+    head = both.flip();
+  }
+
   /** Writes as much as the destination takes now; true once the whole message is written. */
   boolean pump(HttpSocket destination) throws IOException {
     if (complete) return true;

@@ -66,6 +66,8 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private int port;
   /** The request under way, for the access log and the counters; reused for each request of the connection. */
   private final ExchangeLog log;
+  private InetSocketAddress clientSocket;
+  private InetSocketAddress localSocket;
   private Exchange exchange;
   /** The proxy's own answer being written, while {@link State#ANSWERING}. */
   private BodyRelay answer;
@@ -88,7 +90,9 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     try {
       socket.configureBlocking(false);
       socket.setOption(StandardSocketOptions.TCP_NODELAY, true);
-      address = ((InetSocketAddress) socket.getRemoteAddress()).getAddress();
+      clientSocket = (InetSocketAddress) socket.getRemoteAddress();
+      localSocket = (InetSocketAddress) socket.getLocalAddress();
+      address = clientSocket.getAddress();
       ip = address.getHostAddress();
       port = ((InetSocketAddress) socket.getRemoteAddress()).getPort();
       if (listener.expectsProxyProtocol()) {
@@ -125,6 +129,16 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   boolean draining() {
     return draining;
+  }
+
+  /** The client's address and port (as a PROXY header gave them, if one came). */
+  InetSocketAddress clientSocket() {
+    return clientSocket;
+  }
+
+  /** The listener's address the client connected to. */
+  InetSocketAddress localSocket() {
+    return localSocket;
   }
 
   /** What the backend is told about this client and its request. */
@@ -208,7 +222,8 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     if (parsed instanceof ProxyProtocol.Header header) {
       consume(header.length());
       if (header.source() != null) {
-        address = header.source().getAddress();
+        clientSocket = header.source();
+        address = clientSocket.getAddress();
         ip = address.getHostAddress();
         port = header.source().getPort();
       }

@@ -1,6 +1,7 @@
 package dev.fulcrum.http.nio;
 
 import dev.fulcrum.Failures;
+import dev.fulcrum.config.ProxyProtocolVersion;
 import dev.fulcrum.http.proxy.BackendFailure;
 import dev.fulcrum.http.proxy.BackendSelection;
 import dev.fulcrum.http.proxy.ExchangeLog;
@@ -12,6 +13,7 @@ import dev.fulcrum.http.wire.HeadWriter;
 import dev.fulcrum.http.wire.HeaderFields;
 import dev.fulcrum.http.wire.HttpHeads;
 import dev.fulcrum.http.wire.ParsedResponse;
+import dev.fulcrum.http.wire.ProxyProtocol;
 import dev.fulcrum.http.wire.RequestHead;
 import dev.fulcrum.http.wire.RequestTarget;
 import dev.fulcrum.http.wire.ResponseHead;
@@ -124,7 +126,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     }
     upload = new BodyRelay(client, requestHead.duplicate(), BodyFraming.of(head), head.contentLength(),
         policy.maxBodySize());
-    target = UpstreamPool.Target.of(backend, route.upstreamKey());
+    target = UpstreamPool.Target.of(backend, route.upstreamKey(), client.clientSocket());
     UpstreamConnection idle = pool.acquireNow(target);
     if (idle != null) acquired(idle);
     else pool.acquireLater(target, backend.stats(), this);
@@ -142,6 +144,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     connection = given;
     connection.lend(this);
     client.log().connected(client.loop.now());
+    if (route.upstreamKey().perClient() && !connection.reused()) upload.precede(proxyHeader());
     phase = Phase.SENDING;
     pumpUpload();
     updateInterest();
@@ -150,6 +153,12 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   @Override
   public void acquireFailed(BackendFailure failure) {
     if (phase == Phase.CONNECTING) failed(failure);
+  }
+
+  /** The PROXY header a new backend connection begins with, naming this client and the listener it came to. */
+  private ByteBuffer proxyHeader() {
+    boolean binary = route.upstreamKey().sendProxyProtocol() == ProxyProtocolVersion.V2;
+    return ByteBuffer.wrap(ProxyProtocol.header(binary, client.clientSocket(), client.localSocket()));
   }
 
   // --- socket events

@@ -105,6 +105,23 @@ public final class ProxyProtocol {
     }
   }
 
+  /** The header a backend expects first: v2 binary when {@code binary}, else v1 text. */
+  public static byte[] header(boolean binary, InetSocketAddress client, InetSocketAddress server) {
+    return binary ? v2(client, server) : v1(client, server);
+  }
+
+  /** A v2 header (PROXY command, TCP over IPv4 or IPv6) naming {@code client} talking to {@code server}. */
+  public static byte[] v2(InetSocketAddress client, InetSocketAddress server) {
+    byte[] from = client.getAddress().getAddress();
+    byte[] to = server.getAddress().getAddress();
+    if (from.length != to.length) to = from.length == 4 ? new byte[4] : new byte[16]; // a family each: say "any"
+    ByteBuffer b = ByteBuffer.allocate(16 + 2 * from.length + 4);
+    b.put(V2_SIGNATURE).put((byte) 0x21).put((byte) (from.length == 4 ? 0x11 : 0x21));
+    b.putShort((short) (2 * from.length + 4)).put(from).put(to);
+    b.putShort((short) client.getPort()).putShort((short) server.getPort());
+    return b.array();
+  }
+
   /** A v1 header naming {@code client} talking to {@code server}, for a backend that expects one. */
   public static byte[] v1(InetSocketAddress client, InetSocketAddress server) {
     String family = client.getAddress().getAddress().length == 4 ? "TCP4" : "TCP6";
