@@ -27,8 +27,18 @@ final class ClusterGauges {
         .register(registry);
   }
 
-  void publish(ActorSystem<?> system) {
-    Cluster cluster = Cluster.get(system);
+  /**
+   * Reads the cluster state of the node's current cluster incarnation ({@code clusterSystem}, empty while it is
+   * (re)starting: then the gauges show no members, as the node is in no cluster at that moment).
+   */
+  void publish(java.util.Optional<ActorSystem<?>> clusterSystem) {
+    if (clusterSystem.isEmpty()) {
+      members.register(List.of(), true);
+      unreachable.register(List.of(), true);
+      leader.register(List.of(), true);
+      return;
+    }
+    Cluster cluster = Cluster.get(clusterSystem.get());
     ClusterEvent.CurrentClusterState state = cluster.state();
     Map<String, Integer> byStatus = new TreeMap<>();
     for (Member m : state.getMembers()) byStatus.merge(m.status().toString(), 1, Integer::sum);

@@ -41,7 +41,8 @@ public final class StatsView {
   public CompletionStage<String> scrape(String contentType) {
     return backends().thenApply(rows -> {
       observability.gauges().publish(rows);
-      observability.cluster().publish(system);
+      observability.cluster().publish(
+          observability.pools() == null ? java.util.Optional.empty() : observability.pools().clusterSystem());
       return observability.registry().scrape(contentType);
     });
   }
