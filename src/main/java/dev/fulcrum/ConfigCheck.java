@@ -51,6 +51,15 @@ final class ConfigCheck {
       String host = config.getString("pekko.remote.artery.canonical.hostname");
       binds.put("cluster remoting", new HostPort(host, remotePort));
     }
+    // certificates and keys are read as a listener's start reads them: a missing or unusable file is named
+    for (HttpListenerSettings l : settings.http().listeners()) {
+      if (l.tls().isEmpty()) continue;
+      try {
+        dev.fulcrum.tls.TlsContext.load(l.name(), l.tls().get());
+      } catch (dev.fulcrum.tls.TlsException e) {
+        throw new StartupException("cannot start http listener '" + l.name() + "' on " + l.bind() + ": " + e.getMessage());
+      }
+    }
     List<Listening> listening = Listening.read();
     binds.forEach((what, bind) -> checkBindable(what, bind, listening));
   }

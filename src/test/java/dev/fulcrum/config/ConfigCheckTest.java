@@ -62,6 +62,37 @@ class ConfigCheckTest {
   }
 
   @Test
+  void aMissingCertificateIsNamed() throws IOException {
+    Path config = write("""
+        fulcrum.pools.web.backends = ["127.0.0.1:9001"]
+        fulcrum.admin.bind = "127.0.0.1:0"
+        fulcrum.listeners.http.secure {
+          bind = "127.0.0.1:0", routes = [{pool = web}]
+          tls.certificates = [{cert = "/nowhere/cert.pem", key = "/nowhere/key.pem"}]
+        }
+        """);
+    String line = failure("--check", "--config", config.toString());
+    assertTrue(line.contains("fulcrum.listeners.http.secure.tls.certificates[0].cert: '/nowhere/cert.pem' is not a readable file"), line);
+  }
+
+  @Test
+  void anUnusableCertificateIsNamed() throws IOException {
+    Path cert = Files.writeString(dir.resolve("cert.pem"), "not a certificate");
+    Path key = Files.writeString(dir.resolve("key.pem"), "not a key");
+    Path config = write("""
+        fulcrum.pools.web.backends = ["127.0.0.1:9001"]
+        fulcrum.admin.bind = "127.0.0.1:0"
+        fulcrum.listeners.http.secure {
+          bind = "127.0.0.1:0", routes = [{pool = web}]
+          tls.certificates = [{cert = "%s", key = "%s"}]
+        }
+        """.formatted(cert, key));
+    String line = failure("--check", "--config", config.toString());
+    assertTrue(line.contains("cannot start http listener 'secure'"), line);
+    assertEquals(line, failure("--config", config.toString()), "the same line as start-up");
+  }
+
+  @Test
   void aPortInUseIsReported() throws IOException {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       Path config = write("""
