@@ -12,18 +12,22 @@
 # Peers run with one thread/worker, as in ../shared/bench (whose peer settings are copied here). Fulcrum runs
 # load-tests/bench.conf (HTTP 8091, TCP 8092, admin 8093). Each target must reach all 3 backends, answer /health with
 # "up" and pass /big whole, else it is skipped. Scenarios: keepalive (GET /, -c CONNS), close (Connection: close: one
-# new connection per request), big (GET /big, -c BIG_CONNS). Per scenario every target is warmed up (Fulcrum for
+# new connection per request), big (GET /big, -c BIG_CONNS), crowd (GET /, -c CROWD_CONNS keep-alive clients at once:
+# every target is set up for it: HAProxy with maxconn 20000 and, at L7, maxconn 64 per server with its queue, nginx
+# with 8192 worker_connections, Fulcrum with its defaults: max-connections from the open-file limit, 64 connections
+# per backend and a queue). Per scenario every target is warmed up (Fulcrum for
 # WARMUP s, for its JIT), then ROUNDS measured runs rotate over the targets so machine noise hits all of them.
 # Printed: medians of req/s, MB/s, p99, errors summed, CPU µs per request of the target's process group, and the
 # medians of the per-round ratios to HAProxy of the same layer. Raw wrk output and results.csv stay in the work dir.
 #
-# Env: DURATION (s per measured run, 5), ROUNDS (3), CONNS (64, keepalive and close), BIG_CONNS (8), WARMUP (s of
+# Env: DURATION (s per measured run, 5), ROUNDS (3), CONNS (64, keepalive and close), BIG_CONNS (8), CROWD_CONNS
+# (4000; the open-file limit must hold them: ulimit -n), WARMUP (s of
 # discarded load for Fulcrum per scenario and layer, 15), PEER_WARMUP (same for the peers, 2), SCENARIOS ("keepalive
 # close big"), LAYERS ("l7 l4"), JAVA_OPTS (extra JVM flags for Fulcrum), BACKEND_PORTS ("9001 9002 9003").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-5}; ROUNDS=${ROUNDS:-3}; CONNS=${CONNS:-64}; BIG_CONNS=${BIG_CONNS:-8}
+DURATION=${DURATION:-5}; ROUNDS=${ROUNDS:-3}; CONNS=${CONNS:-64}; BIG_CONNS=${BIG_CONNS:-8}; CROWD_CONNS=${CROWD_CONNS:-4000}
 WARMUP=${WARMUP:-15}; PEER_WARMUP=${PEER_WARMUP:-2}
 SCENARIOS=${SCENARIOS:-"keepalive close big"}; LAYERS=${LAYERS:-"l7 l4"}; JAVA_OPTS=${JAVA_OPTS:-}
 JAR=target/fulcrum.jar
@@ -34,11 +38,14 @@ CLK_TCK=$(getconf CLK_TCK)
 log() { printf '[%(%H:%M:%S)T] compare: %s\n' -1 "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-for v in DURATION ROUNDS CONNS BIG_CONNS WARMUP PEER_WARMUP; do
+for v in DURATION ROUNDS CONNS BIG_CONNS CROWD_CONNS WARMUP PEER_WARMUP; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
 ((DURATION > 0 && ROUNDS > 0 && CONNS > 0 && BIG_CONNS > 0)) || die "DURATION, ROUNDS, CONNS and BIG_CONNS must be > 0"
-for s in $SCENARIOS; do [[ $s =~ ^(keepalive|close|big)$ ]] || die "unknown scenario '$s' (keepalive, close, big)"; done
+for s in $SCENARIOS; do [[ $s =~ ^(keepalive|close|big|crowd)$ ]] || die "unknown scenario '$s' (keepalive, close, big, crowd)"; done
+if [[ " $SCENARIOS " == *" crowd "* ]] && (($(ulimit -n) < CROWD_CONNS + 1000)); then
+  ulimit -n $((CROWD_CONNS * 3)) 2>/dev/null || die "crowd needs an open-file limit above $((CROWD_CONNS + 1000)): ulimit -n"
+fi
 for l in $LAYERS; do [[ $l =~ ^(l7|l4)$ ]] || die "unknown layer '$l' (l7, l4)"; done
 [[ -n ${SCENARIOS// } && -n ${LAYERS// } ]] || die "SCENARIOS and LAYERS must not be empty"
 [[ -f $JAR ]] || die "$JAR missing; run: mvn -q package -DskipTests"
@@ -141,7 +148,7 @@ backend_lines() { local i=0 p; for p in "${BACKEND_PORTS[@]}"; do i=$((i + 1)); 
 
 haproxy_cfg() { # l7|l4 PORT
   local mode=http; [[ $1 == l4 ]] && mode=tcp
-  printf 'global\n  maxconn 4096\n  nbthread 1\ndefaults\n  mode %s\n  maxconn 4096\n' $mode
+  printf 'global\n  maxconn 20000\n  nbthread 1\ndefaults\n  mode %s\n  maxconn 20000\n' $mode
   printf '  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n'
   if [[ $1 == l7 ]]; then
     printf '  timeout http-keep-alive 30s\n  option http-keep-alive\n  http-reuse always\n'
@@ -150,7 +157,13 @@ haproxy_cfg() { # l7|l4 PORT
   else
     printf 'listen l4\n  bind 127.0.0.1:%s\n  balance roundrobin\n' $2
   fi
-  backend_lines '  server s@N@ ' ' check inter 2s'
+  # L7: as Fulcrum's default, 64 connections per server and requests beyond them in its queue (timeout queue 5s)
+  if [[ $1 == l7 ]]; then
+    printf '  timeout queue 5s\n'
+    backend_lines '  server s@N@ ' ' check inter 2s maxconn 64'
+  else
+    backend_lines '  server s@N@ ' ' check inter 2s'
+  fi
 }
 
 nginx_cfg() { # l7|l4 PORT
@@ -254,7 +267,7 @@ LUA
 
 scenario_args() { # SCENARIO -> S_PATH S_CONNS S_HDR
   S_PATH=/; S_CONNS=$CONNS; S_HDR=()
-  case $1 in close) S_HDR=(-H 'Connection: close') ;; big) S_PATH=/big; S_CONNS=$BIG_CONNS ;; esac
+  case $1 in close) S_HDR=(-H 'Connection: close') ;; big) S_PATH=/big; S_CONNS=$BIG_CONNS ;; crowd) S_CONNS=$CROWD_CONNS ;; esac
 }
 
 wrk_run() { # PORT SECONDS [wrk args...]: bounded even if wrk hangs

@@ -4,12 +4,13 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.fulcrum.admin.AdminServer;
 import dev.fulcrum.backend.HealthProbes;
-import dev.fulcrum.cluster.ClusterStart;
+import dev.fulcrum.cluster.Membership;
 import dev.fulcrum.config.AdminSettings;
 import dev.fulcrum.config.ClusterSettings;
 import dev.fulcrum.config.FulcrumSettings;
 import dev.fulcrum.config.HttpListenerSettings;
 import dev.fulcrum.config.JournalSettings;
+import dev.fulcrum.config.ObservabilitySettings;
 import dev.fulcrum.config.SettingsException;
 import dev.fulcrum.config.SettingsParser;
 import dev.fulcrum.config.TcpListenerSettings;
@@ -23,6 +24,7 @@ import dev.fulcrum.pool.PoolEntity;
 import dev.fulcrum.routing.PoolRouter;
 import dev.fulcrum.routing.RoutingTables;
 import dev.fulcrum.nio.EventLoops;
+import dev.fulcrum.observe.Observability;
 import dev.fulcrum.tcp.TcpListener;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -44,9 +46,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running Fulcrum node, embeddable: {@link #start(Config)} validates the config, starts the actor system as a
- * cluster node, the pools (from the journal and the config) with their routers, the listeners and the admin API, and
- * returns once every listener is bound. Change pools with the typed messages of {@link PoolEntity} sent to
+ * A running Fulcrum node, embeddable: {@link #start(Config)} validates the config, starts the node's actor system
+ * (listeners, routers, admin API) and its cluster membership in a second actor system (see {@link Membership}: a node
+ * the cluster downs keeps routing and rejoins with a new membership), the pools (from the journal and the config)
+ * with their routers, the listeners and the admin API, and returns once every listener is bound. Change pools with the typed messages of {@link PoolEntity} sent to
  * {@link #pool(String)}.
  */
 public final class Fulcrum {
@@ -60,6 +63,7 @@ public final class Fulcrum {
   private final AdminSettings adminSettings;
   private final ClusterSettings cluster;
   private PoolControl pools;
+  private Membership membership;
   private AdminServer admin;
   private final Map<String, TcpListener> tcpListeners = new LinkedHashMap<>();
   private final EventLoops eventLoops;
@@ -91,15 +95,17 @@ public final class Fulcrum {
     JournalSettings journal = JournalSettings.parse(config);
     AdminSettings admin = AdminSettings.parse(config);
     ClusterSettings cluster = ClusterSettings.parse(config);
+    Observability.prepare(ObservabilitySettings.parse(config));
     JournalDatabase.checkReachable(config);
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fulcrum", config);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fulcrum-node", Membership.nodeConfig(config));
     Fulcrum fulcrum = new Fulcrum(system, settings, journal, admin, cluster);
     try {
-      fulcrum.startAll();
+      fulcrum.startAll(config);
       return fulcrum;
     } catch (RuntimeException e) {
       system.terminate();
       awaitQuietly(system.getWhenTerminated());
+      if (fulcrum.membership != null) awaitQuietly(fulcrum.membership.current().getWhenTerminated());
       throw e;
     }
   }
@@ -118,10 +124,18 @@ public final class Fulcrum {
     return config;
   }
 
-  private void startAll() {
-    ClusterStart.join(system);
+  private void startAll(Config config) {
+    pools = new PoolControl(system, journal, cluster, tables, settings::balancingFor, new HealthProbes(eventLoops));
+    CompletableFuture<Done> attached = new CompletableFuture<>();
+    try {
+      membership = Membership.start(system, config, pools, attached);
+    } catch (RuntimeException e) {
+      throw new StartupException("cannot start the cluster node on " + config.getString("pekko.remote.artery.canonical.hostname") + ":"
+          + config.getInt("pekko.remote.artery.canonical.port") + " (pekko.remote.artery.canonical): " + Failures.describe(e));
+    }
     await(DemoBackends.start(system, settings.demo()), "demo backends on " + settings.demo().host());
-    pools = await(PoolControl.start(system, journal, cluster, tables, settings::balancingFor, new HealthProbes(eventLoops)), "the journal (schema)");
+    await(attached, "the journal (schema)");
+    Observability.get(system).attach(pools, tables);
     await(pools.bootstrap(settings.pools(), BIND_TIMEOUT), "the pools from the journal");
     // A router publishes its first table when it starts, which may come after the bootstrap completed; a listener
     // bound before that would turn its first clients away for want of a backend.
@@ -185,8 +199,17 @@ public final class Fulcrum {
     }
   }
 
+  /** The node's own actor system: listeners, routers, health checks, admin API. It lives as long as the node. */
   public ActorSystem<Void> system() {
     return system;
+  }
+
+  /**
+   * The actor system through which this node is a cluster member now: sharding, the pools' entities, replication. A
+   * node the cluster downed gets a new one when it rejoins.
+   */
+  public ActorSystem<Void> clusterSystem() {
+    return membership.current();
   }
 
   public FulcrumSettings settings() {
@@ -209,6 +232,29 @@ public final class Fulcrum {
    */
   public EntityRef<PoolEntity.Command> pool(String name) {
     return pools.pool(name);
+  }
+
+  /**
+   * Changes a pool and completes, always normally and within the request's deadline plus the journal's write timeout,
+   * with {@link PoolEntity.Ok} (persisted), {@link PoolEntity.Rejected} (nothing persisted, ever) or
+   * {@link PoolEntity.OutcomeUnknown} (read the pool's version before retrying), e.g.
+   * {@code change("web", PoolEntity.Request.of("deploy", Duration.ofSeconds(4)).withIdempotencyKey(id),
+   * (request, r) -> new PoolEntity.Drain(address, request, r))}. Prefer this to asking {@link #pool(String)} directly:
+   * an ask that times out cannot tell which of the three happened.
+   */
+  public CompletionStage<PoolEntity.Reply> change(
+      String pool,
+      PoolEntity.Request request,
+      java.util.function.BiFunction<PoolEntity.Request, ActorRef<PoolEntity.Reply>, PoolEntity.Change> command) {
+    return pools.change(pool, request, command);
+  }
+
+  /**
+   * The pool as this node knows it, from the state every node replicates: answers at once, also while the pool's
+   * entity moves between nodes or its journal is down. Empty when this node never heard of the pool.
+   */
+  public CompletionStage<java.util.Optional<dev.fulcrum.pool.PoolState>> state(String pool) {
+    return pools.known(pool);
   }
 
   /** The pools that exist, as this node knows them, with their routers (blocks for a local ask). */
@@ -238,7 +284,11 @@ public final class Fulcrum {
 
   /** Stops gracefully: unbinds, drains open connections up to the drain timeout, leaves the cluster, terminates. */
   public CompletionStage<Done> stop() {
-    return CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason());
+    CompletableFuture<Done> left = membership == null
+        ? CompletableFuture.completedFuture(Done.getInstance())
+        : membership.stop().toCompletableFuture();
+    CompletableFuture<Done> drained = CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason()).toCompletableFuture();
+    return left.thenCombine(drained, (a, b) -> Done.getInstance());
   }
 
   private static <T> T await(CompletionStage<T> stage, String what) {

@@ -24,6 +24,7 @@ public final class Main {
     String configPath = parseArgs(args);
     useLogbackConfigBeside(configPath);
     Config config = load(configPath);
+    if (checkOnly) check(configPath, config);
     // Handlers go in before start-up, so a SIGTERM during start-up still drains instead of killing the JVM.
     AtomicReference<Fulcrum> running = new AtomicReference<>();
     AtomicBoolean stopRequested = new AtomicBoolean();
@@ -53,19 +54,39 @@ public final class Main {
     System.exit(0);
   }
 
+  /** {@code --check}: validate the config and the listen addresses, print the verdict, exit; start nothing. */
+  private static boolean checkOnly;
+
+  private static void check(String configPath, Config config) {
+    try {
+      ConfigCheck.check(config);
+    } catch (SettingsException e) {
+      exit("invalid configuration in " + configPath + ": " + e.getMessage());
+    } catch (ConfigException e) {
+      exit("cannot read config " + configPath + ": " + e.getMessage());
+    } catch (StartupException e) {
+      exit(e.getMessage());
+    }
+    System.out.println("configuration OK");
+    System.out.flush();
+    System.exit(0);
+  }
+
   private static String parseArgs(String[] args) {
     String configPath = DEFAULT_CONFIG;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
+        case "--check", "-c" -> checkOnly = true;
         case "--config" -> {
           if (i + 1 >= args.length) exit("--config needs a file");
           configPath = args[++i];
         }
         case "--help", "-h" -> {
-          System.out.println("usage: java -jar fulcrum.jar [--config FILE]   (default " + DEFAULT_CONFIG + ")");
+          System.out.println("usage: java -jar fulcrum.jar [--check] [--config FILE]   (default " + DEFAULT_CONFIG
+              + "; --check validates the config and exits 0 or 2)");
           System.exit(0);
         }
-        default -> exit("unknown argument '" + args[i] + "' (usage: [--config FILE])");
+        default -> exit("unknown argument '" + args[i] + "' (usage: [--check] [--config FILE])");
       }
     }
     return configPath;

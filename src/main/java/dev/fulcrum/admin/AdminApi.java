@@ -8,6 +8,7 @@ import dev.fulcrum.config.AdminSettings;
 import dev.fulcrum.config.BackendSettings;
 import dev.fulcrum.config.HostPort;
 import dev.fulcrum.config.SettingsParser;
+import dev.fulcrum.observe.StatsView;
 import dev.fulcrum.pool.LocalPools;
 import dev.fulcrum.pool.PoolControl;
 import dev.fulcrum.pool.PoolEntity;
@@ -27,6 +28,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiFunction;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -42,7 +44,6 @@ import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.model.headers.Location;
-import org.apache.pekko.japi.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,7 +78,7 @@ final class AdminApi {
           try {
             return route(request, body.getData().utf8String());
           } catch (ApiError e) {
-            return CompletableFuture.completedFuture(error(e.status, e.getMessage()));
+            return CompletableFuture.completedFuture(error(e));
           }
         })
         .exceptionally(this::failure);
@@ -103,17 +104,17 @@ final class AdminApi {
       throw ApiError.notFound("no such endpoint " + request.getUri().path());
     }
     if (method != HttpMethods.GET) authorize(request);
-    String origin = origin(request);
+    PoolEntity.Request change = changeRequest(request);
     if (path.size() == 2) {
       if (method == HttpMethods.GET) return listPools();
       only(method, HttpMethods.GET, HttpMethods.POST);
-      return createPool(body, origin);
+      return createPool(body, change);
     }
     String pool = poolName(path.get(2));
     if (path.size() == 3) {
       if (method == HttpMethods.GET) return getPool(pool);
       only(method, HttpMethods.GET, HttpMethods.DELETE);
-      return command(pool, r -> new PoolEntity.Delete(origin, r)).thenCompose(this::settled).thenApply(s -> noContent());
+      return command(pool, change, PoolEntity.Delete::new).thenCompose(this::settled).thenApply(s -> noContent());
     }
     String sub = path.get(3);
     if (sub.equals("backends") && path.size() == 4) {
@@ -121,21 +122,21 @@ final class AdminApi {
       ObjectNode json = Json.body(body, Set.of("address", "weight"));
       HostPort address = Json.address(json, "address", "address");
       int weight = Json.weight(json, "weight", "weight", 1);
-      return command(pool, r -> new PoolEntity.AddBackend(address, weight, origin, r))
+      return command(pool, change, (c, r) -> new PoolEntity.AddBackend(address, weight, c, r))
           .thenCompose(state -> poolResponse(StatusCodes.CREATED, state));
     }
     if (sub.equals("backends") && path.size() == 5) {
       HostPort address = Json.address(path.get(4), "address");
       if (method == HttpMethods.DELETE) {
-        return command(pool, r -> new PoolEntity.RemoveBackend(address, origin, r)).thenCompose(this::settled).thenApply(s -> noContent());
+        return command(pool, change, (c, r) -> new PoolEntity.RemoveBackend(address, c, r)).thenCompose(this::settled).thenApply(s -> noContent());
       }
       only(method, HttpMethods.PATCH, HttpMethods.DELETE);
-      return patchBackend(pool, address, body, origin);
+      return patchBackend(pool, address, body, change);
     }
     if (sub.equals("strategy") && path.size() == 4) {
       only(method, HttpMethods.PUT);
       StrategyKind strategy = Json.strategy(Json.body(body, Set.of("strategy")), "strategy", null);
-      return command(pool, r -> new PoolEntity.SetStrategy(strategy, origin, r)).thenCompose(state -> poolResponse(StatusCodes.OK, state));
+      return command(pool, change, (c, r) -> new PoolEntity.SetStrategy(strategy, c, r)).thenCompose(state -> poolResponse(StatusCodes.OK, state));
     }
     if (sub.equals("events") && path.size() == 4) {
       only(method, HttpMethods.GET);
@@ -144,7 +145,7 @@ final class AdminApi {
     throw ApiError.notFound("no such endpoint " + request.getUri().path());
   }
 
-  private CompletionStage<HttpResponse> createPool(String body, String origin) {
+  private CompletionStage<HttpResponse> createPool(String body, PoolEntity.Request change) {
     ObjectNode json = Json.body(body, Set.of("name", "strategy", "backends"));
     String name = Json.requiredString(json, "name", "name");
     try {
@@ -166,35 +167,35 @@ final class AdminApi {
         backends.add(new BackendSettings(address, Json.weight(item, "weight", at + ".weight", 1)));
       }
     }
-    return command(name, r -> new PoolEntity.Create(strategy, backends, Optional.empty(), origin, r))
+    return command(name, change, (c, r) -> new PoolEntity.Create(strategy, backends, Optional.empty(), c, r))
         .thenCompose(state -> poolResponse(StatusCodes.CREATED, state))
         .thenApply(response -> response.addHeader(Location.create("/api/pools/" + name)));
   }
 
-  private CompletionStage<HttpResponse> patchBackend(String pool, HostPort address, String body, String origin) {
+  private CompletionStage<HttpResponse> patchBackend(String pool, HostPort address, String body, PoolEntity.Request change) {
     ObjectNode json = Json.body(body, Set.of("weight", "admin"));
     if (json.has("weight") == json.has("admin")) {
       throw ApiError.badRequest("give exactly one of the fields 'weight' or 'admin'");
     }
-    Function<ActorRef<PoolEntity.Reply>, PoolEntity.Command> command;
+    BiFunction<PoolEntity.Request, ActorRef<PoolEntity.Reply>, PoolEntity.Change> command;
     if (json.has("weight")) {
       int weight = Json.weight(json, "weight", "weight", 1);
-      command = r -> new PoolEntity.SetWeight(address, weight, origin, r);
+      command = (c, r) -> new PoolEntity.SetWeight(address, weight, c, r);
     } else {
       String admin = json.get("admin").isTextual() ? json.get("admin").asText() : "";
       command = switch (admin) {
-        case "draining" -> r -> new PoolEntity.Drain(address, origin, r);
-        case "active" -> r -> new PoolEntity.Undrain(address, origin, r);
+        case "draining" -> (c, r) -> new PoolEntity.Drain(address, c, r);
+        case "active" -> (c, r) -> new PoolEntity.Undrain(address, c, r);
         default -> throw ApiError.badRequest("field 'admin' must be \"draining\" or \"active\"");
       };
     }
-    return command(pool, command).thenCompose(state -> poolResponse(StatusCodes.OK, state));
+    return command(pool, change, command).thenCompose(state -> poolResponse(StatusCodes.OK, state));
   }
 
   private CompletionStage<HttpResponse> listPools() {
     return localPools().thenCompose(known -> {
       List<CompletableFuture<ObjectNode>> rendered = new ArrayList<>();
-      known.existing().forEach(state -> rendered.add(render(state, known.router(state.name())).toCompletableFuture()));
+      known.existing().forEach(state -> rendered.add(renderWithEntity(state, known.router(state.name())).toCompletableFuture()));
       return CompletableFuture.allOf(rendered.toArray(CompletableFuture[]::new)).thenApply(all -> {
         ArrayNode array = Json.MAPPER.createArrayNode();
         rendered.forEach(r -> array.add(r.join()));
@@ -203,16 +204,28 @@ final class AdminApi {
     });
   }
 
+  /**
+   * The pool from this node's replicated view, never from its entity: it answers at once while the entity moves or its
+   * journal is down. {@code entityReachable} says whether a change could be made now.
+   */
   private CompletionStage<HttpResponse> getPool(String pool) {
-    return pools.pool(pool).<PoolState>ask(PoolEntity.GetState::new, settings.askTimeout())
-        .thenCompose(state -> {
-          if (!state.exists()) throw ApiError.notFound("no pool '" + pool + "'");
-          return poolResponse(StatusCodes.OK, state);
-        });
+    return localPools().thenCompose(known -> {
+      Optional<PoolState> state = known.state(pool).filter(PoolState::exists);
+      if (state.isEmpty()) throw ApiError.notFound("no pool '" + pool + "'");
+      return renderWithEntity(state.get(), known.router(pool)).thenApply(json -> json(StatusCodes.OK, json));
+    });
   }
 
+  private CompletionStage<ObjectNode> renderWithEntity(PoolState state, Optional<ActorRef<PoolRouter.Command>> router) {
+    CompletableFuture<Boolean> reachable = pools.entityReachable(state.name(), ENTITY_PROBE).toCompletableFuture();
+    return render(state, router).thenCombine(reachable, (json, entity) -> json.put("entityReachable", entity));
+  }
+
+  /** How long a read waits to learn whether the pool's entity answers; the read itself does not wait for it. */
+  private static final java.time.Duration ENTITY_PROBE = java.time.Duration.ofMillis(300);
+
   private CompletionStage<HttpResponse> events(String pool, long from) {
-    return pools.pool(pool).<PoolEntity.HistoryReply>ask(r -> new PoolEntity.GetHistory(from, r), settings.askTimeout())
+    return pools.history(pool, from)
         .thenApply(reply -> {
           if (reply instanceof PoolEntity.Rejected rejected) throw rejection(rejected);
           ArrayNode array = Json.MAPPER.createArrayNode();
@@ -229,11 +242,23 @@ final class AdminApi {
         });
   }
 
-  /** Sends a command to the pool's entity; completes with the new state, or fails with the matching {@link ApiError}. */
-  private CompletionStage<PoolState> command(String pool, Function<ActorRef<PoolEntity.Reply>, PoolEntity.Command> command) {
-    return pools.pool(pool).ask(command, settings.askTimeout()).thenApply(reply -> {
+  /**
+   * Sends a change to the pool's entity; completes with the new state, or fails with the matching {@link ApiError}:
+   * a refused change (nothing applied) with its own status, 503 when it could not be applied now, 504 when its outcome
+   * is unknown.
+   */
+  private CompletionStage<PoolState> command(
+      String pool,
+      PoolEntity.Request request,
+      BiFunction<PoolEntity.Request, ActorRef<PoolEntity.Reply>, PoolEntity.Change> command) {
+    return pools.change(pool, request, command).thenCompose(reply -> {
+      if (reply instanceof PoolEntity.Ok ok) return CompletableFuture.completedFuture(ok.state());
       if (reply instanceof PoolEntity.Rejected rejected) throw rejection(rejected);
-      return ((PoolEntity.Ok) reply).state();
+      String message = ((PoolEntity.OutcomeUnknown) reply).message();
+      return pools.known(pool).thenApply(state -> {
+        throw new ApiError(StatusCodes.GATEWAY_TIMEOUT, message
+            + state.map(s -> " (this node has the pool at version " + s.version() + ")").orElse(""), "unknown");
+      });
     });
   }
 
@@ -255,10 +280,10 @@ final class AdminApi {
    */
   private CompletionStage<PoolState> settled(PoolState state) {
     return AskPattern.<LocalPools.Command, Done>ask(pools.localPools(),
-            r -> new LocalPools.AwaitVersion(state.name(), state.version(), r), settings.askTimeout(), system.scheduler())
+            r -> new LocalPools.AwaitVersion(state.name(), state.version(), r), SETTLE, system.scheduler())
         .thenCompose(known -> localPools())
         .thenCompose(known -> known.router(state.name())
-            .map(r -> AskPattern.<PoolRouter.Command, PoolStatus>ask(r, PoolRouter.GetStatus::new, settings.askTimeout(), system.scheduler())
+            .map(r -> AskPattern.<PoolRouter.Command, PoolStatus>ask(r, PoolRouter.GetStatus::new, SETTLE, system.scheduler())
                 .thenApply(status -> state))
             .orElse(CompletableFuture.completedFuture(state)))
         .handle((routed, failure) -> {
@@ -266,6 +291,9 @@ final class AdminApi {
           return state;
         });
   }
+
+  /** How long an answer to a committed change waits for this node to route by it (replication takes ~0.1 s). */
+  private static final java.time.Duration SETTLE = java.time.Duration.ofSeconds(1);
 
   private CompletionStage<LocalPools.Pools> localPools() {
     return AskPattern.ask(pools.localPools(), LocalPools.GetPools::new, settings.askTimeout(), system.scheduler());
@@ -295,6 +323,7 @@ final class AdminApi {
             .put("admin", admin)
             .put("health", here == null ? "unknown" : here.health().label())
             .put("activeConnections", active);
+        StatsView.addCounters((ObjectNode) backends.get(backends.size() - 1), system, state.name(), b.address());
       }
       return pool;
     });
@@ -307,6 +336,20 @@ final class AdminApi {
     if (!MessageDigest.isEqual(expected, given)) {
       throw new ApiError(StatusCodes.UNAUTHORIZED, "this call needs the header 'Authorization: Bearer <fulcrum.admin.token>'");
     }
+  }
+
+  /**
+   * The terms of a change made through this request: its origin, the deadline {@code fulcrum.admin.ask-timeout} from
+   * now, and the client's {@code Idempotency-Key}, if it sent one.
+   */
+  private PoolEntity.Request changeRequest(HttpRequest request) {
+    PoolEntity.Request change = PoolEntity.Request.of(origin(request), settings.askTimeout());
+    Optional<String> key = request.getHeader("Idempotency-Key").map(h -> h.value().trim());
+    if (key.isEmpty()) return change;
+    PoolEntity.Request.keyProblem(key.get()).ifPresent(problem -> {
+      throw ApiError.badRequest("header 'Idempotency-Key': " + problem);
+    });
+    return change.withIdempotencyKey(key.get());
   }
 
   private static String origin(HttpRequest request) {
@@ -347,17 +390,17 @@ final class AdminApi {
       case NO_SUCH_POOL, NO_SUCH_BACKEND -> StatusCodes.NOT_FOUND;
       case ALREADY_EXISTS -> StatusCodes.CONFLICT;
       case INVALID -> StatusCodes.BAD_REQUEST;
-      case UNAVAILABLE -> StatusCodes.SERVICE_UNAVAILABLE;
+      case UNAVAILABLE, EXPIRED, READ_ONLY -> StatusCodes.SERVICE_UNAVAILABLE;
     };
-    return new ApiError(status, rejected.message());
+    return new ApiError(status, rejected.message(), status == StatusCodes.SERVICE_UNAVAILABLE ? "not-applied" : null);
   }
 
   private HttpResponse failure(Throwable thrown) {
     Throwable t = Failures.unwrap(thrown);
-    if (t instanceof ApiError e) return error(e.status, e.getMessage());
+    if (t instanceof ApiError e) return error(e);
     if (t instanceof TimeoutException) {
-      return error(StatusCodes.SERVICE_UNAVAILABLE,
-              "the pool did not answer within " + settings.askTimeout().toMillis() + " ms (it may be recovering or moving between nodes); try again")
+      // Only local asks time out here (changes go through PoolControl.change, which always answers): nothing changed.
+      return error(StatusCodes.SERVICE_UNAVAILABLE, "this node did not answer within the timeout (it is overloaded); try again")
           .addHeader(RawHeader.create("Retry-After", "1"));
     }
     if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException) return tooLarge();
@@ -382,6 +425,17 @@ final class AdminApi {
 
   private static HttpResponse error(StatusCode status, String message) {
     return json(status, Json.object().put("error", message));
+  }
+
+  /**
+   * The error with, for a change, what became of it: {@code "outcome": "not-applied"} (503, with Retry-After: nothing
+   * changed and a retry is safe) or {@code "unknown"} (504: read the pool's version before retrying).
+   */
+  private static HttpResponse error(ApiError e) {
+    ObjectNode body = Json.object().put("error", e.getMessage());
+    if (e.outcome != null) body.put("outcome", e.outcome);
+    HttpResponse response = json(e.status, body);
+    return e.status == StatusCodes.SERVICE_UNAVAILABLE ? response.addHeader(RawHeader.create("Retry-After", "1")) : response;
   }
 
   private static HttpResponse json(StatusCode status, JsonNode body) {

@@ -25,7 +25,13 @@ public final class AdminServer {
 
   public static CompletionStage<AdminServer> start(ActorSystem<?> system, AdminSettings settings, PoolControl pools) {
     AdminApi api = new AdminApi(system, settings, pools);
-    Function<HttpRequest, CompletionStage<HttpResponse>> handler = api::handle;
+    ObservabilityRoutes observability = new ObservabilityRoutes(system, settings.askTimeout());
+    HealthCheckRoutes healthChecks = new HealthCheckRoutes(system, settings, pools);
+    Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> {
+      CompletionStage<HttpResponse> answered = observability.handle(request);
+      if (answered == null) answered = healthChecks.handle(request);
+      return answered != null ? answered : api.handle(request);
+    };
     return Http.get(system)
         .newServerAt(settings.bind().host(), settings.bind().port())
         .withMaterializer(LargeStackExecutor.materializer(system))

@@ -20,13 +20,14 @@ import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * {@code GET /api/cluster}: the members as this node sees them (address, status, roles, reachability), the leader, and
- * the node that runs each pool's entity. A pool whose entity does not answer within the ask timeout (it is moving
- * between nodes) shows {@code "entityNode": null}.
+ * the node that runs each pool's entity. A pool whose entity does not answer within a second (it is moving between
+ * nodes, or waiting for its journal) shows {@code "entityNode": null}.
  */
 final class ClusterView {
   private final ActorSystem<?> system;
   private final PoolControl pools;
   private final Duration askTimeout;
+  private static final Duration LOCATE = Duration.ofSeconds(1);
 
   ClusterView(ActorSystem<?> system, PoolControl pools, Duration askTimeout) {
     this.system = system;
@@ -35,9 +36,17 @@ final class ClusterView {
   }
 
   CompletionStage<ObjectNode> render() {
-    Cluster cluster = Cluster.get(system);
+    java.util.Optional<ActorSystem<?>> incarnation = pools.clusterSystem();
+    if (incarnation.isEmpty()) {
+      ObjectNode view = Json.object().putNull("self").put("status", "rejoining");
+      view.putArray("members");
+      view.putArray("pools");
+      return java.util.concurrent.CompletableFuture.completedFuture(view);
+    }
+    Cluster cluster = Cluster.get(incarnation.get());
     ClusterEvent.CurrentClusterState state = cluster.state();
-    ObjectNode view = Json.object().put("self", cluster.selfMember().address().toString());
+    ObjectNode view = Json.object().put("self", cluster.selfMember().address().toString())
+        .put("status", cluster.selfMember().status().toString());
     view.put("leader", state.getLeader() == null ? null : state.getLeader().toString());
     Set<Member> unreachable = state.getUnreachable();
     ArrayNode members = view.putArray("members");
@@ -61,7 +70,14 @@ final class ClusterView {
   }
 
   private CompletionStage<ObjectNode> locate(String pool) {
-    return pools.pool(pool).<PoolEntity.Location>ask(PoolEntity.GetLocation::new, askTimeout)
+    // An entity that does not answer at once is moving or waiting for its journal: say so rather than wait for it.
+    CompletionStage<PoolEntity.Location> asked;
+    try {
+      asked = pools.pool(pool).ask(PoolEntity.GetLocation::new, LOCATE);
+    } catch (IllegalStateException notAMember) {
+      asked = java.util.concurrent.CompletableFuture.failedFuture(notAMember);
+    }
+    return asked
         .handle((location, failure) -> Json.object()
             .put("name", pool)
             .put("entityNode", failure == null ? location.node() : null));

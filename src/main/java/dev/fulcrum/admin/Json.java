@@ -46,7 +46,9 @@ final class Json {
           }))
       .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
       .disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS)
-      .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
+      .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+      // A body is exactly one JSON value: '{"weight":1} {"weight":2}' is refused, not read as its first half.
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private Json() {}
 

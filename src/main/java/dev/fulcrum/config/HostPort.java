@@ -22,10 +22,18 @@ public record HostPort(String host, int port) {
       throw new IllegalArgumentException("'" + text + "' is not host:port");
     }
     String host = s.substring(0, colon);
-    if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
-    else if (host.contains(":")) throw new IllegalArgumentException("'" + text + "': IPv6 hosts go in brackets, as [::1]:80");
-    if (host.isEmpty() || !host.matches("[A-Za-z0-9._:%-]+")) {
-      throw new IllegalArgumentException("'" + text + "' has an invalid host");
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+      ipv6Problem(host).ifPresent(problem -> {
+        throw new IllegalArgumentException("'" + text + "': " + problem);
+      });
+    } else if (host.contains(":") || host.contains("[") || host.contains("]")) {
+      throw new IllegalArgumentException("'" + text + "': IPv6 hosts go in brackets, as [::1]:80");
+    } else {
+      String name = host;
+      hostProblem(name).ifPresent(problem -> {
+        throw new IllegalArgumentException("'" + text + "': " + problem);
+      });
     }
     int port;
     try {
@@ -38,6 +46,57 @@ public record HostPort(String host, int port) {
       throw new IllegalArgumentException("'" + text + "' has port " + port + ", outside " + min + "-65535");
     }
     return new HostPort(host, port);
+  }
+
+  /** Why {@code host} is neither an IPv4 address nor a host name as RFC 1123 allows, if it is not. */
+  static java.util.Optional<String> hostProblem(String host) {
+    if (host.isEmpty()) return java.util.Optional.of("the host is empty");
+    if (host.matches("[0-9.]+")) {
+      String[] octets = host.split("\\.", -1);
+      boolean valid = octets.length == 4;
+      for (String octet : octets) valid &= !octet.isEmpty() && octet.length() <= 3 && Integer.parseInt(octet) <= 255;
+      return valid ? java.util.Optional.empty() : java.util.Optional.of("'" + host + "' is not an IPv4 address (four numbers 0-255)");
+    }
+    if (host.length() > 253) return java.util.Optional.of("the host name has " + host.length() + " characters, more than 253");
+    for (String label : host.split("\\.", -1)) {
+      if (label.isEmpty()) return java.util.Optional.of("the host name '" + host + "' has an empty label");
+      if (label.length() > 63) return java.util.Optional.of("the host name label '" + label + "' has " + label.length() + " characters, more than 63");
+      if (!label.matches("[A-Za-z0-9-]+")) {
+        return java.util.Optional.of("the host name label '" + label + "' may hold only letters, digits and '-'");
+      }
+      if (label.startsWith("-") || label.endsWith("-")) {
+        return java.util.Optional.of("the host name label '" + label + "' starts or ends with '-'");
+      }
+    }
+    return java.util.Optional.empty();
+  }
+
+  /** Why {@code host} (without its brackets) is not an IPv6 address, if it is not. */
+  static java.util.Optional<String> ipv6Problem(String host) {
+    String address = host.contains("%") ? host.substring(0, host.indexOf('%')) : host;
+    java.util.Optional<String> bad = java.util.Optional.of("'[" + host + "]' is not an IPv6 address");
+    if (!address.contains(":") || !address.matches("[0-9A-Fa-f:.]+")) return bad;
+    if (host.contains("%") && !host.substring(host.indexOf('%') + 1).matches("[A-Za-z0-9._-]+")) return bad;
+    int doubleColon = address.indexOf("::");
+    if (doubleColon >= 0 && address.indexOf("::", doubleColon + 1) >= 0) return bad;
+    String[] groups = address.split(":", -1);
+    int count = 0;
+    for (int i = 0; i < groups.length; i++) {
+      String g = groups[i];
+      if (g.isEmpty()) continue; // part of "::" (checked above to occur once), or at either end next to it
+      if (g.contains(".")) {
+        if (i != groups.length - 1 || hostProblem(g).isPresent() || !g.matches("[0-9.]+")) return bad;
+        count += 2;
+      } else {
+        if (g.length() > 4 || !g.matches("[0-9A-Fa-f]+")) return bad;
+        count++;
+      }
+    }
+    if (doubleColon < 0 && (count != 8 || address.startsWith(":") || address.endsWith(":"))) return bad;
+    if (doubleColon >= 0 && count > 7) return bad;
+    if (doubleColon != 0 && address.startsWith(":")) return bad;
+    if (doubleColon != address.length() - 2 && address.endsWith(":")) return bad;
+    return java.util.Optional.empty();
   }
 
   /**

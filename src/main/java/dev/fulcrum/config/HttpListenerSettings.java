@@ -15,13 +15,17 @@ public record HttpListenerSettings(
     HttpLimits limits,
     Duration clientIdleTimeout,
     RetryBudgetSettings retryBudget,
-    Engine engine) {
+    Engine engine,
+    PathSettings paths,
+    java.util.Optional<TlsSettings> tls,
+    List<Cidr> proxyProtocolFrom) {
 
   /** What runs the listener: Fulcrum's own HTTP/1.1 engine on the event loops, or a Pekko HTTP server. */
   public enum Engine { NIO, PEKKO }
 
   public HttpListenerSettings {
     routes = List.copyOf(routes);
+    proxyProtocolFrom = List.copyOf(proxyProtocolFrom);
   }
 
   /** Request limits, enforced before anything is forwarded. */

@@ -7,7 +7,9 @@ import java.util.Optional;
 /**
  * One route of an HTTP listener: which requests it takes ({@code host} is "*", an exact name or "*.suffix"; {@code
  * pathPrefix} matches whole segments), which pool serves them, how the path and headers are rewritten, and the backend
- * settings resolved from route, pool, listener and {@code fulcrum.http} defaults in that order.
+ * settings resolved from route, pool, listener and {@code fulcrum.http} defaults in that order. With
+ * {@code forwardOriginalPath} the backend gets the path as the client spelled it, and a spelling that normalizing
+ * would change is refused (400) instead.
  */
 public record HttpRouteSettings(
     String host,
@@ -18,7 +20,8 @@ public record HttpRouteSettings(
     HeaderRules responseHeaders,
     FirewallSettings firewall,
     Upstream upstream,
-    StickySettings sticky) {
+    StickySettings sticky,
+    boolean forwardOriginalPath) {
 
   /** How requests of this route reach a backend. */
   public record Upstream(
@@ -29,7 +32,8 @@ public record HttpRouteSettings(
       int maxAttempts,
       int maxConnections,
       int queueSize,
-      Duration queueTimeout) {}
+      Duration queueTimeout,
+      ProxyProtocolVersion sendProxyProtocol) {}
 
   /** When enabled, a cookie names the backend that served a client, who then keeps going there while it is eligible. */
   public record StickySettings(boolean enabled, String cookie) {}

@@ -58,7 +58,15 @@ public final class HttpSettingsParser {
               limits(l.child("limits")),
               l.positiveDuration("client-idle-timeout"),
               retryBudget(l.child("retry-budget")),
-              engine(l)));
+              engine(l),
+              paths(l.child("paths")),
+              TlsSettingsParser.parse(l),
+              proxyProtocolFrom(l)));
+      HttpListenerSettings added = result.get(result.size() - 1);
+      if (added.engine() == HttpListenerSettings.Engine.PEKKO
+          && added.routes().stream().anyMatch(r -> r.upstream().sendProxyProtocol() != ProxyProtocolVersion.OFF)) {
+        throw l.error("send-proxy-protocol", "needs engine = nio (Pekko's client pools cannot send a PROXY header)");
+      }
     }
     return new HttpSettings(result);
   }
@@ -111,7 +119,8 @@ public final class HttpSettingsParser {
               r.has("firewall") ? firewall(new ConfigReader(
                   own.getConfig("firewall").withFallback(FIREWALL_DEFAULTS), r.full("firewall"))) : FirewallSettings.OPEN,
               upstream(resolved),
-              sticky(poolLevel.child("sticky")));
+              sticky(poolLevel.child("sticky")),
+              r.has("forward-original-path") && read(r, "forward-original-path", r.config()::getBoolean));
       Integer previous = seen.putIfAbsent(route.host() + " " + route.pathPrefix(), i);
       if (previous != null) {
         throw listener.error(key, "matches the same host '" + route.host() + "' and path '" + route.pathPrefix()
@@ -159,7 +168,29 @@ public final class HttpSettingsParser {
         r.intIn("max-attempts", 1, 10),
         r.intIn("max-connections-per-backend", 1, 100_000),
         r.intIn("queue-size", 0, 1_000_000),
-        r.positiveDuration("queue-timeout"));
+        r.positiveDuration("queue-timeout"),
+        ProxyProtocolVersion.parse(r, "send-proxy-protocol"));
+  }
+
+  /** Who may send a PROXY protocol header first (the nio engine reads it; Pekko HTTP has no place to). */
+  private static List<Cidr> proxyProtocolFrom(ConfigReader listener) {
+    if (!listener.has("proxy-protocol.trusted")) return List.of();
+    List<Cidr> trusted = cidrs(listener.child("proxy-protocol"), "trusted");
+    if (!trusted.isEmpty() && engine(listener) == HttpListenerSettings.Engine.PEKKO) {
+      throw listener.error("proxy-protocol", "needs engine = nio (Pekko HTTP cannot read a PROXY header)");
+    }
+    return trusted;
+  }
+
+  private static PathSettings paths(ConfigReader paths) {
+    String slash = paths.string("encoded-slash");
+    PathSettings.EncodedSlash encodedSlash;
+    try {
+      encodedSlash = PathSettings.EncodedSlash.valueOf(slash.trim().toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw paths.error("encoded-slash", "must be decode, reject or keep, got '" + slash + "'");
+    }
+    return new PathSettings(encodedSlash, read(paths, "merge-slashes", paths.config()::getBoolean));
   }
 
   private static StickySettings sticky(ConfigReader sticky) {
@@ -169,7 +200,7 @@ public final class HttpSettingsParser {
     return new StickySettings(enabled, cookie);
   }
 
-  private static FirewallSettings firewall(ConfigReader fw) {
+  static FirewallSettings firewall(ConfigReader fw) {
     return new FirewallSettings(cidrs(fw, "allow"), cidrs(fw, "deny"), paths(fw, "allow-paths"), paths(fw, "deny-paths"));
   }
 
@@ -205,7 +236,7 @@ public final class HttpSettingsParser {
         limits.intIn("max-header-count", 1, 10_000),
         bytesIn(limits, "max-uri-length", 16, 1 << 20),
         body,
-        limits.intIn("max-connections", 1, 1_000_000));
+        ConnectionLimit.parse(limits, "max-connections"));
   }
 
   private static int bytesIn(ConfigReader r, String key, int min, int max) {

@@ -167,6 +167,16 @@ public final class SettingsParser {
     return result;
   }
 
+  /** The CIDR lists of a TCP listener's firewall: it sees no paths, so path lists are a mistake worth naming. */
+  private static FirewallSettings tcpFirewall(ConfigReader fw) {
+    for (String key : List.of("allow-paths", "deny-paths")) {
+      if (fw.has(key)) throw fw.error(key, "a TCP listener sees no paths: only allow and deny (CIDRs) apply");
+    }
+    return HttpSettingsParser.firewall(new ConfigReader(
+        fw.config().withFallback(com.typesafe.config.ConfigFactory.parseString("allow-paths = [], deny-paths = []")),
+        fw.path()));
+  }
+
   private static List<TcpListenerSettings> tcpListeners(ConfigReader fulcrum, Set<String> pools) {
     ConfigReader listeners = fulcrum.child("listeners").child("tcp");
     ConfigReader defaults = fulcrum.child("tcp");
@@ -193,7 +203,10 @@ public final class SettingsParser {
               l.positiveDuration("connect-timeout"),
               l.positiveDuration("idle-timeout"),
               l.intIn("connect-attempts", 1, 10),
-              tcpEngine(l)));
+              tcpEngine(l),
+              ConnectionLimit.parse(l, "max-connections"),
+              tcpFirewall(l.child("firewall")),
+              ProxyProtocolVersion.parse(l, "send-proxy-protocol")));
     }
     return result;
   }

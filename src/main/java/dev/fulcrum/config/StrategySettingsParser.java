@@ -31,7 +31,25 @@ final class StrategySettingsParser {
     ConfigReader slowStartFrom = from(pool, defaults, "slow-start");
     Duration slowStart = read(slowStartFrom, "slow-start", slowStartFrom.config()::getDuration);
     if (slowStart.isNegative()) throw slowStartFrom.error("slow-start", "must be 0s (off) or a positive duration");
-    return new StrategySettings(hashKey, boundedLoad, slowStart);
+    return new StrategySettings(hashKey, boundedLoad, slowStart, outliers(pool, defaults));
+  }
+
+  /** The pool's outlier-detection block over the default one: each key from the most specific that sets it. */
+  private static OutlierSettings outliers(ConfigReader pool, ConfigReader defaults) {
+    ConfigReader from = pool.has("outlier-detection")
+        ? new ConfigReader(pool.config().getConfig("outlier-detection")
+            .withFallback(defaults.config().getConfig("outlier-detection")), pool.full("outlier-detection"))
+        : defaults.child("outlier-detection");
+    Duration base = from.positiveDuration("base-ejection-time");
+    Duration max = from.positiveDuration("max-ejection-time");
+    if (max.compareTo(base) < 0) throw from.error("max-ejection-time", "must be at least base-ejection-time (" + base + ")");
+    return new OutlierSettings(
+        from.intIn("consecutive-5xx", 0, 1000),
+        from.intIn("consecutive-gateway-errors", 0, 1000),
+        from.intIn("consecutive-local-origin-failures", 0, 1000),
+        base,
+        max,
+        from.intIn("max-ejection-percent", 0, 100));
   }
 
   private static ConfigReader from(ConfigReader pool, ConfigReader defaults, String key) {

@@ -4,6 +4,7 @@ import dev.fulcrum.config.HttpListenerSettings;
 import dev.fulcrum.http.nio.NioHttpListener;
 import dev.fulcrum.http.pekko.PekkoHttpListener;
 import dev.fulcrum.nio.EventLoops;
+import dev.fulcrum.observe.Observability;
 import dev.fulcrum.routing.RoutingTables;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -16,8 +17,8 @@ public final class HttpListeners {
   public static CompletionStage<HttpListener> start(
       ActorSystem<?> system, EventLoops loops, HttpListenerSettings settings, RoutingTables tables) {
     return switch (settings.engine()) {
-      case NIO -> NioHttpListener.start(loops, settings, tables);
-      case PEKKO -> PekkoHttpListener.start(system, settings, tables);
+      case NIO -> NioHttpListener.start(loops, settings, tables, Observability.get(system).http(settings));
+      case PEKKO -> PekkoHttpListener.start(system, settings, tables, Observability.get(system).http(settings));
     };
   }
 }

@@ -16,6 +16,8 @@ public final class Pipe {
   private ByteBuffer buffer;
   private boolean inputEnded;
   private boolean outputShut;
+  /** Bytes written to {@code to} so far, for the access log and the byte counters. */
+  private long moved;
 
   public Pipe(EventLoop loop, SocketChannel from, SocketChannel to) {
     this.loop = loop;
@@ -37,6 +39,7 @@ public final class Pipe {
     if (buffer != null && buffer.position() > 0) {
       buffer.flip();
       written = to.write(buffer);
+      moved += written;
       buffer.compact();
     }
     if (buffer != null && buffer.position() == 0) {
@@ -48,6 +51,10 @@ public final class Pipe {
       to.shutdownOutput();
     }
     return written > 0;
+  }
+
+  public long bytes() {
+    return moved;
   }
 
   public boolean wantsRead() {

@@ -42,15 +42,24 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
    */
   public record AwaitVersion(String pool, long version, ActorRef<Done> replyTo) implements Command {}
 
-  /** Pools that exist, in name order, and the router of every pool seen (existing or not). */
-  public record Pools(List<PoolState> existing, Map<String, ActorRef<PoolRouter.Command>> routers) {
+  /**
+   * Pools that exist, in name order, the router of every pool seen (existing or not), and the latest state of every
+   * pool seen (deleted ones too).
+   */
+  public record Pools(List<PoolState> existing, Map<String, ActorRef<PoolRouter.Command>> routers, Map<String, PoolState> known) {
     public Pools {
       existing = List.copyOf(existing);
       routers = Map.copyOf(routers);
+      known = Map.copyOf(known);
     }
 
     public Optional<ActorRef<PoolRouter.Command>> router(String pool) {
       return Optional.ofNullable(routers.get(pool));
+    }
+
+    /** The pool's latest state this node has, deleted or not; empty if it never heard of the pool. */
+    public Optional<PoolState> state(String pool) {
+      return Optional.ofNullable(known.get(pool));
     }
   }
 
@@ -98,7 +107,8 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
         .onMessage(GetPools.class, m -> {
           m.replyTo().tell(new Pools(
               states.values().stream().filter(PoolState::exists).sorted(java.util.Comparator.comparing(PoolState::name)).toList(),
-              routers));
+              routers,
+              states));
           return this;
         })
         .build();

@@ -12,7 +12,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -29,20 +38,31 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The control plane of one node: the pools' entities under Cluster Sharding (a single node is a cluster of one), the
- * node's {@link LocalPools} fed by the {@link PoolStateReplicator} with every pool's state from whichever node runs
- * its entity, and the start-up rule that reconciles the config with the journal.
+ * The control plane of one node: the node's {@link LocalPools} (the pools as this node routes them, in the node's own
+ * actor system, which outlives cluster membership), and, while the node is a cluster member, the pools' entities under
+ * Cluster Sharding and the {@link PoolStateReplicator} in the current cluster incarnation (see
+ * {@link dev.fulcrum.cluster.Membership}), plus the start-up rule that reconciles the config with the journal. While
+ * the node is not a member (downed by the split-brain resolver, and rejoining) it routes with the last states it had,
+ * and changes through it are refused with {@link PoolEntity.Reason#READ_ONLY}.
  */
 public final class PoolControl {
   private static final Logger log = LoggerFactory.getLogger(PoolControl.class);
   private static final String ID_PREFIX = PoolEntity.TYPE_KEY.name() + org.apache.pekko.persistence.typed.PersistenceId.DefaultSeparator();
+  static final String NOT_A_MEMBER = "this node is not a member of the cluster now (the split-brain resolver downed it, "
+      + "or it lost the majority, and it is rejoining by itself); it keeps routing with its last pool states, but "
+      + "changes must go through another node until it is back; nothing was changed";
 
   private final ActorSystem<?> system;
   private final JournalSettings settings;
-  private final ClusterSharding sharding;
+  private final ClusterSettings cluster;
   private final ActorRef<LocalPools.Command> localPools;
+  private volatile Incarnation current;
 
-  private PoolControl(
+  /** This node's cluster actor system of the moment and the sharding in it. */
+  private record Incarnation(ActorSystem<?> system, ClusterSharding sharding) {}
+
+  /** {@code system} is the node's own actor system, where the routers live; clusters come and go with {@link #attach}. */
+  public PoolControl(
       ActorSystem<?> system,
       JournalSettings settings,
       ClusterSettings cluster,
@@ -51,33 +71,153 @@ public final class PoolControl {
       dev.fulcrum.backend.HealthProbes probes) {
     this.system = system;
     this.settings = settings;
-    this.sharding = ClusterSharding.get(system);
+    this.cluster = cluster;
     this.localPools = system.systemActorOf(LocalPools.create(tables, balancing, probes), "pools", Props.empty());
-    ActorRef<PoolStateReplicator.Command> replicator = system.systemActorOf(
-        PoolStateReplicator.create(localPools, cluster.stateWriteTimeout()), "pool-state-replicator", Props.empty());
-    PoolStatePublisher publisher = state -> replicator.tell(new PoolStateReplicator.Publish(state));
-    sharding.init(Entity.of(PoolEntity.TYPE_KEY, ctx -> PoolEntity.create(ctx.getEntityId(), settings, publisher)));
   }
 
-  /** Creates the journal's tables if they are missing (idempotent), then starts the entities' sharding. */
-  public static CompletionStage<PoolControl> start(
-      ActorSystem<?> system,
-      JournalSettings settings,
-      ClusterSettings cluster,
-      RoutingTables tables,
-      Function<String, StrategySettings> balancing,
-      dev.fulcrum.backend.HealthProbes probes) {
-    return SchemaUtils.createIfNotExists(system)
-        .thenApply(done -> new PoolControl(system, settings, cluster, tables, balancing, probes));
+  /**
+   * Starts this node's share of the control plane in a cluster incarnation: creates the journal's tables if they are
+   * missing (idempotent), then the replicator and the entities' sharding, which feed this node's routers.
+   */
+  public CompletionStage<Done> attach(ActorSystem<?> clusterSystem) {
+    return SchemaUtils.createIfNotExists(clusterSystem).thenApply(done -> {
+      ActorRef<PoolStateReplicator.Command> replicator = clusterSystem.systemActorOf(
+          PoolStateReplicator.create(localPools, cluster.stateWriteTimeout()), "pool-state-replicator", Props.empty());
+      PoolStatePublisher publisher = state -> replicator.tell(new PoolStateReplicator.Publish(state));
+      ClusterSharding sharding = ClusterSharding.get(clusterSystem);
+      sharding.init(Entity.of(PoolEntity.TYPE_KEY, ctx -> PoolEntity.create(ctx.getEntityId(), settings, publisher)));
+      current = new Incarnation(clusterSystem, sharding);
+      return Done.getInstance();
+    });
+  }
+
+  /** The incarnation is gone (terminated): until the next {@link #attach}, changes are refused. */
+  public void detach(ActorSystem<?> clusterSystem) {
+    Incarnation i = current;
+    if (i != null && i.system() == clusterSystem) current = null;
+  }
+
+  /** The cluster actor system this node is a member through now, if any. */
+  public Optional<ActorSystem<?>> clusterSystem() {
+    Incarnation i = current;
+    return i == null ? Optional.empty() : Optional.of(i.system());
+  }
+
+  /** Whether changes can be made through this node now: it is an Up member of a cluster. */
+  public boolean isMember() {
+    Incarnation i = current;
+    return i != null && Cluster.get(i.system()).selfMember().status() == MemberStatus.up();
   }
 
   /** The pool's entity, wherever it runs; the pool need not exist (send {@link PoolEntity.Create}). */
   public EntityRef<PoolEntity.Command> pool(String name) {
-    return sharding.entityRefFor(PoolEntity.TYPE_KEY, name);
+    Incarnation i = current;
+    if (i == null) throw new IllegalStateException(NOT_A_MEMBER);
+    return i.sharding().entityRefFor(PoolEntity.TYPE_KEY, name);
   }
 
   public ActorRef<LocalPools.Command> localPools() {
     return localPools;
+  }
+
+  /**
+   * Sends a change to the pool's entity and completes, always normally and at the latest
+   * {@link JournalSettings#writeTimeout()} plus {@link #ANSWER_MARGIN} after the request's deadline, with what is
+   * known of it: the entity's own {@link PoolEntity.Ok}, {@link PoolEntity.Rejected} or
+   * {@link PoolEntity.OutcomeUnknown}; or, when its answer does not come:
+   * <ul>
+   *   <li>{@code Ok} when the change's idempotency key is in this node's replicated state of the pool (it was applied);
+   *   <li>{@code Rejected} ({@link PoolEntity.Reason#EXPIRED}) when the entity never began writing it and the cluster
+   *       stayed whole meanwhile: the change waited past its deadline somewhere (the sharding buffers while the entity
+   *       moved, the entity's stash while its journal was down), and the entity refuses it when its turn comes;
+   *   <li>{@code OutcomeUnknown} otherwise: the entity began writing and then went silent, or a member became
+   *       unreachable, so its "started" may have been lost on the way.
+   * </ul>
+   * A deadline compares wall clocks of two nodes when the entity runs elsewhere: this assumes their clocks agree to
+   * well within the write timeout (NTP does).
+   */
+  public CompletionStage<PoolEntity.Reply> change(
+      String pool,
+      PoolEntity.Request request,
+      BiFunction<PoolEntity.Request, ActorRef<PoolEntity.Reply>, PoolEntity.Change> command) {
+    Incarnation incarnation = current;
+    if (incarnation == null || !isMember()) {
+      return CompletableFuture.completedFuture(new PoolEntity.Rejected(PoolEntity.Reason.READ_ONLY, NOT_A_MEMBER));
+    }
+    Cluster cluster = Cluster.get(incarnation.system());
+    Set<Address> membersBefore = members(cluster);
+    boolean troubledBefore = !cluster.state().getUnreachable().isEmpty();
+    Duration untilDeadline = Duration.between(Instant.now(), request.deadline());
+    Duration wait = (untilDeadline.isNegative() ? Duration.ZERO : untilDeadline).plus(settings.writeTimeout()).plus(ANSWER_MARGIN);
+    CompletableFuture<ChangeCall.Heard> heard = new CompletableFuture<>();
+    incarnation.system().systemActorOf(ChangeCall.create(incarnation.sharding().entityRefFor(PoolEntity.TYPE_KEY, pool), request, command, wait, heard),
+        "change-" + pool + "-" + calls.incrementAndGet(), Props.empty());
+    return heard.thenCompose(h -> {
+      if (h.reply().isPresent()) return CompletableFuture.completedFuture(h.reply().get());
+      boolean troubled = troubledBefore || !cluster.state().getUnreachable().isEmpty() || !membersBefore.equals(members(cluster));
+      return known(pool).thenApply(state -> {
+        Optional<Long> applied = request.idempotencyKey().flatMap(k -> state.flatMap(s -> s.appliedAt(k)));
+        if (applied.isPresent()) return new PoolEntity.Ok(state.get());
+        if (!h.started() && !troubled) {
+          return new PoolEntity.Rejected(PoolEntity.Reason.EXPIRED, "the pool's entity did not take the change within "
+              + untilDeadline.toMillis() + " ms (it may be recovering, moving between nodes or waiting for its journal); "
+              + "nothing was changed, and it will not be applied later: retry");
+        }
+        return new PoolEntity.OutcomeUnknown("no answer from the pool's entity within " + wait.toMillis() + " ms "
+            + (h.started() ? "after it began writing the change" : "while a cluster member was unreachable or leaving")
+            + ": the change may or may not be applied. Read the pool's version before retrying, or retry with the same "
+            + "idempotency key");
+      });
+    });
+  }
+
+  /** How much longer than deadline plus write timeout a caller waits for a change's answer to travel back. */
+  public static final Duration ANSWER_MARGIN = Duration.ofMillis(500);
+
+  private final AtomicLong calls = new AtomicLong();
+
+  private static Set<Address> members(Cluster cluster) {
+    Set<Address> members = new HashSet<>();
+    cluster.state().getMembers().forEach(m -> members.add(m.address()));
+    return members;
+  }
+
+  /** Whether the pool's entity answers through this node within {@code timeout} (never when the node is no member). */
+  public CompletionStage<Boolean> entityReachable(String pool, Duration timeout) {
+    Incarnation i = current;
+    if (i == null || !isMember()) return CompletableFuture.completedFuture(false);
+    return i.sharding().entityRefFor(PoolEntity.TYPE_KEY, pool)
+        .<PoolEntity.Location>ask(PoolEntity.GetLocation::new, timeout)
+        .handle((location, failure) -> failure == null);
+  }
+
+  /** The pool as this node knows it from replication (empty if it never saw it), without asking its entity. */
+  public CompletionStage<Optional<PoolState>> known(String pool) {
+    return AskPattern.<LocalPools.Command, LocalPools.Pools>ask(localPools, LocalPools.GetPools::new, LOCAL, system.scheduler())
+        .thenApply(pools -> pools.state(pool));
+  }
+
+  /** Local asks: the node's own actors, which answer at once unless the node is overloaded. */
+  private static final Duration LOCAL = Duration.ofSeconds(3);
+
+  /**
+   * The pool's journaled events from {@code fromSeq} on, read from the journal by this node (not through the entity,
+   * which may be moving or recovering); {@link PoolEntity.Rejected} says when the journal cannot be read or the pool
+   * never existed.
+   */
+  public CompletionStage<PoolEntity.HistoryReply> history(String pool, long fromSeq) {
+    Incarnation i = current;
+    if (i == null) {
+      return CompletableFuture.completedFuture(new PoolEntity.Rejected(PoolEntity.Reason.UNAVAILABLE,
+          "this node cannot read the journal now: it is not a member of the cluster (it is rejoining); ask another node"));
+    }
+    return PoolEntity.readHistory(i.system(), settings, pool, fromSeq, settings.readTimeout()).thenCompose(reply -> {
+      if (!(reply instanceof PoolEntity.History h) || !h.events().isEmpty()) return CompletableFuture.completedFuture(reply);
+      // No events: past the end of a pool's history, or a pool that never existed.
+      return known(pool).thenApply(state -> state.isPresent()
+          ? reply
+          : new PoolEntity.Rejected(PoolEntity.Reason.NO_SUCH_POOL, "no pool '" + pool + "'"));
+    });
   }
 
   /**
@@ -86,19 +226,22 @@ public final class PoolControl {
    * journal are recovered. Completes once this node's routers know every pool's state.
    */
   public CompletionStage<Done> bootstrap(List<PoolSettings> configured, Duration timeout) {
+    ActorSystem<?> clusterSystem = clusterSystem().orElseThrow(() -> new IllegalStateException(NOT_A_MEMBER));
     CurrentPersistenceIdsQuery ids =
-        PersistenceQuery.get(system).getReadJournalFor(CurrentPersistenceIdsQuery.class, settings.readJournal());
+        PersistenceQuery.get(clusterSystem).getReadJournalFor(CurrentPersistenceIdsQuery.class, settings.readJournal());
     return ids.currentPersistenceIds()
         .filter(id -> id.startsWith(ID_PREFIX))
         .map(id -> id.substring(ID_PREFIX.length()))
-        .runWith(Sink.seq(), system)
+        .runWith(Sink.seq(), clusterSystem)
         .thenCompose(journaled -> {
           Map<String, PoolSettings> fromConfig = new LinkedHashMap<>();
           configured.forEach(p -> fromConfig.put(p.name(), p));
           List<CompletableFuture<PoolState>> states = new ArrayList<>();
-          configured.forEach(p -> states.add(bootstrap(p, timeout).toCompletableFuture()));
+          long deadline = System.nanoTime() + timeout.toNanos();
+          configured.forEach(p -> states.add(patiently(attempt -> bootstrap(p, attempt), deadline).toCompletableFuture()));
           journaled.stream().filter(name -> !fromConfig.containsKey(name))
-              .forEach(name -> states.add(pool(name).<PoolState>ask(PoolEntity.GetState::new, timeout).toCompletableFuture()));
+              .forEach(name -> states.add(patiently(attempt -> pool(name).<PoolState>ask(PoolEntity.GetState::new, attempt), deadline)
+                  .toCompletableFuture()));
           return CompletableFuture.allOf(states.toArray(CompletableFuture[]::new))
               .thenCompose(all -> CompletableFuture.allOf(states.stream()
                   .map(s -> apply(s.join(), timeout).toCompletableFuture())
@@ -106,6 +249,31 @@ public final class PoolControl {
               .thenApply(all -> Done.getInstance());
         });
   }
+
+  /**
+   * Asks again when an attempt times out, until {@code deadline}: while nodes start together the shards move (the
+   * coordinator balances them as nodes join) and a message that reaches a shard during its hand-off is dropped; and
+   * an incarnation that ends during start-up (see Membership) fails its asks at once until the next one is there.
+   * Attempts are half a second apart at least. Both start-up questions are safe to repeat: a bootstrap creates or
+   * applies only what the journal does not have yet.
+   */
+  private static <T> CompletionStage<T> patiently(Function<Duration, CompletionStage<T>> ask, long deadline) {
+    CompletionStage<T> attempt;
+    try {
+      attempt = ask.apply(START_ATTEMPT);
+    } catch (IllegalStateException notAMember) {
+      attempt = CompletableFuture.failedStage(notAMember);
+    }
+    return attempt.exceptionallyComposeAsync(failure -> {
+      Throwable cause = dev.fulcrum.Failures.unwrap(failure);
+      boolean again = cause instanceof java.util.concurrent.TimeoutException || cause instanceof IllegalStateException;
+      if (!again || System.nanoTime() > deadline) return CompletableFuture.failedStage(failure);
+      log.info("a pool's entity did not answer at start-up ({}); asking again", dev.fulcrum.Failures.describe(cause));
+      return patiently(ask, deadline);
+    }, CompletableFuture.delayedExecutor(500, java.util.concurrent.TimeUnit.MILLISECONDS));
+  }
+
+  private static final Duration START_ATTEMPT = Duration.ofSeconds(5);
 
   private CompletionStage<PoolState> bootstrap(PoolSettings config, Duration timeout) {
     boolean apply = settings.bootstrap() == JournalSettings.Bootstrap.CONFIG;

@@ -14,6 +14,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletionStage;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
@@ -28,24 +30,28 @@ import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.persistence.query.javadsl.CurrentEventsByPersistenceIdQuery;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
-import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
-import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.JournalPersistFailed;
+import org.apache.pekko.persistence.typed.JournalPersistRejected;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.apache.pekko.stream.javadsl.Sink;
 
 /**
  * One pool's definition, event-sourced: the only place where a pool changes. The entity id is the pool name. Every
- * accepted command persists its events, then tells the {@link PoolStatePublisher}, then replies {@link Ok} with the
- * new state; a rejected command persists nothing and replies {@link Rejected} with the reason. A command that would
- * change nothing (draining a draining backend) replies {@code Ok} and persists nothing.
+ * accepted change persists its event, then tells the {@link PoolStatePublisher}, then replies {@link Ok} with the
+ * new state; a refused change persists nothing and replies {@link Rejected} with the reason, also when its caller's
+ * deadline passed before its turn came; a change whose write the journal did not confirm replies
+ * {@link OutcomeUnknown}. A change that would change nothing (draining a draining backend), or that carries an
+ * idempotency key the pool applied recently, replies {@code Ok} and persists nothing.
  *
  * <p>This protocol is the public Java API: get an {@code EntityRef<PoolEntity.Command>} from
  * {@code Fulcrum.pool(name)} and {@code ask} it. The admin HTTP API is a translation onto the same messages.
  */
-public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, PoolEvent, PoolState> {
+public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<PoolEntity.Command, PoolEvent, PoolState> {
 
   public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "Pool");
 
@@ -61,80 +67,162 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
 
   // ---- commands ---------------------------------------------------------------------------------------------------
 
-  /** Everything a pool entity understands. {@code origin} says where a change came from and is kept in its event. */
+  /** Everything a pool entity understands. */
   public sealed interface Command extends CborSerializable {}
+
+  /**
+   * A command that changes the pool. Its {@link Request} says where it came from, until when the caller waits (a change
+   * whose turn comes later is refused, never persisted) and, optionally, its idempotency key.
+   */
+  public sealed interface Change extends Command {
+    Request request();
+
+    ActorRef<Reply> replyTo();
+  }
+
+  /**
+   * Who asks for a change and on what terms.
+   *
+   * @param origin where the change comes from, kept in its event ("admin-api 127.0.0.1", "java-api")
+   * @param deadline the caller's deadline (wall clock, so it means the same on every node): a change whose turn comes
+   *     after it is refused with {@link Reason#EXPIRED} and nothing is persisted, wherever it waited (the sharding
+   *     buffers while the entity moves, the entity's stash while its journal is down)
+   * @param idempotencyKey when present, a change with a key the pool applied recently is not applied again: it replies
+   *     {@link Ok} with the current state. At most {@value #MAX_KEY_LENGTH} printable ASCII characters.
+   * @param startedTo told {@link Started} just before the change is written to the journal, so a caller whose answer
+   *     never comes can tell "never started" from "outcome unknown" (see {@link PoolControl#change})
+   */
+  public record Request(String origin, Instant deadline, Optional<String> idempotencyKey, Optional<ActorRef<Started>> startedTo)
+      implements CborSerializable {
+
+    public Request {
+      Objects.requireNonNull(origin, "origin");
+      Objects.requireNonNull(deadline, "deadline");
+      idempotencyKey = idempotencyKey == null ? Optional.empty() : idempotencyKey;
+      startedTo = startedTo == null ? Optional.empty() : startedTo;
+    }
+
+    /** A request from {@code origin} that may wait {@code timeout} from now for its turn. */
+    public static Request of(String origin, Duration timeout) {
+      return new Request(origin, Instant.now().plus(timeout), Optional.empty(), Optional.empty());
+    }
+
+    /** A request of the Java API waiting at most {@link #DEFAULT_TIMEOUT} for its turn. */
+    public static Request javaApi() {
+      return of(JAVA_API, DEFAULT_TIMEOUT);
+    }
+
+    public Request withIdempotencyKey(String key) {
+      return new Request(origin, deadline, Optional.of(key), startedTo);
+    }
+
+    public Request withStartedTo(ActorRef<Started> ref) {
+      return new Request(origin, deadline, idempotencyKey, Optional.of(ref));
+    }
+
+    /** Why the key cannot be used, if it cannot. */
+    public static Optional<String> keyProblem(String key) {
+      if (key.isEmpty() || key.length() > MAX_KEY_LENGTH) {
+        return Optional.of("the idempotency key must have 1-" + MAX_KEY_LENGTH + " characters, it has " + key.length());
+      }
+      if (!key.chars().allMatch(ch -> ch > 0x20 && ch < 0x7f)) {
+        return Optional.of("the idempotency key may hold printable ASCII characters only, without spaces");
+      }
+      return Optional.empty();
+    }
+  }
+
+  /** The longest idempotency key accepted. */
+  public static final int MAX_KEY_LENGTH = 100;
+
+  /** How long a change sent with a constructor that takes no {@link Request} may wait for its turn. */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+
+  /** Sent to {@link Request#startedTo()} just before the change is written to the journal. */
+  public record Started(String pool) implements CborSerializable {}
 
   /** Creates the pool. An empty {@code healthCheck} takes {@code fulcrum.health-check}. Rejected if it exists. */
   public record Create(
       StrategyKind strategy,
       List<BackendSettings> backends,
       Optional<HealthCheckSettings> healthCheck,
-      String origin,
+      Request request,
       ActorRef<Reply> replyTo)
-      implements Command {
+      implements Change {
     public Create {
       backends = List.copyOf(backends);
     }
 
+    public Create(StrategyKind strategy, List<BackendSettings> backends, Optional<HealthCheckSettings> healthCheck, String origin, ActorRef<Reply> replyTo) {
+      this(strategy, backends, healthCheck, Request.of(origin, DEFAULT_TIMEOUT), replyTo);
+    }
+
     public Create(StrategyKind strategy, List<BackendSettings> backends, ActorRef<Reply> replyTo) {
-      this(strategy, backends, Optional.empty(), JAVA_API, replyTo);
+      this(strategy, backends, Optional.empty(), Request.javaApi(), replyTo);
     }
   }
 
   /** Deletes the pool; its routers stop. Its history stays, and the name can be created again. */
-  public record Delete(String origin, ActorRef<Reply> replyTo) implements Command {
+  public record Delete(Request request, ActorRef<Reply> replyTo) implements Change {
     public Delete(ActorRef<Reply> replyTo) {
-      this(JAVA_API, replyTo);
+      this(Request.javaApi(), replyTo);
     }
   }
 
   /** Adds a backend with a weight in 0-{@value BackendSettings#MAX_WEIGHT}; rejected if the address is in the pool. */
-  public record AddBackend(HostPort address, int weight, String origin, ActorRef<Reply> replyTo) implements Command {
+  public record AddBackend(HostPort address, int weight, Request request, ActorRef<Reply> replyTo) implements Change {
+    public AddBackend(HostPort address, int weight, String origin, ActorRef<Reply> replyTo) {
+      this(address, weight, Request.of(origin, DEFAULT_TIMEOUT), replyTo);
+    }
+
     public AddBackend(HostPort address, int weight, ActorRef<Reply> replyTo) {
-      this(address, weight, JAVA_API, replyTo);
+      this(address, weight, Request.javaApi(), replyTo);
     }
   }
 
   /** Removes a backend: it gets no new work at once; open connections to it are not cut. */
-  public record RemoveBackend(HostPort address, String origin, ActorRef<Reply> replyTo) implements Command {
+  public record RemoveBackend(HostPort address, Request request, ActorRef<Reply> replyTo) implements Change {
     public RemoveBackend(HostPort address, ActorRef<Reply> replyTo) {
-      this(address, JAVA_API, replyTo);
+      this(address, Request.javaApi(), replyTo);
     }
   }
 
-  public record SetWeight(HostPort address, int weight, String origin, ActorRef<Reply> replyTo) implements Command {
+  public record SetWeight(HostPort address, int weight, Request request, ActorRef<Reply> replyTo) implements Change {
     public SetWeight(HostPort address, int weight, ActorRef<Reply> replyTo) {
-      this(address, weight, JAVA_API, replyTo);
+      this(address, weight, Request.javaApi(), replyTo);
     }
   }
 
   /** The backend gets no new connections or requests; open ones finish. */
-  public record Drain(HostPort address, String origin, ActorRef<Reply> replyTo) implements Command {
+  public record Drain(HostPort address, Request request, ActorRef<Reply> replyTo) implements Change {
     public Drain(HostPort address, ActorRef<Reply> replyTo) {
-      this(address, JAVA_API, replyTo);
+      this(address, Request.javaApi(), replyTo);
     }
   }
 
   /** The backend takes new work again. */
-  public record Undrain(HostPort address, String origin, ActorRef<Reply> replyTo) implements Command {
+  public record Undrain(HostPort address, Request request, ActorRef<Reply> replyTo) implements Change {
     public Undrain(HostPort address, ActorRef<Reply> replyTo) {
-      this(address, JAVA_API, replyTo);
+      this(address, Request.javaApi(), replyTo);
     }
   }
 
-  public record SetStrategy(StrategyKind strategy, String origin, ActorRef<Reply> replyTo) implements Command {
+  public record SetStrategy(StrategyKind strategy, Request request, ActorRef<Reply> replyTo) implements Change {
     public SetStrategy(StrategyKind strategy, ActorRef<Reply> replyTo) {
-      this(strategy, JAVA_API, replyTo);
+      this(strategy, Request.javaApi(), replyTo);
     }
   }
 
-  public record SetHealthCheck(HealthCheckSettings healthCheck, String origin, ActorRef<Reply> replyTo) implements Command {
+  public record SetHealthCheck(HealthCheckSettings healthCheck, Request request, ActorRef<Reply> replyTo) implements Change {
     public SetHealthCheck(HealthCheckSettings healthCheck, ActorRef<Reply> replyTo) {
-      this(healthCheck, JAVA_API, replyTo);
+      this(healthCheck, Request.javaApi(), replyTo);
     }
   }
 
-  /** Replies the current state, whether or not the pool exists ({@link PoolState#exists()}). */
+  /**
+   * Replies the current state, whether or not the pool exists ({@link PoolState#exists()}). It waits for the entity;
+   * {@code Fulcrum.state(pool)} answers from the node's replicated view at once.
+   */
   public record GetState(ActorRef<PoolState> replyTo) implements Command {}
 
   /** Replies where this entity runs now (its node's cluster address), for the cluster view. */
@@ -158,18 +246,32 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
 
   public sealed interface HistoryReply extends CborSerializable {}
 
-  /** The command was accepted; {@code state} includes its change. */
+  /**
+   * The change is in the journal ({@code state} includes it), or changed nothing, or was applied before under the same
+   * idempotency key.
+   */
   public record Ok(PoolState state) implements Reply {}
 
-  /** The command was refused and nothing changed. */
+  /** The command was refused and nothing was persisted, nor ever will be. */
   public record Rejected(Reason reason, String message) implements Reply, HistoryReply {}
+
+  /**
+   * The journal's answer to the write was lost (it timed out, or its connection broke): the change may or may not be
+   * in the journal. Read the pool's version before retrying, or retry with the same idempotency key.
+   */
+  public record OutcomeUnknown(String message) implements Reply {}
 
   public enum Reason {
     NO_SUCH_POOL,
     NO_SUCH_BACKEND,
     ALREADY_EXISTS,
     INVALID,
-    UNAVAILABLE
+    /** The journal cannot be written now; nothing was stored. */
+    UNAVAILABLE,
+    /** The change's turn came after its deadline; it was not applied. */
+    EXPIRED,
+    /** This node is not part of the cluster's majority now: it routes, but changes wait until it rejoins. */
+    READ_ONLY
   }
 
   public record History(List<Entry> events) implements HistoryReply {
@@ -214,11 +316,17 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
 
   // ---- behavior ---------------------------------------------------------------------------------------------------
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PoolEntity.class);
+
   private final String pool;
   private final JournalSettings settings;
   private final PoolStatePublisher publisher;
   private final ActorSystem<?> system;
-  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PoolEntity.class);
+  /**
+   * The caller of the change being written, until the journal answers. It lives in this object, which outlives the
+   * restarts after a failed write, so that the signal of the failure can still answer it.
+   */
+  private ActorRef<Reply> writing;
 
   /** The behavior of the entity for {@code pool}; run it under Cluster Sharding with {@link #TYPE_KEY}. */
   public static Behavior<Command> create(String pool, JournalSettings settings, PoolStatePublisher publisher) {
@@ -226,7 +334,9 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
   }
 
   private PoolEntity(String pool, JournalSettings settings, PoolStatePublisher publisher, ActorSystem<?> system) {
-    // A journal that is briefly unreachable (a database restart) must not leave the pool stopped.
+    // A journal that is briefly unreachable (a database restart) must not leave the pool stopped. Pekko keeps the
+    // entity's stash across these restarts, so changes that queued up while the journal was down are handled once it
+    // is back: the deadline check in change() is what keeps them from being applied behind their callers' backs.
     super(persistenceId(pool), SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.pool = pool;
     this.settings = settings;
@@ -260,90 +370,167 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
             publisher.publish(state);
           }
         })
+        .onSignal(JournalPersistFailed.class, (state, signal) -> answerFailedWrite(signal.failure(), false))
+        .onSignal(JournalPersistRejected.class, (state, signal) -> answerFailedWrite(signal.failure(), true))
         .build();
   }
 
-  @Override
-  public CommandHandler<Command, PoolEvent, PoolState> commandHandler() {
-    return (state, command) -> {
-      if (command instanceof GetState c) return Effect().reply(c.replyTo(), state);
-      if (command instanceof GetHistory c) return history(state, c);
-      if (command instanceof GetLocation c) {
-        return Effect().reply(c.replyTo(), new Location(pool, Cluster.get(system).selfMember().address().toString()));
-      }
-      if (command instanceof Bootstrap c) return bootstrap(state, c);
-      if (command instanceof Create c) return create(state, c);
-      if (command instanceof Delete c) {
-        return whenExists(state, c.replyTo(), p -> persist(new PoolEvent.PoolDeleted(Instant.now(), c.origin()), c.replyTo()));
-      }
-      if (command instanceof AddBackend c) return addBackend(state, c);
-      if (command instanceof RemoveBackend c) {
-        return withBackend(state, c.address(), c.replyTo(), b -> persist(new PoolEvent.BackendRemoved(c.address(), Instant.now(), c.origin()), c.replyTo()));
-      }
-      if (command instanceof SetWeight c) {
-        Optional<String> bad = weightProblem(c.weight());
-        if (bad.isPresent()) return reject(c.replyTo(), Reason.INVALID, bad.get());
-        return withBackend(state, c.address(), c.replyTo(), b -> b.weight() == c.weight()
-            ? unchanged(state, c.replyTo())
-            : persist(new PoolEvent.WeightChanged(c.address(), c.weight(), Instant.now(), c.origin()), c.replyTo()));
-      }
-      if (command instanceof Drain c) {
-        return withBackend(state, c.address(), c.replyTo(), b -> b.admin() == BackendSettings.Admin.DRAINING
-            ? unchanged(state, c.replyTo())
-            : persist(new PoolEvent.DrainStarted(c.address(), Instant.now(), c.origin()), c.replyTo()));
-      }
-      if (command instanceof Undrain c) {
-        return withBackend(state, c.address(), c.replyTo(), b -> b.admin() == BackendSettings.Admin.ACTIVE
-            ? unchanged(state, c.replyTo())
-            : persist(new PoolEvent.DrainStopped(c.address(), Instant.now(), c.origin()), c.replyTo()));
-      }
-      if (command instanceof SetStrategy c) {
-        if (c.strategy() == null) return reject(c.replyTo(), Reason.INVALID, "strategy is missing");
-        return whenExists(state, c.replyTo(), p -> p.strategy() == c.strategy()
-            ? unchanged(state, c.replyTo())
-            : persist(new PoolEvent.StrategyChanged(c.strategy(), Instant.now(), c.origin()), c.replyTo()));
-      }
-      if (command instanceof SetHealthCheck c) {
-        Optional<String> bad = healthCheckProblem(c.healthCheck());
-        if (bad.isPresent()) return reject(c.replyTo(), Reason.INVALID, bad.get());
-        return whenExists(state, c.replyTo(), p -> p.healthCheck().equals(c.healthCheck())
-            ? unchanged(state, c.replyTo())
-            : persist(new PoolEvent.HealthCheckChanged(c.healthCheck(), Instant.now(), c.origin()), c.replyTo()));
-      }
-      throw new IllegalArgumentException("unknown command " + command);
-    };
+  /**
+   * The journal did not confirm a write: the entity restarts and recovers; its caller learns now what is known. A write
+   * the journal rejected, or one that never reached the database (the circuit breaker was open, no connection could be
+   * had), is certainly not stored. Any other failure, a timeout above all, may have committed: outcome unknown.
+   */
+  private void answerFailedWrite(Throwable failure, boolean rejected) {
+    ActorRef<Reply> caller = writing;
+    writing = null;
+    log.warn("pool {}: the journal did not store a change: {}", pool, dev.fulcrum.Failures.describe(failure));
+    if (caller == null) return;
+    if (rejected || neverReachedTheDatabase(failure)) {
+      caller.tell(new Rejected(Reason.UNAVAILABLE, "the journal is unavailable (" + dev.fulcrum.Failures.describe(failure)
+          + "); nothing was stored, retry later"));
+    } else {
+      caller.tell(new OutcomeUnknown("the journal did not confirm the change (" + dev.fulcrum.Failures.describe(failure)
+          + "): it may or may not be stored. Read the pool's version before retrying, or retry with the same idempotency key"));
+    }
   }
 
-  private Effect<PoolEvent, PoolState> create(PoolState state, Create c) {
-    if (state.exists()) return reject(c.replyTo(), Reason.ALREADY_EXISTS, "pool '" + pool + "' already exists");
+  private static boolean neverReachedTheDatabase(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof org.apache.pekko.pattern.CircuitBreakerOpenException) return true;
+      if (t instanceof java.sql.SQLTransientConnectionException) return true;
+      if (t.getCause() == t) break;
+    }
+    return false;
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, PoolEvent, PoolState> commandHandler() {
+    return newCommandHandlerWithReplyBuilder()
+        .forAnyState()
+        .onCommand(GetState.class, (state, c) -> Effect().reply(c.replyTo(), state))
+        .onCommand(GetHistory.class, this::history)
+        .onCommand(GetLocation.class, (state, c) ->
+            Effect().reply(c.replyTo(), new Location(pool, Cluster.get(system).selfMember().address().toString())))
+        .onCommand(Bootstrap.class, this::bootstrap)
+        .onCommand(Create.class, (state, c) -> change(state, c, (s, key) -> create(s, c, key)))
+        .onCommand(Delete.class, (state, c) -> change(state, c, (s, key) ->
+            whenExists(s, p -> write(new PoolEvent.PoolDeleted(Instant.now(), c.request().origin(), key)))))
+        .onCommand(AddBackend.class, (state, c) -> change(state, c, (s, key) -> addBackend(s, c, key)))
+        .onCommand(RemoveBackend.class, (state, c) -> change(state, c, (s, key) -> withBackend(s, c.address(), b ->
+            write(new PoolEvent.BackendRemoved(c.address(), Instant.now(), c.request().origin(), key)))))
+        .onCommand(SetWeight.class, (state, c) -> change(state, c, (s, key) -> weightProblem(c.weight())
+            .<Decision>map(problem -> new Refuse(Reason.INVALID, problem))
+            .orElseGet(() -> withBackend(s, c.address(), b -> b.weight() == c.weight()
+                ? UNCHANGED
+                : write(new PoolEvent.WeightChanged(c.address(), c.weight(), Instant.now(), c.request().origin(), key))))))
+        .onCommand(Drain.class, (state, c) -> change(state, c, (s, key) -> withBackend(s, c.address(), b ->
+            b.admin() == BackendSettings.Admin.DRAINING
+                ? UNCHANGED
+                : write(new PoolEvent.DrainStarted(c.address(), Instant.now(), c.request().origin(), key)))))
+        .onCommand(Undrain.class, (state, c) -> change(state, c, (s, key) -> withBackend(s, c.address(), b ->
+            b.admin() == BackendSettings.Admin.ACTIVE
+                ? UNCHANGED
+                : write(new PoolEvent.DrainStopped(c.address(), Instant.now(), c.request().origin(), key)))))
+        .onCommand(SetStrategy.class, (state, c) -> change(state, c, (s, key) -> c.strategy() == null
+            ? new Refuse(Reason.INVALID, "strategy is missing")
+            : whenExists(s, p -> p.strategy() == c.strategy()
+                ? UNCHANGED
+                : write(new PoolEvent.StrategyChanged(c.strategy(), Instant.now(), c.request().origin(), key)))))
+        .onCommand(SetHealthCheck.class, (state, c) -> change(state, c, (s, key) -> healthCheckProblem(c.healthCheck())
+            .<Decision>map(problem -> new Refuse(Reason.INVALID, problem))
+            .orElseGet(() -> whenExists(s, p -> p.healthCheck().equals(c.healthCheck())
+                ? UNCHANGED
+                : write(new PoolEvent.HealthCheckChanged(c.healthCheck(), Instant.now(), c.request().origin(), key))))))
+        .build();
+  }
+
+  /** What a change does to the pool: refuse it, nothing (it is in effect already), or persist an event. */
+  private sealed interface Decision {}
+
+  private record Refuse(Reason reason, String message) implements Decision {}
+
+  private record Unchanged() implements Decision {}
+
+  private record Write(PoolEvent event) implements Decision {}
+
+  private static final Decision UNCHANGED = new Unchanged();
+
+  private static Decision write(PoolEvent event) {
+    return new Write(event);
+  }
+
+  /** Decides a change given the state and the request's idempotency key (null without one). */
+  @FunctionalInterface
+  private interface Decider {
+    Decision decide(PoolState state, String key);
+  }
+
+  /**
+   * Every change passes here: a key the pool applied recently answers Ok without applying it again; a change whose
+   * caller's deadline has passed is refused whatever it is (its caller has given up, or is about to, and must never
+   * see it applied later); only then is the change itself decided.
+   */
+  private ReplyEffect<PoolEvent, PoolState> change(PoolState state, Change c, Decider decider) {
+    Request request = c.request();
+    Optional<String> badKey = request.idempotencyKey().flatMap(Request::keyProblem);
+    if (badKey.isPresent()) return reject(c.replyTo(), Reason.INVALID, badKey.get());
+    String key = request.idempotencyKey().orElse(null);
+    // Before the deadline check: a retry of a change that was applied is answered Ok even when it comes late, never
+    // "not applied".
+    if (key != null && state.appliedAt(key).isPresent()) return Effect().reply(c.replyTo(), new Ok(state));
+    Instant now = Instant.now();
+    if (now.isAfter(request.deadline())) {
+      log.info("pool {}: refused a change from {} that came {} ms after its deadline", pool, request.origin(),
+          Duration.between(request.deadline(), now).toMillis());
+      return reject(c.replyTo(), Reason.EXPIRED, "the change was not applied: its turn came "
+          + Duration.between(request.deadline(), now).toMillis() + " ms after the caller's deadline (the pool's entity was "
+          + "busy, recovering, moving between nodes or waiting for its journal); nothing was changed, retry");
+    }
+    Decision decision = decider.decide(state, key);
+    if (decision instanceof Refuse r) return reject(c.replyTo(), r.reason(), r.message());
+    if (decision instanceof Write w) {
+      request.startedTo().ifPresent(started -> started.tell(new Started(pool)));
+      writing = c.replyTo();
+      return Effect().persist(w.event())
+          .thenRun(s -> {
+            writing = null;
+            publisher.publish(s);
+          })
+          .thenReply(c.replyTo(), Ok::new);
+    }
+    return Effect().reply(c.replyTo(), new Ok(state));
+  }
+
+  private Decision create(PoolState state, Create c, String key) {
+    if (state.exists()) return new Refuse(Reason.ALREADY_EXISTS, "pool '" + pool + "' already exists");
     try {
       SettingsParser.checkName(pool);
     } catch (IllegalArgumentException e) {
-      return reject(c.replyTo(), Reason.INVALID, "name: " + e.getMessage());
+      return new Refuse(Reason.INVALID, "name: " + e.getMessage());
     }
-    if (c.strategy() == null) return reject(c.replyTo(), Reason.INVALID, "strategy is missing");
+    if (c.strategy() == null) return new Refuse(Reason.INVALID, "strategy is missing");
     Set<HostPort> seen = new HashSet<>();
     for (BackendSettings b : c.backends()) {
-      if (!seen.add(b.address())) return reject(c.replyTo(), Reason.INVALID, "backends: duplicate backend " + b.address());
+      if (!seen.add(b.address())) return new Refuse(Reason.INVALID, "backends: duplicate backend " + b.address());
       Optional<String> bad = weightProblem(b.weight());
-      if (bad.isPresent()) return reject(c.replyTo(), Reason.INVALID, "backend " + b.address() + ": " + bad.get());
+      if (bad.isPresent()) return new Refuse(Reason.INVALID, "backend " + b.address() + ": " + bad.get());
     }
     HealthCheckSettings healthCheck = c.healthCheck().orElse(settings.defaultHealthCheck());
     Optional<String> bad = healthCheckProblem(healthCheck);
-    if (bad.isPresent()) return reject(c.replyTo(), Reason.INVALID, bad.get());
+    if (bad.isPresent()) return new Refuse(Reason.INVALID, bad.get());
     PoolSettings definition = new PoolSettings(pool, c.strategy(), c.backends(), healthCheck);
-    return persist(new PoolEvent.PoolCreated(definition, Instant.now(), c.origin()), c.replyTo());
+    return write(new PoolEvent.PoolCreated(definition, Instant.now(), c.request().origin(), key));
   }
 
-  private Effect<PoolEvent, PoolState> addBackend(PoolState state, AddBackend c) {
+  private Decision addBackend(PoolState state, AddBackend c, String key) {
     Optional<String> bad = weightProblem(c.weight());
-    if (bad.isPresent()) return reject(c.replyTo(), Reason.INVALID, bad.get());
-    return whenExists(state, c.replyTo(), p -> state.backend(c.address()).isPresent()
-        ? reject(c.replyTo(), Reason.ALREADY_EXISTS, "backend " + c.address() + " is already in pool '" + pool + "'")
-        : persist(new PoolEvent.BackendAdded(c.address(), c.weight(), Instant.now(), c.origin()), c.replyTo()));
+    if (bad.isPresent()) return new Refuse(Reason.INVALID, bad.get());
+    return whenExists(state, p -> state.backend(c.address()).isPresent()
+        ? new Refuse(Reason.ALREADY_EXISTS, "backend " + c.address() + " is already in pool '" + pool + "'")
+        : write(new PoolEvent.BackendAdded(c.address(), c.weight(), Instant.now(), c.request().origin(), key)));
   }
 
-  private Effect<PoolEvent, PoolState> bootstrap(PoolState state, Bootstrap c) {
+  private ReplyEffect<PoolEvent, PoolState> bootstrap(PoolState state, Bootstrap c) {
     if (state.version() == 0) {
       return Effect().persist(new PoolEvent.PoolCreated(c.config(), Instant.now(), PoolDiff.ORIGIN))
           .thenRun(publisher::publish)
@@ -358,44 +545,48 @@ public final class PoolEntity extends EventSourcedBehavior<PoolEntity.Command, P
         .thenReply(c.replyTo(), s -> new BootstrapResult(s, false, diff.descriptions(), true));
   }
 
-  private Effect<PoolEvent, PoolState> history(PoolState state, GetHistory c) {
+  private ReplyEffect<PoolEvent, PoolState> history(PoolState state, GetHistory c) {
     if (state.version() == 0) return reject(c.replyTo(), Reason.NO_SUCH_POOL, "no pool '" + pool + "'");
+    readHistory(system, settings, pool, c.fromSeq(), settings.readTimeout())
+        .whenComplete((reply, failure) -> c.replyTo().tell(reply));
+    return Effect().noReply();
+  }
+
+  /**
+   * The pool's journaled events from {@code fromSeq} on (at most {@value #MAX_HISTORY}), read straight from the journal
+   * by whoever asks, or {@link Rejected} with {@link Reason#UNAVAILABLE} saying why the journal cannot be read now.
+   * Always completes normally, within {@code timeout}.
+   */
+  public static CompletionStage<HistoryReply> readHistory(
+      ActorSystem<?> system, JournalSettings settings, String pool, long fromSeq, Duration timeout) {
     CurrentEventsByPersistenceIdQuery journal =
         PersistenceQuery.get(system).getReadJournalFor(CurrentEventsByPersistenceIdQuery.class, settings.readJournal());
-    journal.currentEventsByPersistenceId(persistenceId().id(), Math.max(1, c.fromSeq()), Long.MAX_VALUE)
+    return journal.currentEventsByPersistenceId(persistenceId(pool).id(), Math.max(1, fromSeq), Long.MAX_VALUE)
         .take(MAX_HISTORY)
         .map(e -> new Entry(e.sequenceNr(), (PoolEvent) e.event()))
+        .completionTimeout(timeout)
         .runWith(Sink.seq(), system)
-        .whenComplete((entries, failure) -> c.replyTo().tell(failure == null
-            ? new History(entries)
-            : new Rejected(Reason.UNAVAILABLE, "cannot read the journal: " + failure.getMessage())));
-    return Effect().none();
+        .<HistoryReply>thenApply(History::new)
+        .exceptionally(failure -> new Rejected(Reason.UNAVAILABLE, "the journal cannot be read now ("
+            + (dev.fulcrum.Failures.unwrap(failure) instanceof java.util.concurrent.TimeoutException
+                ? "no answer within " + timeout.toMillis() + " ms"
+                : dev.fulcrum.Failures.describe(failure))
+            + "); the pool's current state is still served by GET /api/pools/" + pool));
   }
 
-  private Effect<PoolEvent, PoolState> persist(PoolEvent event, ActorRef<Reply> replyTo) {
-    return Effect().persist(event).thenRun(publisher::publish).thenReply(replyTo, Ok::new);
-  }
-
-  private Effect<PoolEvent, PoolState> unchanged(PoolState state, ActorRef<Reply> replyTo) {
-    return Effect().reply(replyTo, new Ok(state));
-  }
-
-  private Effect<PoolEvent, PoolState> reject(ActorRef<? super Rejected> replyTo, Reason reason, String message) {
+  private ReplyEffect<PoolEvent, PoolState> reject(ActorRef<? super Rejected> replyTo, Reason reason, String message) {
     return Effect().reply(replyTo, new Rejected(reason, message));
   }
 
-  private Effect<PoolEvent, PoolState> whenExists(
-      PoolState state, ActorRef<Reply> replyTo, Function<PoolSettings, Effect<PoolEvent, PoolState>> then) {
-    if (!state.exists()) return reject(replyTo, Reason.NO_SUCH_POOL, "no pool '" + pool + "'");
+  private Decision whenExists(PoolState state, Function<PoolSettings, Decision> then) {
+    if (!state.exists()) return new Refuse(Reason.NO_SUCH_POOL, "no pool '" + pool + "'");
     return then.apply(state.pool());
   }
 
-  private Effect<PoolEvent, PoolState> withBackend(
-      PoolState state, HostPort address, ActorRef<Reply> replyTo,
-      Function<BackendSettings, Effect<PoolEvent, PoolState>> then) {
-    return whenExists(state, replyTo, p -> state.backend(address)
+  private Decision withBackend(PoolState state, HostPort address, Function<BackendSettings, Decision> then) {
+    return whenExists(state, p -> state.backend(address)
         .map(then)
-        .orElseGet(() -> reject(replyTo, Reason.NO_SUCH_BACKEND, "no backend " + address + " in pool '" + pool + "'")));
+        .orElseGet(() -> new Refuse(Reason.NO_SUCH_BACKEND, "no backend " + address + " in pool '" + pool + "'")));
   }
 
   private static Optional<String> weightProblem(int weight) {

@@ -15,11 +15,35 @@ import java.util.function.UnaryOperator;
  * The state of one pool's entity: its definition while the pool exists (empty before it is created and after it is
  * deleted) and its version, the sequence number of the last event applied. Versions only grow, also across a delete
  * and a re-create, so a newer state can always be told from an older one.
+ *
+ * <p>{@code recentKeys} are the idempotency keys of the last {@value #KEPT_KEYS} changes that came with one, oldest
+ * first, each with the version its change produced: rebuilt from the events on recovery, so a retried request is
+ * recognised wherever the entity runs next. Snapshots taken before keys existed read back with none.
  */
-public record PoolState(String name, long version, Optional<PoolSettings> definition) implements CborSerializable {
+public record PoolState(String name, long version, Optional<PoolSettings> definition, List<AppliedKey> recentKeys)
+    implements CborSerializable {
+
+  /** How many idempotency keys a pool remembers: a retry is recognised while its key is among the last this many. */
+  public static final int KEPT_KEYS = 100;
+
+  /** The idempotency key of a change and the version that change produced. */
+  public record AppliedKey(String key, long version) implements CborSerializable {}
+
+  public PoolState {
+    recentKeys = recentKeys == null ? List.of() : List.copyOf(recentKeys);
+  }
+
+  public PoolState(String name, long version, Optional<PoolSettings> definition) {
+    this(name, version, definition, List.of());
+  }
 
   public static PoolState empty(String name) {
     return new PoolState(name, 0, Optional.empty());
+  }
+
+  /** The version produced by the change that came with {@code key}, if that change is among the recent ones. */
+  public Optional<Long> appliedAt(String key) {
+    return recentKeys.stream().filter(k -> k.key().equals(key)).map(AppliedKey::version).findFirst();
   }
 
   public boolean exists() {
@@ -36,9 +60,18 @@ public record PoolState(String name, long version, Optional<PoolSettings> defini
   }
 
   PoolState apply(PoolEvent event) {
+    PoolState changed = change(event);
+    if (event.idempotencyKey() == null) return changed;
+    List<AppliedKey> keys = new ArrayList<>(recentKeys);
+    keys.add(new AppliedKey(event.idempotencyKey(), changed.version()));
+    if (keys.size() > KEPT_KEYS) keys.subList(0, keys.size() - KEPT_KEYS).clear();
+    return new PoolState(name, changed.version(), changed.definition(), keys);
+  }
+
+  private PoolState change(PoolEvent event) {
     long next = version + 1;
-    if (event instanceof PoolEvent.PoolCreated e) return new PoolState(name, next, Optional.of(e.pool()));
-    if (event instanceof PoolEvent.PoolDeleted) return new PoolState(name, next, Optional.empty());
+    if (event instanceof PoolEvent.PoolCreated e) return new PoolState(name, next, Optional.of(e.pool()), recentKeys);
+    if (event instanceof PoolEvent.PoolDeleted) return new PoolState(name, next, Optional.empty(), recentKeys);
     PoolSettings p = pool();
     if (event instanceof PoolEvent.BackendAdded e) {
       List<BackendSettings> backends = new ArrayList<>(p.backends());
@@ -68,6 +101,6 @@ public record PoolState(String name, long version, Optional<PoolSettings> defini
   }
 
   private PoolState changed(long next, StrategyKind strategy, List<BackendSettings> backends, HealthCheckSettings healthCheck) {
-    return new PoolState(name, next, Optional.of(new PoolSettings(name, strategy, backends, healthCheck)));
+    return new PoolState(name, next, Optional.of(new PoolSettings(name, strategy, backends, healthCheck)), recentKeys);
   }
 }

@@ -45,6 +45,7 @@ public final class BackendStats {
   /** The latency estimate and when it was last updated, packed so that one CAS keeps both consistent. */
   private volatile long latency;
   private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
+  private final OutlierDetector outliers = new OutlierDetector();
 
   /** Stats of a backend whose load counts toward no pool total. */
   public BackendStats() {
@@ -72,6 +73,11 @@ public final class BackendStats {
 
   public int inFlight() {
     return inFlight;
+  }
+
+  /** Where the data plane reports outcomes that may get the backend ejected. */
+  public OutlierDetector outliers() {
+    return outliers;
   }
 
   /** L7 requests of this node waiting in the backend's queue for a connection (engine = nio). */
@@ -146,6 +152,7 @@ public final class BackendStats {
 
   public void connectSucceeded() {
     if (connectFailureStreak != 0) connectFailureStreak = 0;
+    outliers.connected();
   }
 
   /** Forgets past connect failures when a backend comes back up, so one new failure does not eject it again. */

@@ -3,8 +3,10 @@ package dev.fulcrum.routing;
 import dev.fulcrum.backend.BackendActor;
 import dev.fulcrum.backend.Health;
 import dev.fulcrum.backend.HealthProbes;
+import dev.fulcrum.observe.Observability;
 import dev.fulcrum.config.BackendSettings;
 import dev.fulcrum.config.HostPort;
+import dev.fulcrum.config.OutlierSettings;
 import dev.fulcrum.config.PoolSettings;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -42,11 +44,22 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
 
   private record RampStep() implements Command {}
 
+  /** The data plane saw the backend fail often enough in a row to be ejected (sent by its {@link OutlierDetector}). */
+  private record Eject(HostPort address, BackendStats stats, String reason) implements Command {}
+
+  /** An ejection's time is up. */
+  private record Return(HostPort address, long ejection) implements Command {}
+
   private static final class Member {
     final ActorRef<BackendActor.Command> actor;
     final BackendStats stats;
     BackendSettings settings;
     Health health = Health.UNKNOWN;
+    /** Times ejected lately: each ejection lasts this many base times. */
+    int ejections;
+    /** Which ejection is under way (matches its {@link Return}), or 0 while routed. */
+    long ejection;
+    long returnedAt;
 
     Member(ActorRef<BackendActor.Command> actor, BackendStats stats, BackendSettings settings) {
       this.actor = actor;
@@ -65,6 +78,7 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
   private PoolSettings pool;
   private long version;
   private long spawned;
+  private long ejectionSeq;
 
   public static Behavior<Command> create(PoolSettings pool, RoutingTables tables, HealthProbes probes) {
     return Behaviors.setup(ctx -> new PoolRouter(ctx, pool, tables.of(pool.name()), probes));
@@ -92,6 +106,8 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
           publish();
           return this;
         })
+        .onMessage(Eject.class, this::onEject)
+        .onMessage(Return.class, this::onReturn)
         .build();
   }
 
@@ -109,6 +125,8 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
         }
       }
     }
+    members.forEach((address, member) -> member.stats.outliers().configure(next.strategySettings().outliers(),
+        reason -> getContext().getSelf().tell(new Eject(address, member.stats, reason))));
     members.entrySet().removeIf(e -> {
       if (wanted.contains(e.getKey())) return false;
       getContext().stop(e.getValue().actor);
@@ -136,16 +154,59 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
     BackendActor.Transition t = changed.transition();
     Member member = members.get(t.address());
     if (member != null && member.actor.equals(t.backend()) && member.health != t.health()) {
+      Observability.get(getContext().getSystem()).healthTransition(pool.name(), t.address(), member.health.name(), t.health().name(), t.reason());
       member.health = t.health();
       publish();
     }
     return this;
   }
 
+  /**
+   * Ejects the backend for base-ejection-time x its recent ejections, unless that would take more than
+   * max-ejection-percent of the pool (at least one backend, never the last one routed) out of this node's routing.
+   */
+  private Behavior<Command> onEject(Eject eject) {
+    Member member = members.get(eject.address());
+    if (member == null || member.stats != eject.stats() || member.ejection != 0) return this;
+    OutlierSettings settings = pool.strategySettings().outliers();
+    long ejected = members.values().stream().filter(m -> m.ejection != 0).count();
+    long routed = members.values().stream().filter(m -> m.ejection == 0 && m.health != Health.DOWN).count();
+    long allowed = Math.max(1, members.size() * settings.maxEjectionPercent() / 100);
+    if (settings.maxEjectionPercent() == 0 || ejected >= allowed || routed <= 1) {
+      getContext().getLog().warn("pool {} backend {} not ejected ({} of {} already, max-ejection-percent {}): {}",
+          pool.name(), eject.address(), ejected, members.size(), settings.maxEjectionPercent(), eject.reason());
+      member.stats.outliers().reset();
+      return this;
+    }
+    long now = System.nanoTime();
+    // a backend that stayed in for the longest ejection since its last return starts over at the base time
+    if (member.returnedAt != 0 && now - member.returnedAt > settings.maxEjectionTime().toNanos()) member.ejections = 0;
+    member.ejections++;
+    Duration time = settings.baseEjectionTime().multipliedBy(member.ejections);
+    if (time.compareTo(settings.maxEjectionTime()) > 0) time = settings.maxEjectionTime();
+    member.ejection = ++ejectionSeq;
+    getContext().getLog().warn("pool {} backend {} is ejected for {} ms: {}", pool.name(), eject.address(),
+        time.toMillis(), eject.reason());
+    getContext().scheduleOnce(time, getContext().getSelf(), new Return(eject.address(), member.ejection));
+    publish();
+    return this;
+  }
+
+  private Behavior<Command> onReturn(Return back) {
+    Member member = members.get(back.address());
+    if (member == null || member.ejection != back.ejection()) return this;
+    member.ejection = 0;
+    member.returnedAt = System.nanoTime();
+    member.stats.outliers().reset();
+    getContext().getLog().info("pool {} backend {} returns from its ejection", pool.name(), back.address());
+    publish();
+    return this;
+  }
+
   private Behavior<Command> onGetStatus(GetStatus get) {
     List<PoolStatus.Backend> backends = new ArrayList<>();
-    members.forEach((address, m) ->
-        backends.add(new PoolStatus.Backend(address, m.settings.weight(), m.health, m.stats.activeConnections())));
+    members.forEach((address, m) -> backends.add(new PoolStatus.Backend(
+        address, m.settings.weight(), m.ejection != 0 ? Health.EJECTED : m.health, m.stats.activeConnections())));
     get.replyTo().tell(new PoolStatus(pool.name(), version, backends));
     return this;
   }
@@ -153,7 +214,8 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
   private void publish() {
     List<RoutedBackend> eligible = new ArrayList<>();
     members.forEach((address, m) -> {
-      if (m.health != Health.DOWN && m.settings.weight() > 0 && m.settings.admin() == BackendSettings.Admin.ACTIVE) {
+      if (m.health != Health.DOWN && m.ejection == 0 && m.settings.weight() > 0
+          && m.settings.admin() == BackendSettings.Admin.ACTIVE) {
         eligible.add(new RoutedBackend(address, m.settings.weight(), m.stats, m.actor));
       }
     });

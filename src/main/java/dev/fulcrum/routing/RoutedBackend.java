@@ -18,6 +18,7 @@ public record RoutedBackend(
 
   /** Reports a failed connect; the backend actor decides whether that takes the backend down. */
   public void reportConnectFailure(String reason) {
+    stats.outliers().localFailure(reason);
     health.tell(new BackendActor.PassiveFailure(stats.connectFailed(), reason));
   }
 }

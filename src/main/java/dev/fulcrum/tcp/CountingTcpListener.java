@@ -1,7 +1,10 @@
 package dev.fulcrum.tcp;
 
 import dev.fulcrum.config.TcpListenerSettings;
+import dev.fulcrum.firewall.Firewall;
+import java.net.InetAddress;
 import dev.fulcrum.nio.RateLimitedCounter;
+import dev.fulcrum.observe.TcpObserver;
 import dev.fulcrum.routing.RoutedBackend;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -17,12 +20,31 @@ abstract class CountingTcpListener implements TcpListener {
   protected final TcpListenerSettings settings;
   protected final AtomicInteger openConnections = new AtomicInteger();
   protected final RateLimitedCounter noBackend;
+  protected final TcpObserver observer;
+  private final RateLimitedCounter refused;
+  private final Firewall firewall;
 
-  CountingTcpListener(TcpListenerSettings settings) {
+  CountingTcpListener(TcpListenerSettings settings, TcpObserver observer) {
     this.settings = settings;
+    this.observer = observer;
     this.noBackend = new RateLimitedCounter(count -> log.warn(
         "listener {}: no healthy backend in pool {}, closed {} client connection(s)",
         settings.name(), settings.pool(), count));
+    this.refused = new RateLimitedCounter(count -> log.info(
+        "listener {}: the firewall refused {} client connection(s)", settings.name(), count));
+    this.firewall = new Firewall(settings.firewall());
+  }
+
+  /** Whether the firewall lets this client in; a refusal is counted (and logged now and then). */
+  boolean permitted(InetAddress client) {
+    if (firewall.permits(client)) return true;
+    refused.increment();
+    return false;
+  }
+
+  @Override
+  public long refusedConnections() {
+    return refused.total();
   }
 
   /** The client is closed: every backend it was allowed to try refused or timed out. */

@@ -1,7 +1,10 @@
 package dev.fulcrum.tcp;
 
+import dev.fulcrum.config.ProxyProtocolVersion;
+import dev.fulcrum.http.wire.ProxyProtocol;
 import dev.fulcrum.nio.Connector;
 import dev.fulcrum.nio.EventLoop;
+import dev.fulcrum.observe.TcpObserver;
 import dev.fulcrum.nio.Pipe;
 import dev.fulcrum.routing.Attempts;
 import dev.fulcrum.routing.HashKey;
@@ -10,6 +13,7 @@ import dev.fulcrum.routing.RoutingTable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 
@@ -34,6 +38,11 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
   private Pipe down;
   private long lastActivity;
   private boolean closed;
+  /** For the access log: when the client was accepted and its backend connected, and how it ended. */
+  private final long started;
+  private long connectedAt;
+  private int connectFailures;
+  private TcpObserver.Termination ending;
 
   ForwardedConnection(NioTcpListener listener, EventLoop loop, SocketChannel client, RoutingTable table) {
     this.listener = listener;
@@ -41,6 +50,7 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     this.client = client;
     this.table = table;
     this.idleNanos = listener.settings().idleTimeout().toNanos();
+    this.started = loop.now();
   }
 
   void start() {
@@ -56,6 +66,7 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
         table, HashKey.clientIp(clientAddress.getAddress()), listener.settings().connectAttempts());
     if (attempts == null) {
       listener.noBackend();
+      ending = TcpObserver.Termination.REFUSED;
       close();
       return;
     }
@@ -73,11 +84,13 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     backendChannel = channel;
     backendKey = key;
     key.attach(this);
+    if (!sendProxyHeader()) return;
     up = new Pipe(loop, client, backendChannel);
     down = new Pipe(loop, backendChannel, client);
     backend.stats().connectSucceeded();
     backend.stats().connectionOpened();
     lastActivity = loop.now();
+    connectedAt = lastActivity;
     loop.addSweepable(this);
     try {
       clientKey = loop.register(client, SelectionKey.OP_READ, this);
@@ -87,8 +100,29 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     }
   }
 
+  /**
+   * Sends the PROXY header the backend expects first, if the listener says so; false (and closed) when it could not
+   * go out whole at once, which a fresh connection's empty send buffer always allows.
+   */
+  private boolean sendProxyHeader() {
+    ProxyProtocolVersion version = listener.settings().sendProxyProtocol();
+    if (version == ProxyProtocolVersion.OFF) return true;
+    try {
+      ByteBuffer header = ByteBuffer.wrap(ProxyProtocol.header(
+          version == ProxyProtocolVersion.V2, clientAddress, (InetSocketAddress) client.getLocalAddress()));
+      backendChannel.write(header);
+      if (!header.hasRemaining()) return true;
+    } catch (IOException e) {
+      // closed below
+    }
+    close();
+    return false;
+  }
+
   @Override
   public void failed(String reason, boolean timedOut) {
+    connectFailures++;
+    if (!attempts.hasNext()) ending = timedOut ? TcpObserver.Termination.TIMEOUT : TcpObserver.Termination.CONNECT_FAILED;
     connectFailed(reason);
   }
 
@@ -131,11 +165,15 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
 
   @Override
   public void sweep(long now) {
-    if (now - lastActivity >= idleNanos) close();
+    if (now - lastActivity >= idleNanos) {
+      ending = TcpObserver.Termination.TIMEOUT;
+      close();
+    }
   }
 
   @Override
   public void abort(Throwable cause) {
+    if (ending == null) ending = TcpObserver.Termination.RESET;
     close();
   }
 
@@ -155,6 +193,9 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
       // closing is all that is left to do
     }
     listener.connectionClosed();
+    listener.observer().closed(clientAddress, backend, attempts == null ? 0 : attempts.made(), connectFailures, started,
+        connectedAt, loop.now(), up == null ? 0 : up.bytes(), down == null ? 0 : down.bytes(),
+        ending == null ? TcpObserver.Termination.NORMAL : ending);
   }
 
   private void closeBackendChannel() {

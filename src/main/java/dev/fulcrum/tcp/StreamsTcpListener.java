@@ -1,11 +1,15 @@
 package dev.fulcrum.tcp;
 
 import dev.fulcrum.Failures;
+import dev.fulcrum.config.ProxyProtocolVersion;
 import dev.fulcrum.config.TcpListenerSettings;
+import dev.fulcrum.http.wire.ProxyProtocol;
 import dev.fulcrum.routing.Attempts;
 import dev.fulcrum.routing.HashKey;
 import dev.fulcrum.routing.RoutedBackend;
 import dev.fulcrum.routing.TableRef;
+import dev.fulcrum.observe.Observability;
+import dev.fulcrum.observe.TcpObserver;
 import java.net.InetSocketAddress;
 import java.util.Collections;
 import java.util.Optional;
@@ -37,8 +41,9 @@ final class StreamsTcpListener extends CountingTcpListener {
   private final Materializer materializer;
   private volatile Tcp.ServerBinding binding;
 
-  private StreamsTcpListener(TcpListenerSettings settings, TableRef table, Tcp tcp, Materializer materializer) {
-    super(settings);
+  private StreamsTcpListener(
+      TcpListenerSettings settings, TableRef table, Tcp tcp, Materializer materializer, TcpObserver observer) {
+    super(settings, observer);
     this.table = table;
     this.tcp = tcp;
     this.materializer = materializer;
@@ -46,7 +51,8 @@ final class StreamsTcpListener extends CountingTcpListener {
 
   static CompletionStage<TcpListener> start(
       org.apache.pekko.actor.typed.ActorSystem<?> system, TcpListenerSettings settings, TableRef table) {
-    StreamsTcpListener listener = new StreamsTcpListener(settings, table, Tcp.get(system), Materializer.matFromSystem(system));
+    StreamsTcpListener listener = new StreamsTcpListener(settings, table, Tcp.get(system), Materializer.matFromSystem(system),
+        Observability.get(system).tcp(settings));
     return Tcp.get(system)
         .bind(
             settings.bind().host(),
@@ -55,7 +61,10 @@ final class StreamsTcpListener extends CountingTcpListener {
             Collections.emptyList(),
             true,
             Optional.of(settings.idleTimeout()))
-        .to(Sink.foreach(listener::accept))
+        // at most max-connections handled at once: beyond that the stream stops pulling, so Pekko stops accepting and
+        // new clients wait in the kernel's backlog (as HAProxy's maxconn)
+        .mapAsyncUnordered(settings.maxConnections(), listener::accept)
+        .to(Sink.ignore())
         .run(listener.materializer)
         .thenApply(bound -> {
           listener.binding = bound;
@@ -73,23 +82,34 @@ final class StreamsTcpListener extends CountingTcpListener {
     return binding.unbind().thenApply(unit -> Done.getInstance());
   }
 
-  private void accept(Tcp.IncomingConnection client) {
+  /** Handles one client connection; the stage completes when it is closed. */
+  private CompletionStage<Done> accept(Tcp.IncomingConnection client) {
+    if (!permitted(client.remoteAddress().getAddress())) {
+      refuse(client);
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
     openConnections.incrementAndGet();
+    observer.opened();
+    long started = System.nanoTime();
+    CompletableFuture<Done> closed = new CompletableFuture<>();
     Attempts attempts = Attempts.pick(
         table.current(), HashKey.clientIp(client.remoteAddress().getAddress()), settings.connectAttempts());
     if (attempts == null) {
       noBackend.increment();
-      close(client);
-      return;
+      close(client, closed);
+      observer.closed(client.remoteAddress(), null, 0, 0, started, 0, System.nanoTime(), 0, 0,
+          TcpObserver.Termination.REFUSED);
+      return closed;
     }
-    connect(client, attempts);
+    connect(client, attempts, closed, started);
+    return closed;
   }
 
-  private void connect(Tcp.IncomingConnection client, Attempts attempts) {
+  private void connect(Tcp.IncomingConnection client, Attempts attempts, CompletableFuture<Done> closed, long started) {
     RoutedBackend backend = attempts.next();
     CompletableFuture<Flow<ByteString, ByteString, NotUsed>> clientSide = new CompletableFuture<>();
     Pair<Pair<CompletionStage<Done>, CompletionStage<Tcp.OutgoingConnection>>, CompletionStage<Done>> watched =
-        Flow.of(ByteString.class)
+        toBackend(client)
             .watchTermination(Keep.right())
             .viaMat(outgoing(backend), Keep.both())
             .watchTermination(Keep.both())
@@ -101,22 +121,38 @@ final class StreamsTcpListener extends CountingTcpListener {
       if (failure == null) {
         backend.stats().connectSucceeded();
         backend.stats().connectionOpened();
+        long connectedAt = System.nanoTime();
         CompletableFuture.allOf(toBackendDone.toCompletableFuture(), toClientDone.toCompletableFuture())
             .whenComplete((done, error) -> {
               backend.stats().connectionClosed();
               openConnections.decrementAndGet();
+              // the streams engine does not count bytes (a counting stage per chunk would cost every connection)
+              observer.closed(client.remoteAddress(), backend, attempts.made(), attempts.made() - 1, started,
+                  connectedAt, System.nanoTime(), -1, -1,
+                  error == null ? TcpObserver.Termination.NORMAL : TcpObserver.Termination.RESET);
+              closed.complete(Done.getInstance());
             });
         clientSide.complete(client.flow());
       } else {
         backend.reportConnectFailure(Failures.describe(failure));
         if (attempts.hasNext()) {
-          connect(client, attempts);
+          connect(client, attempts, closed, started);
         } else {
           gaveUp(client.remoteAddress(), attempts.made(), backend, Failures.describe(failure));
-          close(client);
+          close(client, closed);
+          observer.closed(client.remoteAddress(), backend, attempts.made(), attempts.made(), started, 0,
+              System.nanoTime(), 0, 0, TcpObserver.Termination.CONNECT_FAILED);
         }
       }
     });
+  }
+
+  /** The client's bytes on their way to the backend, after the PROXY header when the listener sends one. */
+  private Flow<ByteString, ByteString, NotUsed> toBackend(Tcp.IncomingConnection client) {
+    ProxyProtocolVersion version = settings.sendProxyProtocol();
+    if (version == ProxyProtocolVersion.OFF) return Flow.of(ByteString.class);
+    byte[] header = ProxyProtocol.header(version == ProxyProtocolVersion.V2, client.remoteAddress(), client.localAddress());
+    return Flow.of(ByteString.class).prepend(Source.single(ByteString.fromArray(header)));
   }
 
   private Flow<ByteString, ByteString, CompletionStage<Tcp.OutgoingConnection>> outgoing(RoutedBackend backend) {
@@ -130,8 +166,14 @@ final class StreamsTcpListener extends CountingTcpListener {
         Optional.empty());
   }
 
-  private void close(Tcp.IncomingConnection client) {
-    client.handleWith(Flow.fromSinkAndSource(Sink.<ByteString>cancelled(), Source.<ByteString>empty()), materializer);
+  private void close(Tcp.IncomingConnection client, CompletableFuture<Done> closed) {
+    refuse(client);
     openConnections.decrementAndGet();
+    closed.complete(Done.getInstance());
+  }
+
+  /** Closes the client without a byte either way. */
+  private void refuse(Tcp.IncomingConnection client) {
+    client.handleWith(Flow.fromSinkAndSource(Sink.<ByteString>cancelled(), Source.<ByteString>empty()), materializer);
   }
 }

@@ -19,7 +19,7 @@ public interface TcpListener {
   static CompletionStage<TcpListener> start(
       ActorSystem<?> system, EventLoops loops, TcpListenerSettings settings, TableRef table) {
     return switch (settings.engine()) {
-      case NIO -> NioTcpListener.start(loops, settings, table);
+      case NIO -> NioTcpListener.start(loops, settings, table, dev.fulcrum.observe.Observability.get(system).tcp(settings));
       case STREAMS -> StreamsTcpListener.start(system, settings, table);
     };
   }
@@ -33,6 +33,9 @@ public interface TcpListener {
 
   /** Client connections closed at once because the pool had no eligible backend. */
   long rejectedConnections();
+
+  /** Client connections closed at once because the listener's firewall refused their address. */
+  long refusedConnections();
 
   /** Stops accepting new connections; open ones go on. */
   CompletionStage<Done> unbind();

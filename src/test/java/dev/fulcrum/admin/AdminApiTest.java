@@ -146,6 +146,50 @@ class AdminApiTest {
   }
 
   @Test
+  void strictInput() {
+    admin.post("/api/pools", "{\"name\":\"strict\",\"backends\":[{\"address\":\"%s\"}]}".formatted(b1.address()));
+    long before = version("strict");
+    String b = "/api/pools/strict/backends";
+    assertError(admin.post(b, "{\"address\":\"127.0.0.1:1\"} {\"address\":\"127.0.0.1:2\"}"), 400, "invalid JSON");
+    assertError(admin.post(b, "{\"address\":\"127.0.0.1:1\"}]"), 400, "invalid JSON");
+    assertError(admin.patch(b + "/" + b1.address(), "{\"weight\":2} x"), 400, "invalid JSON");
+    String label64 = "a".repeat(64);
+    assertError(admin.post(b, "{\"address\":\"" + label64 + ".example.com:80\"}"), 400, "address");
+    assertError(admin.post(b, "{\"address\":\"" + label64 + ".example.com:80\"}"), 400, "63");
+    String long254 = String.join(".", java.util.Collections.nCopies(51, "abcd")) + ".x";  // 51*5 + 1 = 256 characters
+    assertError(admin.post(b, "{\"address\":\"" + long254 + ":80\"}"), 400, "253");
+    assertError(admin.post(b, "{\"address\":\"-bad.example.com:80\"}"), 400, "'-'");
+    assertError(admin.post(b, "{\"address\":\"bad_name.example.com:80\"}"), 400, "letters, digits");
+    assertError(admin.post(b, "{\"address\":\"a..b:80\"}"), 400, "empty label");
+    assertError(admin.post(b, "{\"address\":\"300.1.1.1:80\"}"), 400, "IPv4");
+    assertError(admin.post(b, "{\"address\":\"::1:80\"}"), 400, "brackets");
+    assertError(admin.post(b, "{\"address\":\"[::g]:80\"}"), 400, "IPv6");
+    assertError(admin.post(b, "{\"address\":\"[1:2:3:4:5:6:7:8:9]:80\"}"), 400, "IPv6");
+    assertError(admin.post(b, "{\"address\":\"[example.com]:80\"}"), 400, "IPv6");
+    assertError(admin.post("/api/pools", "{\"name\":\"x\",\"backends\":[{\"address\":\"[1::2::3]:80\"}]}"), 400, "backends[0].address");
+    assertError(admin.send("POST", b, "{\"address\":\"127.0.0.1:1\"}", Optional.of(TOKEN), java.util.Map.of("Idempotency-Key", "x".repeat(101))),
+        400, "Idempotency-Key");
+    assertEquals(before, version("strict"), "nothing changed on any error");
+    for (String good : new String[] {"[::1]:81", "[2001:db8::7]:82", "[::ffff:10.0.0.1]:83", label64.substring(1) + ".example.com:84", "localhost:85"}) {
+      Response r = admin.post(b, "{\"address\":\"" + good + "\"}");
+      assertEquals(201, r.status(), good + ": " + r);
+    }
+  }
+
+  @Test
+  void anIdempotencyKeyAppliesARetriedChangeOnce() {
+    admin.post("/api/pools", "{\"name\":\"keyed\",\"backends\":[{\"address\":\"%s\"}]}".formatted(b1.address()));
+    java.util.Map<String, String> key = java.util.Map.of("Idempotency-Key", "add-b2-" + java.util.UUID.randomUUID());
+    String body = "{\"address\":\"%s\",\"weight\":2}".formatted(b2.address());
+    Response first = admin.send("POST", "/api/pools/keyed/backends", body, Optional.of(TOKEN), key);
+    assertEquals(201, first.status(), first.toString());
+    Response retried = admin.send("POST", "/api/pools/keyed/backends", body, Optional.of(TOKEN), key);
+    assertEquals(201, retried.status(), "the retry is answered as the first was, not 409: " + retried);
+    assertEquals(first.json().get("version"), retried.json().get("version"), "and applied once");
+    assertError(admin.post("/api/pools/keyed/backends", body), 409, b2.address());
+  }
+
+  @Test
   void changesBackendsAndRejectsBadInputWithoutChangingAnything() {
     admin.post("/api/pools", "{\"name\":\"edit\",\"backends\":[\"%s\"]}".formatted(b1.address()).replace("[\"", "[{\"address\":\"").replace("\"]", "\"}]"));
     long v = version("edit");

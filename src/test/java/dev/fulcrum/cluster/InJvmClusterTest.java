@@ -81,7 +81,7 @@ class InJvmClusterTest {
     List<Fulcrum> started = new ArrayList<>();
     for (int n = 1; n <= 3; n++) started.add(Fulcrum.start(config(n == 1 ? seedPort : 0, seedPort)));
     Eventually.await(Duration.ofSeconds(20), "three members up", () -> started.stream().allMatch(f ->
-        Cluster.get(f.system()).state().members().size() == 3));
+        Cluster.get(f.clusterSystem()).state().members().size() == 3));
     return started;
   }
 
@@ -168,14 +168,14 @@ class InJvmClusterTest {
         p.backends().stream().map(b -> new BackendSettings(b.address(), 1)).toList(), p.healthCheck())));
 
     // A lagging node writes an old state to every node, without the version guard of ReplicatedPoolStates.offer.
-    SelfUniqueAddress self = DistributedData.get(two.system()).selfUniqueAddress();
+    SelfUniqueAddress self = DistributedData.get(two.clusterSystem()).selfUniqueAddress();
     LWWRegister.Clock<PoolState> versionClock = (t, s) -> s.version();
     Replicator.UpdateResponse<LWWMap<String, PoolState>> written = await(AskPattern.ask(
-        DistributedData.get(two.system()).replicator(),
+        DistributedData.get(two.clusterSystem()).replicator(),
         (ActorRef<Replicator.UpdateResponse<LWWMap<String, PoolState>>> r) -> new Replicator.Update<>(
             ReplicatedPoolStates.KEY, LWWMap.<String, PoolState>create(), new Replicator.WriteAll(ASK), r,
             map -> map.put(self, "web", stale, versionClock)),
-        ASK, two.system().scheduler()));
+        ASK, two.clusterSystem().scheduler()));
     assertInstanceOf(Replicator.UpdateSuccess.class, written);
 
     // Every node has merged it (the write to all succeeded), and node 3's replica keeps the newer state.
@@ -192,10 +192,10 @@ class InJvmClusterTest {
   private static PoolState replicated(Fulcrum node) {
     try {
       Replicator.GetResponse<LWWMap<String, PoolState>> read = await(AskPattern.ask(
-          DistributedData.get(node.system()).replicator(),
+          DistributedData.get(node.clusterSystem()).replicator(),
           (ActorRef<Replicator.GetResponse<LWWMap<String, PoolState>>> r) ->
               new Replicator.Get<>(ReplicatedPoolStates.KEY, Replicator.readLocal(), r),
-          ASK, node.system().scheduler()));
+          ASK, node.clusterSystem().scheduler()));
       return ((Replicator.GetSuccess<LWWMap<String, PoolState>>) read).dataValue().getEntries().get("web");
     } catch (Exception e) {
       throw new AssertionError(e);
@@ -207,7 +207,7 @@ class InJvmClusterTest {
   }
 
   private static String address(Fulcrum node) {
-    return Cluster.get(node.system()).selfMember().address().toString();
+    return Cluster.get(node.clusterSystem()).selfMember().address().toString();
   }
 
   @Test
@@ -219,9 +219,11 @@ class InJvmClusterTest {
     PoolState beforeCrash = await(crashed.pool("web").<PoolState>ask(PoolEntity.GetState::new, ASK));
 
     long start = System.nanoTime();
+    var membership = crashed.clusterSystem();
     crashed.system().terminate(); // no coordinated shutdown: the others see it vanish, as after a crash
     nodes.remove(crashed);
     await(crashed.system().getWhenTerminated());
+    await(membership.getWhenTerminated());
 
     Fulcrum survivor = survivors.get(0);
     PoolState recovered = Eventually.await(Duration.ofSeconds(40), "the entity answering on a survivor", () -> {

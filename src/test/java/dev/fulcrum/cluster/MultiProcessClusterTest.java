@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.fulcrum.testing.AdminClient;
 import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.PostgresTestDb;
-import dev.fulcrum.testing.FastCluster;
 import dev.fulcrum.testing.FulcrumProcess;
 import dev.fulcrum.testing.HttpBackend;
 import dev.fulcrum.testing.NamedBackend;
@@ -76,8 +75,7 @@ class MultiProcessClusterTest {
         """.formatted(shipped.toString().replace("\\", "/"), artery[n], seeds, url,
             PostgresTestDb.user(), PostgresTestDb.password(),
             pool, backends.get(0).address(), backends.get(1).address(), backends.get(2).address(), tcp[n], pool, http[n], pool,
-            admin[n])
-        + FastCluster.SETTINGS;
+            admin[n]);
     Path file = dir.resolve("node-" + (n + 1) + ".conf");
     Files.writeString(file, hocon);
     return file;
@@ -115,11 +113,14 @@ class MultiProcessClusterTest {
   }
 
   private int entityHost(int askVia) {
-    JsonNode view = Eventually.await(Duration.ofSeconds(30), "the entity located", () -> clusterView(askVia),
-        v -> v.path("pools").size() > 0 && v.path("pools").get(0).path("entityNode").isTextual());
-    String node = view.path("pools").get(0).path("entityNode").asText();
+    // The journal is shared with other tests: find this test's pool among any others.
+    JsonNode entry = Eventually.await(Duration.ofSeconds(30), "the entity located", () -> {
+      for (JsonNode p : clusterView(askVia).path("pools")) if (p.path("name").asText().equals(pool)) return p;
+      return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+    }, p -> p.path("entityNode").isTextual());
+    String node = entry.path("entityNode").asText();
     for (int n = 0; n < 3; n++) if (node.endsWith(":" + artery[n])) return n;
-    throw new AssertionError("entity on an unknown node: " + view);
+    throw new AssertionError("entity on an unknown node: " + entry);
   }
 
   private String warnings(int n) {
@@ -177,6 +178,13 @@ class MultiProcessClusterTest {
 
     int victim = entityHost(client);
     assertTrue(victim != client, "the entity moved to the client's node");
+    // Before any fault, every "unreachable" is a false suspicion of the failure detector on this loaded machine.
+    int suspicionsBeforeKill = 0;
+    int downingsBeforeKill = 0;
+    for (FulcrumProcess node : nodes) {
+      suspicionsBeforeKill += (int) node.stdout().lines().filter(l -> l.contains("as UNREACHABLE")).count();
+      downingsBeforeKill += (int) node.stdout().lines().filter(l -> l.contains("SBR took decision")).count();
+    }
     long killed = System.nanoTime();
     nodes[victim].close(); // SIGKILL
     int weight = 2;
@@ -185,13 +193,17 @@ class MultiProcessClusterTest {
       assertTrue(System.nanoTime() - killed < Duration.ofSeconds(60).toNanos(), "no control within 60 s of the kill");
       AdminClient.Response r = adminOf(client).patch("/api/pools/" + pool + "/backends/" + backend, "{\"weight\":" + weight + "}");
       if (r.status() == 200) break;
-      assertEquals(503, r.status(), "while the entity moves, calls answer 503: " + r);
-      assertTrue(r.raw().headers().firstValue("Retry-After").isPresent(), "503 with a retry hint");
+      // While the entity moves a change is not applied (503), or, while the lost node is unreachable, its caller
+      // cannot be sure it was not (504): the change might have been written just before the kill.
+      assertTrue(r.status() == 503 || r.status() == 504, "while the entity moves, calls answer 503 or 504: " + r);
+      if (r.status() == 503) assertTrue(r.raw().headers().firstValue("Retry-After").isPresent(), "503 with a retry hint");
       unavailable++;
     }
     long failoverMillis = (System.nanoTime() - killed) / 1_000_000;
-    System.out.printf("failover: a control change through node %d succeeded %d ms after SIGKILL of node %d (%d x 503 before)%n",
-        client + 1, failoverMillis, victim + 1, unavailable);
+    System.out.printf("failover (shipped settings): a control change through node %d succeeded %d ms after SIGKILL of node %d "
+        + "(%d x 503/504 before); false suspicions before the kill: %d unreachable, %d downed%n",
+        client + 1, failoverMillis, victim + 1, unavailable, suspicionsBeforeKill, downingsBeforeKill);
+    assertTrue(failoverMillis < 10_000, "control back within 10 s of the SIGKILL with the shipped settings, took " + failoverMillis + " ms");
     Eventually.await(Duration.ofSeconds(10), "more traffic after the failover", () -> ok.get() > 100);
     sending.set(false);
     traffic.join(10_000);

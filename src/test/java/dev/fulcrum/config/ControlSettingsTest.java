@@ -27,7 +27,9 @@ class ControlSettingsTest {
     assertTrue(admin.enabled());
     assertEquals(HostPort.parse("127.0.0.1:8081", false), admin.bind());
     assertEquals(Optional.empty(), admin.token());
-    assertEquals(Duration.ofSeconds(5), admin.askTimeout());
+    assertEquals(Duration.ofSeconds(4), admin.askTimeout());
+    assertEquals(Duration.ofSeconds(2), journal.writeTimeout(), "the journal circuit breaker's call-timeout in fulcrum-pekko.conf");
+    assertEquals(Duration.ofSeconds(2), journal.readTimeout());
     assertEquals("jdbc:h2:file:./data/fulcrum",
         config("").getString("pekko-persistence-jdbc.shared-databases.fulcrum.db.url"));
   }

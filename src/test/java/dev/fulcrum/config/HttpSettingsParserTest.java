@@ -122,6 +122,27 @@ class HttpSettingsParserTest {
         .contains("routes[1]: matches the same host '*' and path '/' as routes[0]"));
     assertTrue(error(base.formatted("[{pool = web, rewrite-prefix = x}]")).contains("rewrite-prefix: must be empty"));
     assertTrue(error(base.formatted("[{pool = web, max-attempts = 0}]")).contains("max-attempts: 0 is outside 1-10"));
+    assertTrue(error(base.formatted("[{pool = web, queue-size = -1}]")).contains("queue-size: -1 is outside 0-1000000"));
+    assertTrue(error(base.formatted("[{pool = web, queue-timeout = 0s}]")).contains("queue-timeout: "));
+  }
+
+  @Test
+  void tlsMistakesNameTheirPath() throws Exception {
+    java.nio.file.Path pem = java.nio.file.Files.createTempFile("fulcrum-test", ".pem");
+    String base = "fulcrum.listeners.http.main { bind = \"127.0.0.1:0\", routes = [{pool = web}], tls %s }";
+    assertTrue(error(base.formatted("{}")).contains("main.tls.certificates: is missing"));
+    assertTrue(error(base.formatted("{certificates = []}")).contains("main.tls.certificates: is empty"));
+    assertTrue(error(base.formatted("{certificates = [{cert = \"" + pem + "\"}]}"))
+        .contains("main.tls.certificates[0].key: is missing"));
+    assertTrue(error(base.formatted("{certificates = [{cert = \"/no/such.pem\", key = \"" + pem + "\"}]}"))
+        .contains("main.tls.certificates[0].cert: '/no/such.pem' is not a readable file"));
+    String one = "certificates = [{cert = \"" + pem + "\", key = \"" + pem + "\"}]";
+    assertTrue(error(base.formatted("{" + one + ", protocols = [TLSv1.1]}"))
+        .contains("main.tls.protocols: 'TLSv1.1' is not offered"));
+    assertTrue(error(base.formatted("{" + one + ", client-auth = required}"))
+        .contains("main.tls.client-ca: is missing"));
+    assertTrue(error(base.formatted("{" + one + ", client-auth = maybe}"))
+        .contains("main.tls.client-auth: must be none, optional or required"));
   }
 
   @Test

@@ -56,6 +56,25 @@ class StrategySettingsParserTest {
   }
 
   @Test
+  void aPoolsOutlierDetectionOverridesSomeKeysAndTakesTheOthersFromTheDefaults() {
+    FulcrumSettings settings = SettingsParser.parse(TestConfig.resolved("""
+        fulcrum.balancing.outlier-detection.base-ejection-time = 10s
+        fulcrum.pools.web { backends = ["127.0.0.1:9001"], outlier-detection { consecutive-5xx = 0, max-ejection-percent = 20 } }
+        """));
+    OutlierSettings web = settings.pool("web").strategySettings().outliers();
+    assertEquals(new OutlierSettings(0, 5, 5, Duration.ofSeconds(10), Duration.ofMinutes(5), 20), web);
+  }
+
+  @Test
+  void outlierDetectionMistakesNameTheirPath() {
+    assertError("outlier-detection.consecutive-5xx = -1", "fulcrum.pools.web.outlier-detection.consecutive-5xx: ");
+    assertError("outlier-detection.max-ejection-percent = 101", "fulcrum.pools.web.outlier-detection.max-ejection-percent: ");
+    assertError("outlier-detection.base-ejection-time = 0s", "fulcrum.pools.web.outlier-detection.base-ejection-time: ");
+    assertError("outlier-detection { base-ejection-time = 10m, max-ejection-time = 1m }",
+        "fulcrum.pools.web.outlier-detection.max-ejection-time: must be at least base-ejection-time");
+  }
+
+  @Test
   void mistakesInTheDefaultsNameTheDefaultsPath() {
     SettingsException e = assertThrows(SettingsException.class, () -> SettingsParser.parse(TestConfig.resolved("""
         fulcrum.balancing.hash-key = "cookie"

@@ -121,20 +121,6 @@ class NioEngineTest {
   }
 
   @Test
-  void encodedDotSegmentsAreRefusedOutright() {
-    // resolving them would change what the backend is sent
-    assertEquals(400, RawHttp.get(port, "x", "/public/%2e%2e/admin/x").status());
-    assertEquals(0, web.pending());
-  }
-
-  @Test
-  void anEncodedSlashIsASeparatorToTheFirewall() {
-    // routes and the firewall match the decoded path, where %2F is a '/'
-    assertEquals(403, RawHttp.get(port, "x", "/admin%2Fx").status());
-    assertEquals(0, web.pending());
-  }
-
-  @Test
   void http10RequestWithoutHostNamesTheBackendAsHost() {
     try (RawHttp http = new RawHttp(port)) {
       http.send("GET /old HTTP/1.0\r\n\r\n");

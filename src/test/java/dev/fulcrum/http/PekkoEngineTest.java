@@ -65,16 +65,4 @@ class PekkoEngineTest {
     assertEquals("a b", web.next().header("X-Folded"), "RFC 9112 5.2: reject, or replace the fold with a space");
   }
 
-  @Test
-  void encodedDotSegmentsAreMatchedDecodedAndDenied() {
-    assertEquals(403, RawHttp.get(port, "x", "/public/%2e%2e/admin/x").status());
-    assertEquals(0, web.pending());
-  }
-
-  @Test
-  void anEncodedSlashIsACharacterWithinASegment() {
-    RawHttp.Response encoded = RawHttp.get(port, "x", "/admin%2Fx");
-    assertEquals(200, encoded.status());
-    assertEquals("/admin%2Fx", web.next().target());
-  }
 }

@@ -38,6 +38,11 @@ final class RawHttp implements AutoCloseable {
     }
   }
 
+  /** The client side's port, as a server sees it. */
+  int localPort() {
+    return socket.getLocalPort();
+  }
+
   /** One request on a new connection. */
   static Response exchange(int port, String request) {
     try (RawHttp http = new RawHttp(port)) {

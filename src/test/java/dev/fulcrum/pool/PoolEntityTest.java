@@ -292,4 +292,59 @@ class PoolEntityTest {
     published.receiveSeveralMessages(5);
     assertEquals(before, published.receiveMessage(), "recovery publishes the recovered state");
   }
+
+  @Test
+  void aChangeWhoseDeadlinePassedIsRefusedAndNothingPersisted() {
+    create(new BackendSettings(A, 1));
+    TestProbe<PoolEntity.Started> started = kit.createTestProbe();
+    PoolEntity.Request late = new PoolEntity.Request("test", java.time.Instant.now().minusMillis(1), Optional.empty(), Optional.of(started.ref()));
+    var result = run(r -> new PoolEntity.SetWeight(A, 5, late, r));
+    assertRejected(result, Reason.EXPIRED);
+    assertTrue(((PoolEntity.Rejected) result.reply()).message().contains("nothing was changed"));
+    started.expectNoMessage(Duration.ofMillis(50));
+    assertEquals(1, entity.getState().version());
+  }
+
+  @Test
+  void aChangeTellsItsCallerJustBeforeItIsWritten() {
+    create(new BackendSettings(A, 1));
+    TestProbe<PoolEntity.Started> started = kit.createTestProbe();
+    PoolEntity.Request request = PoolEntity.Request.of("test", Duration.ofSeconds(5)).withStartedTo(started.ref());
+    ok(run(r -> new PoolEntity.SetWeight(A, 5, request, r)));
+    started.expectMessage(new PoolEntity.Started(entity.getState().name()));
+    ok(run(r -> new PoolEntity.SetWeight(A, 5, request, r)));
+    started.expectNoMessage(Duration.ofMillis(50)); // nothing to write: no "started"
+  }
+
+  @Test
+  void anIdempotencyKeyAppliesAChangeOnceAlsoAfterARestart() {
+    create(new BackendSettings(A, 1));
+    PoolEntity.Request keyed = PoolEntity.Request.of("test", Duration.ofSeconds(5)).withIdempotencyKey("deploy-42");
+    var first = run(r -> new PoolEntity.SetWeight(A, 5, keyed, r));
+    assertEquals("deploy-42", first.eventOfType(PoolEvent.WeightChanged.class).idempotencyKey());
+    run(r -> new PoolEntity.SetWeight(A, 6, r));
+    var retried = run(r -> new PoolEntity.SetWeight(A, 5, keyed, r));
+    assertTrue(retried.hasNoEvents(), "a retry under the same key is not applied again");
+    assertEquals(6, ok(retried).backend(A).orElseThrow().weight(), "it answers the current state");
+    assertEquals(Optional.of(2L), ok(retried).appliedAt("deploy-42"));
+
+    entity.restart();
+    var afterRestart = run(r -> new PoolEntity.SetWeight(A, 5, keyed, r));
+    assertTrue(afterRestart.hasNoEvents(), "the keys are rebuilt from the journal");
+    PoolEntity.Request lateRetry = new PoolEntity.Request("test", java.time.Instant.now().minusSeconds(1), keyed.idempotencyKey(), Optional.empty());
+    ok(run(r -> new PoolEntity.SetWeight(A, 5, lateRetry, r))); // applied before: Ok, not "expired"
+    assertRejected(run(r -> new PoolEntity.SetWeight(A, 5, PoolEntity.Request.of("test", Duration.ofSeconds(5)).withIdempotencyKey("a b"), r)),
+        Reason.INVALID);
+  }
+
+  @Test
+  void aPoolRemembersItsLastKeysOnly() {
+    PoolState state = PoolState.empty("p");
+    for (int i = 0; i < PoolState.KEPT_KEYS + 5; i++) {
+      state = state.apply(new PoolEvent.PoolDeleted(java.time.Instant.now(), "test", "k" + i));
+    }
+    assertEquals(PoolState.KEPT_KEYS, state.recentKeys().size());
+    assertEquals(Optional.empty(), state.appliedAt("k4"));
+    assertEquals(Optional.of(6L), state.appliedAt("k5"));
+  }
 }

@@ -41,6 +41,11 @@ final class L4Fixture implements AutoCloseable {
     return fulcrum.tcpListener("l4").localAddress().getPort();
   }
 
+  /** Waits until the fixture's own backends have passed their first checks. */
+  void awaitUp() {
+    PoolHealth.awaitAllUp(fulcrum, "web", backends.size());
+  }
+
   PoolStatus status() {
     return PoolHealth.status(fulcrum, "web");
   }

@@ -64,10 +64,16 @@ public final class AdminClient {
 
   /** Sends with the given token (empty: no Authorization header) instead of the client's. */
   public Response send(String method, String path, String json, Optional<String> withToken) {
+    return send(method, path, json, withToken, java.util.Map.of());
+  }
+
+  /** As {@link #send(String, String, String, Optional)}, with extra request headers. */
+  public Response send(String method, String path, String json, Optional<String> withToken, java.util.Map<String, String> headers) {
     HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(15))
         .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
     if (json != null) request.header("Content-Type", "application/json");
     withToken.ifPresent(t -> request.header("Authorization", "Bearer " + t));
+    headers.forEach(request::header);
     try {
       HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
       return new Response(response.statusCode(), response.body(), response);

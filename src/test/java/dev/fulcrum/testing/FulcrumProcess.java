@@ -55,6 +55,23 @@ public final class FulcrumProcess implements AutoCloseable {
     });
   }
 
+  public long pid() {
+    return process.pid();
+  }
+
+  /** Sends a signal by name ("STOP", "CONT", "KILL") with kill(1). */
+  public void signal(String name) {
+    try {
+      int exit = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start().waitFor();
+      if (exit != 0) throw new AssertionError("kill -" + name + " " + process.pid() + " exited with " + exit);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
   /** SIGTERM, as an orchestrator stopping the balancer would send. */
   public void terminate() {
     process.destroy();

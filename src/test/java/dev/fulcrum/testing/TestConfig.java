@@ -22,6 +22,7 @@ public final class TestConfig {
             pekko.coordinated-shutdown.terminate-actor-system = on
             fulcrum.shutdown.drain-timeout = 5s
             fulcrum.admin.bind = "127.0.0.1:0"
+            fulcrum.access-log.path = "target/test-access-logs/access.log"
             """))
         .withFallback(ConfigFactory.parseString(
             "pekko-persistence-jdbc.shared-databases.fulcrum.db.url = \"" + memoryJournalUrl() + "\""));

@@ -37,6 +37,9 @@ final class BodyRelay {
   private boolean complete;
   /** The last write could not take everything offered: wait until the destination is writable. */
   private boolean blocked;
+  /** Bytes written so far, head included, and of them the body's: for the access log and the byte counters. */
+  private long written;
+  private long bodyBytes;
 
   /** {@code head} may be null (a tunnel's second direction); {@code maxChunkedBody} bounds a chunked body. */
   BodyRelay(HttpSocket source, ByteBuffer head, BodyFraming framing, long length, long maxChunkedBody) {
@@ -45,6 +48,14 @@ final class BodyRelay {
     this.framing = framing;
     this.remaining = length;
     this.chunked = framing == BodyFraming.CHUNKED ? new ChunkedScanner(maxChunkedBody) : null;
+  }
+
+  /** Bytes to send before the head (a PROXY header on a new connection); before anything was written only. */
+  void precede(ByteBuffer first) {
+    ByteBuffer both = ByteBuffer.allocate(first.remaining() + (head == null ? 0 : head.remaining()));
+    both.put(first);
+    if (head != null) both.put(head);
+    head = both.flip();
   }
 
   /** Writes as much as the destination takes now; true once the whole message is written. */
@@ -59,6 +70,8 @@ final class BodyRelay {
     long written = source.writeTo(destination, head, body);
     if (head != null && !head.hasRemaining()) head = null;
     int bodyWritten = (int) Math.max(0, written - headLength);
+    this.written += Math.max(0, written);
+    bodyBytes += bodyWritten;
     if (bodyWritten > 0) {
       source.consume(bodyWritten);
       if (framing == BodyFraming.LENGTH) remaining -= bodyWritten;
@@ -66,6 +79,14 @@ final class BodyRelay {
     }
     blocked = written < headLength + body;
     return complete = !blocked && finished();
+  }
+
+  long bytesWritten() {
+    return written;
+  }
+
+  long bodyBytes() {
+    return bodyBytes;
   }
 
   /** Whether the whole message was written. */

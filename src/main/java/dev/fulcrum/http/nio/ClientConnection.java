@@ -1,6 +1,8 @@
 package dev.fulcrum.http.nio;
 
 import dev.fulcrum.http.proxy.Admission;
+import dev.fulcrum.http.proxy.ExchangeLog;
+import dev.fulcrum.http.proxy.Forwarded;
 import dev.fulcrum.http.proxy.HeaderRewriter;
 import dev.fulcrum.http.proxy.ListenerPolicy;
 import dev.fulcrum.http.proxy.ProxyError;
@@ -11,19 +13,23 @@ import dev.fulcrum.http.wire.HeaderFields;
 import dev.fulcrum.http.wire.HttpHeads;
 import dev.fulcrum.http.wire.ParsedRequest;
 import dev.fulcrum.http.wire.ParsedTarget;
+import dev.fulcrum.http.wire.ProxyProtocol;
 import dev.fulcrum.http.wire.RequestHead;
 import dev.fulcrum.http.wire.RequestTarget;
 import dev.fulcrum.http.wire.WireError;
 import dev.fulcrum.nio.EventLoop;
+import dev.fulcrum.tls.TlsContext;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
+import tlschannel.ServerTlsChannel;
 
 /**
  * A client connection of the nio engine: reads request heads one at a time (pipelined requests wait in the buffer),
@@ -37,6 +43,8 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   /** What the connection is doing between requests; an exchange or an answer of its own is under way otherwise. */
   private enum State {
+    /** Reading the PROXY protocol header a trusted balancer in front sends first. */
+    PREAMBLE,
     /** Reading the next request head. */
     READING,
     /** An exchange is under way. */
@@ -55,6 +63,11 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private State state = State.READING;
   private InetAddress address;
   private String ip;
+  private int port;
+  /** The request under way, for the access log and the counters; reused for each request of the connection. */
+  private final ExchangeLog log;
+  private InetSocketAddress clientSocket;
+  private InetSocketAddress localSocket;
   private Exchange exchange;
   /** The proxy's own answer being written, while {@link State#ANSWERING}. */
   private BodyRelay answer;
@@ -70,15 +83,30 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     this.policy = listener.policy();
     this.socket = socket;
     this.pool = pool;
+    this.log = new ExchangeLog(listener.observer());
   }
 
   void start() {
     try {
       socket.configureBlocking(false);
       socket.setOption(StandardSocketOptions.TCP_NODELAY, true);
-      address = ((InetSocketAddress) socket.getRemoteAddress()).getAddress();
+      clientSocket = (InetSocketAddress) socket.getRemoteAddress();
+      localSocket = (InetSocketAddress) socket.getLocalAddress();
+      address = clientSocket.getAddress();
       ip = address.getHostAddress();
-      attach(socket, loop.register(socket, SelectionKey.OP_READ, this));
+      port = ((InetSocketAddress) socket.getRemoteAddress()).getPort();
+      if (listener.expectsProxyProtocol()) {
+        // only the balancers in front may say who the client is: anyone else is closed before a byte is read
+        if (!listener.trustsProxyProtocolFrom(address)) {
+          attach(socket, null);
+          close();
+          return;
+        }
+        state = State.PREAMBLE;
+      }
+      // a PROXY header comes before the TLS handshake: TLS begins once it is read
+      Transport transport = state == State.PREAMBLE ? Transport.plain(socket) : clientTransport(socket);
+      attach(socket, transport, loop.register(socket, SelectionKey.OP_READ, this));
     } catch (IOException e) {
       attach(socket, null);
       close();
@@ -95,15 +123,36 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     return ip;
   }
 
+  ExchangeLog log() {
+    return log;
+  }
+
   boolean draining() {
     return draining;
+  }
+
+  /** The client's address and port (as a PROXY header gave them, if one came). */
+  InetSocketAddress clientSocket() {
+    return clientSocket;
+  }
+
+  /** The listener's address the client connected to. */
+  InetSocketAddress localSocket() {
+    return localSocket;
+  }
+
+  /** What the backend is told about this client and its request. */
+  Forwarded forwarded(String requestId, String host) {
+    return new Forwarded(ip, listener.tls() != null, host, requestId, TlsContext.clientSubject(transport().session()));
   }
 
   @Override
   public void ready(SelectionKey key) throws IOException {
     if (state == State.CLOSED) return;
     int ops = key.readyOps();
-    if ((ops & SelectionKey.OP_WRITE) != 0) writable();
+    // a TLS read that had to write a handshake message first goes on once the socket can take it
+    if ((ops & SelectionKey.OP_WRITE) != 0 && transport().wantsWrite()) readable();
+    if (state != State.CLOSED && (ops & SelectionKey.OP_WRITE) != 0) writable();
     if (state != State.CLOSED && (ops & SelectionKey.OP_READ) != 0) readable();
     if (state != State.CLOSED) updateInterest();
   }
@@ -111,6 +160,18 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   @Override
   public void abort(Throwable cause) {
     close();
+  }
+
+  @Override
+  void readResumed() {
+    if (state == State.CLOSED) return;
+    try {
+      readable();
+    } catch (IOException e) {
+      close();
+      return;
+    }
+    if (state != State.CLOSED) updateInterest();
   }
 
   @Override
@@ -140,9 +201,50 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
         if (n < 0) close();
       }
       case EXCHANGING -> exchange.clientReadable();
+      case PREAMBLE -> readPreamble();
       case READING -> nextRequest();
       default -> {}
     }
+  }
+
+  private Transport clientTransport(ByteChannel channel) {
+    TlsContext tls = listener.tls();
+    if (tls == null) return Transport.plain(socket);
+    return Transport.tls(ServerTlsChannel.newBuilder(channel, tls.sslContext())
+        .withEngineFactory(context -> tls.newServerEngine())
+        .build(), socket);
+  }
+
+  /** The PROXY header: the client's address in it is the one every rule and the backend then see. */
+  private void readPreamble() {
+    int available = unconsumed();
+    ProxyProtocol.Parsed parsed = available == 0 ? new ProxyProtocol.Incomplete() : parseHead(available, ProxyProtocol::parse);
+    if (parsed instanceof ProxyProtocol.Header header) {
+      consume(header.length());
+      if (header.source() != null) {
+        clientSocket = header.source();
+        address = clientSocket.getAddress();
+        ip = address.getHostAddress();
+        port = header.source().getPort();
+      }
+      state = State.READING;
+      if (listener.tls() != null) {
+        // what came after the header is the start of the TLS handshake: TLS reads it first
+        ByteBuffer rest = ByteBuffer.allocate(unconsumed());
+        if (rest.capacity() > 0) rest.put(parseHead(unconsumed(), ClientConnection::copyOf)).flip();
+        consumeAll();
+        attach(socket, clientTransport(new PrefixedChannel(rest, socket)), currentKey());
+        if (rest.hasRemaining()) loop.execute(this::readResumed);
+        return;
+      }
+      nextRequest();
+    } else if (parsed instanceof WireError || inputEnded()) {
+      close();
+    }
+  }
+
+  private static ByteBuffer copyOf(ByteBuffer buf, int from, int to) {
+    return buf.slice(from, to - from);
   }
 
   /** Takes the next request whose head is complete in the buffer, if any. */
@@ -166,6 +268,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
         }
         return;
       }
+      log.begin(headStartedAt == 0 ? loop.now() : headStartedAt, loop.now(), ip, port, end);
       headStartedAt = 0;
       ParsedRequest parsed = parseHead(end, (buf, from, to) -> HttpHeads.parseRequest(buf, from, to, listener.settings().limits()));
       consume(end);
@@ -179,8 +282,9 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   private void handle(RequestHead head) {
     String requestId = HeaderRewriter.requestId(head.headers());
+    log.request(head.method(), head.target(), requestId);
     boolean mustClose = head.hasBody() || !head.keepAlive();
-    ParsedTarget parsed = RequestTarget.parse(head.target());
+    ParsedTarget parsed = policy.parseTarget(head.target());
     if (parsed instanceof WireError error) {
       answer(ProxyError.of(error), requestId, true);
       return;
@@ -192,12 +296,13 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       return;
     }
     String host = target.authority() != null ? target.authority() : hostHeader;
-    Admission admission = policy.admit(address, host, target.path(), head.contentLength());
+    Admission admission = policy.admit(address, host, target, head.contentLength());
     if (admission instanceof ProxyError error) {
       answer(error, requestId, mustClose);
       return;
     }
     Route route = (Route) admission;
+    log.routed(route);
     Exchange next = new Exchange(this, policy, pool, head, route, requestId, target, host);
     exchange = next;
     state = State.EXCHANGING;
@@ -216,7 +321,10 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     headers.add("Content-Type", "text/plain; charset=UTF-8");
     if (requestId != null) headers.add(HeaderRewriter.REQUEST_ID, requestId);
     if (closing) headers.add("Connection", "close");
-    answer = new BodyRelay(this, HeadWriter.response(error.status(), headers, error.body()), BodyFraming.NONE, 0, 0);
+    ByteBuffer bytes = HeadWriter.response(error.status(), headers, error.body());
+    if (!log.active()) log.begin(loop.now(), loop.now(), ip, port, 0); // a head that never completed (408, 414, 431)
+    log.answered(error.status(), bytes.remaining(), loop.now());
+    answer = new BodyRelay(this, bytes, BodyFraming.NONE, 0, 0);
     closeAfterAnswer = closing;
     state = State.ANSWERING;
     writeAnswer();

@@ -1,8 +1,10 @@
 package dev.fulcrum.http.nio;
 
 import dev.fulcrum.Failures;
+import dev.fulcrum.config.ProxyProtocolVersion;
 import dev.fulcrum.http.proxy.BackendFailure;
 import dev.fulcrum.http.proxy.BackendSelection;
+import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.ListenerPolicy;
 import dev.fulcrum.http.proxy.ProxyError;
 import dev.fulcrum.http.proxy.Route;
@@ -11,6 +13,7 @@ import dev.fulcrum.http.wire.HeadWriter;
 import dev.fulcrum.http.wire.HeaderFields;
 import dev.fulcrum.http.wire.HttpHeads;
 import dev.fulcrum.http.wire.ParsedResponse;
+import dev.fulcrum.http.wire.ProxyProtocol;
 import dev.fulcrum.http.wire.RequestHead;
 import dev.fulcrum.http.wire.RequestTarget;
 import dev.fulcrum.http.wire.ResponseHead;
@@ -86,7 +89,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     this.path = target.path();
     this.replayable = !head.hasBody() && BackendSelection.idempotent(head.method());
     HeaderFields headers = new HeaderFields(head.headers().size() + 6);
-    route.requestHeaders(head.headers(), client.ip(), requestId, host, headers);
+    route.requestHeaders(head.headers(), client.forwarded(requestId, host), headers);
     if (target.authority() != null) {
       headers.removeAll("host");
       headers.add("Host", target.authority());
@@ -97,7 +100,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
       headers.add("Upgrade", head.headers().get("upgrade"));
     }
     this.requestHeaders = headers;
-    this.backendTarget = route.backendTarget(target);
+    this.backendTarget = route.backendPath(target) + target.query();
     this.hostless = host == null;
     if (!hostless) requestHead = HeadWriter.request(head.method(), backendTarget, head.minorVersion(), headers);
   }
@@ -115,6 +118,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     backend = next;
     backend.stats().requestStarted();
     attemptStarted = client.loop.now();
+    client.log().attempt(backend, attemptStarted);
     if (hostless) {
       requestHeaders.removeAll("host");
       requestHeaders.add("Host", backend.address().toString());
@@ -122,7 +126,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     }
     upload = new BodyRelay(client, requestHead.duplicate(), BodyFraming.of(head), head.contentLength(),
         policy.maxBodySize());
-    target = UpstreamPool.Target.of(backend, route.upstreamKey());
+    target = UpstreamPool.Target.of(backend, route.upstreamKey(), client.clientSocket());
     UpstreamConnection idle = pool.acquireNow(target);
     if (idle != null) acquired(idle);
     else pool.acquireLater(target, backend.stats(), this);
@@ -139,6 +143,8 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     }
     connection = given;
     connection.lend(this);
+    client.log().connected(client.loop.now());
+    if (route.upstreamKey().perClient() && !connection.reused()) upload.precede(proxyHeader());
     phase = Phase.SENDING;
     pumpUpload();
     updateInterest();
@@ -147,6 +153,12 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   @Override
   public void acquireFailed(BackendFailure failure) {
     if (phase == Phase.CONNECTING) failed(failure);
+  }
+
+  /** The PROXY header a new backend connection begins with, naming this client and the listener it came to. */
+  private ByteBuffer proxyHeader() {
+    boolean binary = route.upstreamKey().sendProxyProtocol() == ProxyProtocolVersion.V2;
+    return ByteBuffer.wrap(ProxyProtocol.header(binary, client.clientSocket(), client.localSocket()));
   }
 
   // --- socket events
@@ -195,6 +207,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     long idle = route.upstream().idleTimeout().toNanos();
     if (now - connection.lastActivity() < idle) return;
     if (download != null) {
+      client.log().mark(ExchangeLog.Termination.TIMEOUT);
       abort();
       client.close();
     } else {
@@ -209,6 +222,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     if (phase == Phase.CONNECTING && connection == null) pool.cancel(target, this);
     endAttempt();
     phase = Phase.DONE;
+    logEnd(ExchangeLog.Termination.CLIENT_ABORT);
   }
 
   // --- request
@@ -285,6 +299,8 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
 
   private void respond(ResponseHead response) {
     backend.stats().connectSucceeded();
+    selection.responded(response.status());
+    client.log().responseHead(response.status(), client.loop.now());
     boolean tunnel = response.status() == 101 && head.webSocketUpgrade();
     BodyFraming framing = BodyFraming.of(response, head.method());
     keepClient = BodyFraming.clientMayKeepAlive(head, framing) && !client.draining() && !uploading();
@@ -343,6 +359,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     if (reusable) pool.release(used);
     else pool.close(used);
     phase = Phase.DONE;
+    logEnd(ExchangeLog.Termination.NORMAL);
     client.exchangeDone(keepClient);
   }
 
@@ -356,6 +373,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     if (phase == Phase.DONE) return;
     if (download != null) {
       log.debug("request {}: backend {} broke off: {}", requestId, backend.address(), reason);
+      client.log().mark(ExchangeLog.Termination.BACKEND_RESET);
       abort();
       client.close();
       return;
@@ -369,6 +387,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     boolean staleReuse = failure.kind() == BackendFailure.Kind.RESET && connection != null && connection.reused()
         && replayable;
     endAttempt();
+    client.log().attemptFailed(failure);
     log.debug("request {} to {} failed on attempt {}: {} ({})",
         requestId, backend.address(), selection.attemptsMade(), failure.kind(), failure.reason());
     if (staleReuse) {
@@ -381,6 +400,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
       attempt(next);
     } else {
       phase = Phase.DONE;
+      client.log().gaveUp(failure);
       // an unread request body leaves the connection's framing unknown
       client.answer(policy.answer(selection, failure), requestId, head.hasBody() || !head.keepAlive());
     }
@@ -393,6 +413,14 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
       connection = null;
     }
     backend.stats().requestFinished(client.loop.now() - attemptStarted);
+  }
+
+  /** The request is over for the access log and the counters, with the bytes moved so far. */
+  private void logEnd(ExchangeLog.Termination otherwise) {
+    ExchangeLog record = client.log();
+    if (!record.active()) return;
+    record.addBytes(upload == null ? 0 : upload.bodyBytes(), download == null ? 0 : download.bytesWritten());
+    record.end(otherwise, client.loop.now());
   }
 
   private void updateInterest() {

@@ -16,6 +16,7 @@ import java.nio.channels.SocketChannel;
 abstract class HttpSocket implements EventLoop.Handler {
   protected final EventLoop loop;
   private SocketChannel channel;
+  private Transport transport;
   private SelectionKey key;
   /** Fill mode; null when nothing unconsumed is held. */
   private ByteBuffer in;
@@ -34,9 +35,22 @@ abstract class HttpSocket implements EventLoop.Handler {
   }
 
   final void attach(SocketChannel channel, SelectionKey key) {
+    attach(channel, Transport.plain(channel), key);
+  }
+
+  final void attach(SocketChannel channel, Transport transport, SelectionKey key) {
     this.channel = channel;
+    this.transport = transport;
     this.key = key;
     this.lastActivity = loop.now();
+  }
+
+  final Transport transport() {
+    return transport;
+  }
+
+  final SelectionKey currentKey() {
+    return key;
   }
 
   final SocketChannel channel() {
@@ -65,7 +79,7 @@ abstract class HttpSocket implements EventLoop.Handler {
       compact();
     }
     if (!in.hasRemaining()) return 0;
-    int n = channel.read(in);
+    int n = transport.read(in);
     if (n < 0) inputEnded = true;
     else if (n > 0) lastActivity = loop.now();
     if (unconsumed() == 0) releaseInput();
@@ -139,11 +153,11 @@ abstract class HttpSocket implements EventLoop.Handler {
     if (head != null && head.hasRemaining() && body > 0) {
       gather[0] = head;
       gather[1] = slice(body);
-      written = to.channel.write(gather);
+      written = to.transport.write(gather);
     } else if (body > 0) {
-      written = to.channel.write(slice(body));
+      written = to.transport.write(slice(body));
     } else {
-      written = to.channel.write(head);
+      written = to.transport.write(head);
     }
     if (written > 0) to.lastActivity = to.loop.now();
     return written;
@@ -151,7 +165,7 @@ abstract class HttpSocket implements EventLoop.Handler {
 
   /** Writes bytes of the proxy's own to this socket. */
   final int write(ByteBuffer bytes) throws IOException {
-    int written = channel.write(bytes);
+    int written = transport.write(bytes);
     if (written > 0) lastActivity = loop.now();
     return written;
   }
@@ -181,14 +195,21 @@ abstract class HttpSocket implements EventLoop.Handler {
 
   final void interest(boolean read, boolean write) {
     if (key == null || !key.isValid()) return;
-    int ops = (read ? SelectionKey.OP_READ : 0) | (write ? SelectionKey.OP_WRITE : 0);
-    if (key.interestOps() != ops) key.interestOps(ops);
+    int ops = (read ? SelectionKey.OP_READ : 0) | (write || transport.wantsWrite() ? SelectionKey.OP_WRITE : 0);
+    int before = key.interestOps();
+    if (before == ops) return;
+    key.interestOps(ops);
+    // TLS may hold decrypted bytes that arrived while reading was off: no selector event will say so
+    if (read && (before & SelectionKey.OP_READ) == 0 && transport.mayHoldInput()) loop.execute(this::readResumed);
   }
+
+  /** Reading was turned back on while the transport may hold input already: look at it as if it were readable. */
+  void readResumed() {}
 
   /** Ends the sending side (a half-close); false when the socket is already gone. */
   final boolean shutdownOutput() {
     try {
-      channel.shutdownOutput();
+      transport.shutdownOutput();
       return true;
     } catch (IOException e) {
       return false;
@@ -197,11 +218,13 @@ abstract class HttpSocket implements EventLoop.Handler {
 
   final void closeChannel() {
     releaseInput();
-    if (channel == null) return;
-    try {
-      channel.close();
-    } catch (IOException ignored) {
-      // closing is all that is left to do
+    if (transport != null) transport.close();
+    else if (channel != null) {
+      try {
+        channel.close();
+      } catch (IOException ignored) {
+        // closing is all that is left to do
+      }
     }
   }
 }

@@ -1,12 +1,19 @@
 package dev.fulcrum.http.nio;
 
+import dev.fulcrum.config.Cidr;
 import dev.fulcrum.config.HttpListenerSettings;
 import dev.fulcrum.http.HttpListener;
+import dev.fulcrum.http.proxy.ExchangeLog;
+import dev.fulcrum.http.proxy.ListenerObserver;
 import dev.fulcrum.http.proxy.ListenerPolicy;
+import dev.fulcrum.nio.AcceptLimit;
 import dev.fulcrum.nio.EventLoop;
 import dev.fulcrum.nio.EventLoops;
 import dev.fulcrum.nio.NioServer;
 import dev.fulcrum.routing.RoutingTables;
+import dev.fulcrum.tls.TlsContext;
+import dev.fulcrum.tls.TlsException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
@@ -17,7 +24,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.Done;
 
 /**
@@ -28,26 +34,39 @@ import org.apache.pekko.Done;
 public final class NioHttpListener implements HttpListener {
   private final HttpListenerSettings settings;
   private final ListenerPolicy policy;
+  private final ListenerObserver observer;
   private final Map<EventLoop, UpstreamPool> pools = new IdentityHashMap<>();
   private final Set<ClientConnection> connections = ConcurrentHashMap.newKeySet();
-  private final AtomicInteger open = new AtomicInteger();
+  private final AcceptLimit limit;
   private final CompletableFuture<Done> allClosed = new CompletableFuture<>();
   private volatile boolean terminating;
-  /** Null until bound, though loops may accept (and reach max-connections) before that. */
   private volatile NioServer server;
+  /** Null on a plain listener. */
+  private final TlsContext tls;
 
-  NioHttpListener(HttpListenerSettings settings, RoutingTables tables, EventLoop[] loops) {
+  NioHttpListener(HttpListenerSettings settings, RoutingTables tables, EventLoop[] loops, TlsContext tls) {
+    this(settings, tables, loops, tls, ListenerObserver.NONE);
+  }
+
+  NioHttpListener(
+      HttpListenerSettings settings, RoutingTables tables, EventLoop[] loops, TlsContext tls, ListenerObserver observer) {
     this.settings = settings;
+    this.tls = tls;
+    this.observer = observer;
     this.policy = new ListenerPolicy(settings, tables);
+    this.limit = new AcceptLimit(settings.limits().maxConnections());
     UpstreamPool.Limits limits = new UpstreamPool.Limits();
     for (EventLoop loop : loops) pools.put(loop, new UpstreamPool(loop, limits));
   }
 
   public static CompletionStage<HttpListener> start(
-      EventLoops loops, HttpListenerSettings settings, RoutingTables tables) {
+      EventLoops loops, HttpListenerSettings settings, RoutingTables tables, ListenerObserver observer) {
     NioHttpListener listener;
     try {
-      listener = new NioHttpListener(settings, tables, loops.all());
+      TlsContext tls = settings.tls().isPresent() ? TlsContext.load(settings.name(), settings.tls().get()) : null;
+      listener = new NioHttpListener(settings, tables, loops.all(), tls, observer);
+    } catch (TlsException e) {
+      return CompletableFuture.failedFuture(new IllegalArgumentException(e.getMessage()));
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -57,16 +76,32 @@ public final class NioHttpListener implements HttpListener {
 
   HttpListener bound(NioServer bound) {
     server = bound;
-    // connections accepted before the server was known could not pause it
-    if (open.get() >= settings.limits().maxConnections()) bound.pause();
+    limit.bound(bound);
+    if (tls != null) tls.watch(TLS_WATCH_SECONDS);
     return this;
   }
 
+  /** How often certificate files are checked for changes. */
+  private static final long TLS_WATCH_SECONDS = 2;
+
+  /** Whether clients come through balancers that send a PROXY protocol header first. */
+  boolean expectsProxyProtocol() {
+    return !settings.proxyProtocolFrom().isEmpty();
+  }
+
+  boolean trustsProxyProtocolFrom(InetAddress peer) {
+    for (Cidr cidr : settings.proxyProtocolFrom()) if (cidr.contains(peer)) return true;
+    return false;
+  }
+
+  /** The listener's TLS, or null when it is plain. */
+  TlsContext tls() {
+    return tls;
+  }
+
   void accepted(EventLoop loop, SocketChannel channel) {
-    if (open.incrementAndGet() >= settings.limits().maxConnections()) {
-      NioServer current = server;
-      if (current != null) current.pause();
-    }
+    observer.connectionOpened();
+    limit.opened();
     ClientConnection connection = new ClientConnection(this, loop, channel, pools.get(loop));
     connections.add(connection);
     connection.start();
@@ -74,11 +109,13 @@ public final class NioHttpListener implements HttpListener {
 
   void connectionClosed(ClientConnection connection) {
     connections.remove(connection);
-    NioServer current = server;
-    if (open.getAndDecrement() == settings.limits().maxConnections() && !terminating && current != null) {
-      current.resume();
-    }
+    observer.connectionClosed();
+    limit.closed();
     if (terminating && connections.isEmpty()) allClosed.complete(Done.getInstance());
+  }
+
+  ExchangeLog.Observer observer() {
+    return observer;
   }
 
   ListenerPolicy policy() {
@@ -103,6 +140,8 @@ public final class NioHttpListener implements HttpListener {
   @Override
   public CompletionStage<Done> terminate(Duration deadline) {
     terminating = true;
+    limit.stop();
+    if (tls != null) tls.close();
     return server.unbind().thenCompose(unbound -> {
       for (ClientConnection c : connections) c.loop.execute(c::drain);
       if (connections.isEmpty()) allClosed.complete(Done.getInstance());

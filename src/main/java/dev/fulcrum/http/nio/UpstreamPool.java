@@ -26,10 +26,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  * it is never handed from inside another exchange's call into the pool, until the queue timeout.
  */
 final class UpstreamPool implements EventLoop.Sweepable {
-  /** One backend under one set of backend settings. */
-  record Target(HostPort backend, InetSocketAddress address, UpstreamKey key) {
-    static Target of(RoutedBackend backend, UpstreamKey key) {
-      return new Target(backend.address(), backend.socketAddress(), key);
+  /**
+   * One backend under one set of backend settings; with a client when its connections are that client's alone (they
+   * begin with a PROXY header naming it).
+   */
+  record Target(HostPort backend, InetSocketAddress address, UpstreamKey key, InetSocketAddress client) {
+    static Target of(RoutedBackend backend, UpstreamKey key, InetSocketAddress client) {
+      return new Target(backend.address(), backend.socketAddress(), key, key.perClient() ? client : null);
+    }
+
+    /** What the backend's connection limit and queue count over: every client's connections together. */
+    Target shared() {
+      return client == null ? this : new Target(backend, address, key, null);
     }
   }
 
@@ -58,7 +66,7 @@ final class UpstreamPool implements EventLoop.Sweepable {
     private final ConcurrentHashMap<Target, Limit> limits = new ConcurrentHashMap<>();
 
     private Limit of(Target target) {
-      return limits.computeIfAbsent(target, t -> new Limit(t.key().maxConnections(), t.key().queueSize()));
+      return limits.computeIfAbsent(target.shared(), t -> new Limit(t.key().maxConnections(), t.key().queueSize()));
     }
   }
 

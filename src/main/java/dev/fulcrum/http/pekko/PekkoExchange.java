@@ -2,8 +2,10 @@ package dev.fulcrum.http.pekko;
 
 import dev.fulcrum.http.proxy.BackendFailure;
 import dev.fulcrum.http.proxy.BackendSelection;
+import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.ProxyError;
 import dev.fulcrum.http.proxy.Route;
+import dev.fulcrum.http.wire.RequestTarget;
 import dev.fulcrum.routing.BackendStats;
 import dev.fulcrum.routing.RoutedBackend;
 import java.net.InetAddress;
@@ -29,27 +31,31 @@ final class PekkoExchange {
   private final PekkoHeaders headers;
   private final InetAddress client;
   private final String requestId;
-  private final String path;
+  private final RequestTarget target;
   private final CompletableFuture<HttpResponse> result = new CompletableFuture<>();
   private final CompletableFuture<Void> bodySent;
   private final boolean replayable;
   private final HttpRequest outgoing;
+  /** What this request did, for the access log and the counters. */
+  private final ExchangeLog record;
   private BackendSelection selection;
 
   PekkoExchange(ProxyContext context, Route route, HttpRequest incoming, PekkoHeaders headers, InetAddress client,
-      String host, String requestId, String path) {
+      String host, String requestId, RequestTarget target, ExchangeLog record) {
+    this.record = record;
     this.context = context;
     this.route = route;
     this.headers = headers;
     this.client = client;
     this.requestId = requestId;
-    this.path = path;
+    this.target = target;
     boolean strict = incoming.entity().isStrict() || incoming.entity().isKnownEmpty();
     this.replayable = strict && incoming.method().isIdempotent();
     PekkoHeaders rewritten = new PekkoHeaders(incoming.getHeaders());
-    route.requestHeaders(rewritten, client.getHostAddress(), requestId, host, rewritten);
+    route.requestHeaders(rewritten, context.forwarded(incoming, client, host, requestId), rewritten);
     HttpRequest request = incoming.withHeaders(rewritten.result());
-    if (!route.rewrite(path).equals(path)) request = request.withUri(incoming.getUri().path(route.rewrite(path)));
+    // the path routes and the firewall decided on, not the one Pekko decoded from the client's spelling
+    request = request.withUri(incoming.getUri().path(route.backendPath(target)));
     if (strict) {
       this.bodySent = CompletableFuture.completedFuture(null);
     } else {
@@ -60,8 +66,8 @@ final class PekkoExchange {
   }
 
   CompletionStage<HttpResponse> start() {
-    selection = context.policy().select(route, client, headers, path, replayable);
-    if (selection == null) return CompletableFuture.completedFuture(Responses.of(ProxyError.noBackend(route.pool()), requestId));
+    selection = context.policy().select(route, client, headers, target.path(), replayable);
+    if (selection == null) return CompletableFuture.completedFuture(answer(ProxyError.noBackend(route.pool())));
     attempt(selection.first());
     return result;
   }
@@ -70,6 +76,7 @@ final class PekkoExchange {
     BackendStats stats = backend.stats();
     stats.requestStarted();
     long start = System.nanoTime();
+    record.attempt(backend, start);
     CompletableFuture<HttpResponse> pending = context.clients().send(backend.address(), route.upstreamKey(), outgoing);
     Duration timeout = route.upstream().responseTimeout();
     bodySent.thenRun(() -> {
@@ -81,6 +88,10 @@ final class PekkoExchange {
     pending.whenComplete((response, failure) -> {
       if (failure == null) {
         stats.connectSucceeded();
+        selection.responded(response.status().intValue());
+        long now = System.nanoTime();
+        record.connected(now);
+        record.responseHead(response.status().intValue(), now);
         result.complete(respond(response, stats, start));
       } else {
         stats.requestFinished(System.nanoTime() - start);
@@ -92,9 +103,19 @@ final class PekkoExchange {
   private void failed(RoutedBackend backend, BackendFailure failure) {
     log.debug("request {} to {} failed on attempt {}: {} ({})",
         requestId, backend.address(), selection.attemptsMade(), failure.kind(), failure.reason());
+    record.attemptFailed(failure);
     RoutedBackend next = selection.retryAfter(failure);
-    if (next != null) attempt(next);
-    else result.complete(Responses.of(context.policy().answer(selection, failure), requestId));
+    if (next != null) {
+      attempt(next);
+    } else {
+      record.gaveUp(failure);
+      result.complete(answer(context.policy().answer(selection, failure)));
+    }
+  }
+
+  private HttpResponse answer(ProxyError error) {
+    record.answered(error.status(), error.body().length, System.nanoTime());
+    return Responses.of(error, requestId);
   }
 
   private HttpResponse respond(HttpResponse response, BackendStats stats, long start) {
@@ -103,11 +124,22 @@ final class PekkoExchange {
     HttpResponse out = response.withHeaders(rewritten.result());
     String cookie = selection.stickyCookie();
     if (cookie != null) out = out.addHeader(RawHeader.create("Set-Cookie", cookie));
+    long length = out.entity().getContentLengthOption().orElse(0);
     if (out.entity().isStrict() || out.entity().isKnownEmpty()) {
       stats.requestFinished(System.nanoTime() - start);
+      logEnd(length);
       return out;
     }
-    return Bodies.onEnd(out, () -> stats.requestFinished(System.nanoTime() - start));
+    return Bodies.onEnd(out, () -> {
+      stats.requestFinished(System.nanoTime() - start);
+      logEnd(length);
+    });
+  }
+
+  /** Pekko HTTP does not tell how many body bytes passed; the declared lengths stand in for them. */
+  private void logEnd(long responseLength) {
+    record.addBytes(outgoing.entity().getContentLengthOption().orElse(0), responseLength);
+    record.end(ExchangeLog.Termination.NORMAL, System.nanoTime());
   }
 
   /** The backend's response headers did not arrive in time. */

@@ -14,12 +14,19 @@ import org.apache.pekko.http.javadsl.model.HttpHeader;
 final class PekkoHeaders implements HeaderView, HeaderSink {
   private final List<HttpHeader> in = new ArrayList<>();
   private final List<HttpHeader> out = new ArrayList<>();
+  private String rawTarget;
 
   PekkoHeaders(Iterable<HttpHeader> headers) {
     for (HttpHeader h : headers) {
-      // Pekko's own bookkeeping of a request's timeout, never a field on the wire
-      if (!h.is("timeout-access")) in.add(h);
+      // Pekko's own bookkeeping, never fields on the wire: a request's timeout, and the target as sent
+      if (h.is("raw-request-uri")) rawTarget = h.value();
+      else if (!h.is("timeout-access")) in.add(h);
     }
+  }
+
+  /** The request target as the client sent it (the listener has raw-request-uri-header on). */
+  String rawTarget() {
+    return rawTarget;
   }
 
   @Override

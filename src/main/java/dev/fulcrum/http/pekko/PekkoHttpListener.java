@@ -6,6 +6,11 @@ import dev.fulcrum.config.HttpListenerSettings;
 import dev.fulcrum.http.HttpListener;
 import dev.fulcrum.http.proxy.ListenerPolicy;
 import dev.fulcrum.runtime.LargeStackExecutor;
+import dev.fulcrum.tls.TlsContext;
+import dev.fulcrum.tls.TlsException;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.http.javadsl.ConnectionContext;
+import org.apache.pekko.http.javadsl.ServerBuilder;
 import dev.fulcrum.routing.RoutingTables;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -28,25 +33,38 @@ public final class PekkoHttpListener implements HttpListener {
   private final HttpListenerSettings settings;
   private final ServerBinding binding;
   private final BackendClients clients;
+  private final TlsContext tls;
 
-  private PekkoHttpListener(HttpListenerSettings settings, ServerBinding binding, BackendClients clients) {
+  private PekkoHttpListener(HttpListenerSettings settings, ServerBinding binding, BackendClients clients, TlsContext tls) {
     this.settings = settings;
     this.binding = binding;
     this.clients = clients;
+    this.tls = tls;
   }
 
   public static CompletionStage<HttpListener> start(
-      ActorSystem<?> system, HttpListenerSettings settings, RoutingTables tables) {
+      ActorSystem<?> system, HttpListenerSettings settings, RoutingTables tables,
+      dev.fulcrum.http.proxy.ListenerObserver observer) {
     Materializer materializer = LargeStackExecutor.materializer(system);
     ProxyContext context = new ProxyContext(
-        system, materializer, new BackendClients(system, materializer), new ListenerPolicy(settings, tables));
+        system, materializer, new BackendClients(system, materializer), new ListenerPolicy(settings, tables), observer);
     Function<HttpRequest, CompletionStage<HttpResponse>> handler = new PekkoProxy(context, new WebSocketProxy(context));
-    return Http.get(system)
+    TlsContext tls;
+    try {
+      tls = settings.tls().isPresent() ? TlsContext.load(settings.name(), settings.tls().get()) : null;
+    } catch (TlsException e) {
+      return CompletableFuture.failedFuture(new IllegalArgumentException(e.getMessage()));
+    }
+    ServerBuilder server = Http.get(system)
         .newServerAt(settings.bind().host(), settings.bind().port())
         .withMaterializer(materializer)
-        .withSettings(ServerSettings.create(serverConfig(settings).withFallback(system.settings().config())))
-        .bind(handler)
-        .thenApply(binding -> (HttpListener) new PekkoHttpListener(settings, binding, context.clients()));
+        .withSettings(ServerSettings.create(serverConfig(settings).withFallback(system.settings().config())));
+    // the same engines as the nio engine's: protocols, suites, SNI certificates and client authentication
+    if (tls != null) server = server.enableHttps(ConnectionContext.httpsServer(tls::newServerEngine));
+    return server.bind(handler).thenApply(binding -> {
+      if (tls != null) tls.watch(2);
+      return (HttpListener) new PekkoHttpListener(settings, binding, context.clients(), tls);
+    });
   }
 
   @Override
@@ -68,6 +86,7 @@ public final class PekkoHttpListener implements HttpListener {
   public CompletionStage<Done> terminate(Duration deadline) {
     return binding.terminate(deadline).thenApply(terminated -> {
       clients.close();
+      if (tls != null) tls.close();
       return Done.getInstance();
     });
   }
@@ -78,6 +97,8 @@ public final class PekkoHttpListener implements HttpListener {
         "pekko.http.server {\n"
             + "  server-header = \"\"\n"
             + "  remote-address-attribute = on\n"
+            + "  raw-request-uri-header = on\n"
+            + "  parsing.ssl-session-attribute = on\n"
             // the proxy times backends out itself (504); a server-side timeout would cut long uploads and downloads
             + "  request-timeout = infinite\n"
             + "  idle-timeout = " + settings.clientIdleTimeout().toMillis() + "ms\n"

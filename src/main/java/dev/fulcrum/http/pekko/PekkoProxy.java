@@ -1,10 +1,14 @@
 package dev.fulcrum.http.pekko;
 
 import dev.fulcrum.http.proxy.Admission;
+import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.HeaderRewriter;
 import dev.fulcrum.http.proxy.ListenerPolicy;
 import dev.fulcrum.http.proxy.ProxyError;
 import dev.fulcrum.http.proxy.Route;
+import dev.fulcrum.http.wire.ParsedTarget;
+import dev.fulcrum.http.wire.RequestTarget;
+import dev.fulcrum.http.wire.WireError;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Optional;
@@ -37,16 +41,29 @@ final class PekkoProxy implements Function<HttpRequest, CompletionStage<HttpResp
   public CompletionStage<HttpResponse> apply(HttpRequest request) {
     PekkoHeaders headers = new PekkoHeaders(request.getHeaders());
     String requestId = HeaderRewriter.requestId(headers);
-    String path = request.getUri().path();
-    String host = headers.get("host");
     InetAddress client = clientAddress(request);
+    ExchangeLog log = new ExchangeLog(context.observer());
+    long now = System.nanoTime();
+    log.begin(now, now, client.getHostAddress(), clientPort(request), 0);
+    log.request(request.method().value(), headers.rawTarget(), requestId);
+    // the target as the client sent it (Pekko's model has decoded it already): the listener's policy normalizes it
+    ParsedTarget parsed = context.policy().parseTarget(headers.rawTarget());
+    if (parsed instanceof WireError error) return done(ProxyError.of(error), requestId, log);
+    RequestTarget target = (RequestTarget) parsed;
+    String host = headers.get("host");
     long length = request.entity().getContentLengthOption().orElse(-1);
-    Admission admission = context.policy().admit(client, host, path, length);
-    if (admission instanceof ProxyError error) return CompletableFuture.completedFuture(Responses.of(error, requestId));
+    Admission admission = context.policy().admit(client, host, target, length);
+    if (admission instanceof ProxyError error) return done(error, requestId, log);
     Route route = (Route) admission;
+    log.routed(route);
     Optional<WebSocketUpgrade> upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
-    if (upgrade.isPresent()) return webSockets.proxy(request, headers, upgrade.get(), route, client, host, requestId, path);
-    return new PekkoExchange(context, route, request, headers, client, host, requestId, path).start();
+    if (upgrade.isPresent()) return webSockets.proxy(request, headers, upgrade.get(), route, client, host, requestId, target);
+    return new PekkoExchange(context, route, request, headers, client, host, requestId, target, log).start();
+  }
+
+  private static CompletionStage<HttpResponse> done(ProxyError error, String requestId, ExchangeLog log) {
+    log.answered(error.status(), error.body().length, System.nanoTime());
+    return CompletableFuture.completedFuture(Responses.of(error, requestId));
   }
 
   private static InetAddress unknownAddress() {
@@ -55,6 +72,10 @@ final class PekkoProxy implements Function<HttpRequest, CompletionStage<HttpResp
     } catch (UnknownHostException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private static int clientPort(HttpRequest request) {
+    return request.getAttribute(AttributeKeys.remoteAddress).map(RemoteAddress::getPort).orElse(0);
   }
 
   private static InetAddress clientAddress(HttpRequest request) {

@@ -4,6 +4,7 @@ import dev.fulcrum.http.proxy.BackendFailure;
 import dev.fulcrum.http.proxy.BackendSelection;
 import dev.fulcrum.http.proxy.ProxyError;
 import dev.fulcrum.http.proxy.Route;
+import dev.fulcrum.http.wire.RequestTarget;
 import dev.fulcrum.routing.RoutedBackend;
 import java.net.InetAddress;
 import java.util.List;
@@ -51,13 +52,13 @@ final class WebSocketProxy {
 
   CompletionStage<HttpResponse> proxy(
       HttpRequest request, PekkoHeaders headers, WebSocketUpgrade upgrade, Route route, InetAddress client, String host,
-      String requestId, String path) {
-    BackendSelection selection = context.policy().select(route, client, headers, path, false);
+      String requestId, RequestTarget target) {
+    BackendSelection selection = context.policy().select(route, client, headers, target.path(), false);
     if (selection == null) return CompletableFuture.completedFuture(Responses.of(ProxyError.noBackend(route.pool()), requestId));
     RoutedBackend backend = selection.first();
-    WebSocketRequest wsRequest = WebSocketRequest.create(backendUri(request, route, backend, path));
+    WebSocketRequest wsRequest = WebSocketRequest.create(backendUri(route, backend, target));
     PekkoHeaders rewritten = new PekkoHeaders(request.getHeaders());
-    route.requestHeaders(rewritten, client.getHostAddress(), requestId, host, rewritten);
+    route.requestHeaders(rewritten, context.forwarded(request, client, host, requestId), rewritten);
     for (HttpHeader h : rewritten.result()) {
       String name = h.lowercaseName();
       if (!name.equals("host") && !name.startsWith("sec-websocket-")) wsRequest = wsRequest.addHeader(h);
@@ -101,8 +102,7 @@ final class WebSocketProxy {
         .withFallback(context.system().settings().config())));
   }
 
-  private static String backendUri(HttpRequest request, Route route, RoutedBackend backend, String path) {
-    String query = request.getUri().rawQueryString().map(q -> "?" + q).orElse("");
-    return "ws://" + backend.address() + route.rewrite(path) + query;
+  private static String backendUri(Route route, RoutedBackend backend, RequestTarget target) {
+    return "ws://" + backend.address() + route.backendPath(target) + target.query();
   }
 }

@@ -65,9 +65,25 @@ public final class BackendSelection {
    * backend's health, and gives the next backend to try, or null when the client is to get {@link #answer}.
    */
   public RoutedBackend retryAfter(BackendFailure failure) {
-    if (failure.connectFailed()) attempts.current().reportConnectFailure(failure.reason());
+    RoutedBackend failed = attempts.current();
+    switch (failure.kind()) {
+      case CONNECT, CONNECT_TIMEOUT -> failed.reportConnectFailure(failure.reason());
+      case RESET -> {
+        failed.stats().outliers().localFailure("reset before a response: " + failure.reason());
+        failed.stats().outliers().gatewayError("reset before a response");
+      }
+      case TIMEOUT -> failed.stats().outliers().localFailure(failure.reason());
+      case INVALID_RESPONSE -> failed.stats().outliers().gatewayError("invalid response: " + failure.reason());
+      // the backend was not asked, or the client's body was at fault
+      case BUSY, QUEUE_TIMEOUT, TOO_LARGE -> {}
+    }
     if (failure.retryable(replayable) && attempts.hasNext() && budget.tryRetry()) return attempts.next();
     return null;
+  }
+
+  /** The current backend's response head arrived with this status: outlier detection counts it. */
+  public void responded(int status) {
+    attempts.current().stats().outliers().responded(status);
   }
 
   /** What the client is told when no other backend is tried after this failure. */

@@ -15,6 +15,7 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class HeaderRewriter {
   public static final String REQUEST_ID = "X-Request-Id";
+  public static final String CLIENT_CERT_SUBJECT = "X-Client-Cert-Subject";
   private static final String VIA = "1.1 fulcrum";
 
   /** What a field name means to the rewriter. */
@@ -30,8 +31,10 @@ public final class HeaderRewriter {
     return hex(random.nextLong()) + hex(random.nextLong());
   }
 
-  /** The request's headers as the backend sees them; {@code host} (null without one) goes into X-Forwarded-Host. */
-  static void forRequest(HeaderView in, String clientIp, String requestId, String host, Rules rules, HeaderSink out) {
+  /** The request's headers as the backend sees them. */
+  static void forRequest(HeaderView in, Forwarded forwarded, Rules rules, HeaderSink out) {
+    String clientIp = forwarded.clientIp();
+    String host = forwarded.host();
     String connectionTokens = connectionTokens(in);
     String forwardedFor = null;
     String via = null;
@@ -50,10 +53,11 @@ public final class HeaderRewriter {
       }
     }
     add("X-Forwarded-For", forwardedFor == null ? clientIp : forwardedFor + ", " + clientIp, rules, out);
-    add("X-Forwarded-Proto", "http", rules, out);
+    add("X-Forwarded-Proto", forwarded.tls() ? "https" : "http", rules, out);
     if (host != null) add("X-Forwarded-Host", host, rules, out);
     add("Via", via == null ? VIA : via + ", " + VIA, rules, out);
-    if (!hasRequestId) add(REQUEST_ID, requestId, rules, out);
+    if (!hasRequestId) add(REQUEST_ID, forwarded.requestId(), rules, out);
+    if (forwarded.clientCertSubject() != null) add(CLIENT_CERT_SUBJECT, forwarded.clientCertSubject(), rules, out);
     rules.addTo(out);
   }
 
@@ -79,8 +83,8 @@ public final class HeaderRewriter {
   }
 
   /**
-   * Expect: 100-continue is answered to the client by the proxy; X-Forwarded-Proto and -Host are the proxy's to say
-   * (a client could otherwise claim https).
+   * Expect: 100-continue is answered to the client by the proxy; X-Forwarded-Proto and -Host and the client
+   * certificate's subject are the proxy's to say (a client could otherwise claim https, or a verified identity).
    */
   private static Role role(String name) {
     switch (name.length()) {
@@ -109,6 +113,9 @@ public final class HeaderRewriter {
       case 17:
         if (is(name, "transfer-encoding")) return Role.HOP_BY_HOP;
         if (is(name, "x-forwarded-proto")) return Role.REPLACED;
+        break;
+      case 21:
+        if (is(name, CLIENT_CERT_SUBJECT)) return Role.REPLACED;
         break;
       default:
         break;

@@ -1,7 +1,11 @@
 package dev.fulcrum.http.proxy;
 
 import dev.fulcrum.config.HttpListenerSettings;
+import dev.fulcrum.firewall.Firewall;
 import dev.fulcrum.http.wire.HeaderView;
+import dev.fulcrum.http.wire.ParsedTarget;
+import dev.fulcrum.http.wire.PathNormalizer;
+import dev.fulcrum.http.wire.RequestTarget;
 import dev.fulcrum.routing.RoutingTables;
 import java.net.InetAddress;
 
@@ -16,12 +20,20 @@ public final class ListenerPolicy {
   private final Routes routes;
   private final Firewall firewall;
   private final RetryBudget retryBudget;
+  private final PathNormalizer paths;
 
   public ListenerPolicy(HttpListenerSettings settings, RoutingTables tables) {
     this.settings = settings;
     this.routes = new Routes(settings.routes(), tables);
     this.firewall = new Firewall(settings.firewall());
     this.retryBudget = new RetryBudget(settings.retryBudget());
+    this.paths = new PathNormalizer(
+        PathNormalizer.EncodedSlash.valueOf(settings.paths().encodedSlash().name()), settings.paths().mergeSlashes());
+  }
+
+  /** How this listener reads request targets: every path is normalized before anything is decided on it. */
+  public ParsedTarget parseTarget(String target) {
+    return RequestTarget.parse(target, paths);
   }
 
   public HttpListenerSettings settings() {
@@ -33,13 +45,18 @@ public final class ListenerPolicy {
   }
 
   /**
-   * The route for a request to {@code host} (a Host header value, may carry a port; null without one) and its
-   * decoded path, or the answer when there is none, the firewall refuses, or the declared body is too large
-   * ({@code contentLength} -1 when not declared).
+   * The route for a request to {@code host} (a Host header value, may carry a port; null without one) and target, or
+   * the answer when there is none, the firewall refuses, the declared body is too large ({@code contentLength} -1
+   * when not declared), or the route forwards paths as spelled and this one is not in its normal form.
    */
-  public Admission admit(InetAddress client, String host, String path, long contentLength) {
+  public Admission admit(InetAddress client, String host, RequestTarget target, long contentLength) {
+    String path = target.path();
     Route route = routes.match(host == null ? "" : host, path);
     if (route == null) return ProxyError.noRoute();
+    if (route.forwardsOriginalPath() && target.respelled()) {
+      return new ProxyError(400, "the request path is not in its normal form ('" + target.forwardPath()
+          + "'), and this route forwards paths as sent");
+    }
     if (!firewall.permits(client, path) || !route.permits(client, path)) return ProxyError.forbidden();
     if (contentLength > maxBodySize()) return ProxyError.tooLarge(maxBodySize());
     return route;

@@ -1,7 +1,8 @@
 package dev.fulcrum.http.proxy;
 
-import dev.fulcrum.config.HttpRouteSettings;
 import dev.fulcrum.config.HttpRouteSettings.Upstream;
+import dev.fulcrum.config.HttpRouteSettings;
+import dev.fulcrum.firewall.Firewall;
 import dev.fulcrum.http.wire.HeaderSink;
 import dev.fulcrum.http.wire.HeaderView;
 import dev.fulcrum.http.wire.RequestTarget;
@@ -30,6 +31,11 @@ public final class Route implements Admission {
     this.anyHost = settings.host().equals("*");
     this.wildcard = settings.host().startsWith("*.");
     this.hostSuffix = wildcard ? settings.host().substring(1) : settings.host();
+  }
+
+  /** How metrics and the access log name the route: its host and path prefix, e.g. {@code *\/api}. */
+  public String name() {
+    return settings.host() + settings.pathPrefix();
   }
 
   public String pool() {
@@ -65,8 +71,8 @@ public final class Route implements Admission {
   }
 
   /** The request's headers for the backend: hop-by-hop ones dropped, forwarding ones added, the route's rules. */
-  public void requestHeaders(HeaderView in, String clientIp, String requestId, String host, HeaderSink out) {
-    HeaderRewriter.forRequest(in, clientIp, requestId, host, requestRules, out);
+  public void requestHeaders(HeaderView in, Forwarded forwarded, HeaderSink out) {
+    HeaderRewriter.forRequest(in, forwarded, requestRules, out);
   }
 
   /** The response's headers for the client, likewise. */
@@ -74,18 +80,20 @@ public final class Route implements Admission {
     HeaderRewriter.forResponse(in, requestId, responseRules, out);
   }
 
-  /** The path and query the backend gets (raw, as sent): the matched prefix replaced when the route says so. */
-  public String backendTarget(RequestTarget target) {
-    if (settings.rewritePrefix().isEmpty()) return target.rawPath() + target.query();
-    int matched = settings.pathPrefix().length() == 1 ? 0 : settings.pathPrefix().length();
-    return absolute(target.withPrefixReplaced(matched, settings.rewritePrefix().get()));
+  /** Whether the backend gets paths as the client spelled them (only those already in their normal form pass). */
+  boolean forwardsOriginalPath() {
+    return settings.forwardOriginalPath();
   }
 
-  /** As {@link #backendTarget}, for a decoded path without query (the Pekko engine's model re-encodes it). */
-  public String rewrite(String path) {
+  /**
+   * The path the backend gets, encoded, without the query: the one routes and the firewall decided on (or, with
+   * {@code forward-original-path}, as sent, which is then the same), the matched prefix replaced when the route says so.
+   */
+  public String backendPath(RequestTarget target) {
+    String path = settings.forwardOriginalPath() ? target.rawPath() : target.forwardPath();
     if (settings.rewritePrefix().isEmpty()) return path;
-    String rest = settings.pathPrefix().length() == 1 ? path : path.substring(settings.pathPrefix().length());
-    return absolute(settings.rewritePrefix().get() + rest);
+    int matched = settings.pathPrefix().length() == 1 ? 0 : settings.pathPrefix().length();
+    return absolute(target.withPrefixReplaced(matched, settings.rewritePrefix().get()));
   }
 
   private static String absolute(String path) {

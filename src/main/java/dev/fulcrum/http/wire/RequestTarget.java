@@ -1,14 +1,12 @@
 package dev.fulcrum.http.wire;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
-
 /**
- * A request target split for routing: the host of an absolute-form target (else null), the path as sent, the path
- * percent-decoded (what routes and the firewall match, so "/%61dmin" is "/admin"), and the query with its '?'.
+ * A request target split for routing: the host of an absolute-form target (else null), the path as sent, the path in
+ * its normal form to forward and decoded to match (see {@link PathNormalizer}), and the query with its '?'.
  */
-public record RequestTarget(String authority, String rawPath, String path, String query) implements ParsedTarget {
-  public static ParsedTarget parse(String target) {
+public record RequestTarget(String authority, String rawPath, String forwardPath, String path, String query)
+    implements ParsedTarget {
+  public static ParsedTarget parse(String target, PathNormalizer normalizer) {
     String authority = null;
     String rest = target;
     if (startsWithIgnoreCase(target, "http://") || startsWithIgnoreCase(target, "https://")) {
@@ -19,29 +17,36 @@ public record RequestTarget(String authority, String rawPath, String path, Strin
       if (at >= 0) authority = authority.substring(at + 1);
       rest = pathStart == target.length() ? "/" : target.substring(pathStart);
       if (rest.charAt(0) == '?') rest = "/" + rest;
-    } else if (!target.startsWith("/") && !target.equals("*")) {
+    } else if (target.equals("*")) {
+      return new RequestTarget(null, "*", "*", "*", "");
+    } else if (!target.startsWith("/")) {
       return WireError.malformed("the request target must be a path (\"/...\") or an absolute URL");
     }
     int q = rest.indexOf('?');
-    // as nginx: dot segments are resolved before routing and the firewall see the path, and the backend gets it so
-    String rawPath = removeDotSegments(q < 0 ? rest : rest.substring(0, q));
+    String rawPath = q < 0 ? rest : rest.substring(0, q);
     String query = q < 0 ? "" : rest.substring(q);
-    String path = decode(rawPath);
-    if (path == null) return WireError.malformed("the request path has a '%' that does not start a percent-encoded byte");
-    if (hasDotSegment(path)) return WireError.malformed("the request path has percent-encoded '.' or '..' segments");
-    return new RequestTarget(authority, rawPath, path, query);
+    ParsedPath normalized = normalizer.normalize(rawPath);
+    if (normalized instanceof WireError error) return error;
+    PathNormalizer.Normalized path = (PathNormalizer.Normalized) normalized;
+    return new RequestTarget(authority, rawPath, path.forwarded(), path.decoded(), query);
+  }
+
+  /** Whether the client spelled the path otherwise than its normal form (encodings, dot segments, slashes). */
+  public boolean respelled() {
+    return !rawPath.equals(forwardPath);
   }
 
   /**
-   * The raw path with its first {@code decodedLength} characters (a route's prefix, which matched the decoded path)
-   * replaced by {@code replacement}, and the query: the prefix may have been sent percent-encoded.
+   * The normal form of the path with its first {@code decodedLength} characters (a route's prefix, which matched the
+   * decoded path) replaced by {@code replacement}: the prefix may be encoded in it.
    */
   public String withPrefixReplaced(int decodedLength, String replacement) {
-    return replacement + rawPath.substring(rawLength(decodedLength)) + query;
+    return replacement + forwardPath.substring(forwardLength(decodedLength));
   }
 
-  /** How many characters of the raw path decode to the first {@code decodedLength} characters of the path. */
-  private int rawLength(int decodedLength) {
+  /** How many characters of the forwarded path decode to the first {@code decodedLength} characters of the path. */
+  private int forwardLength(int decodedLength) {
+    String rawPath = forwardPath;
     if (rawPath.indexOf('%') < 0) return decodedLength;
     int decoded = 0;
     int raw = 0;
@@ -60,51 +65,8 @@ public record RequestTarget(String authority, String rawPath, String path, Strin
     return raw;
   }
 
-  /** RFC 3986 §5.2.4, for an absolute path; "/a/../.." stays at "/". */
-  private static String removeDotSegments(String path) {
-    if (!hasDotSegment(path)) return path;
-    String[] segments = path.substring(1).split("/", -1);
-    java.util.ArrayDeque<String> out = new java.util.ArrayDeque<>();
-    for (int i = 0; i < segments.length; i++) {
-      boolean last = i == segments.length - 1;
-      switch (segments[i]) {
-        case "." -> {
-          if (last) out.addLast("");
-        }
-        case ".." -> {
-          out.pollLast();
-          if (last) out.addLast("");
-        }
-        default -> out.addLast(segments[i]);
-      }
-    }
-    return "/" + String.join("/", out);
-  }
-
-  private static boolean hasDotSegment(String path) {
-    return path.contains("/./") || path.contains("/../") || path.endsWith("/.") || path.endsWith("/..");
-  }
-
-  /** The path percent-decoded as UTF-8, or null when a '%' starts no encoded byte. */
-  private static String decode(String raw) {
-    if (raw.indexOf('%') < 0) return raw;
-    ByteArrayOutputStream out = new ByteArrayOutputStream(raw.length());
-    for (int i = 0; i < raw.length(); i++) {
-      char c = raw.charAt(i);
-      if (c != '%') {
-        out.write(c);
-      } else if (i + 2 < raw.length() && hex(raw.charAt(i + 1)) >= 0 && hex(raw.charAt(i + 2)) >= 0) {
-        out.write(hex(raw.charAt(i + 1)) * 16 + hex(raw.charAt(i + 2)));
-        i += 2;
-      } else {
-        return null;
-      }
-    }
-    return out.toString(StandardCharsets.UTF_8);
-  }
-
   private int hexByte(int at) {
-    return hex(rawPath.charAt(at + 1)) * 16 + hex(rawPath.charAt(at + 2));
+    return hex(forwardPath.charAt(at + 1)) * 16 + hex(forwardPath.charAt(at + 2));
   }
 
   private static int hex(char c) {

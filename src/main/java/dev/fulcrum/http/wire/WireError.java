@@ -5,7 +5,7 @@ package dev.fulcrum.http.wire;
  * as Netty's {@code DecoderResult}: hostile traffic produces these by the thousand, and the caller picks the status
  * (a malformed request is the client's 400, a malformed response the proxy's 502).
  */
-public record WireError(Kind kind, String problem) implements ParsedRequest, ParsedResponse, ParsedTarget {
+public record WireError(Kind kind, String problem) implements ParsedRequest, ParsedResponse, ParsedTarget, ParsedPath, ProxyProtocol.Parsed {
   public enum Kind {
     /** Not valid HTTP/1.1, or valid but ambiguous about where a message ends (request smuggling). */
     MALFORMED,

@@ -7,6 +7,7 @@ import dev.fulcrum.config.HostPort;
 import dev.fulcrum.config.HttpListenerSettings;
 import dev.fulcrum.config.HttpListenerSettings.HttpLimits;
 import dev.fulcrum.config.HttpListenerSettings.RetryBudgetSettings;
+import dev.fulcrum.config.PathSettings;
 import dev.fulcrum.nio.EventLoop;
 import dev.fulcrum.nio.EventLoops;
 import dev.fulcrum.routing.RoutingTables;
@@ -37,9 +38,9 @@ class NioHttpListenerTest {
   void aConnectionAcceptedBeforeTheServerIsKnownCanReachTheLimit() throws Exception {
     HttpListenerSettings settings = new HttpListenerSettings("early", new HostPort("127.0.0.1", 0), List.of(),
         FirewallSettings.OPEN, new HttpLimits(8192, 100, 8192, 1 << 20, 1), Duration.ofSeconds(5),
-        new RetryBudgetSettings(0.2, 10), HttpListenerSettings.Engine.NIO);
+        new RetryBudgetSettings(0.2, 10), HttpListenerSettings.Engine.NIO, PathSettings.DEFAULT, java.util.Optional.empty(), List.of());
     EventLoop loop = loops.all()[0];
-    NioHttpListener listener = new NioHttpListener(settings, new RoutingTables(), loops.all());
+    NioHttpListener listener = new NioHttpListener(settings, new RoutingTables(), loops.all(), null);
     try (ServerSocket peer = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
         SocketChannel accepted = SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), peer.getLocalPort()))) {
       CompletableFuture<Throwable> failure = new CompletableFuture<>();

@@ -20,7 +20,8 @@ class BackendClientsTest {
   private static final ActorTestKit kit = ActorTestKit.create();
   /** Connections idle for 500 ms are closed: a pool is then dropped after 1 s unused (twice that). */
   private static final UpstreamKey KEY = new UpstreamKey(
-      Duration.ofSeconds(2), Duration.ofMillis(500), Duration.ofSeconds(1), 4, 16, Duration.ofSeconds(1));
+      Duration.ofSeconds(2), Duration.ofMillis(500), Duration.ofSeconds(1), 4, 16, Duration.ofSeconds(1),
+      dev.fulcrum.config.ProxyProtocolVersion.OFF);
 
   @AfterAll
   static void stop() {

@@ -1,4 +1,4 @@
-package dev.fulcrum.http.proxy;
+package dev.fulcrum.firewall;
 
 import dev.fulcrum.config.Cidr;
 import dev.fulcrum.config.FirewallSettings;
@@ -25,10 +25,15 @@ public final class Firewall {
     this.open = settings.isOpen();
   }
 
-  public boolean permits(InetAddress client, String path) {
+  /** For a TCP connection: the address lists alone (a TCP listener's firewall has no paths). */
+  public boolean permits(InetAddress client) {
     if (open) return true;
     if (allow.length > 0 && !anyContains(allow, client)) return false;
-    if (anyContains(deny, client)) return false;
+    return !anyContains(deny, client);
+  }
+
+  public boolean permits(InetAddress client, String path) {
+    if (!permits(client)) return false;
     if (allowPaths.length > 0 && !anyMatches(allowPaths, path)) return false;
     return !anyMatches(denyPaths, path);
   }

@@ -1,0 +1,143 @@
+package dev.fulcrum.admin;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fulcrum.config.AdminSettings;
+import dev.fulcrum.config.HealthCheckJson;
+import dev.fulcrum.config.HealthCheckSettings;
+import dev.fulcrum.config.SettingsException;
+import dev.fulcrum.pool.PoolControl;
+import dev.fulcrum.pool.PoolEntity;
+import dev.fulcrum.pool.PoolState;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.model.AttributeKeys;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+
+/**
+ * {@code GET} and {@code PUT /api/pools/{pool}/health-check}: a pool's health-check settings, changed as an event
+ * ({@link PoolEntity.SetHealthCheck}) like every other change, with the token when one is set. The body has the
+ * config's field names and is validated by the config's parser.
+ */
+final class HealthCheckRoutes {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+  private static final long MAX_BODY = 64 * 1024;
+
+  private final ActorSystem<?> system;
+  private final AdminSettings settings;
+  private final PoolControl pools;
+
+  HealthCheckRoutes(ActorSystem<?> system, AdminSettings settings, PoolControl pools) {
+    this.system = system;
+    this.settings = settings;
+    this.pools = pools;
+  }
+
+  /** The response when the call is {@code /api/pools/{pool}/health-check}, else null. */
+  CompletionStage<HttpResponse> handle(HttpRequest request) {
+    List<String> path = new java.util.ArrayList<>();
+    request.getUri().pathSegments().forEach(s -> {
+      if (!s.isEmpty()) path.add(s);
+    });
+    if (path.size() != 4 || !path.get(0).equals("api") || !path.get(1).equals("pools") || !path.get(3).equals("health-check")) {
+      return null;
+    }
+    String pool = path.get(2);
+    if (request.method() == HttpMethods.GET) {
+      request.discardEntityBytes(system);
+      return state(pool).thenApply(state -> json(StatusCodes.OK, render(state))).exceptionally(this::failure);
+    }
+    if (request.method() != HttpMethods.PUT) {
+      request.discardEntityBytes(system);
+      return done(error(StatusCodes.METHOD_NOT_ALLOWED, "method " + request.method().value() + " not allowed here (GET, PUT)")
+          .addHeader(RawHeader.create("Allow", "GET, PUT")));
+    }
+    if (!authorized(request)) {
+      request.discardEntityBytes(system);
+      return done(error(StatusCodes.UNAUTHORIZED, "this call needs the header 'Authorization: Bearer <fulcrum.admin.token>'"));
+    }
+    if (request.entity().getContentLengthOption().orElse(0) > MAX_BODY) {
+      request.discardEntityBytes(system);
+      return done(error(StatusCodes.PAYLOAD_TOO_LARGE, "body larger than 64 KiB"));
+    }
+    String origin = "admin-api " + request.getAttribute(AttributeKeys.remoteAddress)
+        .flatMap(a -> a.getAddress()).map(java.net.InetAddress::getHostAddress).orElse("unknown");
+    return request.entity().toStrict(settings.askTimeout().toMillis(), MAX_BODY, system)
+        .thenCompose(body -> state(pool).thenCompose(state -> {
+          HealthCheckSettings next = HealthCheckJson.parse(body.getData().utf8String(), state.pool().healthCheck());
+          PoolEntity.Request change = PoolEntity.Request.of(origin, settings.askTimeout());
+          return pools.pool(pool).<PoolEntity.Reply>ask(r -> new PoolEntity.SetHealthCheck(next, change, r), settings.askTimeout());
+        }))
+        .thenApply(reply -> {
+          if (reply instanceof PoolEntity.Rejected rejected) {
+            StatusCode status = switch (rejected.reason()) {
+              case NO_SUCH_POOL, NO_SUCH_BACKEND -> StatusCodes.NOT_FOUND;
+              case INVALID -> StatusCodes.BAD_REQUEST;
+              case UNAVAILABLE, EXPIRED, READ_ONLY -> StatusCodes.SERVICE_UNAVAILABLE;
+              case ALREADY_EXISTS -> StatusCodes.CONFLICT;
+            };
+            return error(status, rejected.message());
+          }
+          if (reply instanceof PoolEntity.OutcomeUnknown unknown) {
+            // as the rest of the API: the write may or may not be in the journal; the client reads before retrying
+            return error(StatusCodes.SERVICE_UNAVAILABLE, unknown.message());
+          }
+          return json(StatusCodes.OK, render(((PoolEntity.Ok) reply).state()));
+        })
+        .exceptionally(this::failure);
+  }
+
+  private CompletionStage<PoolState> state(String pool) {
+    return pools.pool(pool).<PoolState>ask(PoolEntity.GetState::new, settings.askTimeout()).thenApply(state -> {
+      if (!state.exists()) throw new ApiError(StatusCodes.NOT_FOUND, "no pool '" + pool + "'");
+      return state;
+    });
+  }
+
+  private static ObjectNode render(PoolState state) {
+    ObjectNode node = MAPPER.createObjectNode().put("pool", state.name()).put("version", state.version());
+    node.set("healthCheck", MAPPER.valueToTree(HealthCheckJson.render(state.pool().healthCheck())));
+    return node;
+  }
+
+  private boolean authorized(HttpRequest request) {
+    if (settings.token().isEmpty()) return true;
+    byte[] expected = ("Bearer " + settings.token().get()).getBytes(StandardCharsets.UTF_8);
+    byte[] given = request.getHeader("Authorization").map(h -> h.value()).orElse("").getBytes(StandardCharsets.UTF_8);
+    return MessageDigest.isEqual(expected, given); // constant time, as the rest of the API
+  }
+
+  private HttpResponse failure(Throwable thrown) {
+    Throwable cause = thrown instanceof CompletionException && thrown.getCause() != null ? thrown.getCause() : thrown;
+    if (cause instanceof ApiError e) return error(e.status, e.getMessage());
+    if (cause instanceof SettingsException e) return error(StatusCodes.BAD_REQUEST, e.getMessage());
+    if (cause instanceof TimeoutException) {
+      return error(StatusCodes.SERVICE_UNAVAILABLE, "the pool did not answer in time").addHeader(RawHeader.create("Retry-After", "1"));
+    }
+    return error(StatusCodes.INTERNAL_SERVER_ERROR, "internal error: " + cause.getClass().getSimpleName());
+  }
+
+  private static CompletionStage<HttpResponse> done(HttpResponse response) {
+    return CompletableFuture.completedFuture(response);
+  }
+
+  private static HttpResponse error(StatusCode status, String message) {
+    return json(status, MAPPER.createObjectNode().put("error", message));
+  }
+
+  private static HttpResponse json(StatusCode status, com.fasterxml.jackson.databind.JsonNode body) {
+    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, body.toString());
+  }
+}

@@ -1,0 +1,67 @@
+package dev.fulcrum.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigSyntax;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The body of {@code PUT /api/pools/{pool}/health-check}: the same fields as a pool's {@code health-check} block in the
+ * config ({@code type, path, expect-status, expect-body, interval, timeout, rise, fall}; durations as "2s" or
+ * milliseconds), validated by the same parser, so the API accepts exactly what the config accepts. Fields left out
+ * keep the pool's current values.
+ */
+public final class HealthCheckJson {
+  public static final Set<String> FIELDS =
+      Set.of("type", "path", "expect-status", "expect-body", "interval", "timeout", "rise", "fall");
+
+  private HealthCheckJson() {}
+
+  /** The new settings, or a {@link SettingsException} naming the field and the problem. */
+  public static HealthCheckSettings parse(String json, HealthCheckSettings current) {
+    Config body;
+    try {
+      body = ConfigFactory.parseString(json.isBlank() ? "{}" : json,
+          ConfigParseOptions.defaults().setSyntax(ConfigSyntax.JSON).setOriginDescription("request body"));
+    } catch (ConfigException e) {
+      throw new SettingsException("the body is not a JSON object: " + e.getMessage());
+    }
+    for (String key : body.root().keySet()) {
+      if (!FIELDS.contains(key)) {
+        throw new SettingsException("unknown field '" + key + "' (known: " + String.join(", ", FIELDS.stream().sorted().toList()) + ")");
+      }
+    }
+    Config merged = body.withFallback(ConfigFactory.parseMap(asMap(current))).resolve();
+    try {
+      return SettingsParser.healthCheck(new ConfigReader(merged, ""));
+    } catch (SettingsException e) {
+      // the parser names the key and where it came from; the client wrote a field of its body
+      String message = e.getMessage().replace(" (request body: 1)", "");
+      throw new SettingsException("field " + message);
+    }
+  }
+
+  private static Map<String, Object> asMap(HealthCheckSettings s) {
+    Map<String, Object> map = new LinkedHashMap<>();
+    map.put("type", s.kind().name().toLowerCase(java.util.Locale.ROOT));
+    map.put("path", s.path());
+    map.put("expect-status", s.expectStatus());
+    map.put("expect-body", s.expectBody().orElse(""));
+    map.put("interval", s.interval().toMillis() + "ms");
+    map.put("timeout", s.timeout().toMillis() + "ms");
+    map.put("rise", s.rise());
+    map.put("fall", s.fall());
+    return map;
+  }
+
+  /** The settings as the API shows them (the same field names). */
+  public static Map<String, Object> render(HealthCheckSettings s) {
+    Map<String, Object> map = asMap(s);
+    map.put("interval", s.interval().toMillis() + "ms");
+    return map;
+  }
+}

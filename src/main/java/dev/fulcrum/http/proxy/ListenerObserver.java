@@ -1,0 +1,23 @@
+package dev.fulcrum.http.proxy;
+
+/**
+ * What an HTTP listener tells the node's metrics and access log: its connections opening and closing, and each request
+ * as it ends. Implementations count with lock-free adders and queue access-log lines without waiting.
+ */
+public interface ListenerObserver extends ExchangeLog.Observer {
+  void connectionOpened();
+
+  void connectionClosed();
+
+  /** Observes nothing (tests that start an engine on its own). */
+  ListenerObserver NONE = new ListenerObserver() {
+    @Override
+    public void connectionOpened() {}
+
+    @Override
+    public void connectionClosed() {}
+
+    @Override
+    public void ended(ExchangeLog log) {}
+  };
+}

@@ -1,0 +1,58 @@
+package dev.fulcrum.testing;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Certificates made by the openssl command line, as a user makes them (README), in a directory of the test's. */
+public final class TestCertificates {
+  private TestCertificates() {}
+
+  /** A self-signed certificate for these DNS names: NAME.pem and NAME.key (PKCS#8), RSA or EC (P-256). */
+  public static void selfSigned(Path dir, String name, boolean ec, String... dnsNames) {
+    List<String> command = new ArrayList<>(List.of("openssl", "req", "-x509", "-nodes", "-days", "2",
+        "-keyout", dir.resolve(name + ".key").toString(), "-out", dir.resolve(name + ".pem").toString(),
+        "-subj", "/CN=" + dnsNames[0], "-addext", "subjectAltName=DNS:" + String.join(",DNS:", dnsNames)));
+    command.addAll(ec ? List.of("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256") : List.of("-newkey", "rsa:2048"));
+    run(command);
+  }
+
+  /** A CA (NAME.pem, NAME.key) that signs client certificates. */
+  public static void authority(Path dir, String name) {
+    run(List.of("openssl", "req", "-x509", "-nodes", "-days", "2", "-newkey", "rsa:2048",
+        "-keyout", dir.resolve(name + ".key").toString(), "-out", dir.resolve(name + ".pem").toString(),
+        "-subj", "/CN=" + name));
+  }
+
+  /** A client certificate (NAME.pem, NAME.key) for subject CN=NAME, signed by the CA. */
+  public static void signedClient(Path dir, String ca, String name) {
+    String csr = dir.resolve(name + ".csr").toString();
+    run(List.of("openssl", "req", "-new", "-nodes", "-newkey", "rsa:2048", "-keyout", dir.resolve(name + ".key").toString(),
+        "-out", csr, "-subj", "/CN=" + name));
+    run(List.of("openssl", "x509", "-req", "-in", csr, "-CA", dir.resolve(ca + ".pem").toString(),
+        "-CAkey", dir.resolve(ca + ".key").toString(), "-CAcreateserial", "-days", "2",
+        "-out", dir.resolve(name + ".pem").toString()));
+  }
+
+  /** Runs a command to its end (bounded), failing with its output when it fails. */
+  public static String run(List<String> command) {
+    try {
+      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+      if (!process.waitFor(60, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        throw new AssertionError("did not end within 60 s: " + command);
+      }
+      String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (process.exitValue() != 0) throw new AssertionError(command + " exited " + process.exitValue() + ": " + output);
+      return output;
+    } catch (IOException e) {
+      throw new AssertionError("cannot run " + command.get(0) + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+}
