@@ -11,13 +11,15 @@ import java.util.Set;
 
 /**
  * The body of {@code PUT /api/pools/{pool}/health-check}: the same fields as a pool's {@code health-check} block in the
- * config ({@code type, path, expect-status, expect-body, interval, timeout, rise, fall}; durations as "2s" or
+ * config ({@code type, path, expect-status, expect-body, interval, timeout, rise, fall, method, host, headers};
+ * durations as "2s" or
  * milliseconds), validated by the same parser, so the API accepts exactly what the config accepts. Fields left out
  * keep the pool's current values.
  */
 public final class HealthCheckJson {
   public static final Set<String> FIELDS =
-      Set.of("type", "path", "expect-status", "expect-body", "interval", "timeout", "rise", "fall");
+      Set.of("type", "path", "expect-status", "expect-body", "interval", "timeout", "rise", "fall", "method", "host",
+          "headers");
 
   private HealthCheckJson() {}
 
@@ -55,6 +57,9 @@ public final class HealthCheckJson {
     map.put("timeout", s.timeout().toMillis() + "ms");
     map.put("rise", s.rise());
     map.put("fall", s.fall());
+    map.put("method", s.method());
+    map.put("host", s.host().orElse(""));
+    map.put("headers", s.headers());
     return map;
   }
 
@@ -62,6 +67,10 @@ public final class HealthCheckJson {
   public static Map<String, Object> render(HealthCheckSettings s) {
     Map<String, Object> map = asMap(s);
     map.put("interval", s.interval().toMillis() + "ms");
+    // reads are open: header values (an Authorization, say) are not shown, only which headers are set
+    Map<String, String> names = new LinkedHashMap<>();
+    s.headers().keySet().forEach(name -> names.put(name, "(set)"));
+    map.put("headers", names);
     return map;
   }
 }
