@@ -53,10 +53,6 @@ abstract class HttpSocket implements EventLoop.Handler {
     return key;
   }
 
-  final SocketChannel channel() {
-    return channel;
-  }
-
   /** Registered with a selection key still valid. */
   final boolean isOpen() {
     return key != null && key.isValid();

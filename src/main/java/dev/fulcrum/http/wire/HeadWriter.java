@@ -29,7 +29,7 @@ public final class HeadWriter {
   }
 
   /** The reason phrase of the statuses the proxy answers with itself (RFC 9110 §15). */
-  public static String reason(int status) {
+  private static String reason(int status) {
     return switch (status) {
       case 400 -> "Bad Request";
       case 403 -> "Forbidden";
