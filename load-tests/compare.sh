@@ -13,7 +13,7 @@
 # load-tests/bench.conf (HTTP 8091, TCP 8092, admin 8093). Each target must reach all 3 backends, answer /health with
 # "up" and pass /big whole, else it is skipped. Scenarios: keepalive (GET /, -c CONNS), close (Connection: close: one
 # new connection per request), big (GET /big, -c BIG_CONNS), crowd (GET /, -c CROWD_CONNS keep-alive clients at once:
-# every target is set up for it: HAProxy with maxconn 20000 and, at L7, maxconn 64 per server with its queue, nginx
+# every target is set up for it: HAProxy with maxconn 8000 and, at L7, maxconn 64 per server with its queue, nginx
 # with 8192 worker_connections, Fulcrum with its defaults: max-connections from the open-file limit, 64 connections
 # per backend and a queue). Per scenario every target is warmed up (Fulcrum for
 # WARMUP s, for its JIT), then ROUNDS measured runs rotate over the targets so machine noise hits all of them.
@@ -148,7 +148,7 @@ backend_lines() { local i=0 p; for p in "${BACKEND_PORTS[@]}"; do i=$((i + 1)); 
 
 haproxy_cfg() { # l7|l4 PORT
   local mode=http; [[ $1 == l4 ]] && mode=tcp
-  printf 'global\n  maxconn 20000\n  nbthread 1\ndefaults\n  mode %s\n  maxconn 20000\n' $mode
+  printf 'global\n  maxconn 8000\n  nbthread 1\ndefaults\n  mode %s\n  maxconn 8000\n' $mode
   printf '  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n'
   if [[ $1 == l7 ]]; then
     printf '  timeout http-keep-alive 30s\n  option http-keep-alive\n  http-reuse always\n'
