@@ -132,7 +132,7 @@ final class BackendClients {
     Client client = new Client();
     // the scaladsl pool: javadsl newHostConnectionPool(ConnectHttp, settings, ...) always connects with TLS (Pekko HTTP 1.3.0)
     Pair<Pair<BoundedSourceQueue<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>, Http.HostConnectionPool>, CompletionStage<Done>>
-        materialized = Source.<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>queue(Math.max(1, target.key().queueSize()))
+        materialized = Source.<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>queue(queueSize(target.key()))
             .viaMat(Http.apply(system.classicSystem())
                 .<CompletableFuture<HttpResponse>>newHostConnectionPool(
                     target.backend.host(), target.backend.port(), settings, log, materializer)
@@ -189,5 +189,13 @@ final class BackendClients {
     BackendBusyException(HostPort backend) {
       super("too many requests waiting for a connection to " + backend, null, false, false);
     }
+  }
+
+  /**
+   * Pekko's bounded queue allocates all its slots up front: the backend's queue-size, but at most 8192 per pool (the
+   * nio engine's default of 100000 would be 800 KB per backend here).
+   */
+  private static int queueSize(UpstreamKey key) {
+    return Math.max(1, Math.min(key.queueSize(), 8192));
   }
 }
