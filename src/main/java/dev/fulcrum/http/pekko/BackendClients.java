@@ -192,8 +192,8 @@ final class BackendClients {
   }
 
   /**
-   * Pekko's bounded queue allocates all its slots up front: the backend's queue-size, but at most 8192 per pool (the
-   * nio engine's default of 100000 would be 800 KB per backend here).
+   * The backend's queue-size, but at most 8192 per Pekko pool: requests past that wait in Pekko's own pool buffers,
+   * and a queue this engine does not time out should not grow to the nio engine's 100000.
    */
   private static int queueSize(UpstreamKey key) {
     return Math.max(1, Math.min(key.queueSize(), 8192));
