@@ -43,34 +43,39 @@ public final class PathNormalizer {
 
   /** The normalized form of an origin-form path (no query), or why it is refused. */
   public ParsedPath normalize(String raw) {
-    StringBuilder out = new StringBuilder(raw.length());
-    for (int i = 0; i < raw.length(); i++) {
-      char c = raw.charAt(i);
-      if (c == '\\') return WireError.malformed("the request path has a backslash");
-      if (c != '%') {
-        out.append(c);
-        continue;
-      }
-      int value = i + 2 < raw.length() ? hexByte(raw.charAt(i + 1), raw.charAt(i + 2)) : -1;
-      if (value < 0) return WireError.malformed("the request path has a '%' that does not start a percent-encoded byte");
-      i += 2;
-      if (value == 0) return WireError.malformed("the request path has an encoded NUL");
-      if (value == '\\') return WireError.malformed("the request path has an encoded backslash");
-      if (value == '/') {
-        switch (encodedSlash) {
-          case DECODE -> out.append('/');
-          case REJECT -> {
-            return WireError.malformed("the request path has an encoded slash (%2F)");
-          }
-          case KEEP -> out.append("%2F");
+    String path = raw;
+    // most paths have nothing to decode: they are not copied
+    if (raw.indexOf('%') >= 0 || raw.indexOf('\\') >= 0) {
+      StringBuilder out = new StringBuilder(raw.length());
+      for (int i = 0; i < raw.length(); i++) {
+        char c = raw.charAt(i);
+        if (c == '\\') return WireError.malformed("the request path has a backslash");
+        if (c != '%') {
+          out.append(c);
+          continue;
         }
-      } else if (isUnreserved(value)) {
-        out.append((char) value);
-      } else {
-        out.append('%').append(HEX[value >> 4]).append(HEX[value & 15]);
+        int value = i + 2 < raw.length() ? hexByte(raw.charAt(i + 1), raw.charAt(i + 2)) : -1;
+        if (value < 0) return WireError.malformed("the request path has a '%' that does not start a percent-encoded byte");
+        i += 2;
+        if (value == 0) return WireError.malformed("the request path has an encoded NUL");
+        if (value == '\\') return WireError.malformed("the request path has an encoded backslash");
+        if (value == '/') {
+          switch (encodedSlash) {
+            case DECODE -> out.append('/');
+            case REJECT -> {
+              return WireError.malformed("the request path has an encoded slash (%2F)");
+            }
+            case KEEP -> out.append("%2F");
+          }
+        } else if (isUnreserved(value)) {
+          out.append((char) value);
+        } else {
+          out.append('%').append(HEX[value >> 4]).append(HEX[value & 15]);
+        }
       }
+      path = out.toString();
     }
-    String path = mergeSlashes ? mergeSlashes(out) : out.toString();
+    if (mergeSlashes && path.contains("//")) path = mergeSlashes(path);
     path = removeDotSegments(path);
     return new Normalized(path, decode(path));
   }
