@@ -61,8 +61,10 @@ public record HostPort(String host, int port) {
     for (String label : host.split("\\.", -1)) {
       if (label.isEmpty()) return java.util.Optional.of("the host name '" + host + "' has an empty label");
       if (label.length() > 63) return java.util.Optional.of("the host name label '" + label + "' has " + label.length() + " characters, more than 63");
-      if (!label.matches("[A-Za-z0-9-]+")) {
-        return java.util.Optional.of("the host name label '" + label + "' may hold only letters, digits and '-'");
+      // '_' is not in RFC 1123 host names but is valid DNS (SRV owners such as _http._tcp) and common in Docker and
+      // Compose service names; HAProxy and nginx accept it in server addresses, so we do too.
+      if (!label.matches("[A-Za-z0-9_-]+")) {
+        return java.util.Optional.of("the host name label '" + label + "' may hold only letters, digits, '-' and '_'");
       }
       if (label.startsWith("-") || label.endsWith("-")) {
         return java.util.Optional.of("the host name label '" + label + "' starts or ends with '-'");
