@@ -20,6 +20,8 @@ import dev.fulcrum.http.HttpListeners;
 import dev.fulcrum.pool.LocalPools;
 import dev.fulcrum.pool.JournalDatabase;
 import dev.fulcrum.pool.PoolControl;
+import dev.fulcrum.pool.PoolDiscovery;
+import dev.fulcrum.discovery.DnsResolver;
 import dev.fulcrum.pool.PoolEntity;
 import dev.fulcrum.routing.PoolRouter;
 import dev.fulcrum.routing.RoutingTables;
@@ -125,7 +127,11 @@ public final class Fulcrum {
   }
 
   private void startAll(Config config) {
-    pools = new PoolControl(system, journal, cluster, tables, settings::balancingFor, new HealthProbes(eventLoops));
+    // Only a node with pools that follow DNS names opens a resolver (it reads the system's DNS settings when it starts).
+    PoolDiscovery discovery = settings.discovery().isEmpty()
+        ? PoolDiscovery.NONE
+        : new PoolDiscovery(settings::discoveryFor, new DnsResolver(settings.dns()), Observability.get(system)::dnsResolutionFailed);
+    pools = new PoolControl(system, journal, cluster, tables, settings::balancingFor, new HealthProbes(eventLoops), discovery);
     CompletableFuture<Done> attached = new CompletableFuture<>();
     try {
       membership = Membership.start(system, config, pools, attached);

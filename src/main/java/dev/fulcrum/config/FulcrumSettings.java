@@ -11,9 +11,12 @@ public record FulcrumSettings(
     Duration drainTimeout,
     int eventLoops,
     StrategySettings balancingDefaults,
-    HttpSettings http) {
+    HttpSettings http,
+    DnsSettings dns,
+    List<DiscoverySettings> discovery) {
 
   public FulcrumSettings {
+    discovery = List.copyOf(discovery);
     pools = List.copyOf(pools);
     tcpListeners = List.copyOf(tcpListeners);
   }
@@ -32,5 +35,10 @@ public record FulcrumSettings(
         .map(PoolSettings::strategySettings)
         .findFirst()
         .orElse(balancingDefaults);
+  }
+
+  /** The pool's DNS discovery on this node, if it has {@code discovery = dns}. */
+  public java.util.Optional<DiscoverySettings> discoveryFor(String pool) {
+    return discovery.stream().filter(d -> d.pool().equals(pool)).findFirst();
   }
 }

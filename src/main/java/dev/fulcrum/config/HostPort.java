@@ -109,7 +109,8 @@ public record HostPort(String host, int port) {
     return isIpLiteral() ? new InetSocketAddress(host, port) : InetSocketAddress.createUnresolved(host, port);
   }
 
-  private boolean isIpLiteral() {
+  /** Whether the host is an IPv4 or IPv6 address rather than a name to look up. */
+  public boolean isIpLiteral() {
     return host.contains(":") || host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
   }
 

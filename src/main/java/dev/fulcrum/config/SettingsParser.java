@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
 import dev.fulcrum.routing.StrategyKind;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -23,7 +24,9 @@ public final class SettingsParser {
     ConfigReader fulcrum = new ConfigReader(root, "").child("fulcrum");
     // Checked on its own first, so a mistake in the defaults is reported where it was written, not under a pool.
     healthCheck(fulcrum.child("health-check"));
-    List<PoolSettings> pools = pools(fulcrum);
+    DnsSettings dns = dns(fulcrum.child("dns"));
+    List<DiscoverySettings> discovery = new ArrayList<>();
+    List<PoolSettings> pools = pools(fulcrum, dns, discovery);
     Set<String> poolNames = new HashSet<>();
     pools.forEach(p -> poolNames.add(p.name()));
     List<TcpListenerSettings> tcp = tcpListeners(fulcrum, poolNames);
@@ -35,7 +38,9 @@ public final class SettingsParser {
         fulcrum.child("shutdown").positiveDuration("drain-timeout"),
         fulcrum.intIn("event-loops", 0, 1024),
         StrategySettingsParser.parse(balancing, balancing),
-        HttpSettingsParser.parse(fulcrum, poolNames));
+        HttpSettingsParser.parse(fulcrum, poolNames),
+        dns,
+        discovery);
   }
 
   /** Validates a pool or listener name: it appears in actor names and admin URLs. */
@@ -47,19 +52,80 @@ public final class SettingsParser {
     return name;
   }
 
-  private static List<PoolSettings> pools(ConfigReader fulcrum) {
+  private static List<PoolSettings> pools(ConfigReader fulcrum, DnsSettings dns, List<DiscoverySettings> discovery) {
     ConfigReader pools = fulcrum.child("pools");
     List<PoolSettings> result = new ArrayList<>();
     for (String name : sortedKeys(pools.config())) {
       ConfigReader pool = pools.child(quoted(name));
       checkName(pools, name);
-      result.add(pool(pool, name, fulcrum.child("health-check"), fulcrum.child("balancing")));
+      String mode = pool.has("discovery") ? pool.string("discovery") : "static";
+      if (!mode.equals("static") && !mode.equals("dns")) {
+        throw pool.error("discovery", "'" + mode + "' is not a discovery mode (static, dns)");
+      }
+      List<DiscoverySettings.DnsName> names = mode.equals("dns") ? new ArrayList<>() : null;
+      result.add(pool(pool, name, fulcrum.child("health-check"), fulcrum.child("balancing"), names));
+      if (names == null) {
+        if (pool.has("dns")) throw pool.error("dns", "applies only with discovery = dns");
+        continue;
+      }
+      if (names.isEmpty()) {
+        throw pool.error("backends", "with discovery = dns, at least one backend must be a host name to follow "
+            + "(\"web.internal:8080\") or a service (\"_http._tcp.web.internal\")");
+      }
+      DnsSettings own = dns;
+      if (pool.has("dns")) {
+        ConfigReader d = pool.child("dns");
+        for (String key : sortedKeys(d.config())) {
+          if (!key.equals("min-ttl") && !key.equals("max-ttl")) {
+            throw d.error(quoted(key), "is not a per-pool DNS setting (min-ttl, max-ttl; the rest is fulcrum.dns)");
+          }
+        }
+        ConfigReader bounds = new ConfigReader(d.config().withFallback(fulcrum.child("dns").config()), d.path());
+        own = ttlBounds(bounds, dns);
+      }
+      discovery.add(new DiscoverySettings(name, names, own));
     }
     return result;
   }
 
+  private static DnsSettings dns(ConfigReader dns) {
+    List<HostPort> servers = new ArrayList<>();
+    List<String> listed;
+    try {
+      listed = dns.config().getStringList("servers");
+    } catch (com.typesafe.config.ConfigException e) {
+      throw dns.error("servers", "must be a list of \"address\" or \"address:port\" (IP addresses)");
+    }
+    for (int i = 0; i < listed.size(); i++) {
+      String text = listed.get(i).trim();
+      boolean hasPort = text.startsWith("[") ? text.contains("]:") : text.chars().filter(c -> c == ':').count() == 1;
+      HostPort server = dns.hostPort("servers[" + i + "]", hasPort ? text : (text.contains(":") && !text.startsWith("[") ? "[" + text + "]" : text) + ":53", false);
+      if (!server.isIpLiteral()) throw dns.error("servers[" + i + "]", "'" + text + "' is not an IP address: a DNS server is given by address");
+      servers.add(server);
+    }
+    Duration timeout = dns.positiveDuration("timeout");
+    if (timeout.compareTo(Duration.ofSeconds(60)) > 0) throw dns.error("timeout", "must be at most 60s, got " + timeout);
+    return ttlBounds(dns, new DnsSettings(servers, timeout, Duration.ofSeconds(1), Duration.ofSeconds(1)));
+  }
+
+  /** min-ttl and max-ttl from {@code d}: whole seconds as DNS TTLs are, 1s-1d, min-ttl <= max-ttl. */
+  private static DnsSettings ttlBounds(ConfigReader d, DnsSettings base) {
+    Duration min = d.positiveDuration("min-ttl");
+    Duration max = d.positiveDuration("max-ttl");
+    for (String key : List.of("min-ttl", "max-ttl")) {
+      Duration value = key.equals("min-ttl") ? min : max;
+      if (value.compareTo(Duration.ofSeconds(1)) < 0 || value.compareTo(DnsSettings.LONGEST_TTL) > 0) {
+        throw d.error(key, "must be within 1s-1d (DNS TTLs are whole seconds), got " + value);
+      }
+    }
+    if (max.compareTo(min) < 0) {
+      throw d.error("max-ttl", "must be at least min-ttl (" + min + "), got " + max);
+    }
+    return base.withTtlBounds(min, max);
+  }
+
   private static PoolSettings pool(
-      ConfigReader pool, String name, ConfigReader defaultHealth, ConfigReader defaultBalancing) {
+      ConfigReader pool, String name, ConfigReader defaultHealth, ConfigReader defaultBalancing, List<DiscoverySettings.DnsName> names) {
     StrategyKind strategy;
     try {
       strategy = StrategyKind.fromName(pool.has("strategy") ? pool.string("strategy") : "round-robin");
@@ -73,10 +139,14 @@ public final class SettingsParser {
                 pool.full("health-check"))
             : new ConfigReader(defaultHealth.config(), pool.full("health-check"));
     return new PoolSettings(
-        name, strategy, backends(pool), healthCheck(health), StrategySettingsParser.parse(pool, defaultBalancing));
+        name, strategy, backends(pool, names), healthCheck(health), StrategySettingsParser.parse(pool, defaultBalancing));
   }
 
-  private static List<BackendSettings> backends(ConfigReader pool) {
+  /**
+   * The pool's backends. With {@code names} (discovery = dns), a host name or a service name is not a backend but a
+   * name to follow: it goes to {@code names}, and only IP addresses are backends from the start.
+   */
+  private static List<BackendSettings> backends(ConfigReader pool, List<DiscoverySettings.DnsName> names) {
     if (!pool.has("backends")) throw pool.error("backends", "is missing (a list of \"host:port\")");
     ConfigValue value = pool.config().getValue("backends");
     List<BackendSettings> result = new ArrayList<>();
@@ -85,7 +155,7 @@ public final class SettingsParser {
       String text = ((String) value.unwrapped()).trim();
       String[] parts = text.isEmpty() ? new String[0] : text.split("\\s*,\\s*");
       for (int i = 0; i < parts.length; i++) {
-        add(pool, "backends", result, seen, new BackendSettings(pool.hostPort("backends", parts[i], false), 1));
+        entry(pool, "backends", parts[i], 1, result, seen, names);
       }
       return result;
     }
@@ -97,18 +167,58 @@ public final class SettingsParser {
       String key = "backends[" + i + "]";
       ConfigValue item = list.get(i);
       if (item.valueType() == ConfigValueType.STRING) {
-        add(pool, key, result, seen, new BackendSettings(pool.hostPort("backends", (String) item.unwrapped(), false), 1));
+        entry(pool, key, (String) item.unwrapped(), 1, result, seen, names);
       } else if (item.valueType() == ConfigValueType.OBJECT) {
         Config object = ((com.typesafe.config.ConfigObject) item).toConfig();
         ConfigReader backend = new ConfigReader(object, pool.full(key));
-        HostPort address = backend.hostPort("address", false);
         int weight = backend.has("weight") ? backend.intIn("weight", 0, BackendSettings.MAX_WEIGHT) : 1;
-        add(pool, key, result, seen, new BackendSettings(address, weight));
+        if (names == null) {
+          add(pool, key, result, seen, new BackendSettings(backend.hostPort("address", false), weight));
+        } else {
+          entry(backend, "address", backend.string("address"), weight, result, seen, names);
+        }
       } else {
         throw pool.error(key, "must be \"host:port\" or {address = \"host:port\", weight = N}");
       }
     }
     return result;
+  }
+
+  private static void entry(
+      ConfigReader pool, String key, String text, int weight, List<BackendSettings> into, Set<HostPort> seen,
+      List<DiscoverySettings.DnsName> names) {
+    String trimmed = text.trim();
+    if (names != null && trimmed.startsWith("_")) {
+      serviceProblem(trimmed).ifPresent(problem -> {
+        throw pool.error(key, problem);
+      });
+      DiscoverySettings.DnsName name = new DiscoverySettings.DnsName(trimmed.toLowerCase(java.util.Locale.ROOT), 0, true, weight);
+      if (names.stream().anyMatch(n -> n.source().equals(name.source()))) throw pool.error(key, "duplicate name " + name.source());
+      names.add(name);
+      return;
+    }
+    HostPort address = pool.hostPort(key, trimmed, false);
+    if (names == null || address.isIpLiteral()) {
+      add(pool, key, into, seen, new BackendSettings(address, weight));
+      return;
+    }
+    DiscoverySettings.DnsName name =
+        new DiscoverySettings.DnsName(address.host().toLowerCase(java.util.Locale.ROOT), address.port(), false, weight);
+    if (names.stream().anyMatch(n -> n.source().equals(name.source()))) throw pool.error(key, "duplicate name " + name.source());
+    names.add(name);
+  }
+
+  /** Why {@code name} is not a service name as SRV records are asked for ({@code _service._proto.domain}), if not. */
+  private static Optional<String> serviceProblem(String name) {
+    String[] labels = name.split("\\.", -1);
+    if (labels.length < 3 || !labels[1].startsWith("_") || labels[0].length() < 2 || labels[1].length() < 2) {
+      return Optional.of("'" + name + "' is not a service name (_service._proto.domain, e.g. _http._tcp.web.internal)");
+    }
+    String domain = name.substring(labels[0].length() + labels[1].length() + 2);
+    if (!labels[0].substring(1).matches("[A-Za-z0-9-]+") || !labels[1].substring(1).matches("[A-Za-z0-9-]+")) {
+      return Optional.of("'" + name + "': the service and protocol labels may hold only letters, digits and '-' after their '_'");
+    }
+    return HostPort.hostProblem(domain).map(problem -> "'" + name + "': " + problem);
   }
 
   private static void add(

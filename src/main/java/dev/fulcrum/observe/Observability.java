@@ -72,6 +72,16 @@ public final class Observability implements Extension {
     return ID.apply(system);
   }
 
+  /** A pool's DNS name failed to resolve (its backends are kept); counted per pool and name. Rare: no hot path. */
+  public void dnsResolutionFailed(String pool, String name) {
+    Counter.builder("fulcrum.dns.resolution.failures")
+        .description("failed resolutions of a pool's DNS names (the last good backends are kept)")
+        .tag("pool", pool)
+        .tag("name", name)
+        .register(metrics.registry())
+        .increment();
+  }
+
   /** Gives the scrape its view of the pools; called once the pools have started. */
   public void attach(PoolControl pools, RoutingTables tables) {
     this.pools = pools;

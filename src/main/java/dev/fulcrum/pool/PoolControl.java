@@ -56,6 +56,7 @@ public final class PoolControl {
   private final JournalSettings settings;
   private final ClusterSettings cluster;
   private final ActorRef<LocalPools.Command> localPools;
+  private final PoolDiscovery discovery;
   private volatile Incarnation current;
 
   /** This node's cluster actor system of the moment and the sharding in it. */
@@ -69,6 +70,19 @@ public final class PoolControl {
       RoutingTables tables,
       Function<String, StrategySettings> balancing,
       dev.fulcrum.backend.HealthProbes probes) {
+    this(system, settings, cluster, tables, balancing, probes, PoolDiscovery.NONE);
+  }
+
+  /** As above, with the pools' DNS discovery: each pool's entity follows its names (see {@link DnsFollower}). */
+  public PoolControl(
+      ActorSystem<?> system,
+      JournalSettings settings,
+      ClusterSettings cluster,
+      RoutingTables tables,
+      Function<String, StrategySettings> balancing,
+      dev.fulcrum.backend.HealthProbes probes,
+      PoolDiscovery discovery) {
+    this.discovery = discovery;
     this.system = system;
     this.settings = settings;
     this.cluster = cluster;
@@ -85,7 +99,7 @@ public final class PoolControl {
           PoolStateReplicator.create(localPools, cluster.stateWriteTimeout()), "pool-state-replicator", Props.empty());
       PoolStatePublisher publisher = state -> replicator.tell(new PoolStateReplicator.Publish(state));
       ClusterSharding sharding = ClusterSharding.get(clusterSystem);
-      sharding.init(Entity.of(PoolEntity.TYPE_KEY, ctx -> PoolEntity.create(ctx.getEntityId(), settings, publisher)));
+      sharding.init(Entity.of(PoolEntity.TYPE_KEY, ctx -> PoolEntity.create(ctx.getEntityId(), settings, publisher, discovery)));
       current = new Incarnation(clusterSystem, sharding);
       return Done.getInstance();
     });
@@ -189,6 +203,19 @@ public final class PoolControl {
     return i.sharding().entityRefFor(PoolEntity.TYPE_KEY, pool)
         .<PoolEntity.Location>ask(PoolEntity.GetLocation::new, timeout)
         .handle((location, failure) -> failure == null);
+  }
+
+  /**
+   * How the pool's DNS names resolve, from its entity's follower wherever it runs; {@link DiscoveryStatus#NONE} when the
+   * pool follows no name, and empty when the entity does not answer within {@code timeout}.
+   */
+  public CompletionStage<Optional<DiscoveryStatus>> discovery(String pool, Duration timeout) {
+    Incarnation i = current;
+    if (discovery.settings().apply(pool).isEmpty()) return CompletableFuture.completedFuture(Optional.of(DiscoveryStatus.NONE));
+    if (i == null || !isMember()) return CompletableFuture.completedFuture(Optional.empty());
+    return i.sharding().entityRefFor(PoolEntity.TYPE_KEY, pool)
+        .<DiscoveryStatus>ask(PoolEntity.GetDiscovery::new, timeout)
+        .handle((status, failure) -> Optional.ofNullable(failure == null ? status : null));
   }
 
   /** The pool as this node knows it from replication (empty if it never saw it), without asking its entity. */

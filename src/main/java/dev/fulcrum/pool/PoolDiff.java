@@ -18,6 +18,11 @@ record PoolDiff(List<PoolEvent> events, List<String> descriptions) {
   static final String ORIGIN = "config";
 
   static PoolDiff between(PoolState journal, PoolSettings config, Instant now) {
+    return between(journal, config, false, now);
+  }
+
+  /** {@code followsNames}: the pool has {@code discovery = dns} in this node's config. */
+  static PoolDiff between(PoolState journal, PoolSettings config, boolean followsNames, Instant now) {
     List<PoolEvent> events = new ArrayList<>();
     List<String> why = new ArrayList<>();
     if (!journal.exists()) {
@@ -37,7 +42,8 @@ record PoolDiff(List<PoolEvent> events, List<String> descriptions) {
     Map<HostPort, BackendSettings> wanted = byAddress(config.backends());
     Map<HostPort, BackendSettings> have = byAddress(current.backends());
     for (BackendSettings b : current.backends()) {
-      if (!wanted.containsKey(b.address())) {
+      // a backend DNS found is the config's too, as long as the pool follows names (see PoolEntity.Bootstrap)
+      if (!wanted.containsKey(b.address()) && !(followsNames && journal.discoveredBackends().containsKey(b.address()))) {
         events.add(new PoolEvent.BackendRemoved(b.address(), now, ORIGIN));
         why.add("backend " + b.address() + " is in the journal, not in config");
       }

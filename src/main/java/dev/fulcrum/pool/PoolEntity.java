@@ -225,6 +225,12 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
    */
   public record GetState(ActorRef<PoolState> replyTo) implements Command {}
 
+  /**
+   * Replies how the pool's DNS names resolve, from the follower that runs beside the entity ({@link DiscoveryStatus#NONE}
+   * when the pool follows no name).
+   */
+  public record GetDiscovery(ActorRef<DiscoveryStatus> replyTo) implements Command {}
+
   /** Replies where this entity runs now (its node's cluster address), for the cluster view. */
   public record GetLocation(ActorRef<Location> replyTo) implements Command {}
 
@@ -327,13 +333,26 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
    * restarts after a failed write, so that the signal of the failure can still answer it.
    */
   private ActorRef<Reply> writing;
+  private final org.apache.pekko.actor.typed.javadsl.ActorContext<Command> context;
+  private final PoolDiscovery discovery;
+  /** The child that follows the pool's DNS names, while the pool has any in this node's config. */
+  private ActorRef<DnsFollower.Command> follower;
+  private int followers;
 
   /** The behavior of the entity for {@code pool}; run it under Cluster Sharding with {@link #TYPE_KEY}. */
   public static Behavior<Command> create(String pool, JournalSettings settings, PoolStatePublisher publisher) {
-    return Behaviors.setup(ctx -> new PoolEntity(pool, settings, publisher, ctx.getSystem()));
+    return create(pool, settings, publisher, PoolDiscovery.NONE);
   }
 
-  private PoolEntity(String pool, JournalSettings settings, PoolStatePublisher publisher, ActorSystem<?> system) {
+  /** As above, following the pool's DNS names if {@code discovery} has any for it. */
+  public static Behavior<Command> create(
+      String pool, JournalSettings settings, PoolStatePublisher publisher, PoolDiscovery discovery) {
+    return Behaviors.setup(ctx -> new PoolEntity(pool, settings, publisher, ctx, discovery));
+  }
+
+  private PoolEntity(
+      String pool, JournalSettings settings, PoolStatePublisher publisher,
+      org.apache.pekko.actor.typed.javadsl.ActorContext<Command> context, PoolDiscovery discovery) {
     // A journal that is briefly unreachable (a database restart) must not leave the pool stopped. Pekko keeps the
     // entity's stash across these restarts, so changes that queued up while the journal was down are handled once it
     // is back: the deadline check in change() is what keeps them from being applied behind their callers' backs.
@@ -341,7 +360,28 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
     this.pool = pool;
     this.settings = settings;
     this.publisher = publisher;
-    this.system = system;
+    this.system = context.getSystem();
+    this.context = context;
+    this.discovery = discovery;
+  }
+
+  /**
+   * Starts the pool's DNS follower after each recovery (a restart after a failed write stops the children): the
+   * follower is the entity's child, so it runs on the one node that runs the entity and moves with it.
+   */
+  private void startFollower(PoolState state) {
+    discovery.settings().apply(pool).ifPresent(names -> {
+      if (follower != null && context.getChild(follower.path().name()).isPresent()) context.stop(follower);
+      follower = context.spawn(
+          DnsFollower.create(pool, names, discovery, context.getSelf(), state, settings.writeTimeout()),
+          "dns-" + (++followers));
+    });
+  }
+
+  /** Everything the pool becomes reaches its follower, whatever the change's origin. */
+  private void changed(PoolState state) {
+    publisher.publish(state);
+    if (follower != null) follower.tell(new DnsFollower.PoolChanged(state));
   }
 
   @Override
@@ -369,6 +409,7 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
             log.info("pool {} entity running on this node, recovered at version {}", pool, state.version());
             publisher.publish(state);
           }
+          startFollower(state);
         })
         .onSignal(JournalPersistFailed.class, (state, signal) -> answerFailedWrite(signal.failure(), false))
         .onSignal(JournalPersistRejected.class, (state, signal) -> answerFailedWrite(signal.failure(), true))
@@ -409,6 +450,11 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
         .forAnyState()
         .onCommand(GetState.class, (state, c) -> Effect().reply(c.replyTo(), state))
         .onCommand(GetHistory.class, this::history)
+        .onCommand(GetDiscovery.class, (state, c) -> {
+          if (follower == null) return Effect().reply(c.replyTo(), DiscoveryStatus.NONE);
+          follower.tell(new DnsFollower.GetStatus(c.replyTo()));
+          return Effect().noReply();
+        })
         .onCommand(GetLocation.class, (state, c) ->
             Effect().reply(c.replyTo(), new Location(pool, Cluster.get(system).selfMember().address().toString())))
         .onCommand(Bootstrap.class, this::bootstrap)
@@ -494,7 +540,7 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
       return Effect().persist(w.event())
           .thenRun(s -> {
             writing = null;
-            publisher.publish(s);
+            changed(s);
           })
           .thenReply(c.replyTo(), Ok::new);
     }
@@ -533,15 +579,15 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
   private ReplyEffect<PoolEvent, PoolState> bootstrap(PoolState state, Bootstrap c) {
     if (state.version() == 0) {
       return Effect().persist(new PoolEvent.PoolCreated(c.config(), Instant.now(), PoolDiff.ORIGIN))
-          .thenRun(publisher::publish)
+          .thenRun(this::changed)
           .thenReply(c.replyTo(), s -> new BootstrapResult(s, true, List.of(), false));
     }
-    PoolDiff diff = PoolDiff.between(state, c.config(), Instant.now());
+    PoolDiff diff = PoolDiff.between(state, c.config(), discovery.settings().apply(pool).isPresent(), Instant.now());
     if (!c.applyConfig() || diff.events().isEmpty()) {
       return Effect().reply(c.replyTo(), new BootstrapResult(state, false, diff.descriptions(), false));
     }
     return Effect().persist(diff.events())
-        .thenRun(publisher::publish)
+        .thenRun(this::changed)
         .thenReply(c.replyTo(), s -> new BootstrapResult(s, false, diff.descriptions(), true));
   }
 

@@ -20,7 +20,8 @@ import java.util.function.UnaryOperator;
  * first, each with the version its change produced: rebuilt from the events on recovery, so a retried request is
  * recognised wherever the entity runs next. Snapshots taken before keys existed read back with none.
  */
-public record PoolState(String name, long version, Optional<PoolSettings> definition, List<AppliedKey> recentKeys)
+public record PoolState(
+    String name, long version, Optional<PoolSettings> definition, List<AppliedKey> recentKeys, List<Discovered> discovered)
     implements CborSerializable {
 
   /** How many idempotency keys a pool remembers: a retry is recognised while its key is among the last this many. */
@@ -29,12 +30,32 @@ public record PoolState(String name, long version, Optional<PoolSettings> defini
   /** The idempotency key of a change and the version that change produced. */
   public record AppliedKey(String key, long version) implements CborSerializable {}
 
+  /**
+   * A backend that DNS discovery added ({@code source}: the name it came from, as in its event's origin
+   * {@code dns <source>}), until it is removed: what lets a pool's DNS follower, wherever it runs next, remove the
+   * backends of a name whose records went away and never touch the others. Rebuilt from the events on recovery;
+   * snapshots taken before discovery existed read back with none.
+   */
+  public record Discovered(HostPort address, String source) implements CborSerializable {}
+
   public PoolState {
     recentKeys = recentKeys == null ? List.of() : List.copyOf(recentKeys);
+    discovered = discovered == null ? List.of() : List.copyOf(discovered);
+  }
+
+  public PoolState(String name, long version, Optional<PoolSettings> definition, List<AppliedKey> recentKeys) {
+    this(name, version, definition, recentKeys, List.of());
   }
 
   public PoolState(String name, long version, Optional<PoolSettings> definition) {
     this(name, version, definition, List.of());
+  }
+
+  /** The backends DNS discovery added, by address, with the name each came from. */
+  public java.util.Map<HostPort, String> discoveredBackends() {
+    java.util.Map<HostPort, String> map = new java.util.LinkedHashMap<>();
+    discovered.forEach(d -> map.put(d.address(), d.source()));
+    return map;
   }
 
   public static PoolState empty(String name) {
@@ -61,11 +82,27 @@ public record PoolState(String name, long version, Optional<PoolSettings> defini
 
   PoolState apply(PoolEvent event) {
     PoolState changed = change(event);
-    if (event.idempotencyKey() == null) return changed;
+    List<Discovered> found = discoveredAfter(event);
+    if (event.idempotencyKey() == null) return new PoolState(name, changed.version(), changed.definition(), recentKeys, found);
     List<AppliedKey> keys = new ArrayList<>(recentKeys);
     keys.add(new AppliedKey(event.idempotencyKey(), changed.version()));
     if (keys.size() > KEPT_KEYS) keys.subList(0, keys.size() - KEPT_KEYS).clear();
-    return new PoolState(name, changed.version(), changed.definition(), keys);
+    return new PoolState(name, changed.version(), changed.definition(), keys, found);
+  }
+
+  private List<Discovered> discoveredAfter(PoolEvent event) {
+    if (event instanceof PoolEvent.PoolCreated || event instanceof PoolEvent.PoolDeleted) return List.of();
+    if (event instanceof PoolEvent.BackendAdded e) {
+      return dev.fulcrum.discovery.RecordDiff.sourceOf(e.origin()).map(source -> {
+        List<Discovered> found = new ArrayList<>(discovered);
+        found.add(new Discovered(e.address(), source));
+        return found;
+      }).orElse(discovered);
+    }
+    if (event instanceof PoolEvent.BackendRemoved e) {
+      return discovered.stream().filter(d -> !d.address().equals(e.address())).toList();
+    }
+    return discovered;
   }
 
   private PoolState change(PoolEvent event) {
