@@ -218,7 +218,24 @@ final class AdminApi {
 
   private CompletionStage<ObjectNode> renderWithEntity(PoolState state, Optional<ActorRef<PoolRouter.Command>> router) {
     CompletableFuture<Boolean> reachable = pools.entityReachable(state.name(), ENTITY_PROBE).toCompletableFuture();
-    return render(state, router).thenCombine(reachable, (json, entity) -> json.put("entityReachable", entity));
+    CompletableFuture<Optional<dev.fulcrum.pool.DiscoveryStatus>> dns = pools.discovery(state.name(), ENTITY_PROBE).toCompletableFuture();
+    return render(state, router)
+        .thenCombine(reachable, (json, entity) -> json.put("entityReachable", entity))
+        .thenCombine(dns, (json, discovery) -> withDiscovery(json, discovery));
+  }
+
+  /**
+   * A pool that follows DNS names shows each name's last good answer and its last error: {@code "dns":[{"name",
+   * "addresses","resolved","error","failures","next"}]}, or {@code "dns":null} when its entity did not answer in time.
+   */
+  private static ObjectNode withDiscovery(ObjectNode json, Optional<dev.fulcrum.pool.DiscoveryStatus> discovery) {
+    if (discovery.isPresent() && discovery.get().names().isEmpty()) return json;
+    if (discovery.isEmpty()) {
+      json.putNull("dns");
+      return json;
+    }
+    json.set("dns", Json.MAPPER.valueToTree(discovery.get().names()));
+    return json;
   }
 
   /** How long a read waits to learn whether the pool's entity answers; the read itself does not wait for it. */
