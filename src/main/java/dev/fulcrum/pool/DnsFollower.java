@@ -140,7 +140,8 @@ final class DnsFollower extends AbstractBehavior<DnsFollower.Command> {
       n.good = m.answer().addresses();
       n.resolved = Instant.now();
       if (n.error != null) {
-        getContext().getLog().info("pool {}: DNS name {} resolves again: {}", pool, n.name.source(), sorted(n.good));
+        getContext().getLog().info("pool {}: DNS name {} resolves {}: {}", pool, n.name.source(),
+            before == null ? "now" : "again", sorted(n.good));
       }
       n.error = null;
       again = settings.dns().refreshAfter(m.answer().ttl());
