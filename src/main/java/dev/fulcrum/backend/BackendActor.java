@@ -17,6 +17,8 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * the data plane, applies rise/fall, and tells its pool's router about each transition. The checks themselves run on
  * the event loops ({@link HealthProbes#schedule}) and report back as messages; at most one is in flight at a time, and
  * the next starts only once it ended, so a backend that never answers holds one check connection per node, never more.
+ * Only outcomes that can change what this actor knows reach it ({@link HealthProbes#redundant}): a steady backend,
+ * up or down, costs no message per check.
  */
 public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
 
@@ -145,6 +147,7 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
   private void transition(Health next, String reason) {
     getContext().getLog().info("pool {} backend {} is {}: {}", pool, address, next.label(), reason);
     health = next;
+    checks.healthIs(next);
     if (next == Health.UP) stats.resetFailureStreak();
     router.tell(new Transition(getContext().getSelf(), address, next, reason));
   }

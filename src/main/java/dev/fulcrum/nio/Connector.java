@@ -20,7 +20,7 @@ public final class Connector implements EventLoop.Handler {
 
   /** What a connect ends in. */
   public interface Callback {
-    /** The channel is connected, non-blocking, with TCP_NODELAY; the key is registered with no interest and no attachment. */
+    /** The channel is connected, non-blocking, with TCP_NODELAY unless asked otherwise; the key is registered with no interest and no attachment. */
     void connected(SocketChannel channel, SelectionKey key);
 
     void failed(String reason, boolean timedOut);
@@ -28,18 +28,29 @@ public final class Connector implements EventLoop.Handler {
 
   private final EventLoop loop;
   private final Callback callback;
+  private final boolean noDelay;
   private SocketChannel channel;
   private EventLoop.Timer timeout;
   private boolean finished;
 
-  private Connector(EventLoop loop, Callback callback) {
+  private Connector(EventLoop loop, Callback callback, boolean noDelay) {
     this.loop = loop;
     this.callback = callback;
+    this.noDelay = noDelay;
   }
 
   /** Starts connecting; loop thread only. */
   public static Connector connect(EventLoop loop, InetSocketAddress address, long timeoutNanos, Callback callback) {
-    Connector connector = new Connector(loop, callback);
+    return connect(loop, address, timeoutNanos, callback, true);
+  }
+
+  /**
+   * As above; {@code noDelay} false leaves Nagle's algorithm on and saves a system call, for a connection that sends
+   * nothing (a TCP health check).
+   */
+  public static Connector connect(
+      EventLoop loop, InetSocketAddress address, long timeoutNanos, Callback callback, boolean noDelay) {
+    Connector connector = new Connector(loop, callback, noDelay);
     connector.start(address, timeoutNanos);
     return connector;
   }
@@ -68,7 +79,7 @@ public final class Connector implements EventLoop.Handler {
     try {
       channel = SocketChannel.open();
       channel.configureBlocking(false);
-      channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+      if (noDelay) channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
       if (channel.connect(address)) succeed(loop.register(channel, 0, null));
       else loop.register(channel, SelectionKey.OP_CONNECT, this);
     } catch (IOException e) {
