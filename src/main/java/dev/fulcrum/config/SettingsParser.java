@@ -155,7 +155,7 @@ public final class SettingsParser {
       String text = ((String) value.unwrapped()).trim();
       String[] parts = text.isEmpty() ? new String[0] : text.split("\\s*,\\s*");
       for (int i = 0; i < parts.length; i++) {
-        entry(pool, "backends", parts[i], 1, result, seen, names);
+        entry(pool, "backends", "backends", parts[i], 1, result, seen, names);
       }
       return result;
     }
@@ -167,7 +167,7 @@ public final class SettingsParser {
       String key = "backends[" + i + "]";
       ConfigValue item = list.get(i);
       if (item.valueType() == ConfigValueType.STRING) {
-        entry(pool, key, (String) item.unwrapped(), 1, result, seen, names);
+        entry(pool, key, "backends", (String) item.unwrapped(), 1, result, seen, names);
       } else if (item.valueType() == ConfigValueType.OBJECT) {
         Config object = ((com.typesafe.config.ConfigObject) item).toConfig();
         ConfigReader backend = new ConfigReader(object, pool.full(key));
@@ -175,7 +175,7 @@ public final class SettingsParser {
         if (names == null) {
           add(pool, key, result, seen, new BackendSettings(backend.hostPort("address", false), weight));
         } else {
-          entry(backend, "address", backend.string("address"), weight, result, seen, names);
+          entry(backend, "address", "address", backend.string("address"), weight, result, seen, names);
         }
       } else {
         throw pool.error(key, "must be \"host:port\" or {address = \"host:port\", weight = N}");
@@ -184,20 +184,21 @@ public final class SettingsParser {
     return result;
   }
 
+  /** {@code key} names the entry (duplicates), {@code addressKey} where a malformed address is reported. */
   private static void entry(
-      ConfigReader pool, String key, String text, int weight, List<BackendSettings> into, Set<HostPort> seen,
+      ConfigReader pool, String key, String addressKey, String text, int weight, List<BackendSettings> into, Set<HostPort> seen,
       List<DiscoverySettings.DnsName> names) {
     String trimmed = text.trim();
     if (names != null && trimmed.startsWith("_")) {
       serviceProblem(trimmed).ifPresent(problem -> {
-        throw pool.error(key, problem);
+        throw pool.error(addressKey, problem);
       });
       DiscoverySettings.DnsName name = new DiscoverySettings.DnsName(trimmed.toLowerCase(java.util.Locale.ROOT), 0, true, weight);
       if (names.stream().anyMatch(n -> n.source().equals(name.source()))) throw pool.error(key, "duplicate name " + name.source());
       names.add(name);
       return;
     }
-    HostPort address = pool.hostPort(key, trimmed, false);
+    HostPort address = pool.hostPort(addressKey, trimmed, false);
     if (names == null || address.isIpLiteral()) {
       add(pool, key, into, seen, new BackendSettings(address, weight));
       return;

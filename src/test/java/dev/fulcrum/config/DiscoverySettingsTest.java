@@ -71,7 +71,7 @@ class DiscoverySettingsTest {
       server by name      | fulcrum.dns.servers = ["dns.example"]                                         | fulcrum.dns.servers[0]: 'dns.example' is not an IP address
       server bad port     | fulcrum.dns.servers = ["127.0.0.1:99999"]                                     | fulcrum.dns.servers[0]: '127.0.0.1:99999' has port 99999
       timeout too long    | fulcrum.dns.timeout = 2m                                                      | fulcrum.dns.timeout: must be at most 60s
-      bad service         | fulcrum.pools.web { discovery = dns, backends = ["_http.web.internal"] }      | fulcrum.pools.web.backends[0]: '_http.web.internal' is not a service name
+      bad service         | fulcrum.pools.web { discovery = dns, backends = ["_http.web.internal"] }      | fulcrum.pools.web.backends: '_http.web.internal' is not a service name
       duplicate name      | fulcrum.pools.web { discovery = dns, backends = ["a.internal:80", "A.internal:80"] } | fulcrum.pools.web.backends[1]: duplicate name a.internal:80
       """)
   void aMistakeNamesItsPath(String name, String mistake, String expected) {
