@@ -211,6 +211,7 @@ public final class SettingsParser {
 
   /** Why {@code name} is not a service name as SRV records are asked for ({@code _service._proto.domain}), if not. */
   private static Optional<String> serviceProblem(String name) {
+    if (name.contains(":")) return Optional.of("'" + name + "': a service name takes no port (its SRV records give it)");
     String[] labels = name.split("\\.", -1);
     if (labels.length < 3 || !labels[1].startsWith("_") || labels[0].length() < 2 || labels[1].length() < 2) {
       return Optional.of("'" + name + "' is not a service name (_service._proto.domain, e.g. _http._tcp.web.internal)");

@@ -72,6 +72,7 @@ class DiscoverySettingsTest {
       server bad port     | fulcrum.dns.servers = ["127.0.0.1:99999"]                                     | fulcrum.dns.servers[0]: '127.0.0.1:99999' has port 99999
       timeout too long    | fulcrum.dns.timeout = 2m                                                      | fulcrum.dns.timeout: must be at most 60s
       bad service         | fulcrum.pools.web { discovery = dns, backends = ["_http.web.internal"] }      | fulcrum.pools.web.backends: '_http.web.internal' is not a service name
+      service with port   | fulcrum.pools.web { discovery = dns, backends = ["_http._tcp.web.internal:80"] } | fulcrum.pools.web.backends: '_http._tcp.web.internal:80': a service name takes no port
       duplicate name      | fulcrum.pools.web { discovery = dns, backends = ["a.internal:80", "A.internal:80"] } | fulcrum.pools.web.backends[1]: duplicate name a.internal:80
       """)
   void aMistakeNamesItsPath(String name, String mistake, String expected) {
