@@ -15,20 +15,15 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A request that waits for a connection to a busy backend gets its 503 when the queue timeout ends, not sooner and
- * not much later (HAProxy's {@code timeout queue}). Engine nio only: the pekko engine's requests wait in Pekko's own
- * pool queue, which has no timeout (see BackendClients).
+ * not much later (HAProxy's {@code timeout queue}), on both engines.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class QueueTimeoutTest {
   private static final long QUEUE_TIMEOUT_MS = 600;
-  private final String engine = "nio";
 
   private ActorSystem<Void> backends;
   private RawTcpServer gated;
@@ -37,8 +32,7 @@ class QueueTimeoutTest {
   private Fulcrum fulcrum;
   private int port;
 
-  @BeforeAll
-  void start() throws Exception {
+  private void start(String engine) throws Exception {
     gateOpen = new CountDownLatch(1);
     gateReached = new CountDownLatch(1);
     backends = ActorSystem.create(Behaviors.empty(), "backends");
@@ -52,15 +46,24 @@ class QueueTimeoutTest {
     PoolHealth.awaitAllUp(fulcrum, "gated", 1);
   }
 
-  @AfterAll
-  void stop() throws Exception {
+  private void stop() throws Exception {
     gateOpen.countDown();
     ProxyTests.stop(fulcrum, backends);
     gated.close();
   }
 
-  @Test
-  void aQueuedRequestGets503WhenTheQueueTimeoutEnds() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"nio", "pekko"})
+  void aQueuedRequestGets503WhenTheQueueTimeoutEnds(String engine) throws Exception {
+    start(engine);
+    try {
+      queuedRequestTimesOut();
+    } finally {
+      stop();
+    }
+  }
+
+  private void queuedRequestTimesOut() throws Exception {
     CompletableFuture<RawHttp.Response> first = CompletableFuture.supplyAsync(() -> RawHttp.get(port, "x", "/first"));
     assertTrue(gateReached.await(10, TimeUnit.SECONDS), "the first request holds the backend's one connection");
     long start = System.nanoTime();

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.Cancellable;
@@ -62,41 +63,122 @@ final class BackendClients {
 
   private record Target(HostPort backend, UpstreamKey key) {}
 
-  /** One backend's pool and what the sweep needs to know about its use. */
-  private static final class Client {
+  /** A request on its way to a backend's pool; its state decides once whether it was sent or timed out waiting. */
+  private static final class Waiting extends AtomicInteger {
+    static final int WAITING = 0, SENT = 1, EXPIRED = 2;
+    final HttpRequest request;
+    final CompletableFuture<HttpResponse> response;
+    volatile Cancellable timer;
+
+    Waiting(HttpRequest request, CompletableFuture<HttpResponse> response) {
+      this.request = request;
+      this.response = response;
+    }
+
+    boolean claim(int outcome) {
+      return compareAndSet(WAITING, outcome);
+    }
+  }
+
+  /** One backend's pool, its queue of requests waiting for a free connection, and what the sweep needs to know. */
+  private final class Client {
+    final Target target;
     BoundedSourceQueue<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>> queue;
     Http.HostConnectionPool pool;
     CompletionStage<Done> finished;
-    /** Requests offered whose response has not come back yet. */
-    final AtomicInteger waiting = new AtomicInteger();
+    /** Requests handed to Pekko's pool whose response has not come back yet: at most max-connections. */
+    final AtomicInteger inPool = new AtomicInteger();
+    final ConcurrentLinkedQueue<Waiting> waiting = new ConcurrentLinkedQueue<>();
+    final AtomicInteger waitingCount = new AtomicInteger();
     volatile long lastUsed = System.nanoTime();
+
+    Client(Target target) {
+      this.target = target;
+    }
 
     void used() {
       lastUsed = System.nanoTime();
     }
+
+    boolean busy() {
+      return inPool.get() > 0 || waitingCount.get() > 0;
+    }
+
+    boolean tryAcquire() {
+      for (int n = inPool.get(); n < target.key.maxConnections(); n = inPool.get()) {
+        if (inPool.compareAndSet(n, n + 1)) return true;
+      }
+      return false;
+    }
+
+    /** Hands a request to Pekko's pool, holding a slot already; false when the pool was closed meanwhile. */
+    boolean offer(Waiting request) {
+      QueueOfferResult result = queue.offer(Tuple2.apply(request.request, request.response));
+      if (result == QueueOfferResult.enqueued()) return true;
+      release();
+      return false;
+    }
+
+    /** Queues a request until a slot comes free; false (and the request failed) when the queue is full. */
+    boolean enqueue(Waiting request) {
+      if (waitingCount.incrementAndGet() > target.key.queueSize()) {
+        waitingCount.decrementAndGet();
+        request.response.completeExceptionally(new BackendBusyException(target.backend));
+        return false;
+      }
+      request.timer = system.scheduler().scheduleOnce(target.key.queueTimeout(), () -> {
+        if (request.claim(Waiting.EXPIRED)) {
+          waitingCount.decrementAndGet();
+          request.response.completeExceptionally(new QueueTimeoutException(target.backend));
+        }
+      }, system.executionContext());
+      waiting.add(request);
+      // a slot may have come free between tryAcquire and add, and its release found the queue empty
+      drain();
+      return true;
+    }
+
+    /** A response came back (or failed): its slot goes to the longest-waiting request that still waits. */
+    void release() {
+      inPool.decrementAndGet();
+      drain();
+    }
+
+    private void drain() {
+      while (!waiting.isEmpty() && tryAcquire()) {
+        Waiting next = waiting.poll();
+        if (next == null || !next.claim(Waiting.SENT)) {
+          inPool.decrementAndGet();
+          continue;
+        }
+        waitingCount.decrementAndGet();
+        next.timer.cancel();
+        if (!offer(next)) {
+          next.response.completeExceptionally(new IllegalStateException("connection pool to " + target.backend + " was closed"));
+        }
+      }
+    }
   }
 
-  /** Sends a request with a relative or absolute URI to the backend; the future fails if the queue is full. */
+  /**
+   * Sends a request with a relative or absolute URI to the backend. At most max-connections requests are in Pekko's pool
+   * at once; the rest wait here, in order, for at most the queue timeout (Pekko's own pool queue has no timeout, and a
+   * request in it cannot be taken back). The future fails if the queue is full or the wait runs out.
+   */
   CompletableFuture<HttpResponse> send(
       HostPort backend, UpstreamKey key, org.apache.pekko.http.javadsl.model.HttpRequest request) {
-    CompletableFuture<HttpResponse> response = new CompletableFuture<>();
+    Waiting waiting = new Waiting((HttpRequest) request, new CompletableFuture<>());
     Target target = new Target(backend, key);
     for (int attempt = 0; ; attempt++) {
       Client client = clients.computeIfAbsent(target, this::open);
-      client.waiting.incrementAndGet();
       client.used();
-      QueueOfferResult result = client.queue.offer(Tuple2.apply((HttpRequest) request, response));
-      if (result == QueueOfferResult.enqueued()) return response;
-      client.waiting.decrementAndGet();
-      if (result == QueueOfferResult.dropped()) {
-        response.completeExceptionally(new BackendBusyException(backend));
-        return response;
-      }
+      if (client.tryAcquire() ? client.offer(waiting) : client.enqueue(waiting)) return waiting.response;
+      if (waiting.response.isDone()) return waiting.response;
       clients.remove(target, client);
       // closed by the sweep between the lookup and the offer: a new pool takes the request
       if (attempt > 0 || closed) {
-        response.completeExceptionally(new IllegalStateException("connection pool to " + backend + " was closed"));
-        return response;
+        waiting.response.completeExceptionally(new IllegalStateException("connection pool to " + backend + " was closed"));
+        return waiting.response;
       }
     }
   }
@@ -118,7 +200,7 @@ final class BackendClients {
     long now = System.nanoTime();
     clients.forEach((target, client) -> {
       long idle = Math.max(idleAfter.toNanos(), 2 * target.key().idleTimeout().toNanos());
-      if (client.waiting.get() == 0 && now - client.lastUsed > idle && clients.remove(target, client)) {
+      if (!client.busy() && now - client.lastUsed > idle && clients.remove(target, client)) {
         // what is still queued is sent and answered before the pool shuts down
         client.queue.complete();
         client.finished.whenComplete((done, failure) -> client.pool.shutdown());
@@ -129,18 +211,18 @@ final class BackendClients {
   private Client open(Target target) {
     ConnectionPoolSettings settings =
         (ConnectionPoolSettings) org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings.create(poolConfig(target.key));
-    Client client = new Client();
+    Client client = new Client(target);
     // the scaladsl pool: javadsl newHostConnectionPool(ConnectHttp, settings, ...) always connects with TLS (Pekko HTTP 1.3.0)
     Pair<Pair<BoundedSourceQueue<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>, Http.HostConnectionPool>, CompletionStage<Done>>
-        materialized = Source.<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>queue(queueSize(target.key()))
+        materialized = Source.<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>queue(target.key().maxConnections())
             .viaMat(Http.apply(system.classicSystem())
                 .<CompletableFuture<HttpResponse>>newHostConnectionPool(
                     target.backend.host(), target.backend.port(), settings, log, materializer)
                 .asJava(), Keep.both())
             .toMat(Sink.foreach(outcome -> {
-              client.waiting.decrementAndGet();
               client.used();
               complete(outcome);
+              client.release();
             }), Keep.both())
             .run(materializer);
     client.queue = materialized.first().first();
@@ -191,11 +273,10 @@ final class BackendClients {
     }
   }
 
-  /**
-   * The backend's queue-size, but at most 8192 per Pekko pool: requests past that wait in Pekko's own pool buffers,
-   * and a queue this engine does not time out should not grow to the nio engine's 100000.
-   */
-  private static int queueSize(UpstreamKey key) {
-    return Math.max(1, Math.min(key.queueSize(), 8192));
+  /** No connection to the backend came free within the queue timeout. */
+  static final class QueueTimeoutException extends RuntimeException {
+    QueueTimeoutException(HostPort backend) {
+      super("no connection to " + backend + " came free within the queue timeout", null, false, false);
+    }
   }
 }

@@ -16,6 +16,7 @@ final class PekkoFailures {
     for (Throwable t = top; t != null; t = t.getCause()) {
       if (t instanceof PekkoExchange.ResponseTimeoutException) return new BackendFailure(Kind.TIMEOUT, "response timeout");
       if (t instanceof BackendClients.BackendBusyException) return new BackendFailure(Kind.BUSY, message(t));
+      if (t instanceof BackendClients.QueueTimeoutException) return new BackendFailure(Kind.QUEUE_TIMEOUT, message(t));
       if (t instanceof EntityStreamSizeException) return new BackendFailure(Kind.TOO_LARGE, message(t));
       if (t instanceof ConnectException || isConnectCommand(t)) {
         return new BackendFailure(isConnectTimeout(t) ? Kind.CONNECT_TIMEOUT : Kind.CONNECT, message(t));
