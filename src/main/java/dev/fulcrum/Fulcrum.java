@@ -270,6 +270,34 @@ public final class Fulcrum {
         .join();
   }
 
+  /**
+   * This node's events from now on (pool, route and listener changes; backend health, ejections and returns as this
+   * node sees them; cluster membership), as a stream paced by its consumer: what the consumer does not take in time
+   * waits in a buffer of {@code fulcrum.events.buffer-size}, and when that is full the oldest are dropped, counted and
+   * announced by {@link dev.fulcrum.events.FulcrumEvent.EventsDropped}. A slow consumer never slows traffic or changes.
+   */
+  public org.apache.pekko.stream.javadsl.Source<dev.fulcrum.events.FulcrumEvent, org.apache.pekko.NotUsed> events() {
+    return dev.fulcrum.events.FulcrumEvents.get(system).source();
+  }
+
+  /**
+   * As {@link #events()}, of the events {@code filter} wants, with a buffer of {@code bufferSize}; the materialized
+   * stage completes once the subscription is in place (every event published after that is in the stream).
+   */
+  public org.apache.pekko.stream.javadsl.Source<dev.fulcrum.events.FulcrumEvent, CompletionStage<Done>> events(
+      dev.fulcrum.events.EventFilter filter, int bufferSize) {
+    return dev.fulcrum.events.FulcrumEvents.get(system).source(filter, bufferSize);
+  }
+
+  /**
+   * This node's event hub, for an actor of the program to subscribe to with
+   * {@link dev.fulcrum.events.EventHub.Subscribe} (and {@link dev.fulcrum.events.EventHub.Unsubscribe}; a subscriber
+   * that stops is dropped). It gets {@link dev.fulcrum.events.EventHub.Delivery} batches and acks each one.
+   */
+  public ActorRef<dev.fulcrum.events.EventHub.Command> eventHub() {
+    return dev.fulcrum.events.FulcrumEvents.get(system).hub();
+  }
+
   /** Where the admin API listens. */
   public InetSocketAddress adminAddress() {
     if (admin == null) throw new IllegalStateException("the admin api is disabled (fulcrum.admin.enabled = off)");

@@ -3,6 +3,8 @@ package dev.fulcrum.cluster;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import dev.fulcrum.events.FulcrumEvent;
+import dev.fulcrum.events.FulcrumEvents;
 import dev.fulcrum.pool.PoolControl;
 import java.time.Duration;
 import java.util.List;
@@ -84,12 +86,16 @@ public final class Membership {
   private void begin(ActorSystem<Void> incarnation) {
     current = incarnation;
     incarnations++;
+    FulcrumEvents events = FulcrumEvents.get(node);
+    incarnation.systemActorOf(MemberEvents.create(events), "member-events", org.apache.pekko.actor.typed.Props.empty());
+    String self = Cluster.get(incarnation).selfMember().address().toString();
     int number = incarnations;
     org.apache.pekko.cluster.Cluster.get(org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(incarnation)).registerOnMemberUp(() -> {
       if (number > 1) log.info("rejoined the cluster as {}; changes through this node work again", Cluster.get(incarnation).selfMember().address());
     });
     incarnation.getWhenTerminated().thenRun(() -> {
       pools.detach(incarnation);
+      events.publish(new FulcrumEvent.MemberChanged(self, "left", true, java.time.Instant.now()));
       if (stopping) return;
       log.warn("this node is no longer a member of the cluster (downed by the split-brain resolver, or it lost the "
           + "majority): it keeps routing with its last pool states and checking its backends, refuses changes, and "

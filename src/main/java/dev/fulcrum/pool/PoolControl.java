@@ -57,6 +57,7 @@ public final class PoolControl {
   private final ClusterSettings cluster;
   private final ActorRef<LocalPools.Command> localPools;
   private final PoolDiscovery discovery;
+  private final dev.fulcrum.events.JournalFeed journalFeed;
   private volatile Incarnation current;
 
   /** This node's cluster actor system of the moment and the sharding in it. */
@@ -87,6 +88,7 @@ public final class PoolControl {
     this.settings = settings;
     this.cluster = cluster;
     this.localPools = system.systemActorOf(LocalPools.create(tables, balancing, probes), "pools", Props.empty());
+    this.journalFeed = new dev.fulcrum.events.JournalFeed(dev.fulcrum.events.FulcrumEvents.get(system), settings.readJournal());
   }
 
   /**
@@ -101,6 +103,7 @@ public final class PoolControl {
       ClusterSharding sharding = ClusterSharding.get(clusterSystem);
       sharding.init(Entity.of(PoolEntity.TYPE_KEY, ctx -> PoolEntity.create(ctx.getEntityId(), settings, publisher, discovery)));
       current = new Incarnation(clusterSystem, sharding);
+      journalFeed.start(clusterSystem);
       return Done.getInstance();
     });
   }
@@ -128,6 +131,18 @@ public final class PoolControl {
     Incarnation i = current;
     if (i == null) throw new IllegalStateException(NOT_A_MEMBER);
     return i.sharding().entityRefFor(PoolEntity.TYPE_KEY, name);
+  }
+
+  /** The journal's changes as this node publishes them to its event hub. */
+  public dev.fulcrum.events.JournalFeed journalFeed() {
+    return journalFeed;
+  }
+
+  /** The journaled changes after {@code offset} that are in the journal now (this node must be a cluster member). */
+  public org.apache.pekko.stream.javadsl.Source<dev.fulcrum.events.FulcrumEvent, org.apache.pekko.NotUsed> journaledAfter(long offset) {
+    Incarnation i = current;
+    if (i == null) throw new IllegalStateException(NOT_A_MEMBER);
+    return dev.fulcrum.events.JournalFeed.replay(i.system(), settings.readJournal(), offset);
   }
 
   public ActorRef<LocalPools.Command> localPools() {

@@ -395,6 +395,12 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
     return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2);
   }
 
+  /** Every event is tagged so that each node can follow the changes in the journal's order (see JournalFeed). */
+  @Override
+  public Set<String> tagsFor(PoolEvent event) {
+    return dev.fulcrum.events.JournalFeed.TAGS;
+  }
+
   @Override
   public EventHandler<PoolState, PoolEvent> eventHandler() {
     return PoolState::apply;

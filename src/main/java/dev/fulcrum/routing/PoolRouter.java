@@ -8,6 +8,9 @@ import dev.fulcrum.config.BackendSettings;
 import dev.fulcrum.config.HostPort;
 import dev.fulcrum.config.OutlierSettings;
 import dev.fulcrum.config.PoolSettings;
+import dev.fulcrum.events.FulcrumEvent;
+import dev.fulcrum.events.FulcrumEvents;
+import java.time.Instant;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -69,6 +72,7 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
   }
 
   private final TableRef table;
+  private final FulcrumEvents events;
   private final HealthProbes probes;
   private final ActorRef<BackendActor.Transition> transitions;
   private final Map<HostPort, Member> members = new LinkedHashMap<>();
@@ -87,6 +91,7 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
   private PoolRouter(ActorContext<Command> ctx, PoolSettings pool, TableRef table, HealthProbes probes) {
     super(ctx);
     this.table = table;
+    this.events = FulcrumEvents.get(ctx.getSystem());
     this.probes = probes;
     this.transitions = ctx.messageAdapter(BackendActor.Transition.class, HealthChanged::new);
     this.pool = pool;
@@ -155,6 +160,7 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
     Member member = members.get(t.address());
     if (member != null && member.actor.equals(t.backend()) && member.health != t.health()) {
       Observability.get(getContext().getSystem()).healthTransition(pool.name(), t.address(), member.health.name(), t.health().name(), t.reason());
+      events.publish(new FulcrumEvent.BackendHealthChanged(pool.name(), t.address(), member.health, t.health(), t.reason(), Instant.now()));
       member.health = t.health();
       publish();
     }
@@ -188,6 +194,7 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
     getContext().getLog().warn("pool {} backend {} is ejected for {} ms: {}", pool.name(), eject.address(),
         time.toMillis(), eject.reason());
     getContext().scheduleOnce(time, getContext().getSelf(), new Return(eject.address(), member.ejection));
+    events.publish(new FulcrumEvent.BackendEjected(pool.name(), eject.address(), time, eject.reason(), Instant.now()));
     publish();
     return this;
   }
@@ -199,6 +206,7 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
     member.returnedAt = System.nanoTime();
     member.stats.outliers().reset();
     getContext().getLog().info("pool {} backend {} returns from its ejection", pool.name(), back.address());
+    events.publish(new FulcrumEvent.BackendReturned(pool.name(), back.address(), Instant.now()));
     publish();
     return this;
   }

@@ -1,0 +1,65 @@
+package dev.fulcrum.events;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Which events a subscriber wants: of these kinds (none given: all), and of events about a pool, only those about these
+ * pools (none given: all). Events about no pool (membership, listeners) pass the pool filter. A subscriber is always told
+ * of its own dropped events.
+ */
+public record EventFilter(Set<FulcrumEvent.Kind> kinds, Set<String> pools) {
+  public static final EventFilter ALL = new EventFilter(Set.of(), Set.of());
+
+  public EventFilter {
+    kinds = kinds.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(kinds));
+    pools = Set.copyOf(pools);
+  }
+
+  public static EventFilter kinds(FulcrumEvent.Kind first, FulcrumEvent.Kind... more) {
+    return new EventFilter(EnumSet.of(first, more), Set.of());
+  }
+
+  public EventFilter withPools(String... names) {
+    return new EventFilter(kinds, Set.of(names));
+  }
+
+  public boolean matches(FulcrumEvent event) {
+    if (event.kind() == FulcrumEvent.Kind.EVENTS_DROPPED) return true;
+    if (!kinds.isEmpty() && !kinds.contains(event.kind())) return false;
+    return pools.isEmpty() || event.pool() == null || pools.contains(event.pool());
+  }
+
+  /**
+   * The filter of comma-separated lists, as given in {@code GET /api/events?kinds=...&pools=...} (empty or absent: no
+   * restriction), or the problem, naming the parameter.
+   */
+  public static Parsed parse(Optional<String> kinds, Optional<String> pools) {
+    Set<FulcrumEvent.Kind> wanted = EnumSet.noneOf(FulcrumEvent.Kind.class);
+    for (String label : items(kinds)) {
+      FulcrumEvent.Kind kind = FulcrumEvent.Kind.byLabel(label);
+      if (kind == null || kind == FulcrumEvent.Kind.EVENTS_DROPPED) {
+        List<String> known = new ArrayList<>();
+        for (FulcrumEvent.Kind k : FulcrumEvent.Kind.values()) if (k != FulcrumEvent.Kind.EVENTS_DROPPED) known.add(k.label());
+        return new Parsed(null, "query parameter 'kinds': unknown kind '" + label + "' (known: " + String.join(", ", known) + ")");
+      }
+      wanted.add(kind);
+    }
+    return new Parsed(new EventFilter(wanted, new LinkedHashSet<>(items(pools))), null);
+  }
+
+  /** A parsed filter, or why it could not be parsed. */
+  public record Parsed(EventFilter filter, String problem) {}
+
+  private static List<String> items(Optional<String> list) {
+    List<String> items = new ArrayList<>();
+    list.ifPresent(l -> {
+      for (String item : l.split(",")) if (!item.isBlank()) items.add(item.strip());
+    });
+    return items;
+  }
+}

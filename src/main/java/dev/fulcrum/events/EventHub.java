@@ -1,0 +1,213 @@
+package dev.fulcrum.events;
+
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+/**
+ * One per node: hands every published {@link FulcrumEvent} to the subscribers whose filter wants it, in the order
+ * published. A subscriber has at most one {@link Delivery} (a batch) in its mailbox at a time; it {@link Delivery#ack()}s
+ * it when done, and gets the next batch: what was published meanwhile, up to its buffer size. When its buffer is full
+ * the oldest event is dropped and counted, and the next batch starts with {@link FulcrumEvent.EventsDropped}. So a
+ * subscriber that is slow, or never reads, costs the hub a bounded buffer and never holds up whoever publishes:
+ * publishing is a {@code tell}. A subscriber that stops is dropped (the hub watches it).
+ */
+public final class EventHub extends AbstractBehavior<EventHub.Command> {
+
+  public sealed interface Command {}
+
+  /** Hands the event to the subscribers. Node-local: the hub runs in the node's own actor system. */
+  public record Publish(FulcrumEvent event) implements Command {}
+
+  /**
+   * Subscribes {@code subscriber} (again: a second Subscribe replaces its filter and buffer size, its buffered events
+   * stay). {@code confirmTo}, if given, is told {@link Subscribed} once every event published after this point reaches
+   * the subscriber.
+   */
+  public record Subscribe(ActorRef<Delivery> subscriber, EventFilter filter, int bufferSize, Optional<ActorRef<Subscribed>> confirmTo)
+      implements Command {
+    public Subscribe {
+      if (bufferSize < 1 || bufferSize > MAX_BUFFER) {
+        throw new IllegalArgumentException("bufferSize " + bufferSize + " is outside 1-" + MAX_BUFFER);
+      }
+      confirmTo = confirmTo == null ? Optional.empty() : confirmTo;
+    }
+
+    public Subscribe(ActorRef<Delivery> subscriber, EventFilter filter, int bufferSize) {
+      this(subscriber, filter, bufferSize, Optional.empty());
+    }
+  }
+
+  /** The largest buffer a subscriber may ask for. */
+  public static final int MAX_BUFFER = 1_000_000;
+
+  public record Subscribed(ActorRef<Delivery> subscriber) {}
+
+  /** Ends the subscription; buffered events are discarded. A subscriber that stops is unsubscribed by itself. */
+  public record Unsubscribe(ActorRef<Delivery> subscriber) implements Command {}
+
+  /** The subscriber is done with its last delivery and takes the next. */
+  public record Ack(ActorRef<Delivery> subscriber) implements Command {}
+
+  public record GetSubscribers(ActorRef<Subscribers> replyTo) implements Command {}
+
+  private record Stopped(ActorRef<Delivery> subscriber) implements Command {}
+
+  /**
+   * Events for one subscriber, oldest first. Call {@link #ack()} once they are handled: until then the hub sends nothing
+   * more and buffers (and, when the buffer is full, drops the oldest).
+   */
+  public record Delivery(List<FulcrumEvent> events, ActorRef<Command> hub, ActorRef<Delivery> subscriber) {
+    public Delivery {
+      events = List.copyOf(events);
+    }
+
+    public void ack() {
+      hub.tell(new Ack(subscriber));
+    }
+  }
+
+  /** The subscriptions of the moment, and every drop since the hub started (gone subscribers' too). */
+  public record Subscribers(List<Subscriber> subscribers, long droppedTotal) {
+    public Subscribers {
+      subscribers = List.copyOf(subscribers);
+    }
+  }
+
+  /**
+   * @param buffered events waiting for the subscriber's next ack
+   * @param awaitingAck whether a delivery is out and not yet acknowledged
+   */
+  public record Subscriber(String path, EventFilter filter, int bufferSize, int buffered, long delivered, long dropped, boolean awaitingAck) {}
+
+  private static final class Subscription {
+    final ActorRef<Delivery> ref;
+    EventFilter filter;
+    int bufferSize;
+    final ArrayDeque<FulcrumEvent> buffer = new ArrayDeque<>();
+    boolean awaitingAck;
+    long delivered;
+    long dropped;
+    long unreported;
+
+    Subscription(ActorRef<Delivery> ref, EventFilter filter, int bufferSize) {
+      this.ref = ref;
+      this.filter = filter;
+      this.bufferSize = bufferSize;
+    }
+  }
+
+  private final Map<ActorRef<Delivery>, Subscription> subscriptions = new LinkedHashMap<>();
+  private final AtomicLong droppedTotal;
+  private final AtomicInteger subscriberCount;
+
+  /** {@code droppedTotal} and {@code subscriberCount} are kept up to date for the metrics registry. */
+  public static Behavior<Command> create(AtomicLong droppedTotal, AtomicInteger subscriberCount) {
+    return Behaviors.setup(ctx -> new EventHub(ctx, droppedTotal, subscriberCount));
+  }
+
+  private EventHub(ActorContext<Command> ctx, AtomicLong droppedTotal, AtomicInteger subscriberCount) {
+    super(ctx);
+    this.droppedTotal = droppedTotal;
+    this.subscriberCount = subscriberCount;
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Publish.class, this::onPublish)
+        .onMessage(Subscribe.class, this::onSubscribe)
+        .onMessage(Unsubscribe.class, m -> remove(m.subscriber(), true))
+        .onMessage(Stopped.class, m -> remove(m.subscriber(), false))
+        .onMessage(Ack.class, this::onAck)
+        .onMessage(GetSubscribers.class, this::onGetSubscribers)
+        .build();
+  }
+
+  private Behavior<Command> onPublish(Publish publish) {
+    FulcrumEvent event = publish.event();
+    for (Subscription s : subscriptions.values()) {
+      if (!s.filter.matches(event)) continue;
+      if (!s.awaitingAck) {
+        deliver(s, List.of(event));
+        continue;
+      }
+      if (s.buffer.size() >= s.bufferSize) {
+        s.buffer.pollFirst();
+        s.dropped++;
+        s.unreported++;
+        droppedTotal.incrementAndGet();
+      }
+      s.buffer.addLast(event);
+    }
+    return this;
+  }
+
+  private Behavior<Command> onSubscribe(Subscribe subscribe) {
+    Subscription s = subscriptions.get(subscribe.subscriber());
+    if (s == null) {
+      subscriptions.put(subscribe.subscriber(), new Subscription(subscribe.subscriber(), subscribe.filter(), subscribe.bufferSize()));
+      getContext().watchWith(subscribe.subscriber(), new Stopped(subscribe.subscriber()));
+      subscriberCount.set(subscriptions.size());
+    } else {
+      s.filter = subscribe.filter();
+      s.bufferSize = subscribe.bufferSize();
+      while (s.buffer.size() > s.bufferSize) {
+        s.buffer.pollFirst();
+        s.dropped++;
+        s.unreported++;
+        droppedTotal.incrementAndGet();
+      }
+    }
+    subscribe.confirmTo().ifPresent(c -> c.tell(new Subscribed(subscribe.subscriber())));
+    return this;
+  }
+
+  private Behavior<Command> remove(ActorRef<Delivery> subscriber, boolean unwatch) {
+    if (subscriptions.remove(subscriber) != null && unwatch) getContext().unwatch(subscriber);
+    subscriberCount.set(subscriptions.size());
+    return this;
+  }
+
+  private Behavior<Command> onAck(Ack ack) {
+    Subscription s = subscriptions.get(ack.subscriber());
+    if (s == null) return this;
+    s.awaitingAck = false;
+    if (s.buffer.isEmpty() && s.unreported == 0) return this;
+    List<FulcrumEvent> batch = new ArrayList<>(s.buffer.size() + 1);
+    if (s.unreported > 0) {
+      batch.add(new FulcrumEvent.EventsDropped(s.unreported, s.dropped, Instant.now()));
+      s.unreported = 0;
+    }
+    batch.addAll(s.buffer);
+    s.buffer.clear();
+    deliver(s, batch);
+    return this;
+  }
+
+  private void deliver(Subscription s, List<FulcrumEvent> events) {
+    s.awaitingAck = true;
+    s.delivered += events.size();
+    s.ref.tell(new Delivery(events, getContext().getSelf(), s.ref));
+  }
+
+  private Behavior<Command> onGetSubscribers(GetSubscribers get) {
+    List<Subscriber> list = new ArrayList<>();
+    subscriptions.values().forEach(s -> list.add(new Subscriber(
+        s.ref.path().toString(), s.filter, s.bufferSize, s.buffer.size(), s.delivered, s.dropped, s.awaitingAck)));
+    get.replyTo().tell(new Subscribers(list, droppedTotal.get()));
+    return this;
+  }
+}
