@@ -27,9 +27,11 @@ public final class AdminServer {
     AdminApi api = new AdminApi(system, settings, pools);
     ObservabilityRoutes observability = new ObservabilityRoutes(system, settings.askTimeout());
     HealthCheckRoutes healthChecks = new HealthCheckRoutes(system, settings, pools);
+    EventStreamRoutes events = new EventStreamRoutes(system, pools, org.apache.pekko.stream.Materializer.matFromSystem(system), settings.askTimeout());
     Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> {
       CompletionStage<HttpResponse> answered = observability.handle(request);
       if (answered == null) answered = healthChecks.handle(request);
+      if (answered == null) answered = events.handle(request);
       return answered != null ? answered : api.handle(request);
     };
     return Http.get(system)
