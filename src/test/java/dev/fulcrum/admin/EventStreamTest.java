@@ -1,0 +1,184 @@
+package dev.fulcrum.admin;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fulcrum.Fulcrum;
+import dev.fulcrum.testing.AdminClient;
+import dev.fulcrum.testing.Eventually;
+import dev.fulcrum.testing.HttpBackend;
+import dev.fulcrum.testing.PoolHealth;
+import dev.fulcrum.testing.SseClient;
+import dev.fulcrum.testing.TestConfig;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code GET /api/events} over real connections: pool changes as SSE with their journal offsets as ids, a reconnect
+ * with {@code Last-Event-ID} while changes keep coming that misses none and repeats none, heartbeats, filters, health
+ * transitions, clean-up when the client goes, and bad requests refused with their reason. Open to reads while a token
+ * guards changes.
+ */
+class EventStreamTest {
+  private static final Duration WAIT = Duration.ofSeconds(20);
+  private static final String TOKEN = "t0ken";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static ActorSystem<Void> backends;
+  private static HttpBackend one;
+  private static HttpBackend two;
+  private static Fulcrum fulcrum;
+  private static AdminClient admin;
+
+  @BeforeAll
+  static void start() {
+    backends = ActorSystem.create(Behaviors.empty(), "sse-backends");
+    one = new HttpBackend(backends, r -> CompletableFuture.completedFuture(HttpResponse.create().withEntity("one")));
+    two = new HttpBackend(backends, r -> CompletableFuture.completedFuture(HttpResponse.create().withEntity("two")));
+    fulcrum = Fulcrum.start(TestConfig.of("""
+        fulcrum.admin.token = "%s"
+        fulcrum.events.heartbeat = 300ms
+        fulcrum.health-check { interval = 200ms, rise = 1, fall = 1 }
+        fulcrum.pools.web.backends = ["%s", "%s"]
+        """.formatted(TOKEN, one.address(), two.address())));
+    PoolHealth.awaitAllUp(fulcrum, "web", 2);
+    admin = new AdminClient(fulcrum.adminAddress(), Optional.of(TOKEN));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    fulcrum.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    backends.terminate();
+  }
+
+  private static JsonNode data(SseClient.Message m) {
+    try {
+      return JSON.readTree(m.data());
+    } catch (Exception e) {
+      throw new AssertionError("not JSON: " + m, e);
+    }
+  }
+
+  /** The pool's start-up creation, which the node may still be reading from the journal when a test begins. */
+  private static boolean creation(SseClient.Message m) {
+    JsonNode d = data(m);
+    return d.path("type").asText().equals("pool-created") && d.path("origin").asText().equals("config");
+  }
+
+  @Test
+  void aReconnectWithLastEventIdMissesNothingAndRepeatsNothingWhileChangesGoOn() throws Exception {
+    long before = admin.get("/api/pools/web").json().get("version").asLong();
+    int changes = 30;
+    AtomicInteger made = new AtomicInteger();
+    List<SseClient.Message> received = new ArrayList<>();
+    Thread writer;
+    try (SseClient first = SseClient.open(fulcrum.adminAddress(), "/api/events?kinds=pool-changed&pools=web", Optional.empty())) {
+      assertEquals(200, first.status());
+      assertTrue(first.contentType().startsWith("text/event-stream"), first.contentType());
+      first.awaitComment("subscribed", WAIT);
+      writer = new Thread(() -> {
+        for (int i = 1; i <= changes; i++) {
+          // 2, 3, 2, 3...: each one a change
+          AdminClient.Response r = admin.patch("/api/pools/web/backends/" + one.address(), "{\"weight\": " + (2 + i % 2) + "}");
+          if (r.status() != 200) throw new AssertionError(r.toString());
+          made.incrementAndGet();
+        }
+      }, "writer");
+      writer.start();
+      while (received.size() < 8) {
+        SseClient.Message m = first.nextEvent(WAIT);
+        if (!creation(m)) received.add(m);
+      }
+    }
+    // changes go on while the client is away; it comes back with the last id it saw
+    int atClose = made.get();
+    Eventually.await(WAIT, "five changes while disconnected", () -> made.get() >= Math.min(changes, atClose + 5));
+    String lastId = received.get(received.size() - 1).id();
+    assertNotNull(lastId);
+    try (SseClient second = SseClient.open(fulcrum.adminAddress(), "/api/events?kinds=pool-changed&pools=web", Optional.of(lastId))) {
+      assertEquals(200, second.status());
+      while (received.isEmpty() || data(received.get(received.size() - 1)).get("version").asLong() < before + changes) {
+        received.add(second.nextEvent(WAIT));
+      }
+      writer.join(TimeUnit.SECONDS.toMillis(30));
+      // nothing more, apart from heartbeats
+      second.awaitComment("heartbeat", WAIT);
+      second.awaitComment("heartbeat", WAIT);
+    }
+    List<Long> versions = new ArrayList<>();
+    long previousId = 0;
+    for (SseClient.Message m : received) {
+      assertEquals("pool-changed", m.event());
+      JsonNode d = data(m);
+      assertEquals("pool-changed", d.get("kind").asText());
+      assertEquals("web", d.get("pool").asText());
+      assertEquals("weight-changed", d.get("type").asText());
+      assertTrue(d.get("origin").asText().startsWith("admin-api"), d.toString());
+      long id = Long.parseLong(m.id());
+      assertEquals(id, d.get("offset").asLong());
+      assertTrue(id > previousId, "ids must grow: " + received);
+      previousId = id;
+      versions.add(d.get("version").asLong());
+    }
+    List<Long> expected = new ArrayList<>();
+    for (long v = before + 1; v <= before + changes; v++) expected.add(v);
+    assertEquals(expected, versions, "every change once, in order");
+    // the clients are gone: so are their subscriptions
+    Eventually.await(WAIT, "no subscribers left", () -> admin.get("/api/events/subscribers").json().get("subscribers").isEmpty());
+  }
+
+  @Test
+  void healthTransitionsFlowWithoutIdsAndAFilterKeepsOtherKindsOut() {
+    try (SseClient health = SseClient.open(fulcrum.adminAddress(), "/api/events?kinds=backend-health", Optional.empty())) {
+      health.awaitComment("subscribed", WAIT);
+      two.stop();
+      try {
+        SseClient.Message m = health.nextEvent(WAIT);
+        assertEquals("backend-health", m.event());
+        assertEquals(null, m.id());
+        JsonNode d = data(m);
+        assertEquals("web", d.get("pool").asText());
+        assertEquals(two.address(), d.get("backend").asText());
+        assertEquals("up", d.get("from").asText());
+        assertEquals("down", d.get("to").asText());
+        // a change to the pool is not a health event
+        assertEquals(200, admin.patch("/api/pools/web/backends/" + two.address(), "{\"weight\": 7}").status());
+      } finally {
+        two.start();
+      }
+      SseClient.Message up = health.nextEvent(WAIT);
+      assertEquals("up", data(up).get("to").asText(), up.toString());
+    }
+  }
+
+  @Test
+  void badRequestsAreRefusedWithTheirReason() {
+    AdminClient anonymous = new AdminClient(fulcrum.adminAddress(), Optional.empty());
+    AdminClient.Response badId = anonymous.send("GET", "/api/events", null, Optional.empty(), Map.of("Last-Event-ID", "abc"));
+    assertEquals(400, badId.status());
+    assertTrue(badId.error().contains("header 'Last-Event-ID'"), badId.toString());
+    AdminClient.Response negative = anonymous.send("GET", "/api/events", null, Optional.empty(), Map.of("Last-Event-ID", "-3"));
+    assertEquals(400, negative.status());
+    AdminClient.Response badKind = anonymous.get("/api/events?kinds=pool-changed,everything");
+    assertEquals(400, badKind.status());
+    assertTrue(badKind.error().contains("query parameter 'kinds': unknown kind 'everything'"), badKind.toString());
+    AdminClient.Response post = anonymous.post("/api/events", "{}");
+    assertEquals(405, post.status());
+    assertEquals(200, anonymous.get("/api/events/subscribers").status());
+  }
+}
