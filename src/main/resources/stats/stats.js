@@ -1,11 +1,17 @@
-// The stats page: reads the admin JSON API every second and renders it; changes go through the same admin calls
-// (with the token when one is given). Plain JavaScript, no build step, no libraries.
+// The stats page: follows the node's events (GET /api/events, Server-Sent Events) and re-reads the JSON API when
+// something changed; counters (requests, latencies) are re-read at a slow interval. Changes go through the same admin
+// calls (with the token when one is given). Plain JavaScript, no build step, no libraries.
 "use strict";
 
-const REFRESH_MS = 1000;
+// Seconds between snapshots of the counters; ?interval=N overrides, 0 turns them off (changes still show at once).
+const INTERVAL_S = (() => {
+  const given = new URLSearchParams(location.search).get("interval");
+  return given !== null && /^[0-9]+$/.test(given) ? Number(given) : 5;
+})();
 const previous = new Map(); // "pool backend" or "listener name" -> {t, requests, errors, buckets, accepted}
 let buckets = [];
-let eventsDue = 0;
+let recentEvents = []; // pool events, newest first: {timestamp, pool, seq, type, origin, detail}
+let refreshSoon = null;
 
 function el(tag, text, attrs) {
   const node = document.createElement(tag);
@@ -67,7 +73,6 @@ async function change(pool, address, body, what) {
   try {
     await api("PATCH", "/api/pools/" + encodeURIComponent(pool) + "/backends/" + encodeURIComponent(address), body);
     setStatus(what + ": done");
-    eventsDue = 0; // show the change's event at once
     refresh();
   } catch (e) {
     setStatus(what + " failed: " + e.message, true);
@@ -166,24 +171,39 @@ async function renderCluster() {
   }
 }
 
-async function renderEvents() {
+/** Scalar fields only (address, weight, strategy...): a created pool's whole definition would not fit a line. */
+function detailOf(fields) {
+  return Object.entries(fields)
+    .filter(([k, v]) => !["poolName", "pool", "seq", "timestamp", "type", "origin", "idempotencyKey"].includes(k)
+      && (v === null || typeof v !== "object"))
+    .map(([k, v]) => k + "=" + v).join(" ");
+}
+
+function addEvent(e) {
+  if (recentEvents.some(r => r.pool === e.pool && r.seq === e.seq)) return;
+  recentEvents.push(e);
+  recentEvents.sort((a, b) => String(b.timestamp).localeCompare(String(a.timestamp)) || b.seq - a.seq);
+  recentEvents = recentEvents.slice(0, 20);
+}
+
+function renderEventList() {
+  const list = document.getElementById("events");
+  list.replaceChildren();
+  for (const e of recentEvents) {
+    list.appendChild(el("li", e.timestamp + " " + e.pool + " #" + e.seq + " " + e.type + " by " + e.origin + (e.detail ? " " + e.detail : "")));
+  }
+}
+
+/** The last few events of every pool from their history: at start, and after the live stream missed some. */
+async function loadEvents() {
   const pools = await api("GET", "/api/pools");
-  const all = [];
+  recentEvents = [];
   for (const p of pools) {
     const from = Math.max(1, p.version - 4);
     const events = await api("GET", "/api/pools/" + encodeURIComponent(p.name) + "/events?from=" + from);
-    for (const e of events) all.push({ ...e, poolName: p.name });
+    for (const e of events) addEvent({ timestamp: e.timestamp, pool: p.name, seq: e.seq, type: e.type, origin: e.origin, detail: detailOf(e) });
   }
-  all.sort((a, b) => String(b.timestamp).localeCompare(String(a.timestamp)));
-  const list = document.getElementById("events");
-  list.replaceChildren();
-  for (const e of all.slice(0, 20)) {
-    // scalar fields only (address, weight, strategy...): a created pool's whole definition would not fit a line
-    const detail = Object.entries(e)
-      .filter(([k, v]) => !["poolName", "seq", "timestamp", "type", "origin"].includes(k) && (v === null || typeof v !== "object"))
-      .map(([k, v]) => k + "=" + v).join(" ");
-    list.appendChild(el("li", e.timestamp + " " + e.poolName + " #" + e.seq + " " + e.type + " by " + e.origin + (detail ? " " + detail : "")));
-  }
+  renderEventList();
 }
 
 async function refresh() {
@@ -195,12 +215,8 @@ async function refresh() {
     renderListeners(stats, now);
     renderTransitions(stats);
     await renderCluster();
-    if (now >= eventsDue) {
-      eventsDue = now + 5000; // the history changes rarely: every 5 s is enough
-      await renderEvents();
-    }
     if (!document.getElementById("status").classList.contains("error")) {
-      setStatus("updated " + new Date(now).toLocaleTimeString());
+      setStatus("updated " + new Date(now).toLocaleTimeString() + (document.body.dataset.live === "true" ? " · live" : ""));
     }
     document.body.dataset.ready = "true";
   } catch (e) {
@@ -208,7 +224,44 @@ async function refresh() {
   }
 }
 
+/** Re-reads the snapshot once a burst of events is over. */
+function scheduleRefresh() {
+  if (refreshSoon !== null) return;
+  refreshSoon = setTimeout(() => {
+    refreshSoon = null;
+    refresh();
+  }, 100);
+}
+
+/** Follows GET /api/events; EventSource reconnects by itself, resuming after the last event id it saw. */
+function follow() {
+  const source = new EventSource("/api/events");
+  source.onopen = () => {
+    document.body.dataset.live = "true";
+  };
+  source.onerror = () => {
+    document.body.dataset.live = "false";
+  };
+  source.addEventListener("pool-changed", (message) => {
+    const d = JSON.parse(message.data);
+    addEvent({ timestamp: d.time, pool: d.pool, seq: d.version, type: d.type, origin: d.origin, detail: detailOf(d.event || {}) });
+    renderEventList();
+    scheduleRefresh();
+  });
+  for (const kind of ["route-changed", "listener-changed", "backend-health", "backend-ejected", "backend-returned", "member-changed"]) {
+    source.addEventListener(kind, scheduleRefresh);
+  }
+  // the page fell behind and missed events, or the stream could not resume: re-read everything
+  for (const kind of ["events-dropped", "resume-failed"]) {
+    source.addEventListener(kind, () => {
+      loadEvents().catch(() => {});
+      scheduleRefresh();
+    });
+  }
+}
+
 document.getElementById("token").value = token();
 document.getElementById("token").addEventListener("change", (e) => sessionStorage.setItem("fulcrum-token", e.target.value));
-refresh();
-setInterval(refresh, REFRESH_MS);
+follow();
+refresh().then(() => loadEvents()).catch(() => {});
+if (INTERVAL_S > 0) setInterval(refresh, INTERVAL_S * 1000);

@@ -18,9 +18,11 @@ import org.apache.pekko.japi.function.Function;
 /** The bound admin HTTP API of one node. */
 public final class AdminServer {
   private final ServerBinding binding;
+  private final EventStreamRoutes events;
 
-  private AdminServer(ServerBinding binding) {
+  private AdminServer(ServerBinding binding, EventStreamRoutes events) {
     this.binding = binding;
+    this.events = events;
   }
 
   public static CompletionStage<AdminServer> start(ActorSystem<?> system, AdminSettings settings, PoolControl pools) {
@@ -39,7 +41,7 @@ public final class AdminServer {
         .withMaterializer(LargeStackExecutor.materializer(system))
         .withSettings(ServerSettings.create(system.settings().config()).withRemoteAddressAttribute(true))
         .bind(handler)
-        .thenApply(AdminServer::new);
+        .thenApply(binding -> new AdminServer(binding, events));
   }
 
   public InetSocketAddress localAddress() {
@@ -48,6 +50,7 @@ public final class AdminServer {
 
   /** Stops accepting and lets calls in progress finish for a moment. */
   public CompletionStage<Done> unbind() {
+    events.closeStreams();
     return binding.terminate(Duration.ofSeconds(2)).thenApply(terminated -> Done.getInstance());
   }
 }

@@ -49,6 +49,8 @@ final class EventStreamRoutes {
   private final PoolControl pools;
   private final Materializer materializer;
   private final Duration timeout;
+  /** Ends every open stream normally when the admin API stops, before the streams' machinery goes. */
+  private final org.apache.pekko.stream.SharedKillSwitch open = org.apache.pekko.stream.KillSwitches.shared("admin-event-streams");
 
   EventStreamRoutes(ActorSystem<?> system, PoolControl pools, Materializer materializer, Duration timeout) {
     this.system = system;
@@ -118,7 +120,13 @@ final class EventStreamRoutes {
             return List.of(encode(event));
           };
         })
-        .keepAlive(events.settings().heartbeat(), () -> HEARTBEAT);
+        .keepAlive(events.settings().heartbeat(), () -> HEARTBEAT)
+        .via(open.flow());
+  }
+
+  /** Completes every open event stream: the node is stopping. */
+  void closeStreams() {
+    open.shutdown();
   }
 
   private Source<Object, NotUsed> replay(EventFilter filter, long after) {

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The stats page in a real headless Chromium against a running node: pools and backends rendered with their health,
- * a drain click that goes through the admin API (with the token), at desktop and at phone width. Screenshots are saved
+ * a drain click that goes through the admin API (with the token), a change made through the API that shows up with
+ * the page's polling turned off (it follows GET /api/events), at desktop and at phone width. Screenshots are saved
  * under target/ to look at.
  */
 class StatsPageTest {
@@ -75,6 +76,21 @@ class StatsPageTest {
       Eventually.await(WAIT, "the drain in the recent pool events", () -> browser.script(
           "return document.getElementById('events').innerText").asText().contains(victim));
       browser.screenshot(Path.of("target", "stats-page.png"));
+
+      // with the counters' polling off, a change made elsewhere (here: the API) still shows at once: the page follows
+      // GET /api/events and re-reads the pool on the event
+      browser.open(page + "?interval=0");
+      Eventually.await(WAIT, "the page following the event stream", () -> browser.script(
+          "return document.body.dataset.live === 'true' && document.querySelectorAll('#backends tbody tr').length === 2").asBoolean());
+      String other = two.address();
+      AdminClient writer = new AdminClient(fulcrum.adminAddress(), Optional.of(TOKEN));
+      assertEquals(200, writer.patch("/api/pools/web/backends/" + other, "{\"weight\": 7}").status());
+      Eventually.await(WAIT, "the new weight on the page", () -> browser.script(
+          "const r = document.querySelector(\"#backends tbody tr[data-backend='" + other + "']\");"
+              + "return r ? r.querySelector(\"td[data-label='Weight']\").textContent : ''").asText().equals("7"));
+      Eventually.await(WAIT, "the change in the recent pool events", () -> browser.script(
+          "return document.getElementById('events').innerText").asText().contains("weight-changed"));
+      assertTrue(browser.script("return document.getElementById('status').textContent").asText().contains("live"));
       try (WebDriver phone = new WebDriver(390, 844)) {
         phone.open(page);
         Eventually.await(WAIT, "rows at phone width", () -> phone.script(
