@@ -64,9 +64,13 @@ public final class JournalFeed {
         : end(clusterSystem, readJournal);
     from.whenComplete((start, failure) -> {
       if (failure != null) {
-        log.warn("cannot find the journal's end ({}); change events are published from its start",
+        // starting from the journal's start instead would flood the subscribers with the whole history
+        log.warn("cannot find the journal's end ({}); change events follow once it can be read",
             dev.fulcrum.Failures.describe(failure));
-        start = 0L;
+        if (!clusterSystem.whenTerminated().isCompleted()) {
+          clusterSystem.scheduler().scheduleOnce(RETRY, () -> start(clusterSystem), clusterSystem.executionContext());
+        }
+        return;
       }
       last.compareAndSet(-1, start);
       RestartSource.onFailuresWithBackoff(RESTART, () -> journal.eventsByTag(TAG, Offset.sequence(last.get())))
@@ -83,6 +87,8 @@ public final class JournalFeed {
   public long lastOffset() {
     return last.get();
   }
+
+  private static final Duration RETRY = Duration.ofSeconds(2);
 
   private static final RestartSettings RESTART = RestartSettings.create(Duration.ofMillis(500), Duration.ofSeconds(10), 0.2);
 
