@@ -87,6 +87,7 @@ public final class Membership {
     current = incarnation;
     incarnations++;
     FulcrumEvents events = FulcrumEvents.get(node);
+    events.link(incarnation);
     incarnation.systemActorOf(MemberEvents.create(events), "member-events", org.apache.pekko.actor.typed.Props.empty());
     String self = Cluster.get(incarnation).selfMember().address().toString();
     int number = incarnations;

@@ -27,9 +27,13 @@ public final class FulcrumEvents implements Extension {
   private static final ExtensionId<FulcrumEvents> ID = new ExtensionId<>() {
     @Override
     public FulcrumEvents createExtension(ActorSystem<?> system) {
-      return new FulcrumEvents(system);
+      FulcrumEvents node = INCARNATIONS.get(system);
+      return node != null ? node : new FulcrumEvents(system);
     }
   };
+
+  /** Cluster incarnations and the hub of the node they belong to. */
+  private static final java.util.Map<ActorSystem<?>, FulcrumEvents> INCARNATIONS = new java.util.concurrent.ConcurrentHashMap<>();
 
   private final ActorRef<EventHub.Command> hub;
   private final EventSettings settings;
@@ -50,8 +54,18 @@ public final class FulcrumEvents implements Extension {
         .register(registry);
   }
 
+  /**
+   * The node's events. Also from a cluster incarnation of the node (where sharded entities run): there {@code get}
+   * answers the node's own hub, so code publishes the same way wherever it runs.
+   */
   public static FulcrumEvents get(ActorSystem<?> system) {
     return ID.apply(system);
+  }
+
+  /** Makes {@link #get} on {@code incarnation} answer this node's hub; call before anything in it publishes. */
+  public void link(ActorSystem<?> incarnation) {
+    INCARNATIONS.put(incarnation, this);
+    incarnation.getWhenTerminated().thenRun(() -> INCARNATIONS.remove(incarnation));
   }
 
   public ActorRef<EventHub.Command> hub() {

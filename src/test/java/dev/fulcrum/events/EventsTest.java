@@ -191,6 +191,19 @@ class EventsTest {
   }
 
   @Test
+  void routeAndListenerChangesPublishedFromTheClusterIncarnationReachTheNodesSubscribers() {
+    TestProbe<EventHub.Delivery> probe = subscribe(EventFilter.kinds(FulcrumEvent.Kind.ROUTE_CHANGED, FulcrumEvent.Kind.LISTENER_CHANGED));
+    // sharded entities run in the cluster incarnation: publishing there reaches the node's hub
+    FulcrumEvents there = FulcrumEvents.get(fulcrum.clusterSystem());
+    assertTrue(there == FulcrumEvents.get(fulcrum.system()));
+    FulcrumEvent route = new FulcrumEvent.RouteChanged("main", 3, "route-added", "/api -> web", "java-api", 0, java.time.Instant.now());
+    FulcrumEvent listener = new FulcrumEvent.ListenerChanged("extra", 1, "bound", "127.0.0.1:8088", "java-api", 0, java.time.Instant.now());
+    there.publish(route);
+    there.publish(listener);
+    assertEquals(List.of(route, listener), receive(probe, 2));
+  }
+
+  @Test
   void stalledSubscribersDropAndCountWithoutDelayingTrafficOrChanges() throws Exception {
     // an actor that never handles its deliveries, and a stream nobody pulls
     // (it stops on an empty delivery, which only the test sends)
