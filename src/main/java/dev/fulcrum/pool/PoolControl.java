@@ -133,11 +133,6 @@ public final class PoolControl {
     return i.sharding().entityRefFor(PoolEntity.TYPE_KEY, name);
   }
 
-  /** The journal's changes as this node publishes them to its event hub. */
-  public dev.fulcrum.events.JournalFeed journalFeed() {
-    return journalFeed;
-  }
-
   /** The journaled changes after {@code offset} that are in the journal now (this node must be a cluster member). */
   public org.apache.pekko.stream.javadsl.Source<dev.fulcrum.events.FulcrumEvent, org.apache.pekko.NotUsed> journaledAfter(long offset) {
     Incarnation i = current;

@@ -160,9 +160,11 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
     Member member = members.get(t.address());
     if (member != null && member.actor.equals(t.backend()) && member.health != t.health()) {
       Observability.get(getContext().getSystem()).healthTransition(pool.name(), t.address(), member.health.name(), t.health().name(), t.reason());
-      events.publish(new FulcrumEvent.BackendHealthChanged(pool.name(), t.address(), member.health, t.health(), t.reason(), Instant.now()));
+      Health from = member.health;
       member.health = t.health();
       publish();
+      // after the new table: a subscriber that reacts sees this node route by it
+      events.publish(new FulcrumEvent.BackendHealthChanged(pool.name(), t.address(), from, t.health(), t.reason(), Instant.now()));
     }
     return this;
   }
@@ -194,8 +196,8 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
     getContext().getLog().warn("pool {} backend {} is ejected for {} ms: {}", pool.name(), eject.address(),
         time.toMillis(), eject.reason());
     getContext().scheduleOnce(time, getContext().getSelf(), new Return(eject.address(), member.ejection));
-    events.publish(new FulcrumEvent.BackendEjected(pool.name(), eject.address(), time, eject.reason(), Instant.now()));
     publish();
+    events.publish(new FulcrumEvent.BackendEjected(pool.name(), eject.address(), time, eject.reason(), Instant.now()));
     return this;
   }
 
@@ -206,8 +208,8 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
     member.returnedAt = System.nanoTime();
     member.stats.outliers().reset();
     getContext().getLog().info("pool {} backend {} returns from its ejection", pool.name(), back.address());
-    events.publish(new FulcrumEvent.BackendReturned(pool.name(), back.address(), Instant.now()));
     publish();
+    events.publish(new FulcrumEvent.BackendReturned(pool.name(), back.address(), Instant.now()));
     return this;
   }
 
