@@ -39,6 +39,7 @@ final class ConfigCheck {
     FulcrumSettings settings = SettingsParser.parse(config);
     JournalSettings.parse(config);
     AdminSettings admin = AdminSettings.parse(config);
+    dev.fulcrum.config.EventSettings.parse(config);
     ClusterSettings.parse(config);
     ObservabilitySettings observability = ObservabilitySettings.parse(config);
     checkLogDirectory(observability);

@@ -96,6 +96,7 @@ public final class Fulcrum {
     FulcrumSettings settings = SettingsParser.parse(config);
     JournalSettings journal = JournalSettings.parse(config);
     AdminSettings admin = AdminSettings.parse(config);
+    dev.fulcrum.config.EventSettings.parse(config); // checked before anything starts; the event hub reads it again
     ClusterSettings cluster = ClusterSettings.parse(config);
     Observability.prepare(ObservabilitySettings.parse(config));
     JournalDatabase.checkReachable(config);

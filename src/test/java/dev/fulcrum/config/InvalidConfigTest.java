@@ -40,6 +40,8 @@ class InvalidConfigTest {
       unknown tcp engine | fulcrum.listeners.tcp.main.engine = epoll                           | fulcrum.listeners.tcp.main.engine: 'epoll' is not a tcp engine (nio, streams)
       unknown http engine | fulcrum.listeners.http.h { bind = "127.0.0.1:0", routes = [{pool = web}], engine = netty } | fulcrum.listeners.http.h.engine: 'netty' is not an http engine (nio, pekko)
       negative loops     | fulcrum.event-loops = -1                                             | fulcrum.event-loops: -1 is outside 0-1024
+      no event buffer    | fulcrum.events.buffer-size = 0                                       | fulcrum.events.buffer-size: 0 is outside 1-1000000
+      zero heartbeat     | fulcrum.events.heartbeat = 0s                                        | fulcrum.events.heartbeat: must be a positive duration
       """)
   void mistakeIsReportedInOneLine(String name, String mistake, String expected) throws IOException {
     Path config = dir.resolve("bad.conf");
