@@ -90,17 +90,18 @@ final class EventStreamRoutes {
         .addHeader(RawHeader.create("Cache-Control", "no-cache"))
         // nginx buffers responses unless told not to
         .addHeader(RawHeader.create("X-Accel-Buffering", "no"))
-        .withEntity(HttpEntities.createChunked(MediaTypes.TEXT_EVENT_STREAM.toContentType(), stream(filter.filter(), after))));
+        .withEntity(HttpEntities.createChunked(MediaTypes.TEXT_EVENT_STREAM.toContentType(),
+            stream(filter.filter(), after, "GET " + request.getUri().toRelative() + " from " + client(request)))));
   }
 
   /**
    * Subscribes first, then (on a resume) reads the journal: an event written meanwhile is then both in the replay and
    * in the subscription's buffer, never in neither, and its second copy is dropped by offset.
    */
-  private Source<ByteString, NotUsed> stream(EventFilter filter, long after) {
+  private Source<ByteString, NotUsed> stream(EventFilter filter, long after, String label) {
     FulcrumEvents events = FulcrumEvents.get(system);
     Pair<CompletionStage<Done>, Source<FulcrumEvent, NotUsed>> live =
-        events.source(filter, events.settings().bufferSize()).preMaterialize(materializer);
+        events.source(filter, events.settings().bufferSize(), label).preMaterialize(materializer);
     // elements: FulcrumEvent, or bytes ready to send
     Source<Object, NotUsed> started = Source.completionStage(live.first().<Object>thenApply(d -> SUBSCRIBED))
         .mapMaterializedValue(m -> NotUsed.getInstance());
@@ -138,6 +139,12 @@ final class EventStreamRoutes {
     }
     return journaled.filter(filter::matches).<Object>map(e -> e)
         .recover(Throwable.class, () -> resumeFailed("the journal cannot be read now"));
+  }
+
+  private static String client(HttpRequest request) {
+    return request.getAttribute(org.apache.pekko.http.javadsl.model.AttributeKeys.remoteAddress)
+        .flatMap(a -> a.getAddress().map(ip -> ip.getHostAddress() + ":" + a.getPort()))
+        .orElse("unknown");
   }
 
   private static Object resumeFailed(String why) {

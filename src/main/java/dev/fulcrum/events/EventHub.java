@@ -34,19 +34,25 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
   /**
    * Subscribes {@code subscriber} (again: a second Subscribe replaces its filter and buffer size, its buffered events
    * stay). {@code confirmTo}, if given, is told {@link Subscribed} once every event published after this point reaches
-   * the subscriber.
+   * the subscriber. {@code label} says who subscribes in {@link GetSubscribers} (empty: the actor's path).
    */
-  public record Subscribe(ActorRef<Delivery> subscriber, EventFilter filter, int bufferSize, Optional<ActorRef<Subscribed>> confirmTo)
+  public record Subscribe(
+      ActorRef<Delivery> subscriber, EventFilter filter, int bufferSize, Optional<ActorRef<Subscribed>> confirmTo, Optional<String> label)
       implements Command {
     public Subscribe {
       if (bufferSize < 1 || bufferSize > MAX_BUFFER) {
         throw new IllegalArgumentException("bufferSize " + bufferSize + " is outside 1-" + MAX_BUFFER);
       }
       confirmTo = confirmTo == null ? Optional.empty() : confirmTo;
+      label = label == null ? Optional.empty() : label;
+    }
+
+    public Subscribe(ActorRef<Delivery> subscriber, EventFilter filter, int bufferSize, Optional<ActorRef<Subscribed>> confirmTo) {
+      this(subscriber, filter, bufferSize, confirmTo, Optional.empty());
     }
 
     public Subscribe(ActorRef<Delivery> subscriber, EventFilter filter, int bufferSize) {
-      this(subscriber, filter, bufferSize, Optional.empty());
+      this(subscriber, filter, bufferSize, Optional.empty(), Optional.empty());
     }
   }
 
@@ -87,13 +93,16 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
   }
 
   /**
+   * @param path the subscriber's actor path
+   * @param label who subscribed ("GET /api/events from 127.0.0.1:50312", "stream"), or the path
    * @param buffered events waiting for the subscriber's next ack
    * @param awaitingAck whether a delivery is out and not yet acknowledged
    */
-  public record Subscriber(String path, EventFilter filter, int bufferSize, int buffered, long delivered, long dropped, boolean awaitingAck) {}
+  public record Subscriber(String path, String label, EventFilter filter, int bufferSize, int buffered, long delivered, long dropped, boolean awaitingAck) {}
 
   private static final class Subscription {
     final ActorRef<Delivery> ref;
+    String label;
     EventFilter filter;
     int bufferSize;
     final ArrayDeque<FulcrumEvent> buffer = new ArrayDeque<>();
@@ -158,10 +167,13 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
   private Behavior<Command> onSubscribe(Subscribe subscribe) {
     Subscription s = subscriptions.get(subscribe.subscriber());
     if (s == null) {
-      subscriptions.put(subscribe.subscriber(), new Subscription(subscribe.subscriber(), subscribe.filter(), subscribe.bufferSize()));
+      Subscription added = new Subscription(subscribe.subscriber(), subscribe.filter(), subscribe.bufferSize());
+      added.label = subscribe.label().orElse(subscribe.subscriber().path().toString());
+      subscriptions.put(subscribe.subscriber(), added);
       getContext().watchWith(subscribe.subscriber(), new Stopped(subscribe.subscriber()));
       subscriberCount.set(subscriptions.size());
     } else {
+      subscribe.label().ifPresent(l -> s.label = l);
       s.filter = subscribe.filter();
       s.bufferSize = subscribe.bufferSize();
       while (s.buffer.size() > s.bufferSize) {
@@ -206,7 +218,7 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
   private Behavior<Command> onGetSubscribers(GetSubscribers get) {
     List<Subscriber> list = new ArrayList<>();
     subscriptions.values().forEach(s -> list.add(new Subscriber(
-        s.ref.path().toString(), s.filter, s.bufferSize, s.buffer.size(), s.delivered, s.dropped, s.awaitingAck)));
+        s.ref.path().toString(), s.label, s.filter, s.bufferSize, s.buffer.size(), s.delivered, s.dropped, s.awaitingAck)));
     get.replyTo().tell(new Subscribers(list, droppedTotal.get()));
     return this;
   }

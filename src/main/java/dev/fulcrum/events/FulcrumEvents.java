@@ -88,7 +88,12 @@ public final class FulcrumEvents implements Extension {
    * {@link FulcrumEvent.EventsDropped}. Cancelling the stream ends the subscription.
    */
   public Source<FulcrumEvent, CompletionStage<Done>> source(EventFilter filter, int bufferSize) {
-    return Source.fromGraph(new HubSource(hub, filter, bufferSize));
+    return source(filter, bufferSize, "stream");
+  }
+
+  /** As {@link #source(EventFilter, int)}; {@code label} names the subscription in {@link #subscribers}. */
+  public Source<FulcrumEvent, CompletionStage<Done>> source(EventFilter filter, int bufferSize, String label) {
+    return Source.fromGraph(new HubSource(hub, filter, bufferSize, label));
   }
 
   /** {@link #source(EventFilter, int)} with every event and {@code fulcrum.events.buffer-size}. */

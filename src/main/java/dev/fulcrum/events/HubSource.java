@@ -28,11 +28,13 @@ final class HubSource extends AbstractGraphStageWithMaterializedValue<SourceShap
   private final ActorRef<EventHub.Command> hub;
   private final EventFilter filter;
   private final int bufferSize;
+  private final String label;
 
-  HubSource(ActorRef<EventHub.Command> hub, EventFilter filter, int bufferSize) {
+  HubSource(ActorRef<EventHub.Command> hub, EventFilter filter, int bufferSize, String label) {
     this.hub = hub;
     this.filter = filter;
     this.bufferSize = bufferSize;
+    this.label = label;
   }
 
   @Override
@@ -65,7 +67,7 @@ final class HubSource extends AbstractGraphStageWithMaterializedValue<SourceShap
         });
         self = Adapter.toTyped(actor.ref());
         ActorRef<EventHub.Subscribed> confirm = Adapter.toTyped(actor.ref());
-        hub.tell(new EventHub.Subscribe(self, filter, bufferSize, Optional.of(confirm)));
+        hub.tell(new EventHub.Subscribe(self, filter, bufferSize, Optional.of(confirm), Optional.of(label)));
       }
 
       private void receive(Object message) {

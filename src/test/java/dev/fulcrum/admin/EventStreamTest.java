@@ -91,6 +91,13 @@ class EventStreamTest {
       assertEquals(200, first.status());
       assertTrue(first.contentType().startsWith("text/event-stream"), first.contentType());
       first.awaitComment("subscribed", WAIT);
+      // the subscription is listed with who made it
+      JsonNode listed = admin.get("/api/events/subscribers").json().get("subscribers");
+      boolean found = false;
+      for (JsonNode s : listed) {
+        found |= s.get("label").asText().startsWith("GET /api/events?kinds=pool-changed&pools=web from 127.0.0.1:");
+      }
+      assertTrue(found, listed.toString());
       writer = new Thread(() -> {
         for (int i = 1; i <= changes; i++) {
           // 2, 3, 2, 3...: each one a change

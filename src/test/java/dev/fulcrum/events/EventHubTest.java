@@ -159,7 +159,7 @@ class EventHubTest {
     AtomicInteger count = new AtomicInteger();
     ActorRef<EventHub.Command> hub = kit.spawn(EventHub.create(dropped, count));
     ManualSubscriber<FulcrumEvent> consumer = new ManualSubscriber<>();
-    org.apache.pekko.stream.javadsl.Source.fromGraph(new HubSource(hub, EventFilter.ALL, 5))
+    org.apache.pekko.stream.javadsl.Source.fromGraph(new HubSource(hub, EventFilter.ALL, 5, "test stream"))
         .runWith(Sink.fromSubscriber(consumer), kit.system());
     dev.fulcrum.testing.Eventually.await(WAIT, "subscribed", () -> count.get() == 1);
     List<FulcrumEvent> published = new ArrayList<>();
