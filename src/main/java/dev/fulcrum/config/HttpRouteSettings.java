@@ -40,7 +40,7 @@ public record HttpRouteSettings(
   }
 
   /** Whether the route splits its requests between several pools. */
-  public boolean isSplit() {
+  public boolean splits() {
     return pools.size() > 1;
   }
 
@@ -58,7 +58,7 @@ public record HttpRouteSettings(
 
   /** How the default name reads: host and path prefix ({@code *\/api}), and the condition if there is one. */
   public static String defaultName(String host, String pathPrefix, Match match) {
-    return host + pathPrefix + (match.isNone() ? "" : " " + match);
+    return host + pathPrefix + (match.none() ? "" : " " + match);
   }
 
   /** A pool of a route and its share of the requests in percent (100 when the route has one pool). */
@@ -76,7 +76,7 @@ public record HttpRouteSettings(
       cookie = cookie == null ? Optional.empty() : cookie;
     }
 
-    public boolean isNone() {
+    public boolean none() {
       return header.isEmpty() && cookie.isEmpty();
     }
 

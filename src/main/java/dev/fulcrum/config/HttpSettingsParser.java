@@ -39,32 +39,55 @@ public final class HttpSettingsParser {
     for (String name : listeners.config().root().keySet().stream().sorted().toList()) {
       String key = quoted(name);
       checkName(listeners, key, name);
-      ConfigReader l =
-          new ConfigReader(listeners.config().getConfig(key).withFallback(defaults.config()), listeners.full(key));
-      HostPort bind = l.hostPort("bind", true);
-      if (bind.port() != 0 && binds.putIfAbsent(bind, name) != null) {
-        throw l.error("bind", bind + " is already used by http listener '" + binds.get(bind) + "'");
+      HttpListenerSettings added = listener(listeners, name, pools, poolOverrides, defaults, false);
+      if (added.bind().port() != 0 && binds.putIfAbsent(added.bind(), name) != null) {
+        throw new ConfigReader(listeners.config().getConfig(key), listeners.full(key))
+            .error("bind", added.bind() + " is already used by http listener '" + binds.get(added.bind()) + "'");
       }
-      result.add(
-          new HttpListenerSettings(
-              name,
-              bind,
-              routes(l, pools, poolOverrides, defaults),
-              firewall(l.child("firewall")),
-              limits(l.child("limits")),
-              l.positiveDuration("client-idle-timeout"),
-              retryBudget(l.child("retry-budget")),
-              engine(l),
-              paths(l.child("paths")),
-              TlsSettingsParser.parse(l),
-              proxyProtocolFrom(l)));
-      HttpListenerSettings added = result.get(result.size() - 1);
-      if (added.engine() == HttpListenerSettings.Engine.PEKKO
-          && added.routes().stream().anyMatch(r -> r.upstream().sendProxyProtocol() != ProxyProtocolVersion.OFF)) {
-        throw l.error("send-proxy-protocol", "needs engine = nio (Pekko's client pools cannot send a PROXY header)");
-      }
+      result.add(added);
     }
     return new HttpSettings(result);
+  }
+
+  private static HttpListenerSettings listener(ConfigReader listeners, String name, Set<String> pools,
+      Map<String, Config> poolOverrides, ConfigReader defaults, boolean routesOptional) {
+    String key = quoted(name);
+    ConfigReader l =
+        new ConfigReader(listeners.config().getConfig(key).withFallback(defaults.config()), listeners.full(key));
+    HostPort bind = l.hostPort("bind", true);
+    HttpListenerSettings added = new HttpListenerSettings(
+        name,
+        bind,
+        routesOptional && !l.has("routes") ? List.of() : routes(l, pools, poolOverrides, defaults),
+        firewall(l.child("firewall")),
+        limits(l.child("limits")),
+        l.positiveDuration("client-idle-timeout"),
+        retryBudget(l.child("retry-budget")),
+        engine(l),
+        paths(l.child("paths")),
+        TlsSettingsParser.parse(l),
+        proxyProtocolFrom(l));
+    if (added.engine() == HttpListenerSettings.Engine.PEKKO
+        && added.routes().stream().anyMatch(r -> r.upstream().sendProxyProtocol() != ProxyProtocolVersion.OFF)) {
+      throw l.error("send-proxy-protocol", "needs engine = nio (Pekko's client pools cannot send a PROXY header)");
+    }
+    return added;
+  }
+
+  /**
+   * An HTTP listener added at runtime: {@code body} (HOCON or JSON) holds what {@code fulcrum.listeners.http.<name>}
+   * would, over the node's {@code fulcrum.http} defaults, with the config's checks and texts (paths start with
+   * {@code <name>.}); {@code routes} may be left out (the listener then takes the route table its name has).
+   */
+  public static HttpListenerSettings parseListener(Config root, String name, Config body, Set<String> pools) {
+    ConfigReader fulcrum = new ConfigReader(root, "").child("fulcrum");
+    ConfigReader defaults = fulcrum.child("http");
+    Map<String, Config> poolOverrides = new HashMap<>();
+    ConfigReader overrides = defaults.child("pools");
+    for (String pool : overrides.config().root().keySet()) poolOverrides.put(pool, overrides.config().getConfig(quoted(pool)));
+    checkName(new ConfigReader(com.typesafe.config.ConfigFactory.empty(), ""), "name", name);
+    Config wrapped = com.typesafe.config.ConfigFactory.empty().withValue(quoted(name), body.root());
+    return listener(new ConfigReader(wrapped, ""), name, pools, poolOverrides, defaults, true);
   }
 
   private static HttpListenerSettings.Engine engine(ConfigReader listener) {

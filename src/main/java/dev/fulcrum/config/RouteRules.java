@@ -163,9 +163,9 @@ public final class RouteRules {
         if (!earlier.host().equals(r.host()) || !earlier.pathPrefix().equals(r.pathPrefix())) continue;
         if (earlier.match().equals(r.match())) {
           return Optional.of(new Problem(at, "matches the same host '" + r.host() + "' and path '" + r.pathPrefix()
-              + "'" + (r.match().isNone() ? "" : " and condition " + r.match()) + " as routes[" + j + "]"));
+              + "'" + (r.match().none() ? "" : " and condition " + r.match()) + " as routes[" + j + "]"));
         }
-        if (earlier.match().isNone()) {
+        if (earlier.match().none()) {
           return Optional.of(new Problem(at, "is unreachable: routes[" + j + "] ('" + earlier.name() + "') takes every request "
               + "to host '" + r.host() + "' and path '" + r.pathPrefix() + "' before it; put the route with a condition first"));
         }

@@ -137,7 +137,7 @@ public final class Routes {
       for (int i = 0; i < variants.length; i++) {
         String pool = s.pools().get(i).pool();
         variants[i] = new Route(s, pool, tables.of(pool));
-        sum += s.isSplit() ? s.pools().get(i).weight() : 100;
+        sum += s.splits() ? s.pools().get(i).weight() : 100;
         upTo[i] = sum;
       }
     }
