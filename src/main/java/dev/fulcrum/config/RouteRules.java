@@ -156,8 +156,6 @@ public final class RouteRules {
       HttpRouteSettings r = routes.get(i);
       Optional<Problem> own = route(r, pools, at);
       if (own.isPresent()) return own;
-      Integer named = names.putIfAbsent(r.name(), i);
-      if (named != null) return Optional.of(new Problem(at + ".name", "'" + r.name() + "' is the name of routes[" + named + "] too"));
       for (int j = 0; j < i; j++) {
         HttpRouteSettings earlier = routes.get(j);
         if (!earlier.host().equals(r.host()) || !earlier.pathPrefix().equals(r.pathPrefix())) continue;
@@ -170,6 +168,8 @@ public final class RouteRules {
               + "to host '" + r.host() + "' and path '" + r.pathPrefix() + "' before it; put the route with a condition first"));
         }
       }
+      Integer named = names.putIfAbsent(r.name(), i);
+      if (named != null) return Optional.of(new Problem(at + ".name", "'" + r.name() + "' is the name of routes[" + named + "] too"));
     }
     return Optional.empty();
   }
