@@ -62,6 +62,7 @@ public final class LocalRoutes {
   public void offer(RouteTableState state) {
     RouteTableState before;
     List<Waiter> released = new ArrayList<>();
+    if (state.version() == 0) return; // a table that was never set: nothing to route by, nothing to tell
     synchronized (this) {
       before = states.get(state.listener());
       if (before != null && before.version() >= state.version()) return;

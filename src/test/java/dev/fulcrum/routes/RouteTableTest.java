@@ -185,7 +185,7 @@ class RouteTableTest {
     // the route moves behind the catch-all: refused, it would never be reached
     RouteTableEntity.Reply behind = fulcrum.changeRoutes("web", PoolEntity.Request.javaApi(),
         (request, r) -> new RouteTableEntity.MoveRoute("canary", 2, request, r)).toCompletableFuture().get();
-    assertEquals("routes[1]: is unreachable: routes[0] ('main') takes every request to host '*' and path '/' before it; "
+    assertEquals("routes[2]: is unreachable: routes[0] ('main') takes every request to host '*' and path '/' before it; "
         + "put the route with a condition first", assertInstanceOf(RouteTableEntity.Rejected.class, behind).message());
   }
 
