@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Test;
  * Runs when FULCRUM_TEST_PG_URL is set (CI sets it).
  */
 class RouteClusterTest {
-  private static final Duration START = Duration.ofSeconds(90);
+  private static final Duration START = Duration.ofSeconds(180);
 
   private final String id = UUID.randomUUID().toString().substring(0, 8);
   private final String blue = "blue_" + id;
@@ -70,7 +70,7 @@ class RouteClusterTest {
         fulcrum.pools.%s.backends = ["%s"]
         fulcrum.pools.%s.backends = ["%s"]
         fulcrum.listeners = null
-        fulcrum.listeners.http.%s { bind = "127.0.0.1:%d", routes = [{name = main, pool = %s}] }
+        fulcrum.listeners { tcp {}, http.%s { bind = "127.0.0.1:%d", routes = [{name = main, pool = %s}] } }
         fulcrum.admin.bind = "127.0.0.1:%d"
         fulcrum.shutdown.drain-timeout = 2s
         """.formatted(shipped.toString().replace("\\", "/"), artery[n], seeds, url, PostgresTestDb.user(), PostgresTestDb.password(),

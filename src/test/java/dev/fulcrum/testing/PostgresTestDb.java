@@ -41,6 +41,7 @@ public final class PostgresTestDb {
     try (Connection db = DriverManager.getConnection(url().get(), user(), password());
         PreparedStatement events = db.prepareStatement("DELETE FROM event_journal WHERE persistence_id = ?");
         PreparedStatement snapshots = db.prepareStatement("DELETE FROM snapshot WHERE persistence_id = ?")) {
+      if (!db.getMetaData().getTables(null, null, "event_journal", null).next()) return; // no journal yet: nothing to forget
       for (PreparedStatement delete : List.of(events, snapshots)) {
         delete.setString(1, persistenceId);
         delete.executeUpdate();

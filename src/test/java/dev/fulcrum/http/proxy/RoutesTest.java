@@ -141,6 +141,28 @@ class RoutesTest {
     }
   }
 
+  @Test
+  void matchingAllocatesNothing() {
+    Routes routes = new Routes(routes("""
+        [{host = "a.example.com", path = "/api/v1", pool = a}, {host = "*.example.com", pool = a},
+         {path = "/x", match-header = "X-Canary: 1", pool = b}, {path = "/x", match-cookie = "c=1", pool = b},
+         {pools = [{pool = a, weight = 50}, {pool = b, weight = 50}]}]
+        """, "a", "b"), new RoutingTables());
+    HeaderFields headers = headers("Accept", "*/*", "Cookie", "z=2; c=1");
+    String[] hosts = {"a.example.com:80", "b.example.com", "other.org", "A.EXAMPLE.COM."};
+    String[] paths = {"/api/v1/items", "/x/y", "/", "/api"};
+    com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long id = Thread.currentThread().getId();
+    int found = 0;
+    for (int round = 0; round < 3; round++) {
+      long before = threads.getThreadAllocatedBytes(id);
+      for (int i = 0; i < 200_000; i++) if (routes.match(hosts[i & 3], paths[(i >> 2) & 3], headers) != null) found++;
+      long allocated = threads.getThreadAllocatedBytes(id) - before;
+      if (round == 2) assertTrue(allocated < 1024, allocated + " bytes allocated by 200000 matches");
+    }
+    assertTrue(found > 0);
+  }
+
   /** The old matcher: every route, most specific first, the first that matches. */
   private static HttpRouteSettings scan(List<HttpRouteSettings> routes, String host, String path) {
     HttpRouteSettings best = null;
