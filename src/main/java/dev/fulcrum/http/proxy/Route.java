@@ -18,11 +18,20 @@ public final class Route implements Admission {
   private final TableRef table;
   private final UpstreamKey upstreamKey;
   private final String pool;
+  private final Key key;
+
+  /**
+   * What a route is counted under: its name and (for a split route, the drawn) pool. Equal across route table
+   * versions, unlike the {@code Route} objects, which each change of the table replaces: meters cached by key stay
+   * as many as the routes, however often the table changes.
+   */
+  public record Key(String name, String pool) {}
 
   /** {@code pool}: the route's pool, or the one of its split this variant serves. */
   Route(HttpRouteSettings settings, String pool, TableRef table) {
     this.settings = settings;
     this.pool = pool;
+    this.key = new Key(settings.name(), pool);
     this.firewall = settings.firewall().isOpen() ? Firewall.OPEN : new Firewall(settings.firewall());
     this.requestRules = new HeaderRewriter.Rules(settings.requestHeaders());
     this.responseRules = new HeaderRewriter.Rules(settings.responseHeaders());
@@ -33,6 +42,10 @@ public final class Route implements Admission {
   /** How metrics and the access log name the route: its name, by default its host and path prefix, e.g. {@code *\/api}. */
   public String name() {
     return settings.name();
+  }
+
+  public Key key() {
+    return key;
   }
 
   /** The pool this request goes to (for a split route, the one picked for it). */
