@@ -86,6 +86,8 @@ class RouteTableTest {
     Fulcrum node = Fulcrum.start(TestConfig.of(more + """
 
         pekko-persistence-jdbc.shared-databases.fulcrum.db.url = "%s"
+        # snapshots every other event: the restart recovers the table from a snapshot and the events after it
+        fulcrum.journal.snapshot-every = 2
         fulcrum.pools {
           blue.backends = ["%s"]
           green.backends = ["%s"]
