@@ -167,6 +167,7 @@ public final class ListenerControl {
     return drained.thenApply(left -> {
       tcp.remove(name);
       http.remove(name);
+      dev.fulcrum.observe.Observability.get(system).listenerRemoved(name);
       log.info("{} listener {} removed{}", protocol, name, left > 0 ? " (" + left + " connection(s) still open end by themselves)" : "");
       routes.local().notice(new RuntimeChange.ListenerChanged(name, protocol, RuntimeChange.Kind.REMOVED, address,
           left > 0 ? left + " connection(s) left open" : ""));

@@ -106,6 +106,7 @@ class RuntimeListenersTest {
     AdminClient.Response removed = removal.get(20, TimeUnit.SECONDS);
     assertEquals(200, removed.status(), removed.toString());
     assertFalse(fulcrum.listenerList().stream().anyMatch(l -> l.name().equals("extra")));
+    admin.get("/api/listeners").json().forEach(l -> assertFalse(l.path("name").asText().equals("extra"), "listed after removal"));
     List<String> kinds = notices.stream().filter(n -> n instanceof RuntimeChange.ListenerChanged l && l.listener().equals("extra"))
         .map(n -> ((RuntimeChange.ListenerChanged) n).kind().name()).toList();
     assertEquals(List.of("ADDED", "DRAINING", "REMOVED"), kinds);
