@@ -154,12 +154,15 @@ class RoutesTest {
     com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
     long id = Thread.currentThread().getId();
     int found = 0;
-    for (int round = 0; round < 3; round++) {
+    long least = Long.MAX_VALUE;
+    // the least of several rounds: a round may see a few KB from the JIT swapping code in; one allocation per match
+    // would be 200000 x 16 bytes or more in every round
+    for (int round = 0; round < 6; round++) {
       long before = threads.getThreadAllocatedBytes(id);
       for (int i = 0; i < 200_000; i++) if (routes.match(hosts[i & 3], paths[(i >> 2) & 3], headers) != null) found++;
-      long allocated = threads.getThreadAllocatedBytes(id) - before;
-      if (round == 2) assertTrue(allocated < 1024, allocated + " bytes allocated by 200000 matches");
+      if (round > 0) least = Math.min(least, threads.getThreadAllocatedBytes(id) - before);
     }
+    assertTrue(least < 1024, least + " bytes allocated by 200000 matches");
     assertTrue(found > 0);
   }
 
