@@ -28,6 +28,7 @@ import dev.fulcrum.routing.RoutingTables;
 import dev.fulcrum.nio.EventLoops;
 import dev.fulcrum.observe.Observability;
 import dev.fulcrum.tcp.TcpListener;
+import dev.fulcrum.listener.ListenerCommand;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -67,9 +68,11 @@ public final class Fulcrum {
   private PoolControl pools;
   private Membership membership;
   private AdminServer admin;
-  private final Map<String, TcpListener> tcpListeners = new LinkedHashMap<>();
   private final EventLoops eventLoops;
-  private final Map<String, HttpListener> httpListeners = new LinkedHashMap<>();
+  private final dev.fulcrum.routes.LocalRoutes localRoutes = new dev.fulcrum.routes.LocalRoutes(tables);
+  private dev.fulcrum.routes.RouteControl routes;
+  private dev.fulcrum.listener.ListenerControl listeners;
+  private Config config;
 
   private Fulcrum(
       ActorSystem<Void> system, FulcrumSettings settings, JournalSettings journal, AdminSettings admin, ClusterSettings cluster) {
@@ -128,11 +131,17 @@ public final class Fulcrum {
   }
 
   private void startAll(Config config) {
+    this.config = config;
     // Only a node with pools that follow DNS names opens a resolver (it reads the system's DNS settings when it starts).
     PoolDiscovery discovery = settings.discovery().isEmpty()
         ? PoolDiscovery.NONE
         : new PoolDiscovery(settings::discoveryFor, new DnsResolver(settings.dns()), Observability.get(system)::dnsResolutionFailed);
     pools = new PoolControl(system, journal, cluster, tables, settings::balancingFor, new HealthProbes(eventLoops), discovery);
+    routes = new dev.fulcrum.routes.RouteControl(journal, cluster, localRoutes, pools);
+    pools.alsoAttach(routes::attach, routes::detach);
+    dev.fulcrum.events.FulcrumEvents events = dev.fulcrum.events.FulcrumEvents.get(system);
+    localRoutes.onChange(change -> events.publish(dev.fulcrum.events.RuntimeEvents.of(change)));
+    listeners = new dev.fulcrum.listener.ListenerControl(system, eventLoops, tables, routes, settings.drainTimeout());
     CompletableFuture<Done> attached = new CompletableFuture<>();
     try {
       membership = Membership.start(system, config, pools, attached);
@@ -149,20 +158,19 @@ public final class Fulcrum {
     for (ActorRef<PoolRouter.Command> router : localPools().routers().values()) {
       await(AskPattern.ask(router, PoolRouter.GetStatus::new, BIND_TIMEOUT, system.scheduler()), "the pools' routing tables");
     }
+    // Route tables from the journal (or the config): listeners route by them from their first request.
+    await(routes.bootstrap(settings.http().listeners(), BIND_TIMEOUT), "the route tables from the journal");
     for (TcpListenerSettings listener : settings.tcpListeners()) {
-      TcpListener bound =
-          await(TcpListener.start(system, eventLoops, listener, tables.of(listener.pool())), "tcp listener '" + listener.name() + "' on " + listener.bind());
-      tcpListeners.put(listener.name(), bound);
+      TcpListener bound = await(listeners.startTcp(listener), "tcp listener '" + listener.name() + "' on " + listener.bind());
       log.info("tcp listener {} on {} -> pool {}", listener.name(), bound.localAddress(), listener.pool());
     }
     for (HttpListenerSettings listener : settings.http().listeners()) {
-      HttpListener bound =
-          await(HttpListeners.start(system, eventLoops, listener, tables), "http listener '" + listener.name() + "' on " + listener.bind());
-      httpListeners.put(listener.name(), bound);
-      log.info("http listener {} on {} with {} route(s)", listener.name(), bound.localAddress(), listener.routes().size());
+      HttpListener bound = await(listeners.startHttp(listener), "http listener '" + listener.name() + "' on " + listener.bind());
+      log.info("http listener {} on {} with {} route(s)", listener.name(), bound.localAddress(),
+          localRoutes.ref(listener.name()).get().settings().size());
     }
     if (adminSettings.enabled()) {
-      admin = await(AdminServer.start(system, adminSettings, pools), "admin api on " + adminSettings.bind());
+      admin = await(AdminServer.start(system, adminSettings, pools, this), "admin api on " + adminSettings.bind());
       log.info("admin api on {}", admin.localAddress());
     }
     registerDrain();
@@ -173,8 +181,8 @@ public final class Fulcrum {
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
     shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "unbind-listeners", () ->
         CompletableFuture.allOf(java.util.stream.Stream.concat(
-                    tcpListeners.values().stream().map(l -> l.unbind().toCompletableFuture()),
-                    httpListeners.values().stream().map(l -> l.unbind().toCompletableFuture()))
+                    listeners.tcp().values().stream().map(l -> l.unbind().toCompletableFuture()),
+                    listeners.http().values().stream().map(l -> l.unbind().toCompletableFuture()))
                 .toArray(CompletableFuture<?>[]::new))
             .thenApply(all -> Done.getInstance()));
     if (admin != null) shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "unbind-admin", admin::unbind);
@@ -183,19 +191,19 @@ public final class Fulcrum {
 
   private CompletionStage<Done> drain() {
     log.info("stopping: listeners closed, draining {} open tcp connection(s) for up to {}",
-        tcpListeners.values().stream().mapToInt(TcpListener::openConnections).sum(), settings.drainTimeout());
+        listeners.tcp().values().stream().mapToInt(TcpListener::openConnections).sum(), settings.drainTimeout());
     CompletableFuture<Done> drained = new CompletableFuture<>();
     long deadline = System.nanoTime() + settings.drainTimeout().toNanos();
     pollDrained(drained, deadline);
     return CompletableFuture.allOf(java.util.stream.Stream.concat(
             java.util.stream.Stream.of(drained),
-            httpListeners.values().stream().map(l -> l.terminate(settings.drainTimeout()).toCompletableFuture()))
+            listeners.http().values().stream().map(l -> l.terminate(settings.drainTimeout()).toCompletableFuture()))
         .toArray(CompletableFuture<?>[]::new))
         .thenApply(all -> Done.getInstance());
   }
 
   private void pollDrained(CompletableFuture<Done> drained, long deadline) {
-    int open = tcpListeners.values().stream().mapToInt(TcpListener::openConnections).sum();
+    int open = listeners.tcp().values().stream().mapToInt(TcpListener::openConnections).sum();
     if (open == 0) {
       drained.complete(Done.getInstance());
     } else if (System.nanoTime() >= deadline) {
@@ -306,15 +314,104 @@ public final class Fulcrum {
   }
 
   public TcpListener tcpListener(String name) {
-    TcpListener listener = tcpListeners.get(name);
+    TcpListener listener = listeners.tcp().get(name);
     if (listener == null) throw new IllegalArgumentException("no tcp listener '" + name + "'");
     return listener;
   }
 
   public HttpListener httpListener(String name) {
-    HttpListener listener = httpListeners.get(name);
+    HttpListener listener = listeners.http().get(name);
     if (listener == null) throw new IllegalArgumentException("no http listener '" + name + "'");
     return listener;
+  }
+
+  // ---- route tables and listeners at runtime -----------------------------------------------------------------------
+
+  /**
+   * Changes an HTTP listener's route table and completes, always normally and within the request's deadline plus the
+   * journal's write timeout, with {@link dev.fulcrum.routes.RouteTableEntity.Ok} (persisted; every node routes new
+   * requests by it within moments), {@code Rejected} (nothing persisted, the reason names the field) or
+   * {@code OutcomeUnknown}, e.g. {@code changeRoutes("web", PoolEntity.Request.of("deploy", Duration.ofSeconds(4)),
+   * (request, r) -> new RouteTableEntity.SetPools("*\/", List.of(new WeightedPool("blue", 90), new WeightedPool("green", 10)), request, r))}.
+   */
+  public CompletionStage<dev.fulcrum.routes.RouteTableEntity.Reply> changeRoutes(
+      String listener,
+      PoolEntity.Request request,
+      java.util.function.BiFunction<PoolEntity.Request, ActorRef<dev.fulcrum.routes.RouteTableEntity.Reply>, dev.fulcrum.routes.RouteTableEntity.Change> command) {
+    return routes.change(listener, request, command);
+  }
+
+  /** The listener's route table as this node routes by it (from replication; empty if it never heard of it). */
+  public java.util.Optional<dev.fulcrum.routes.RouteTableState> routeTable(String listener) {
+    return localRoutes.state(listener);
+  }
+
+  /** Every route table this node knows, by listener. */
+  public Map<String, dev.fulcrum.routes.RouteTableState> routeTables() {
+    return localRoutes.states();
+  }
+
+  /** The table's journaled history from {@code fromSeq} on, as {@code GET /api/routes/{listener}/events}. */
+  public CompletionStage<dev.fulcrum.routes.RouteTableEntity.HistoryReply> routeHistory(String listener, long fromSeq) {
+    return routes.history(listener, fromSeq);
+  }
+
+  /** Completes once this node routes by {@code version} or newer of the listener's table, or fails after {@code timeout}. */
+  public CompletionStage<dev.fulcrum.routes.RouteTableState> awaitRoutes(String listener, long version, Duration timeout) {
+    return localRoutes.awaitVersion(listener, version, timeout);
+  }
+
+  /**
+   * A route written as in the config ({@code {host = "*", path = "/api", pool = api}}, HOCON or JSON), parsed and
+   * resolved as a route of {@code listener} in this node's config would be (its backend settings from the pool's and the
+   * listener's config, else {@code fulcrum.http}), for the route commands. Whole-table rules (known pools, overlaps)
+   * are checked by the table's entity.
+   *
+   * @throws SettingsException naming the field and the problem
+   */
+  public dev.fulcrum.config.HttpRouteSettings parseRoute(String listener, String route) {
+    return dev.fulcrum.config.HttpSettingsParser.parseRoute(config, listener, parseBody(route), pools.existingPools());
+  }
+
+  /** An HTTP listener written as in the config's {@code fulcrum.listeners.http.<name>}, for {@link ListenerCommand.AddHttp}. */
+  public HttpListenerSettings parseHttpListener(String name, String listener) {
+    return dev.fulcrum.config.HttpSettingsParser.parseListener(config, name, parseBody(listener), pools.existingPools());
+  }
+
+  /** A TCP listener written as in the config's {@code fulcrum.listeners.tcp.<name>}, for {@link ListenerCommand.AddTcp}. */
+  public TcpListenerSettings parseTcpListener(String name, String listener) {
+    return SettingsParser.parseTcpListener(config, name, parseBody(listener), pools.existingPools());
+  }
+
+  private static Config parseBody(String text) {
+    try {
+      return ConfigFactory.parseString(text.isBlank() ? "{}" : text,
+          com.typesafe.config.ConfigParseOptions.defaults().setOriginDescription("request")).resolve();
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new SettingsException("the body is not a JSON or HOCON object: " + e.getMessage());
+    }
+  }
+
+  /**
+   * Adds or removes one of this node's listeners ({@link ListenerCommand}); always completes normally, with
+   * {@link dev.fulcrum.listener.ListenerReply.Rejected} naming the field when nothing was changed.
+   */
+  public CompletionStage<dev.fulcrum.listener.ListenerReply> listeners(dev.fulcrum.listener.ListenerCommand command) {
+    return listeners.tell(command);
+  }
+
+  /** This node's listeners now: name, protocol, address. */
+  public java.util.List<dev.fulcrum.listener.ListenerReply.Added> listenerList() {
+    return listeners.all();
+  }
+
+  /**
+   * The one sink of this node's runtime notices besides pools: route tables it routes by from now on, listeners
+   * added, draining and removed; in addition to the event hub ({@link #events()}), which hears them too. The sink runs on
+   * the notifying thread and must not block.
+   */
+  public void onRuntimeChange(java.util.function.Consumer<dev.fulcrum.routes.RuntimeChange> sink) {
+    localRoutes.onChange(sink);
   }
 
   /** Stops gracefully: unbinds, drains open connections up to the drain timeout, leaves the cluster, terminates. */

@@ -26,12 +26,20 @@ public final class AdminServer {
   }
 
   public static CompletionStage<AdminServer> start(ActorSystem<?> system, AdminSettings settings, PoolControl pools) {
+    return start(system, settings, pools, null);
+  }
+
+  /** With {@code fulcrum}, also the route tables' and listeners' calls ({@link RouteRoutes}). */
+  public static CompletionStage<AdminServer> start(
+      ActorSystem<?> system, AdminSettings settings, PoolControl pools, dev.fulcrum.Fulcrum fulcrum) {
     AdminApi api = new AdminApi(system, settings, pools);
+    RouteRoutes routes = fulcrum == null ? null : new RouteRoutes(system, settings, fulcrum);
     ObservabilityRoutes observability = new ObservabilityRoutes(system, settings.askTimeout());
     HealthCheckRoutes healthChecks = new HealthCheckRoutes(system, settings, pools);
     EventStreamRoutes events = new EventStreamRoutes(system, pools, org.apache.pekko.stream.Materializer.matFromSystem(system), settings.askTimeout());
     Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> {
-      CompletionStage<HttpResponse> answered = observability.handle(request);
+      CompletionStage<HttpResponse> answered = routes == null ? null : routes.handle(request);
+      if (answered == null) answered = observability.handle(request);
       if (answered == null) answered = healthChecks.handle(request);
       if (answered == null) answered = events.handle(request);
       return answered != null ? answered : api.handle(request);

@@ -64,7 +64,7 @@ final class Json {
     return MAPPER.createObjectNode();
   }
 
-  /** Parses a request body that must be a JSON object with only the given fields. */
+  /** Parses a request body that must be a JSON object with only the given fields (any, when null). */
   static ObjectNode body(String text, Set<String> allowed) {
     if (text.isBlank()) throw ApiError.badRequest("the body is empty; a JSON object is expected");
     JsonNode node;
@@ -80,7 +80,7 @@ final class Json {
     if (!(node instanceof ObjectNode object)) throw ApiError.badRequest(what + " must be a JSON object");
     for (Iterator<String> names = object.fieldNames(); names.hasNext(); ) {
       String name = names.next();
-      if (!allowed.contains(name)) {
+      if (allowed != null && !allowed.contains(name)) {
         throw ApiError.badRequest("unknown field '" + prefix(what) + name + "' (allowed: " + String.join(", ", allowed.stream().sorted().toList()) + ")");
       }
     }

@@ -26,11 +26,7 @@ import java.util.regex.Pattern;
  * fulcrum.http}.
  */
 public final class HttpSettingsParser {
-  private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
-  /** Headers that describe the message framing or the connection: rules on them would break the proxying itself. */
-  private static final Set<String> RESERVED_HEADERS =
-      Set.of("content-length", "content-type", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade",
-          "proxy-connection");
+  private static final Pattern TOKEN = RouteRules.TOKEN;
 
   private HttpSettingsParser() {}
 
@@ -43,32 +39,55 @@ public final class HttpSettingsParser {
     for (String name : listeners.config().root().keySet().stream().sorted().toList()) {
       String key = quoted(name);
       checkName(listeners, key, name);
-      ConfigReader l =
-          new ConfigReader(listeners.config().getConfig(key).withFallback(defaults.config()), listeners.full(key));
-      HostPort bind = l.hostPort("bind", true);
-      if (bind.port() != 0 && binds.putIfAbsent(bind, name) != null) {
-        throw l.error("bind", bind + " is already used by http listener '" + binds.get(bind) + "'");
+      HttpListenerSettings added = listener(listeners, name, pools, poolOverrides, defaults, false);
+      if (added.bind().port() != 0 && binds.putIfAbsent(added.bind(), name) != null) {
+        throw new ConfigReader(listeners.config().getConfig(key), listeners.full(key))
+            .error("bind", added.bind() + " is already used by http listener '" + binds.get(added.bind()) + "'");
       }
-      result.add(
-          new HttpListenerSettings(
-              name,
-              bind,
-              routes(l, pools, poolOverrides, defaults),
-              firewall(l.child("firewall")),
-              limits(l.child("limits")),
-              l.positiveDuration("client-idle-timeout"),
-              retryBudget(l.child("retry-budget")),
-              engine(l),
-              paths(l.child("paths")),
-              TlsSettingsParser.parse(l),
-              proxyProtocolFrom(l)));
-      HttpListenerSettings added = result.get(result.size() - 1);
-      if (added.engine() == HttpListenerSettings.Engine.PEKKO
-          && added.routes().stream().anyMatch(r -> r.upstream().sendProxyProtocol() != ProxyProtocolVersion.OFF)) {
-        throw l.error("send-proxy-protocol", "needs engine = nio (Pekko's client pools cannot send a PROXY header)");
-      }
+      result.add(added);
     }
     return new HttpSettings(result);
+  }
+
+  private static HttpListenerSettings listener(ConfigReader listeners, String name, Set<String> pools,
+      Map<String, Config> poolOverrides, ConfigReader defaults, boolean routesOptional) {
+    String key = quoted(name);
+    ConfigReader l =
+        new ConfigReader(listeners.config().getConfig(key).withFallback(defaults.config()), listeners.full(key));
+    HostPort bind = l.hostPort("bind", true);
+    HttpListenerSettings added = new HttpListenerSettings(
+        name,
+        bind,
+        routesOptional && !l.has("routes") ? List.of() : routes(l, pools, poolOverrides, defaults),
+        firewall(l.child("firewall")),
+        limits(l.child("limits")),
+        l.positiveDuration("client-idle-timeout"),
+        retryBudget(l.child("retry-budget")),
+        engine(l),
+        paths(l.child("paths")),
+        TlsSettingsParser.parse(l),
+        proxyProtocolFrom(l));
+    if (added.engine() == HttpListenerSettings.Engine.PEKKO
+        && added.routes().stream().anyMatch(r -> r.upstream().sendProxyProtocol() != ProxyProtocolVersion.OFF)) {
+      throw l.error("send-proxy-protocol", "needs engine = nio (Pekko's client pools cannot send a PROXY header)");
+    }
+    return added;
+  }
+
+  /**
+   * An HTTP listener added at runtime: {@code body} (HOCON or JSON) holds what {@code fulcrum.listeners.http.<name>}
+   * would, over the node's {@code fulcrum.http} defaults, with the config's checks and texts (paths start with
+   * {@code <name>.}); {@code routes} may be left out (the listener then takes the route table its name has).
+   */
+  public static HttpListenerSettings parseListener(Config root, String name, Config body, Set<String> pools) {
+    ConfigReader fulcrum = new ConfigReader(root, "").child("fulcrum");
+    ConfigReader defaults = fulcrum.child("http");
+    Map<String, Config> poolOverrides = new HashMap<>();
+    ConfigReader overrides = defaults.child("pools");
+    for (String pool : overrides.config().root().keySet()) poolOverrides.put(pool, overrides.config().getConfig(quoted(pool)));
+    checkName(new ConfigReader(com.typesafe.config.ConfigFactory.empty(), ""), "name", name);
+    Config wrapped = com.typesafe.config.ConfigFactory.empty().withValue(quoted(name), body.root());
+    return listener(new ConfigReader(wrapped, ""), name, pools, poolOverrides, defaults, true);
   }
 
   private static HttpListenerSettings.Engine engine(ConfigReader listener) {
@@ -94,70 +113,107 @@ public final class HttpSettingsParser {
     List<? extends ConfigValue> list = read(listener, "routes", listener.config()::getList);
     if (list.isEmpty()) throw listener.error("routes", "is empty: add at least one route, e.g. [{pool = web}]");
     List<HttpRouteSettings> routes = new ArrayList<>();
-    Map<String, Integer> seen = new HashMap<>();
     for (int i = 0; i < list.size(); i++) {
       String key = "routes[" + i + "]";
       if (list.get(i).valueType() != ConfigValueType.OBJECT) {
         throw listener.error("routes", key + " must be an object like {host = \"*\", path = \"/\", pool = web}");
       }
-      Config own = ((ConfigObject) list.get(i)).toConfig();
-      ConfigReader r = new ConfigReader(own, listener.full(key));
-      String pool = r.string("pool");
-      if (!pools.contains(pool)) throw r.error("pool", "unknown pool '" + pool + "'" + defined(pools));
-      Config poolConfig = poolOverrides.getOrDefault(pool, com.typesafe.config.ConfigFactory.empty());
-      ConfigReader resolved =
-          new ConfigReader(own.withFallback(poolConfig).withFallback(listener.config()), listener.full(key));
-      ConfigReader poolLevel = new ConfigReader(poolConfig.withFallback(defaults.config()), defaults.full("pools." + quoted(pool)));
-      HttpRouteSettings route =
-          new HttpRouteSettings(
-              host(r),
-              pathPrefix(r),
-              pool,
-              rewritePrefix(r),
-              r.has("request-headers") ? headerRules(r.child("request-headers")) : HeaderRules.NONE,
-              r.has("response-headers") ? headerRules(r.child("response-headers")) : HeaderRules.NONE,
-              r.has("firewall") ? firewall(new ConfigReader(
-                  own.getConfig("firewall").withFallback(FIREWALL_DEFAULTS), r.full("firewall"))) : FirewallSettings.OPEN,
-              upstream(resolved),
-              sticky(poolLevel.child("sticky")),
-              r.has("forward-original-path") && read(r, "forward-original-path", r.config()::getBoolean));
-      Integer previous = seen.putIfAbsent(route.host() + " " + route.pathPrefix(), i);
-      if (previous != null) {
-        throw listener.error(key, "matches the same host '" + route.host() + "' and path '" + route.pathPrefix()
-            + "' as routes[" + previous + "]");
-      }
-      routes.add(route);
+      routes.add(route(listener, key, ((ConfigObject) list.get(i)).toConfig(), pools, poolOverrides, defaults));
     }
+    RouteRules.table(routes, pools).ifPresent(problem -> {
+      throw listener.error(problem.field(), problem.message());
+    });
     return routes;
+  }
+
+  /** The fields a route may have, in the config and in the admin API's bodies. */
+  public static final Set<String> ROUTE_FIELDS = Set.of("name", "host", "path", "pool", "pools", "match-header", "match-cookie",
+      "rewrite-prefix", "request-headers", "response-headers", "firewall", "forward-original-path", "connect-timeout",
+      "response-timeout", "backend-idle-timeout", "backend-keep-alive-timeout", "max-attempts", "max-connections-per-backend",
+      "queue-size", "queue-timeout", "send-proxy-protocol");
+
+  private static HttpRouteSettings route(
+      ConfigReader listener, String key, Config own, Set<String> pools, Map<String, Config> poolOverrides, ConfigReader defaults) {
+    ConfigReader r = new ConfigReader(own, listener.full(key));
+    for (String field : own.root().keySet()) {
+      if (!ROUTE_FIELDS.contains(field)) {
+        throw r.error(quoted(field), "is not a route setting (known: " + String.join(", ", ROUTE_FIELDS.stream().sorted().toList()) + ")");
+      }
+    }
+    List<HttpRouteSettings.WeightedPool> split = split(r);
+    String pool = split.get(0).pool();
+    Config poolConfig = poolOverrides.getOrDefault(pool, com.typesafe.config.ConfigFactory.empty());
+    ConfigReader resolved =
+        new ConfigReader(own.withFallback(poolConfig).withFallback(listener.config()), listener.full(key));
+    ConfigReader poolLevel = new ConfigReader(poolConfig.withFallback(defaults.config()), defaults.full("pools." + quoted(pool)));
+    String host = checked(r, "host", () -> RouteRules.host(r.has("host") ? r.string("host") : "*"));
+    String path = checked(r, "path", () -> RouteRules.pathPrefix(r.has("path") ? r.string("path") : "/"));
+    HttpRouteSettings.Match match = new HttpRouteSettings.Match(
+        r.has("match-header") ? Optional.of(checked(r, "match-header", () -> RouteRules.matchHeader(r.string("match-header")))) : Optional.empty(),
+        r.has("match-cookie") ? Optional.of(checked(r, "match-cookie", () -> RouteRules.matchCookie(r.string("match-cookie")))) : Optional.empty());
+    String name = r.has("name")
+        ? checked(r, "name", () -> RouteRules.name(r.string("name")))
+        : HttpRouteSettings.defaultName(host, path, match);
+    return new HttpRouteSettings(
+        name,
+        host,
+        path,
+        match,
+        split,
+        r.has("rewrite-prefix") ? Optional.of(checked(r, "rewrite-prefix", () -> RouteRules.rewritePrefix(r.string("rewrite-prefix")))) : Optional.empty(),
+        r.has("request-headers") ? headerRules(r.child("request-headers")) : HeaderRules.NONE,
+        r.has("response-headers") ? headerRules(r.child("response-headers")) : HeaderRules.NONE,
+        r.has("firewall") ? firewall(new ConfigReader(
+            own.getConfig("firewall").withFallback(FIREWALL_DEFAULTS), r.full("firewall"))) : FirewallSettings.OPEN,
+        upstream(resolved),
+        sticky(poolLevel.child("sticky")),
+        r.has("forward-original-path") && read(r, "forward-original-path", r.config()::getBoolean));
+  }
+
+  /** {@code pool = web}, or {@code pools = [{pool = blue, weight = 90}, {pool = green, weight = 10}]}. */
+  private static List<HttpRouteSettings.WeightedPool> split(ConfigReader r) {
+    if (r.has("pool") == r.has("pools")) throw r.error("pool", r.has("pool") ? "give pool or pools, not both" : "is missing");
+    if (r.has("pool")) return List.of(new HttpRouteSettings.WeightedPool(r.string("pool"), 100));
+    List<? extends ConfigValue> list = read(r, "pools", r.config()::getList);
+    if (list.isEmpty()) throw r.error("pools", "is empty: give {pool, weight} objects whose weights add up to 100");
+    List<HttpRouteSettings.WeightedPool> result = new ArrayList<>();
+    for (int i = 0; i < list.size(); i++) {
+      String key = "pools[" + i + "]";
+      if (list.get(i).valueType() != ConfigValueType.OBJECT) throw r.error("pools", key + " must be an object like {pool = web, weight = 90}");
+      ConfigReader p = new ConfigReader(((ConfigObject) list.get(i)).toConfig(), r.full(key));
+      result.add(new HttpRouteSettings.WeightedPool(p.string("pool"), p.intIn("weight", 0, 100)));
+    }
+    return result;
+  }
+
+  /**
+   * One route given as HOCON or JSON (the admin API's body), resolved as a route of {@code listener} would be in the
+   * config (its backend settings from the pool's and the listener's config, else {@code fulcrum.http}), with the
+   * config's errors, whose path starts with {@code route}. Table-wide rules (known pools, overlaps) are the route
+   * table's: see {@link RouteRules#table}.
+   */
+  public static HttpRouteSettings parseRoute(Config root, String listener, Config route, Set<String> pools) {
+    ConfigReader fulcrum = new ConfigReader(root, "").child("fulcrum");
+    ConfigReader defaults = fulcrum.child("http");
+    Map<String, Config> poolOverrides = new HashMap<>();
+    ConfigReader overrides = defaults.child("pools");
+    for (String name : overrides.config().root().keySet()) poolOverrides.put(name, overrides.config().getConfig(quoted(name)));
+    String at = "fulcrum.listeners.http." + quoted(listener);
+    Config listenerConfig = root.hasPath(at) ? root.getConfig(at).withFallback(defaults.config()) : defaults.config();
+    ConfigReader l = new ConfigReader(listenerConfig, "");
+    return route(l, "route", route, pools, poolOverrides, defaults);
+  }
+
+  private static <T> T checked(ConfigReader r, String key, java.util.function.Supplier<T> check) {
+    try {
+      return check.get();
+    } catch (IllegalArgumentException e) {
+      throw r.error(key, e.getMessage());
+    }
   }
 
   private static final Config FIREWALL_DEFAULTS =
       com.typesafe.config.ConfigFactory.parseString("allow = [], deny = [], allow-paths = [], deny-paths = []");
-
-  private static String host(ConfigReader route) {
-    String host = route.has("host") ? route.string("host").trim().toLowerCase(java.util.Locale.ROOT) : "*";
-    String name = host.startsWith("*.") ? host.substring(2) : host;
-    if (!host.equals("*") && !name.matches("[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")) {
-      throw route.error("host", "'" + host + "' is not \"*\", a host name or \"*.domain\"");
-    }
-    return host;
-  }
-
-  private static String pathPrefix(ConfigReader route) {
-    String path = route.has("path") ? route.string("path") : "/";
-    if (!path.startsWith("/")) throw route.error("path", "must start with '/', got '" + path + "'");
-    if (path.length() > 1 && path.endsWith("/")) path = path.substring(0, path.length() - 1);
-    return path;
-  }
-
-  private static Optional<String> rewritePrefix(ConfigReader route) {
-    if (!route.has("rewrite-prefix")) return Optional.empty();
-    String to = route.string("rewrite-prefix");
-    if (!to.isEmpty() && !to.startsWith("/")) {
-      throw route.error("rewrite-prefix", "must be empty (strip the prefix) or start with '/', got '" + to + "'");
-    }
-    return Optional.of(to.endsWith("/") ? to.substring(0, to.length() - 1) : to);
-  }
 
   private static Upstream upstream(ConfigReader r) {
     return new Upstream(
@@ -220,9 +276,10 @@ public final class HttpSettingsParser {
   private static List<String> paths(ConfigReader fw, String key) {
     List<String> patterns = read(fw, key, fw.config()::getStringList);
     for (int i = 0; i < patterns.size(); i++) {
-      String p = patterns.get(i);
-      if (!p.startsWith("/") && !p.startsWith("*")) {
-        throw fw.error(key, "[" + i + "] '" + p + "' must start with '/' or '*' (a glob on the request path)");
+      try {
+        RouteRules.pathGlob(patterns.get(i));
+      } catch (IllegalArgumentException e) {
+        throw fw.error(key, "[" + i + "] " + e.getMessage());
       }
     }
     return patterns;
@@ -270,9 +327,10 @@ public final class HttpSettingsParser {
         throw rules.error(at, "must be a string (quote header names that contain dots)");
       }
       String text = String.valueOf(value.unwrapped());
-      if (text.chars().anyMatch(c -> c == '\r' || c == '\n' || c == 0)) {
-        throw rules.error(at, "must not contain CR, LF or NUL");
-      }
+      checked(rules, at, () -> {
+        RouteRules.headerValue(text);
+        return text;
+      });
       result.add(new Header(name, text));
     }
     result.sort(java.util.Comparator.comparing(Header::name));
@@ -280,11 +338,10 @@ public final class HttpSettingsParser {
   }
 
   private static void checkHeaderName(ConfigReader rules, String key, String name) {
-    if (!TOKEN.matcher(name).matches()) throw rules.error(key, "'" + name + "' is not a valid header name");
-    String lower = name.toLowerCase(java.util.Locale.ROOT);
-    if (RESERVED_HEADERS.contains(lower) || lower.startsWith("proxy-")) {
-      throw rules.error(key, "'" + name + "' frames the message or the connection and cannot be rewritten");
-    }
+    checked(rules, key, () -> {
+      RouteRules.rewritableHeader(name);
+      return name;
+    });
   }
 
   private static void checkName(ConfigReader parent, String key, String name) {

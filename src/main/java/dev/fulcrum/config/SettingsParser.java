@@ -299,28 +299,47 @@ public final class SettingsParser {
       ConfigReader l =
           new ConfigReader(
               listeners.config().getConfig(quoted(name)).withFallback(defaults.config()), listeners.full(quoted(name)));
-      HostPort bind = l.hostPort("bind", true);
-      if (bind.port() != 0 && binds.put(bind, name) != null) {
-        throw l.error("bind", bind + " is already used by listener '" + binds.get(bind) + "'");
+      TcpListenerSettings added = tcpListener(l, name, pools);
+      if (added.bind().port() != 0 && binds.put(added.bind(), name) != null) {
+        throw l.error("bind", added.bind() + " is already used by listener '" + binds.get(added.bind()) + "'");
       }
-      String pool = l.string("pool");
-      if (!pools.contains(pool)) {
-        throw l.error("pool", "unknown pool '" + pool + "' (defined: " + String.join(", ", pools.stream().sorted().toList()) + ")");
-      }
-      result.add(
-          new TcpListenerSettings(
-              name,
-              bind,
-              pool,
-              l.positiveDuration("connect-timeout"),
-              l.positiveDuration("idle-timeout"),
-              l.intIn("connect-attempts", 1, 10),
-              tcpEngine(l),
-              ConnectionLimit.parse(l, "max-connections"),
-              tcpFirewall(l.child("firewall")),
-              ProxyProtocolVersion.parse(l, "send-proxy-protocol")));
+      result.add(added);
     }
     return result;
+  }
+
+  private static TcpListenerSettings tcpListener(ConfigReader l, String name, Set<String> pools) {
+    HostPort bind = l.hostPort("bind", true);
+    String pool = l.string("pool");
+    if (!pools.contains(pool)) {
+      throw l.error("pool", "unknown pool '" + pool + "' (defined: " + String.join(", ", pools.stream().sorted().toList()) + ")");
+    }
+    return new TcpListenerSettings(
+        name,
+        bind,
+        pool,
+        l.positiveDuration("connect-timeout"),
+        l.positiveDuration("idle-timeout"),
+        l.intIn("connect-attempts", 1, 10),
+        tcpEngine(l),
+        ConnectionLimit.parse(l, "max-connections"),
+        tcpFirewall(l.child("firewall")),
+        ProxyProtocolVersion.parse(l, "send-proxy-protocol"));
+  }
+
+  /**
+   * A TCP listener added at runtime: {@code body} (HOCON or JSON) holds what {@code fulcrum.listeners.tcp.<name>}
+   * would, over the node's {@code fulcrum.tcp} defaults, with the config's checks and texts (paths start with
+   * {@code <name>.}).
+   */
+  public static TcpListenerSettings parseTcpListener(Config root, String name, Config body, Set<String> pools) {
+    ConfigReader defaults = new ConfigReader(root, "").child("fulcrum").child("tcp");
+    try {
+      checkName(name);
+    } catch (IllegalArgumentException e) {
+      throw new SettingsException("name: " + e.getMessage());
+    }
+    return tcpListener(new ConfigReader(body.withFallback(defaults.config()), quoted(name)), name, pools);
   }
 
   private static TcpListenerSettings.Engine tcpEngine(ConfigReader listener) {

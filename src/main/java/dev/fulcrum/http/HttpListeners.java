@@ -21,4 +21,13 @@ public final class HttpListeners {
       case PEKKO -> PekkoHttpListener.start(system, settings, tables, Observability.get(system).http(settings));
     };
   }
+
+  /** Binds a listener that reads its current routes from {@code routes} on every request (route tables at runtime). */
+  public static CompletionStage<HttpListener> start(
+      ActorSystem<?> system, EventLoops loops, HttpListenerSettings settings, dev.fulcrum.http.proxy.RouteTableRef routes) {
+    return switch (settings.engine()) {
+      case NIO -> NioHttpListener.start(loops, settings, routes, Observability.get(system).http(settings));
+      case PEKKO -> PekkoHttpListener.start(system, settings, routes, Observability.get(system).http(settings));
+    };
+  }
 }

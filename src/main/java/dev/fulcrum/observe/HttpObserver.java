@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Counts the requests of one HTTP listener and writes their access-log lines. The meters of a (route, backend) pair
- * are looked up once and cached by identity (routes and backend stats live as long as the listener and the backend),
+ * are looked up once and cached by the route's key (name and pool, the same across route table changes) and the
+ * backend stats' identity (they live as long as the backend),
  * so a request costs a few map reads and adder increments, no allocation for the metrics, no lock, no message.
  */
 final class HttpObserver implements ListenerObserver {
@@ -26,7 +27,7 @@ final class HttpObserver implements ListenerObserver {
   private final Counter received;
   private final Counter sent;
   private final Counter[] terminations;
-  private final ConcurrentHashMap<Route, RouteMeters> routes = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Route.Key, RouteMeters> routes = new ConcurrentHashMap<>();
   private final RouteMeters unrouted;
   private final boolean count;
 
@@ -67,8 +68,8 @@ final class HttpObserver implements ListenerObserver {
 
   private void count(ExchangeLog log) {
     Route route = log.route;
-    RouteMeters routeMeters = route == null ? unrouted : routes.get(route);
-    if (routeMeters == null) routeMeters = routes.computeIfAbsent(route, r -> new RouteMeters(r.name(), r.pool()));
+    RouteMeters routeMeters = route == null ? unrouted : routes.get(route.key());
+    if (routeMeters == null) routeMeters = routes.computeIfAbsent(route.key(), k -> new RouteMeters(k.name(), k.pool()));
     BackendMeters meters = routeMeters.of(log.backend == null ? null : log.backend.stats(),
         log.backend == null ? NONE : log.backend.address().toString());
     meters.count(log.status);

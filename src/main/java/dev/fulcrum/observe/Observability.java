@@ -42,6 +42,8 @@ public final class Observability implements Extension {
   /** Opened when the first listener that logs starts, so that a node (or a test's router) without one opens no file. */
   private AccessLog accessLog;
   private final Map<String, ListenerMeters> listeners = new ConcurrentHashMap<>();
+  /** Listeners removed at runtime: their meters stay (a listener added again counts on), they are no longer listed. */
+  private final java.util.Set<String> removed = ConcurrentHashMap.newKeySet();
   private final ArrayDeque<Transition> transitions = new ArrayDeque<>();
   private final BackendGauges gauges;
   private final ClusterGauges cluster;
@@ -132,6 +134,7 @@ public final class Observability implements Extension {
     AccessLog log = accessLogFor(listener.name());
     // nothing to count and nothing to log: the engine's calls then cost a field write each
     if (!settings.requestMetrics() && log == null) return ListenerObserver.NONE;
+    removed.remove(listener.name());
     ListenerMeters meters = listeners.computeIfAbsent(
         listener.name(), name -> new ListenerMeters(metrics.registry(), name, "http"));
     return new HttpObserver(metrics, listener.name(), log, meters, settings.requestMetrics());
@@ -139,6 +142,7 @@ public final class Observability implements Extension {
 
   /** The observer a TCP listener reports to. */
   public TcpObserver tcp(TcpListenerSettings listener) {
+    removed.remove(listener.name());
     ListenerMeters meters = listeners.computeIfAbsent(
         listener.name(), name -> new ListenerMeters(metrics.registry(), name, "tcp"));
     return new TcpObserver(metrics, listener.name(), listener.pool(),
@@ -147,7 +151,13 @@ public final class Observability implements Extension {
 
   /** Listeners by name with their connection counts. */
   public List<ListenerMeters> listeners() {
-    return listeners.values().stream().sorted(java.util.Comparator.comparing(ListenerMeters::name)).toList();
+    return listeners.values().stream().filter(l -> !removed.contains(l.name()))
+        .sorted(java.util.Comparator.comparing(ListenerMeters::name)).toList();
+  }
+
+  /** A listener was removed at runtime: {@code GET /api/listeners} and the stats page no longer list it. */
+  public void listenerRemoved(String name) {
+    removed.add(name);
   }
 
   /** Counts and remembers a backend's health transition; called by its pool's router (rarely: no hot path). */

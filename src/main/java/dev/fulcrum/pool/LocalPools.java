@@ -73,12 +73,23 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
   /** {@code balancing} gives each pool's node-local balancing settings (see FulcrumSettings.balancingFor). */
   public static Behavior<Command> create(
       RoutingTables tables, Function<String, StrategySettings> balancing, dev.fulcrum.backend.HealthProbes probes) {
-    return Behaviors.setup(ctx -> new LocalPools(ctx, tables, balancing, probes));
+    return create(tables, balancing, probes, java.util.concurrent.ConcurrentHashMap.newKeySet());
   }
 
+  /** {@code existing} is kept equal to the names of the pools that exist, for readers outside the actor. */
+  public static Behavior<Command> create(
+      RoutingTables tables, Function<String, StrategySettings> balancing, dev.fulcrum.backend.HealthProbes probes,
+      java.util.Set<String> existing) {
+    return Behaviors.setup(ctx -> new LocalPools(ctx, tables, balancing, probes, existing));
+  }
+
+  private final java.util.Set<String> existing;
+
   private LocalPools(
-      ActorContext<Command> ctx, RoutingTables tables, Function<String, StrategySettings> balancing, dev.fulcrum.backend.HealthProbes probes) {
+      ActorContext<Command> ctx, RoutingTables tables, Function<String, StrategySettings> balancing, dev.fulcrum.backend.HealthProbes probes,
+      java.util.Set<String> existing) {
     super(ctx);
+    this.existing = existing;
     this.probes = probes;
     this.tables = tables;
     this.balancing = balancing;
@@ -118,6 +129,8 @@ public final class LocalPools extends AbstractBehavior<LocalPools.Command> {
     PoolState known = states.get(state.name());
     if (known != null && known.version() >= state.version()) return;
     states.put(state.name(), state);
+    if (state.exists()) existing.add(state.name());
+    else existing.remove(state.name());
     ActorRef<PoolRouter.Command> router = routers.get(state.name());
     if (!state.exists()) {
       if (router != null && known != null && known.exists()) router.tell(new PoolRouter.Configure(routed(emptied(known))));

@@ -59,6 +59,9 @@ public final class PoolControl {
   private final PoolDiscovery discovery;
   private final dev.fulcrum.events.JournalFeed journalFeed;
   private volatile Incarnation current;
+  private final java.util.List<java.util.function.Consumer<ActorSystem<?>>> attachHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final java.util.List<java.util.function.Consumer<ActorSystem<?>>> detachHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final Set<String> existing = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /** This node's cluster actor system of the moment and the sharding in it. */
   private record Incarnation(ActorSystem<?> system, ClusterSharding sharding) {}
@@ -87,8 +90,22 @@ public final class PoolControl {
     this.system = system;
     this.settings = settings;
     this.cluster = cluster;
-    this.localPools = system.systemActorOf(LocalPools.create(tables, balancing, probes), "pools", Props.empty());
+    this.localPools = system.systemActorOf(LocalPools.create(tables, balancing, probes, existing), "pools", Props.empty());
     this.journalFeed = new dev.fulcrum.events.JournalFeed(dev.fulcrum.events.FulcrumEvents.get(system), settings.readJournal());
+  }
+
+  /**
+   * Further control planes that live in each cluster incarnation beside the pools' (the route tables'): attached after
+   * the pools' entities (the journal's tables exist then), detached with them. Register before the first attach.
+   */
+  public void alsoAttach(java.util.function.Consumer<ActorSystem<?>> attach, java.util.function.Consumer<ActorSystem<?>> detach) {
+    attachHooks.add(attach);
+    detachHooks.add(detach);
+  }
+
+  /** The pools that exist as this node knows them (from replication), at this moment. */
+  public Set<String> existingPools() {
+    return Set.copyOf(existing);
   }
 
   /**
@@ -104,6 +121,7 @@ public final class PoolControl {
       sharding.init(Entity.of(PoolEntity.TYPE_KEY, ctx -> PoolEntity.create(ctx.getEntityId(), settings, publisher, discovery)));
       current = new Incarnation(clusterSystem, sharding);
       journalFeed.start(clusterSystem);
+      attachHooks.forEach(hook -> hook.accept(clusterSystem));
       return Done.getInstance();
     });
   }
@@ -112,6 +130,7 @@ public final class PoolControl {
   public void detach(ActorSystem<?> clusterSystem) {
     Incarnation i = current;
     if (i != null && i.system() == clusterSystem) current = null;
+    detachHooks.forEach(hook -> hook.accept(clusterSystem));
   }
 
   /** The cluster actor system this node is a member through now, if any. */
@@ -173,8 +192,9 @@ public final class PoolControl {
     boolean troubledBefore = !cluster.state().getUnreachable().isEmpty();
     Duration untilDeadline = Duration.between(Instant.now(), request.deadline());
     Duration wait = (untilDeadline.isNegative() ? Duration.ZERO : untilDeadline).plus(settings.writeTimeout()).plus(ANSWER_MARGIN);
-    CompletableFuture<ChangeCall.Heard> heard = new CompletableFuture<>();
-    incarnation.system().systemActorOf(ChangeCall.create(incarnation.sharding().entityRefFor(PoolEntity.TYPE_KEY, pool), request, command, wait, heard),
+    CompletableFuture<ChangeCall.Heard<PoolEntity.Reply>> heard = new CompletableFuture<>();
+    incarnation.system().systemActorOf(ChangeCall.create(incarnation.sharding().entityRefFor(PoolEntity.TYPE_KEY, pool), request, command,
+            PoolEntity.Reply.class, wait, heard),
         "change-" + pool + "-" + calls.incrementAndGet(), Props.empty());
     return heard.thenCompose(h -> {
       if (h.reply().isPresent()) return CompletableFuture.completedFuture(h.reply().get());

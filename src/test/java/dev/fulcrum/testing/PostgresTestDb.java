@@ -28,12 +28,22 @@ public final class PostgresTestDb {
 
   /** Deletes a pool's events and snapshots: left behind, every later node on this database would start the pool again. */
   public static void forgetPool(String pool) throws SQLException {
+    forget("Pool|" + pool);
+  }
+
+  /** Deletes a listener's route table from the shared test journal. */
+  public static void forgetRouteTable(String listener) throws SQLException {
+    forget("RouteTable|" + listener);
+  }
+
+  private static void forget(String persistenceId) throws SQLException {
     if (url().isEmpty()) return;
     try (Connection db = DriverManager.getConnection(url().get(), user(), password());
         PreparedStatement events = db.prepareStatement("DELETE FROM event_journal WHERE persistence_id = ?");
         PreparedStatement snapshots = db.prepareStatement("DELETE FROM snapshot WHERE persistence_id = ?")) {
+      if (!db.getMetaData().getTables(null, null, "event_journal", null).next()) return; // no journal yet: nothing to forget
       for (PreparedStatement delete : List.of(events, snapshots)) {
-        delete.setString(1, "Pool|" + pool);
+        delete.setString(1, persistenceId);
         delete.executeUpdate();
       }
     }

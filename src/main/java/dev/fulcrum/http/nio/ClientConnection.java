@@ -296,7 +296,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       return;
     }
     String host = target.authority() != null ? target.authority() : hostHeader;
-    Admission admission = policy.admit(address, host, target, head.contentLength());
+    Admission admission = policy.admit(address, host, target, head.headers(), head.contentLength());
     if (admission instanceof ProxyError error) {
       answer(error, requestId, mustClose);
       return;

@@ -50,10 +50,15 @@ public final class NioHttpListener implements HttpListener {
 
   NioHttpListener(
       HttpListenerSettings settings, RoutingTables tables, EventLoop[] loops, TlsContext tls, ListenerObserver observer) {
+    this(settings, new ListenerPolicy(settings, tables), loops, tls, observer);
+  }
+
+  NioHttpListener(
+      HttpListenerSettings settings, ListenerPolicy policy, EventLoop[] loops, TlsContext tls, ListenerObserver observer) {
     this.settings = settings;
     this.tls = tls;
     this.observer = observer;
-    this.policy = new ListenerPolicy(settings, tables);
+    this.policy = policy;
     this.limit = new AcceptLimit(settings.limits().maxConnections());
     UpstreamPool.Limits limits = new UpstreamPool.Limits();
     for (EventLoop loop : loops) pools.put(loop, new UpstreamPool(loop, limits));
@@ -61,10 +66,16 @@ public final class NioHttpListener implements HttpListener {
 
   public static CompletionStage<HttpListener> start(
       EventLoops loops, HttpListenerSettings settings, RoutingTables tables, ListenerObserver observer) {
+    return start(loops, settings, dev.fulcrum.http.proxy.RouteTableRef.of(settings.name(), settings.routes(), tables), observer);
+  }
+
+  /** Binds a listener that reads its routes from {@code routes} on every request. */
+  public static CompletionStage<HttpListener> start(
+      EventLoops loops, HttpListenerSettings settings, dev.fulcrum.http.proxy.RouteTableRef routes, ListenerObserver observer) {
     NioHttpListener listener;
     try {
       TlsContext tls = settings.tls().isPresent() ? TlsContext.load(settings.name(), settings.tls().get()) : null;
-      listener = new NioHttpListener(settings, tables, loops.all(), tls, observer);
+      listener = new NioHttpListener(settings, new ListenerPolicy(settings, routes), loops.all(), tls, observer);
     } catch (TlsException e) {
       return CompletableFuture.failedFuture(new IllegalArgumentException(e.getMessage()));
     } catch (RuntimeException e) {

@@ -45,9 +45,16 @@ public final class PekkoHttpListener implements HttpListener {
   public static CompletionStage<HttpListener> start(
       ActorSystem<?> system, HttpListenerSettings settings, RoutingTables tables,
       dev.fulcrum.http.proxy.ListenerObserver observer) {
+    return start(system, settings, dev.fulcrum.http.proxy.RouteTableRef.of(settings.name(), settings.routes(), tables), observer);
+  }
+
+  /** Binds a listener that reads its routes from {@code routes} on every request. */
+  public static CompletionStage<HttpListener> start(
+      ActorSystem<?> system, HttpListenerSettings settings, dev.fulcrum.http.proxy.RouteTableRef routes,
+      dev.fulcrum.http.proxy.ListenerObserver observer) {
     Materializer materializer = LargeStackExecutor.materializer(system);
     ProxyContext context = new ProxyContext(
-        system, materializer, new BackendClients(system, materializer), new ListenerPolicy(settings, tables), observer);
+        system, materializer, new BackendClients(system, materializer), new ListenerPolicy(settings, routes), observer);
     Function<HttpRequest, CompletionStage<HttpResponse>> handler = new PekkoProxy(context, new WebSocketProxy(context));
     TlsContext tls;
     try {

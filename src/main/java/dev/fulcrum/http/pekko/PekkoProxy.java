@@ -52,7 +52,7 @@ final class PekkoProxy implements Function<HttpRequest, CompletionStage<HttpResp
     RequestTarget target = (RequestTarget) parsed;
     String host = headers.get("host");
     long length = request.entity().getContentLengthOption().orElse(-1);
-    Admission admission = context.policy().admit(client, host, target, length);
+    Admission admission = context.policy().admit(client, host, target, headers, length);
     if (admission instanceof ProxyError error) return done(error, requestId, log);
     Route route = (Route) admission;
     log.routed(route);

@@ -43,7 +43,8 @@ import org.reactivestreams.Subscriber;
 final class WebSocketProxy {
   private final ProxyContext context;
   private final LoggingAdapter log;
-  private final ConcurrentHashMap<Route, ClientConnectionSettings> settings = new ConcurrentHashMap<>();
+  /** By connect timeout: a value, so route table changes (which replace the Route objects) add no entries. */
+  private final ConcurrentHashMap<java.time.Duration, ClientConnectionSettings> settings = new ConcurrentHashMap<>();
 
   WebSocketProxy(ProxyContext context) {
     this.context = context;
@@ -96,8 +97,8 @@ final class WebSocketProxy {
 
   /** The route's connect timeout; the socket's idle time is bounded by the listener's client idle timeout. */
   private ClientConnectionSettings clientSettings(Route route) {
-    return settings.computeIfAbsent(route, r -> ClientConnectionSettings.create(ConfigFactory.parseString(
-            "pekko.http.client.connecting-timeout = " + r.upstream().connectTimeout().toMillis() + "ms\n"
+    return settings.computeIfAbsent(route.upstream().connectTimeout(), timeout -> ClientConnectionSettings.create(ConfigFactory.parseString(
+            "pekko.http.client.connecting-timeout = " + timeout.toMillis() + "ms\n"
                 + "pekko.http.client.idle-timeout = infinite\n")
         .withFallback(context.system().settings().config())));
   }

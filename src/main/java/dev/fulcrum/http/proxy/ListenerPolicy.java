@@ -17,14 +17,20 @@ import java.net.InetAddress;
  */
 public final class ListenerPolicy {
   private final HttpListenerSettings settings;
-  private final Routes routes;
+  private final RouteTableRef routes;
   private final Firewall firewall;
   private final RetryBudget retryBudget;
   private final PathNormalizer paths;
 
+  /** A listener whose routes are its settings' for good (tests, tools). */
   public ListenerPolicy(HttpListenerSettings settings, RoutingTables tables) {
+    this(settings, RouteTableRef.of(settings.name(), settings.routes(), tables));
+  }
+
+  /** A listener that reads its current routes from {@code routes} on every request. */
+  public ListenerPolicy(HttpListenerSettings settings, RouteTableRef routes) {
     this.settings = settings;
-    this.routes = new Routes(settings.routes(), tables);
+    this.routes = routes;
     this.firewall = new Firewall(settings.firewall());
     this.retryBudget = new RetryBudget(settings.retryBudget());
     this.paths = new PathNormalizer(
@@ -34,6 +40,11 @@ public final class ListenerPolicy {
   /** How this listener reads request targets: every path is normalized before anything is decided on it. */
   public ParsedTarget parseTarget(String target) {
     return RequestTarget.parse(target, paths);
+  }
+
+  /** The listener's current route table. */
+  public Routes routes() {
+    return routes.get();
   }
 
   public HttpListenerSettings settings() {
@@ -47,11 +58,12 @@ public final class ListenerPolicy {
   /**
    * The route for a request to {@code host} (a Host header value, may carry a port; null without one) and target, or
    * the answer when there is none, the firewall refuses, the declared body is too large ({@code contentLength} -1
-   * when not declared), or the route forwards paths as spelled and this one is not in its normal form.
+   * when not declared), or the route forwards paths as spelled and this one is not in its normal form. The route
+   * table is read once, here: the exchange keeps this route whatever changes after.
    */
-  public Admission admit(InetAddress client, String host, RequestTarget target, long contentLength) {
+  public Admission admit(InetAddress client, String host, RequestTarget target, HeaderView headers, long contentLength) {
     String path = target.path();
-    Route route = routes.match(host == null ? "" : host, path);
+    Route route = routes.get().match(host == null ? "" : host, path, headers);
     if (route == null) return ProxyError.noRoute();
     if (route.forwardsOriginalPath() && target.respelled()) {
       return new ProxyError(400, "the request path is not in its normal form ('" + target.forwardPath()

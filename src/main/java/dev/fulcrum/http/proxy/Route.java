@@ -17,29 +17,44 @@ public final class Route implements Admission {
   private final HeaderRewriter.Rules responseRules;
   private final TableRef table;
   private final UpstreamKey upstreamKey;
-  private final boolean anyHost;
-  private final boolean wildcard;
-  private final String hostSuffix;
+  private final String pool;
+  private final Key key;
 
-  Route(HttpRouteSettings settings, TableRef table) {
+  /**
+   * What a route is counted under: its name and (for a split route, the drawn) pool. Equal across route table
+   * versions, unlike the {@code Route} objects, which each change of the table replaces: meters cached by key stay
+   * as many as the routes, however often the table changes.
+   */
+  public record Key(String name, String pool) {}
+
+  /** {@code pool}: the route's pool, or the one of its split this variant serves. */
+  Route(HttpRouteSettings settings, String pool, TableRef table) {
     this.settings = settings;
+    this.pool = pool;
+    this.key = new Key(settings.name(), pool);
     this.firewall = settings.firewall().isOpen() ? Firewall.OPEN : new Firewall(settings.firewall());
     this.requestRules = new HeaderRewriter.Rules(settings.requestHeaders());
     this.responseRules = new HeaderRewriter.Rules(settings.responseHeaders());
     this.table = table;
     this.upstreamKey = UpstreamKey.of(settings.upstream());
-    this.anyHost = settings.host().equals("*");
-    this.wildcard = settings.host().startsWith("*.");
-    this.hostSuffix = wildcard ? settings.host().substring(1) : settings.host();
   }
 
-  /** How metrics and the access log name the route: its host and path prefix, e.g. {@code *\/api}. */
+  /** How metrics and the access log name the route: its name, by default its host and path prefix, e.g. {@code *\/api}. */
   public String name() {
-    return settings.host() + settings.pathPrefix();
+    return settings.name();
   }
 
+  public Key key() {
+    return key;
+  }
+
+  /** The pool this request goes to (for a split route, the one picked for it). */
   public String pool() {
-    return settings.pool();
+    return pool;
+  }
+
+  public HttpRouteSettings settings() {
+    return settings;
   }
 
   public Upstream upstream() {
@@ -98,28 +113,5 @@ public final class Route implements Admission {
 
   private static String absolute(String path) {
     return path.startsWith("/") ? path : "/" + path;
-  }
-
-  /** Higher for more specific hosts: exact names, then longer wildcard suffixes, then any host. */
-  int hostRank() {
-    if (anyHost) return 0;
-    return wildcard ? hostSuffix.length() : 100_000;
-  }
-
-  int prefixLength() {
-    return settings.pathPrefix().length();
-  }
-
-  boolean matchesHost(String host) {
-    if (anyHost) return true;
-    if (wildcard) return host.length() > hostSuffix.length() && host.endsWith(hostSuffix);
-    return host.equals(hostSuffix);
-  }
-
-  /** Whole-segment prefix match: "/api" takes "/api" and "/api/x", not "/apix". */
-  boolean matchesPath(String path) {
-    String prefix = settings.pathPrefix();
-    if (prefix.length() == 1) return true;
-    return path.startsWith(prefix) && (path.length() == prefix.length() || path.charAt(prefix.length()) == '/');
   }
 }

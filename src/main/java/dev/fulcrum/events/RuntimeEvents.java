@@ -1,0 +1,25 @@
+package dev.fulcrum.events;
+
+import dev.fulcrum.config.HttpRouteSettings;
+import dev.fulcrum.routes.RuntimeChange;
+import java.time.Instant;
+import java.util.stream.Collectors;
+
+/** This node's runtime notices (route tables it routes by, listeners added, draining, removed) as hub events. */
+public final class RuntimeEvents {
+  private RuntimeEvents() {}
+
+  public static FulcrumEvent of(RuntimeChange change) {
+    Instant now = Instant.now();
+    if (change instanceof RuntimeChange.RouteTableChanged t) {
+      // the replicated table carries no origin: the route entity's history (GET /api/routes/{listener}/events) has it
+      return new FulcrumEvent.RouteChanged(t.listener(), t.state().version(),
+          t.previousVersion() == 0 ? "table-created" : "table-changed",
+          t.state().routes().stream().map(HttpRouteSettings::name).collect(Collectors.joining(", ")), "", 0, now);
+    }
+    RuntimeChange.ListenerChanged l = (RuntimeChange.ListenerChanged) change;
+    String where = l.address() == null ? "" : " " + l.address().getAddress().getHostAddress() + ":" + l.address().getPort();
+    return new FulcrumEvent.ListenerChanged(l.listener(), 0, l.kind().name().toLowerCase(java.util.Locale.ROOT),
+        l.protocol() + where + (l.detail().isEmpty() ? "" : ": " + l.detail()), "", 0, now);
+  }
+}

@@ -1,0 +1,207 @@
+package dev.fulcrum.listener;
+
+import dev.fulcrum.Failures;
+import dev.fulcrum.config.HttpListenerSettings;
+import dev.fulcrum.config.TcpListenerSettings;
+import dev.fulcrum.http.HttpListener;
+import dev.fulcrum.http.HttpListeners;
+import dev.fulcrum.nio.EventLoops;
+import dev.fulcrum.routes.RouteControl;
+import dev.fulcrum.routes.RouteTableEntity;
+import dev.fulcrum.routes.RuntimeChange;
+import dev.fulcrum.routing.RoutingTables;
+import dev.fulcrum.tcp.TcpListener;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's listeners, from config at start and added or removed at runtime. Listeners are the node's own (an
+ * address is a machine's); the routes of an HTTP listener are the cluster's, in the route table entity of its name. A
+ * command that cannot be carried out changes nothing; every change is told through
+ * {@link dev.fulcrum.routes.LocalRoutes#notice}.
+ */
+public final class ListenerControl {
+  private static final Logger log = LoggerFactory.getLogger(ListenerControl.class);
+
+  private final ActorSystem<?> system;
+  private final EventLoops loops;
+  private final RoutingTables tables;
+  private final RouteControl routes;
+  private final Duration drainTimeout;
+  private final Map<String, TcpListener> tcp = new ConcurrentHashMap<>();
+  private final Map<String, HttpListener> http = new ConcurrentHashMap<>();
+  /** Names being added or removed: a second command for the same name waits for none, it is refused. */
+  private final Map<String, Boolean> busy = new ConcurrentHashMap<>();
+
+  public ListenerControl(ActorSystem<?> system, EventLoops loops, RoutingTables tables, RouteControl routes, Duration drainTimeout) {
+    this.system = system;
+    this.loops = loops;
+    this.tables = tables;
+    this.routes = routes;
+    this.drainTimeout = drainTimeout;
+  }
+
+  public Map<String, TcpListener> tcp() {
+    return tcp;
+  }
+
+  public Map<String, HttpListener> http() {
+    return http;
+  }
+
+  /** Binds a configured TCP listener at start-up (its failure stops the start). */
+  public CompletionStage<TcpListener> startTcp(TcpListenerSettings settings) {
+    return TcpListener.start(system, loops, settings, tables.of(settings.pool())).thenApply(bound -> {
+      tcp.put(settings.name(), bound);
+      return bound;
+    });
+  }
+
+  /** Binds a configured HTTP listener at start-up, on the route table the start-up bootstrap set. */
+  public CompletionStage<HttpListener> startHttp(HttpListenerSettings settings) {
+    return HttpListeners.start(system, loops, settings, routes.local().ref(settings.name())).thenApply(bound -> {
+      http.put(settings.name(), bound);
+      return bound;
+    });
+  }
+
+  /** Carries out one command; always completes normally. */
+  public CompletionStage<ListenerReply> tell(ListenerCommand command) {
+    String name = command instanceof ListenerCommand.AddTcp a ? a.settings().name()
+        : command instanceof ListenerCommand.AddHttp h ? h.settings().name()
+        : ((ListenerCommand.Remove) command).name();
+    if (busy.putIfAbsent(name, Boolean.TRUE) != null) {
+      return done(new ListenerReply.Rejected(ListenerReply.Reason.ALREADY_EXISTS, "name: listener '" + name + "' is being added or removed now"));
+    }
+    CompletionStage<ListenerReply> outcome;
+    try {
+      if (command instanceof ListenerCommand.AddTcp a) outcome = addTcp(a.settings());
+      else if (command instanceof ListenerCommand.AddHttp h) outcome = addHttp(h);
+      else outcome = remove(name, ((ListenerCommand.Remove) command).drain().orElse(drainTimeout));
+    } catch (RuntimeException e) {
+      outcome = CompletableFuture.failedFuture(e);
+    }
+    return outcome.exceptionally(failure -> {
+      log.warn("listener {}: {}", name, Failures.describe(failure));
+      return new ListenerReply.Rejected(ListenerReply.Reason.UNAVAILABLE, Failures.describe(failure));
+    }).whenComplete((reply, failure) -> busy.remove(name));
+  }
+
+  private boolean taken(String name) {
+    return tcp.containsKey(name) || http.containsKey(name);
+  }
+
+  private CompletionStage<ListenerReply> addTcp(TcpListenerSettings settings) {
+    if (taken(settings.name())) return exists(settings.name());
+    return TcpListener.start(system, loops, settings, tables.of(settings.pool())).handle((bound, failure) -> {
+      if (failure != null) return cannotBind(settings.bind().toString(), failure);
+      tcp.put(settings.name(), bound);
+      log.info("tcp listener {} added on {} -> pool {}", settings.name(), bound.localAddress(), settings.pool());
+      routes.local().notice(new RuntimeChange.ListenerChanged(settings.name(), "tcp", RuntimeChange.Kind.ADDED, bound.localAddress(), "pool " + settings.pool()));
+      return new ListenerReply.Added(settings.name(), "tcp", bound.localAddress());
+    });
+  }
+
+  private CompletionStage<ListenerReply> addHttp(ListenerCommand.AddHttp command) {
+    HttpListenerSettings settings = command.settings();
+    String name = settings.name();
+    if (taken(name)) return exists(name);
+    boolean hasTable = routes.local().state(name).map(s -> s.exists()).orElse(false);
+    CompletionStage<Boolean> tableKnown = hasTable
+        ? CompletableFuture.completedFuture(true)
+        : routes.load(name, Duration.ofSeconds(5)).thenApply(s -> s.exists());
+    return tableKnown.thenCompose(exists -> {
+      if (exists && !settings.routes().isEmpty()) {
+        return done(new ListenerReply.Rejected(ListenerReply.Reason.ALREADY_EXISTS, "routes: listener '" + name + "' has a route "
+            + "table already (version " + routes.local().state(name).map(s -> s.version()).orElse(0L) + "); leave routes out to "
+            + "use it, or change it through /api/routes/" + name));
+      }
+      if (!exists && settings.routes().isEmpty()) {
+        return done(new ListenerReply.Rejected(ListenerReply.Reason.INVALID, "routes: is empty: listener '" + name
+            + "' has no route table yet; add at least one route, e.g. [{pool = web}]"));
+      }
+      return HttpListeners.start(system, loops, settings, routes.local().ref(name)).handle((bound, failure) -> {
+        if (failure != null) return done(cannotBind(settings.bind().toString(), failure));
+        if (exists) return done(added(settings, bound));
+        // the new table goes to every node; if it cannot, the listener goes again and nothing is left behind
+        return routes.change(name, command.request(), (request, r) -> new RouteTableEntity.SetRoutes(settings.routes(), request, r))
+            .thenCompose(reply -> {
+              if (reply instanceof RouteTableEntity.Ok) return done(added(settings, bound));
+              return bound.terminate(Duration.ZERO).thenApply(gone -> (ListenerReply) (reply instanceof RouteTableEntity.Rejected rejected
+                  ? new ListenerReply.Rejected(rejected.reason() == RouteTableEntity.Reason.INVALID ? ListenerReply.Reason.INVALID
+                      : ListenerReply.Reason.UNAVAILABLE, rejected.message())
+                  : new ListenerReply.Rejected(ListenerReply.Reason.UNAVAILABLE,
+                      ((RouteTableEntity.OutcomeUnknown) reply).message() + " (the listener was not added)")));
+            });
+      }).thenCompose(stage -> stage);
+    });
+  }
+
+  private ListenerReply added(HttpListenerSettings settings, HttpListener bound) {
+    http.put(settings.name(), bound);
+    log.info("http listener {} added on {}", settings.name(), bound.localAddress());
+    routes.local().notice(new RuntimeChange.ListenerChanged(settings.name(), "http", RuntimeChange.Kind.ADDED, bound.localAddress(), ""));
+    return new ListenerReply.Added(settings.name(), "http", bound.localAddress());
+  }
+
+  private CompletionStage<ListenerReply> remove(String name, Duration drain) {
+    TcpListener t = tcp.get(name);
+    HttpListener h = http.get(name);
+    if (t == null && h == null) {
+      return done(new ListenerReply.Rejected(ListenerReply.Reason.NO_SUCH_LISTENER, "no listener '" + name + "' on this node"));
+    }
+    java.net.InetSocketAddress address = t != null ? t.localAddress() : h.localAddress();
+    String protocol = t != null ? "tcp" : "http";
+    log.info("{} listener {} on {}: draining for up to {} before it is removed", protocol, name, address, drain);
+    routes.local().notice(new RuntimeChange.ListenerChanged(name, protocol, RuntimeChange.Kind.DRAINING, address, "up to " + drain));
+    CompletionStage<Integer> drained = t != null
+        ? t.unbind().thenCompose(unbound -> drainTcp(t, System.nanoTime() + drain.toNanos()))
+        : h.terminate(drain).thenApply(done -> 0);
+    return drained.thenApply(left -> {
+      tcp.remove(name);
+      http.remove(name);
+      dev.fulcrum.observe.Observability.get(system).listenerRemoved(name);
+      log.info("{} listener {} removed{}", protocol, name, left > 0 ? " (" + left + " connection(s) still open end by themselves)" : "");
+      routes.local().notice(new RuntimeChange.ListenerChanged(name, protocol, RuntimeChange.Kind.REMOVED, address,
+          left > 0 ? left + " connection(s) left open" : ""));
+      return new ListenerReply.Removed(name, left);
+    });
+  }
+
+  private CompletionStage<Integer> drainTcp(TcpListener listener, long deadline) {
+    int open = listener.openConnections();
+    if (open == 0 || System.nanoTime() >= deadline) return done(open);
+    CompletableFuture<Integer> later = new CompletableFuture<>();
+    system.scheduler().scheduleOnce(Duration.ofMillis(50),
+        () -> drainTcp(listener, deadline).thenAccept(later::complete), system.executionContext());
+    return later;
+  }
+
+  private static CompletionStage<ListenerReply> exists(String name) {
+    return done(new ListenerReply.Rejected(ListenerReply.Reason.ALREADY_EXISTS, "name: listener '" + name + "' exists on this node"));
+  }
+
+  private static ListenerReply cannotBind(String bind, Throwable failure) {
+    return new ListenerReply.Rejected(ListenerReply.Reason.CANNOT_BIND, "bind: cannot listen on " + bind + ": " + Failures.describe(failure));
+  }
+
+  private static <T> CompletionStage<T> done(T value) {
+    return CompletableFuture.completedFuture(value);
+  }
+
+  /** Every listener's name, protocol and address, for the API. */
+  public List<ListenerReply.Added> all() {
+    List<ListenerReply.Added> all = new java.util.ArrayList<>();
+    tcp.forEach((name, l) -> all.add(new ListenerReply.Added(name, "tcp", l.localAddress())));
+    http.forEach((name, l) -> all.add(new ListenerReply.Added(name, "http", l.localAddress())));
+    all.sort(java.util.Comparator.comparing(ListenerReply.Added::name));
+    return all;
+  }
+}

@@ -1,0 +1,193 @@
+package dev.fulcrum.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.fulcrum.testing.AdminClient;
+import dev.fulcrum.testing.Eventually;
+import dev.fulcrum.testing.FulcrumProcess;
+import dev.fulcrum.testing.HttpBackend;
+import dev.fulcrum.testing.NamedBackend;
+import dev.fulcrum.testing.PostgresTestDb;
+import dev.fulcrum.testing.RawHttp;
+import dev.fulcrum.testing.TestConfig;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Route tables on three Fulcrum processes started from cluster-configs/node-N.conf (as {@link MultiProcessClusterTest}:
+ * free ports, the test PostgreSQL): a route changed through one node's admin API takes effect for new requests on
+ * every node, a kept-alive connection opened before included (its next request); after the whole cluster restarts,
+ * every node's replicated table and the journal's history agree. With {@code -Dfulcrum.measure=true} it also times 100
+ * changes from the API's answer to every node's API showing them (polled every millisecond), and asserts p99 < 100 ms.
+ * Runs when FULCRUM_TEST_PG_URL is set (CI sets it).
+ */
+class RouteClusterTest {
+  private static final Duration START = Duration.ofSeconds(180);
+
+  private final String id = UUID.randomUUID().toString().substring(0, 8);
+  private final String blue = "blue_" + id;
+  private final String green = "green_" + id;
+  private final String listener = "rt-" + id;
+  private final Path dir = Path.of("target", "route-cluster", id).toAbsolutePath();
+  private final int[] artery = {TestConfig.freePort(), TestConfig.freePort(), TestConfig.freePort()};
+  private final int[] admin = {TestConfig.freePort(), TestConfig.freePort(), TestConfig.freePort()};
+  private final int[] http = {TestConfig.freePort(), TestConfig.freePort(), TestConfig.freePort()};
+  private final FulcrumProcess[] nodes = new FulcrumProcess[3];
+  private ActorTestKit backendsKit;
+
+  @AfterEach
+  void stopAll() throws Exception {
+    for (FulcrumProcess node : nodes) if (node != null) node.close();
+    if (backendsKit != null) backendsKit.shutdownTestKit();
+    PostgresTestDb.forgetPool(blue);
+    PostgresTestDb.forgetPool(green);
+    PostgresTestDb.forgetRouteTable(listener);
+  }
+
+  private void config(int n, String url, HttpBackend b, HttpBackend g) throws IOException {
+    Path shipped = Path.of("cluster-configs", "node-" + (n + 1) + ".conf").toAbsolutePath();
+    String seeds = String.join(", ", Arrays.stream(artery).mapToObj(p -> "\"pekko://fulcrum@127.0.0.1:" + p + "\"").toList());
+    String hocon = """
+        include file("%s")
+        pekko.remote.artery.canonical.port = %d
+        pekko.cluster.seed-nodes = [%s]
+        pekko-persistence-jdbc.shared-databases.fulcrum.db { url = "%s", user = "%s", password = "%s" }
+        fulcrum.pools = null
+        fulcrum.pools.%s.backends = ["%s"]
+        fulcrum.pools.%s.backends = ["%s"]
+        fulcrum.listeners = null
+        fulcrum.listeners { tcp {}, http.%s { bind = "127.0.0.1:%d", routes = [{name = main, pool = %s}] } }
+        fulcrum.admin.bind = "127.0.0.1:%d"
+        fulcrum.shutdown.drain-timeout = 2s
+        """.formatted(shipped.toString().replace("\\", "/"), artery[n], seeds, url, PostgresTestDb.user(), PostgresTestDb.password(),
+            blue, b.address(), green, g.address(), listener, http[n], blue, admin[n]);
+    Files.writeString(dir.resolve("node-" + (n + 1) + ".conf"), hocon);
+  }
+
+  private void start(int n) {
+    nodes[n] = new FulcrumProcess(dir, "--config", dir.resolve("node-" + (n + 1) + ".conf").toString());
+  }
+
+  private AdminClient adminOf(int n) {
+    return new AdminClient(new InetSocketAddress("127.0.0.1", admin[n]), Optional.empty());
+  }
+
+  private void awaitUp(int n) {
+    Eventually.await(START, "node " + (n + 1) + " serving its admin api (log: " + dir + ")", () -> {
+      if (!nodes[n].isAlive()) throw new AssertionError("node " + (n + 1) + " exited: " + nodes[n].stderr() + nodes[n].stdout());
+      try {
+        return adminOf(n).get("/api/health").status() == 200;
+      } catch (AssertionError connectionRefused) {
+        return false;
+      }
+    });
+  }
+
+  private JsonNode table(int n) {
+    AdminClient.Response r = adminOf(n).get("/api/routes/" + listener);
+    assertEquals(200, r.status(), r.toString());
+    return r.json();
+  }
+
+  private void startCluster(String url) throws IOException {
+    backendsKit = ActorTestKit.create("route-cluster-backends");
+    HttpBackend b = NamedBackend.start(backendsKit.system(), "blue");
+    HttpBackend g = NamedBackend.start(backendsKit.system(), "green");
+    Files.createDirectories(dir);
+    Files.copy(Path.of("conf", "logback.xml"), dir.resolve("logback.xml"));
+    for (int n = 0; n < 3; n++) config(n, url, b, g);
+    for (int n = 0; n < 3; n++) start(n);
+    for (int n = 0; n < 3; n++) awaitUp(n);
+    for (int n = 0; n < 3; n++) {
+      int node = n;
+      Eventually.await(Duration.ofSeconds(60), "node " + (n + 1) + " routes to blue", () -> {
+        try {
+          return RawHttp.getOnce(http[node], "/").equals("blue");
+        } catch (RuntimeException | AssertionError notYet) {
+          return false;
+        }
+      });
+    }
+  }
+
+  @Test
+  void aRouteChangedOnOneNodeTakesEffectOnEveryNodeAndSurvivesARestart() throws Exception {
+    Optional<String> url = PostgresTestDb.url();
+    Assumptions.assumeTrue(url.isPresent(), "FULCRUM_TEST_PG_URL is not set");
+    startCluster(url.get());
+    try (RawHttp keptAlive = new RawHttp(new InetSocketAddress("127.0.0.1", http[2]))) {
+      assertEquals("blue", keptAlive.get("/"));
+      AdminClient.Response changed = adminOf(0).put("/api/routes/" + listener + "/main/pools", "{\"pool\": \"" + green + "\"}");
+      assertEquals(200, changed.status(), changed.toString());
+      long version = changed.json().path("version").asLong();
+      for (int n = 0; n < 3; n++) {
+        int node = n;
+        Eventually.await(Duration.ofSeconds(5), "node " + (n + 1) + " has version " + version,
+            () -> table(node).path("version").asLong() == version);
+        assertEquals("green", RawHttp.getOnce(http[n], "/"), "node " + (n + 1) + ", a new connection");
+      }
+      assertEquals("green", keptAlive.get("/"), "the next request of a connection opened before the change");
+    }
+    AdminClient.Response bad = adminOf(1).put("/api/routes/" + listener + "/main/pools",
+        "{\"pools\": [{\"pool\": \"" + blue + "\", \"weight\": 50}, {\"pool\": \"" + green + "\", \"weight\": 40}]}");
+    assertEquals(400, bad.status(), bad.toString());
+    assertEquals("routes[0].pools: the weights add up to 90, not 100", bad.error());
+
+    JsonNode expected = table(0);
+    JsonNode history = adminOf(1).get("/api/routes/" + listener + "/events").json();
+    for (FulcrumProcess node : nodes) node.terminate();
+    for (FulcrumProcess node : nodes) assertEquals(0, node.awaitExit(60));
+    for (int n = 0; n < 3; n++) start(n);
+    for (int n = 0; n < 3; n++) awaitUp(n);
+    for (int n = 0; n < 3; n++) {
+      assertEquals(expected, table(n), "node " + (n + 1) + " after the restart: the journal's table");
+      assertEquals("green", RawHttp.getOnce(http[n], "/"));
+    }
+    assertEquals(history, adminOf(2).get("/api/routes/" + listener + "/events").json());
+    assertEquals(expected.path("version").asLong(), history.get(history.size() - 1).path("seq").asLong(), "journal and replica agree");
+  }
+
+  @Test
+  void routeChangePropagationOnThreeProcesses() throws Exception {
+    Optional<String> url = PostgresTestDb.url();
+    Assumptions.assumeTrue(url.isPresent() && Boolean.getBoolean("fulcrum.measure"), "a measurement: -Dfulcrum.measure=true and a PostgreSQL");
+    startCluster(url.get());
+    int changes = 100;
+    long[] visible = new long[changes];
+    for (int i = 0; i < changes; i++) {
+      AdminClient.Response r = adminOf(i % 3).put("/api/routes/" + listener + "/main/pools", "{\"pool\": \"" + (i % 2 == 0 ? green : blue) + "\"}");
+      long answered = System.nanoTime();
+      assertEquals(200, r.status(), r.toString());
+      long version = r.json().path("version").asLong();
+      long last = answered;
+      for (int n = 0; n < 3; n++) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (table(n).path("version").asLong() < version) {
+          assertTrue(System.nanoTime() < deadline, "node " + (n + 1) + " did not show version " + version + " within 5 s");
+          java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
+        last = Math.max(last, System.nanoTime());
+      }
+      visible[i] = last - answered;
+    }
+    Arrays.sort(visible);
+    double p99 = visible[changes * 99 / 100] / 1e6;
+    System.out.printf("route change propagation, 3 processes, %d changes: answered -> shown by every node p50 %.1f ms, p99 %.1f ms%n",
+        changes, visible[changes / 2] / 1e6, p99);
+    assertTrue(p99 < 100, "p99 " + p99 + " ms");
+  }
+}
