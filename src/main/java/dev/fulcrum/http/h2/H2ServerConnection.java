@@ -388,7 +388,8 @@ public final class H2ServerConnection {
 
     @Override
     public void onConnectionFailure(int error, String reason) {
-      ErrorCode code = ErrorCode.from(error);
+      // RFC 9113 §6.1: padding as long as the frame is a PROTOCOL_ERROR (Jetty says FRAME_SIZE_ERROR)
+      ErrorCode code = reason != null && reason.endsWith("_padding") ? ErrorCode.PROTOCOL_ERROR : ErrorCode.from(error);
       fail(code == null ? ErrorCode.PROTOCOL_ERROR : code, classify(error, reason), reason);
     }
   }
