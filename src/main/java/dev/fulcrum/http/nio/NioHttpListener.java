@@ -63,7 +63,7 @@ public final class NioHttpListener implements HttpListener {
       EventLoops loops, HttpListenerSettings settings, RoutingTables tables, ListenerObserver observer) {
     NioHttpListener listener;
     try {
-      TlsContext tls = settings.tls().isPresent() ? TlsContext.load(settings.name(), settings.tls().get()) : null;
+      TlsContext tls = settings.tls().isPresent() ? TlsContext.load(settings.name(), settings.tls().get(), settings.http2().enabled()) : null;
       listener = new NioHttpListener(settings, tables, loops.all(), tls, observer);
     } catch (TlsException e) {
       return CompletableFuture.failedFuture(new IllegalArgumentException(e.getMessage()));
@@ -112,6 +112,11 @@ public final class NioHttpListener implements HttpListener {
     observer.connectionClosed();
     limit.closed();
     if (terminating && connections.isEmpty()) allClosed.complete(Done.getInstance());
+  }
+
+  /** Where HTTP/2 protocol violations are counted. */
+  dev.fulcrum.http.h2.H2ServerConnection.Observer h2Observer() {
+    return observer instanceof dev.fulcrum.http.h2.H2ServerConnection.Observer o ? o : v -> {};
   }
 
   ExchangeLog.Observer observer() {
