@@ -138,11 +138,13 @@ class Http2ClientTest {
   }
 
   @Test
-  void aListenerWithoutCleartextNeverSpeaksH2c() {
+  void aListenerWithoutCleartextNeverSpeaksH2c() throws Exception {
     // the preface is not a request Fulcrum takes on a listener without http2.cleartext
-    String out = TestCertificates.run(List.of("curl", "-sS", "--max-time", "10", "-o", "/dev/null", "-w",
-        "%{http_code}", "--http2-prior-knowledge", "http://127.0.0.1:" + plainPort + "/") );
-    assertTrue(!out.startsWith("200"), out);
+    Process curl = new ProcessBuilder("curl", "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}",
+        "--http2-prior-knowledge", "http://127.0.0.1:" + plainPort + "/").redirectErrorStream(true).start();
+    assertTrue(curl.waitFor(20, java.util.concurrent.TimeUnit.SECONDS));
+    String out = new String(curl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(curl.exitValue() != 0 || !out.startsWith("200"), out);
     // and an Upgrade: h2c request is served as HTTP/1.1 with the upgrade stripped
     assertEquals("1.1 200 web", curl("http://127.0.0.1:" + h2cPort + "/u", "--http2"));
     RecordingBackend.Received received = web.next();
@@ -255,5 +257,132 @@ class Http2ClientTest {
     assertTrue(unavailable.startsWith("HTTP/2 200"), unavailable);
     assertTrue(unavailable.contains("grpc-status: 14"), unavailable);
     assertTrue(unavailable.contains("grpc-message: "), unavailable);
+  }
+
+  /** A raw h2c client: writes frames as given, reads the frames the proxy sends with Jetty's parser. */
+  private final class RawClient implements AutoCloseable {
+    final java.net.Socket socket;
+    final java.util.concurrent.LinkedBlockingQueue<org.eclipse.jetty.http2.frames.Frame> frames =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    final Thread reader;
+
+    RawClient() throws Exception {
+      socket = new java.net.Socket("127.0.0.1", h2cPort);
+      org.eclipse.jetty.http2.parser.Parser parser =
+          new org.eclipse.jetty.http2.parser.Parser(org.eclipse.jetty.io.ByteBufferPool.NON_POOLING, 1 << 20);
+      parser.init(new org.eclipse.jetty.http2.parser.Parser.Listener() {
+        @Override
+        public void onData(org.eclipse.jetty.http2.frames.DataFrame f) {
+          java.nio.ByteBuffer copy = java.nio.ByteBuffer.allocate(f.remaining()).put(f.getByteBuffer().duplicate()).flip();
+          frames.add(new org.eclipse.jetty.http2.frames.DataFrame(f.getStreamId(), copy, f.isEndStream()));
+        }
+
+        @Override
+        public void onHeaders(org.eclipse.jetty.http2.frames.HeadersFrame f) {
+          frames.add(f);
+        }
+
+        @Override
+        public void onReset(org.eclipse.jetty.http2.frames.ResetFrame f) {
+          frames.add(f);
+        }
+
+        @Override
+        public void onGoAway(org.eclipse.jetty.http2.frames.GoAwayFrame f) {
+          frames.add(f);
+        }
+      });
+      reader = new Thread(() -> {
+        byte[] buf = new byte[65536];
+        try {
+          int n;
+          while ((n = socket.getInputStream().read(buf)) > 0) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(buf, 0, n);
+            while (b.hasRemaining()) parser.parse(b);
+          }
+        } catch (java.io.IOException closed) {
+          // the test ends the socket
+        }
+      });
+      reader.setDaemon(true);
+      reader.start();
+    }
+
+    void send(dev.fulcrum.http.h2.RawFrames f) throws java.io.IOException {
+      socket.getOutputStream().write(f.bytes());
+      socket.getOutputStream().flush();
+    }
+
+    org.eclipse.jetty.http2.frames.Frame next() throws InterruptedException {
+      org.eclipse.jetty.http2.frames.Frame f = frames.poll(20, java.util.concurrent.TimeUnit.SECONDS);
+      if (f == null) throw new AssertionError("no frame within 20 s");
+      return f;
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+      socket.close();
+    }
+  }
+
+  @Test
+  void aSlowReaderOnOneStreamStallsOnlyThatStream() throws Exception {
+    try (RawClient c = new RawClient()) {
+      // streams may receive 1024 bytes until the client says more; the connection's window is no limit
+      c.send(new dev.fulcrum.http.h2.RawFrames().preface().settings(4, 1024).windowUpdate(0, 1 << 30)
+          .headers(1, true, dev.fulcrum.http.h2.RawFrames.block(":method", "GET", ":scheme", "http", ":path", "/big",
+              ":authority", "x")));
+      int stalled = 0;
+      // stream 1 gets its head and 1024 bytes, then waits; stream 3 opened meanwhile completes
+      while (stalled < 1024) {
+        org.eclipse.jetty.http2.frames.Frame f = c.next();
+        if (f instanceof org.eclipse.jetty.http2.frames.DataFrame d) stalled += d.remaining();
+      }
+      c.send(new dev.fulcrum.http.h2.RawFrames().headers(3, true, dev.fulcrum.http.h2.RawFrames.block(":method", "GET",
+          ":scheme", "http", ":path", "/small", ":authority", "x")));
+      boolean smallDone = false;
+      while (!smallDone) {
+        org.eclipse.jetty.http2.frames.Frame f = c.next();
+        if (f instanceof org.eclipse.jetty.http2.frames.DataFrame d && d.getStreamId() == 1) stalled += d.remaining();
+        if (f instanceof org.eclipse.jetty.http2.frames.DataFrame d && d.getStreamId() == 3) smallDone = d.isEndStream();
+      }
+      assertEquals(1024, stalled, "stream 1 never got past its window");
+      // the reader catches up: the rest arrives whole
+      c.send(new dev.fulcrum.http.h2.RawFrames().windowUpdate(1, BIG));
+      boolean bigDone = false;
+      while (!bigDone) {
+        org.eclipse.jetty.http2.frames.Frame f = c.next();
+        if (f instanceof org.eclipse.jetty.http2.frames.DataFrame d && d.getStreamId() == 1) {
+          stalled += d.remaining();
+          bigDone = d.isEndStream();
+        }
+      }
+      assertEquals(BIG, stalled);
+      web.next();
+      web.next();
+    }
+  }
+
+  @Test
+  void rapidResetOnARealListenerEndsThatConnectionOnly() throws Exception {
+    try (RawClient c = new RawClient()) {
+      dev.fulcrum.http.h2.RawFrames f = new dev.fulcrum.http.h2.RawFrames().preface();
+      for (int id = 1; id < 2 * 2000; id += 2) {
+        f.headers(id, true, dev.fulcrum.http.h2.RawFrames.block(":method", "GET", ":scheme", "http", ":path", "/r",
+            ":authority", "x")).rst(id, 8);
+      }
+      c.send(f);
+      org.eclipse.jetty.http2.frames.GoAwayFrame goAway = null;
+      while (goAway == null) {
+        if (c.next() instanceof org.eclipse.jetty.http2.frames.GoAwayFrame g) goAway = g;
+      }
+      assertEquals(org.eclipse.jetty.http2.ErrorCode.ENHANCE_YOUR_CALM_ERROR.code, goAway.getError());
+    }
+    // the listener serves the next client as before
+    assertEquals("2 200 web", curl("http://127.0.0.1:" + h2cPort + "/after", "--http2-prior-knowledge"));
+    RecordingBackend.Received r;
+    do {
+      r = web.next();
+    } while (!r.target().equals("/after"));
   }
 }

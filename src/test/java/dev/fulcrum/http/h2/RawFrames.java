@@ -7,24 +7,24 @@ import java.nio.charset.StandardCharsets;
  * A raw HTTP/2 frame writer for tests: any frame, valid or not, byte for byte. Header blocks are HPACK literals
  * without indexing and without Huffman coding (RFC 7541 §6.2.2), so any name or value (uppercase, CR/LF) can be sent.
  */
-final class RawFrames {
-  static final int DATA = 0, HEADERS = 1, PRIORITY = 2, RST_STREAM = 3, SETTINGS = 4, PUSH_PROMISE = 5, PING = 6,
+public final class RawFrames {
+  public static final int DATA = 0, HEADERS = 1, PRIORITY = 2, RST_STREAM = 3, SETTINGS = 4, PUSH_PROMISE = 5, PING = 6,
       GOAWAY = 7, WINDOW_UPDATE = 8, CONTINUATION = 9;
-  static final int END_STREAM = 1, ACK = 1, END_HEADERS = 4, PADDED = 8;
-  static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
+  public static final int END_STREAM = 1, ACK = 1, END_HEADERS = 4, PADDED = 8;
+  public static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
 
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
-  byte[] bytes() {
+  public byte[] bytes() {
     return out.toByteArray();
   }
 
-  RawFrames preface() {
+  public RawFrames preface() {
     out.writeBytes(PREFACE);
     return settings();
   }
 
-  RawFrames frame(int type, int flags, int stream, byte[] payload) {
+  public RawFrames frame(int type, int flags, int stream, byte[] payload) {
     int n = payload.length;
     out.write(n >>> 16);
     out.write(n >>> 8);
@@ -40,7 +40,7 @@ final class RawFrames {
   }
 
   /** SETTINGS with id/value pairs. */
-  RawFrames settings(int... pairs) {
+  public RawFrames settings(int... pairs) {
     byte[] p = new byte[pairs.length / 2 * 6];
     for (int i = 0; i < pairs.length; i += 2) {
       int o = i / 2 * 6;
@@ -51,51 +51,51 @@ final class RawFrames {
     return frame(SETTINGS, 0, 0, p);
   }
 
-  RawFrames settingsAck() {
+  public RawFrames settingsAck() {
     return frame(SETTINGS, ACK, 0, new byte[0]);
   }
 
-  RawFrames headers(int stream, boolean endStream, byte[] block) {
+  public RawFrames headers(int stream, boolean endStream, byte[] block) {
     return frame(HEADERS, END_HEADERS | (endStream ? END_STREAM : 0), stream, block);
   }
 
   /** A GET of {@code path} on {@code authority}. */
-  RawFrames get(int stream, String path) {
+  public RawFrames get(int stream, String path) {
     return headers(stream, true, block(":method", "GET", ":scheme", "https", ":path", path, ":authority", "example.com"));
   }
 
-  RawFrames data(int stream, boolean endStream, byte[] body) {
+  public RawFrames data(int stream, boolean endStream, byte[] body) {
     return frame(DATA, endStream ? END_STREAM : 0, stream, body);
   }
 
-  RawFrames rst(int stream, int error) {
+  public RawFrames rst(int stream, int error) {
     byte[] p = new byte[4];
     put32(p, 0, error);
     return frame(RST_STREAM, 0, stream, p);
   }
 
-  RawFrames ping(long payload) {
+  public RawFrames ping(long payload) {
     byte[] p = new byte[8];
     put32(p, 0, (int) (payload >>> 32));
     put32(p, 4, (int) payload);
     return frame(PING, 0, 0, p);
   }
 
-  RawFrames priority(int stream, int parent) {
+  public RawFrames priority(int stream, int parent) {
     byte[] p = new byte[5];
     put32(p, 0, parent);
     p[4] = 15;
     return frame(PRIORITY, 0, stream, p);
   }
 
-  RawFrames windowUpdate(int stream, int delta) {
+  public RawFrames windowUpdate(int stream, int delta) {
     byte[] p = new byte[4];
     put32(p, 0, delta);
     return frame(WINDOW_UPDATE, 0, stream, p);
   }
 
   /** An HPACK block of literal fields: name, value, name, value... */
-  static byte[] block(String... fields) {
+  public static byte[] block(String... fields) {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
     for (int i = 0; i < fields.length; i += 2) {
       b.write(0x00); // literal without indexing, new name
