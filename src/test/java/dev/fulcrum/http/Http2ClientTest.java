@@ -378,6 +378,11 @@ class Http2ClientTest {
       }
       assertEquals(org.eclipse.jetty.http2.ErrorCode.ENHANCE_YOUR_CALM_ERROR.code, goAway.getError());
     }
+    // counted, per listener and kind
+    String metrics = TestCertificates.run(List.of("curl", "-sS", "--max-time", "20",
+        "http://127.0.0.1:" + fulcrum.adminAddress().getPort() + "/metrics"));
+    assertTrue(dev.fulcrum.testing.PrometheusText.value(dev.fulcrum.testing.PrometheusText.parse(metrics),
+        "fulcrum_http2_violations_total", "listener=h2c", "kind=rapid_reset") >= 1, metrics);
     // the listener serves the next client as before
     assertEquals("2 200 web", curl("http://127.0.0.1:" + h2cPort + "/after", "--http2-prior-knowledge"));
     RecordingBackend.Received r;

@@ -116,7 +116,7 @@ public final class NioHttpListener implements HttpListener {
 
   /** Where HTTP/2 protocol violations are counted. */
   dev.fulcrum.http.h2.H2ServerConnection.Observer h2Observer() {
-    return observer instanceof dev.fulcrum.http.h2.H2ServerConnection.Observer o ? o : v -> {};
+    return violation -> observer.http2Violation(violation.name().toLowerCase(java.util.Locale.ROOT));
   }
 
   ExchangeLog.Observer observer() {
