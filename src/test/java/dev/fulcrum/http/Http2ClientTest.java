@@ -40,6 +40,8 @@ class Http2ClientTest {
   private Path dir;
   private ActorSystem<Void> backends;
   private RecordingBackend web;
+  /** Answers its health checks, and never any other request. */
+  private dev.fulcrum.testing.HttpBackend stuck;
   private Fulcrum fulcrum;
   private int tlsPort;
   private int h2cPort;
@@ -66,9 +68,13 @@ class Http2ClientTest {
       return org.apache.pekko.http.javadsl.model.HttpResponse.create().withEntity("web")
           .addHeader(RawHeader.create("X-Backend", "web"));
     });
+    stuck = new dev.fulcrum.testing.HttpBackend(backends, request -> request.getUri().path().equals("/health")
+        ? CompletableFuture.completedFuture(org.apache.pekko.http.javadsl.model.HttpResponse.create())
+        : new CompletableFuture<>());
     fulcrum = Fulcrum.start(ProxyTests.config("nio", """
         fulcrum.pools.web.backends = ["%s"]
         fulcrum.pools.dead.backends = ["127.0.0.1:9"]
+        fulcrum.pools.stuck.backends = ["%s"]
         fulcrum.listeners.http.secure {
           bind = "127.0.0.1:0"
           routes = [{pool = web}]
@@ -77,7 +83,8 @@ class Http2ClientTest {
         }
         fulcrum.listeners.http.h2c {
           bind = "127.0.0.1:0"
-          routes = [{pool = web, path = "/", response-headers.set {"X-Via-Route" = "h2c"}}, {pool = dead, path = "/dead"}]
+          routes = [{pool = web, path = "/", response-headers.set {"X-Via-Route" = "h2c"}}, {pool = dead, path = "/dead"},
+            {pool = stuck, path = "/stuck"}]
           firewall.deny-paths = ["/denied/*"]
           http2.cleartext = on
         }
@@ -85,11 +92,12 @@ class Http2ClientTest {
           bind = "127.0.0.1:0"
           routes = [{pool = web}]
         }
-        """.formatted(web.address(), dir.resolve("a.pem"), dir.resolve("a.key"))));
+        """.formatted(web.address(), stuck.address(), dir.resolve("a.pem"), dir.resolve("a.key"))));
     tlsPort = fulcrum.httpListener("secure").localAddress().getPort();
     h2cPort = fulcrum.httpListener("h2c").localAddress().getPort();
     plainPort = fulcrum.httpListener("plain").localAddress().getPort();
     PoolHealth.awaitAllUp(fulcrum, "web", 1);
+    PoolHealth.awaitAllUp(fulcrum, "stuck", 1);
   }
 
   @AfterAll
@@ -389,5 +397,16 @@ class Http2ClientTest {
     do {
       r = web.next();
     } while (!r.target().equals("/after"));
+  }
+
+  @Test
+  void aGrpcTimeoutIsTheCallsDeadline() {
+    long started = System.nanoTime();
+    String out = h2cHeaders("/stuck/svc/Slow", "-H", "content-type: application/grpc", "-H", "grpc-timeout: 500m",
+        "-d", "");
+    long took = (System.nanoTime() - started) / 1_000_000;
+    assertTrue(out.startsWith("HTTP/2 200"), out);
+    assertTrue(out.contains("grpc-status: 4"), out);
+    assertTrue(took < 10_000, "answered after " + took + " ms, not at the 30 s response timeout");
   }
 }
