@@ -195,7 +195,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       // as nginx's client_header_timeout: a head trickled in a byte at a time must not hold the connection forever
       answer(new ProxyError(408, "the request head did not arrive within " + timeout / 1_000_000 + " ms"), null, true);
     } else if (state == State.HTTP2) {
-      if (!h2.busy() && now - lastActivity() >= timeout) close();
+      if (!h2.busy() && now - lastActivity() >= timeout) h2.idle();
       else h2.sweep(now);
     } else if (now - lastActivity() >= timeout) {
       close();

@@ -120,6 +120,13 @@ final class H2ClientSession implements H2ServerConnection.Handler {
     return !exchanges.isEmpty();
   }
 
+  /** Idle past the client timeout with no stream under way: a GOAWAY tells the client why, then the socket closes. */
+  void idle() {
+    h2.goAway();
+    flush();
+    client.close();
+  }
+
   /** The listener stops: GOAWAY, then the streams under way finish. */
   void drain() {
     h2.goAway();
