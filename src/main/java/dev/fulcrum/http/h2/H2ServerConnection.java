@@ -27,7 +27,7 @@ import org.eclipse.jetty.http2.frames.SettingsFrame;
 import org.eclipse.jetty.http2.frames.WindowUpdateFrame;
 import org.eclipse.jetty.http2.generator.Generator;
 import org.eclipse.jetty.http2.hpack.HpackException;
-import org.eclipse.jetty.http2.parser.ServerParser;
+import org.eclipse.jetty.http2.parser.Parser;
 import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.io.RateControl;
 import org.eclipse.jetty.io.RetainableByteBuffer;
@@ -76,7 +76,11 @@ public final class H2ServerConnection {
   private final Handler handler;
   private final Observer observer;
   private final LongSupplier clock;
-  private final ServerParser parser;
+  private final Parser parser;
+  /** How many bytes of the client preface arrived; the first frame after it must be SETTINGS. */
+  private int prefaceMatched;
+  private boolean settingsReceived;
+  private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
   private final Generator generator;
   private final Map<Integer, H2Stream> streams = new HashMap<>();
   /** Streams closed lately, newest last; negative ids are those Fulcrum reset, whose late frames are dropped. */
@@ -109,7 +113,9 @@ public final class H2ServerConnection {
     this.windowUpdates = new RateWindow(settings.maxControlFramesPerSecond() * 10);
     // the decoder's own bound is twice the listener's: between the two a request gets its 431, past it the
     // connection ends before more is decoded (a header block that inflates is stopped as it inflates)
-    this.parser = new ServerParser(ByteBufferPool.NON_POOLING, settings.maxHeaderListSize() * 2, new Continuations());
+    // Jetty's ServerParser also checks the preface, but fails a client SETTINGS frame split across reads: the
+    // preface is matched here and the plain frame parser takes everything after it
+    this.parser = new Parser(ByteBufferPool.NON_POOLING, settings.maxHeaderListSize() * 2, new Continuations());
     this.parser.init(new Frames());
     this.parser.setMaxFrameSize(settings.maxFrameSize());
     this.generator = new Generator(ByteBufferPool.NON_POOLING);
@@ -129,6 +135,11 @@ public final class H2ServerConnection {
 
   /** Parses what the client sent (any split: a frame may arrive a byte at a time). */
   public void feed(ByteBuffer in) {
+    while (prefaceMatched < PREFACE.length && in.hasRemaining() && !closed) {
+      if (in.get() != PREFACE[prefaceMatched++]) {
+        fail(ErrorCode.PROTOCOL_ERROR, Violation.BAD_PREFACE, "invalid_preface");
+      }
+    }
     while (in.hasRemaining() && !closed) {
       int before = in.position();
       parser.parse(in);
@@ -291,13 +302,19 @@ public final class H2ServerConnection {
 
   // --- frames
 
-  private final class Frames implements ServerParser.Listener {
-    @Override
-    public void onPreface() {}
+  private final class Frames implements Parser.Listener {
+    /** RFC 9113 §3.4: the preface ends with a SETTINGS frame; anything else first is a bad preface. */
+    private boolean afterSettings() {
+      if (settingsReceived) return true;
+      fail(ErrorCode.PROTOCOL_ERROR, Violation.BAD_PREFACE, "the preface is not followed by SETTINGS");
+      return false;
+    }
 
     @Override
     public void onSettings(SettingsFrame frame) {
+      if (frame.isReply() && !afterSettings()) return;
       if (frame.isReply()) return;
+      settingsReceived = true;
       if (!controlFrames.allow(clock.getAsLong())) {
         fail(ErrorCode.ENHANCE_YOUR_CALM_ERROR, Violation.CONTROL_FLOOD, "too many SETTINGS frames");
         return;
@@ -310,6 +327,7 @@ public final class H2ServerConnection {
 
     @Override
     public void onPing(PingFrame frame) {
+      if (!afterSettings()) return;
       if (frame.isReply()) return;
       if (!controlFrames.allow(clock.getAsLong())) {
         fail(ErrorCode.ENHANCE_YOUR_CALM_ERROR, Violation.CONTROL_FLOOD, "too many PING frames");
@@ -320,6 +338,7 @@ public final class H2ServerConnection {
 
     @Override
     public void onPriority(PriorityFrame frame) {
+      if (!afterSettings()) return;
       // priorities are advisory (RFC 9113 §5.3.2 deprecates them): only counted
       if (!controlFrames.allow(clock.getAsLong())) {
         fail(ErrorCode.ENHANCE_YOUR_CALM_ERROR, Violation.CONTROL_FLOOD, "too many PRIORITY frames");
@@ -328,16 +347,19 @@ public final class H2ServerConnection {
 
     @Override
     public void onHeaders(HeadersFrame frame) {
+      if (!afterSettings()) return;
       headers(frame.getStreamId(), frame.getMetaData(), frame.isEndStream());
     }
 
     @Override
     public void onData(DataFrame frame) {
+      if (!afterSettings()) return;
       H2ServerConnection.this.data(frame);
     }
 
     @Override
     public void onReset(ResetFrame frame) {
+      if (!afterSettings()) return;
       int id = frame.getStreamId();
       H2Stream stream = streams.get(id);
       if (stream == null) {
@@ -354,22 +376,26 @@ public final class H2ServerConnection {
 
     @Override
     public void onWindowUpdate(WindowUpdateFrame frame) {
+      if (!afterSettings()) return;
       windowUpdate(frame.getStreamId(), frame.getWindowDelta());
     }
 
     @Override
     public void onPushPromise(PushPromiseFrame frame) {
+      if (!afterSettings()) return;
       fail(ErrorCode.PROTOCOL_ERROR, Violation.PROTOCOL, "a client may not send PUSH_PROMISE");
     }
 
     @Override
     public void onGoAway(GoAwayFrame frame) {
+      if (!afterSettings()) return;
       goAwayReceived = true;
       handler.goingAway();
     }
 
     @Override
     public void onStreamFailure(int streamId, int error, String reason) {
+      if (!afterSettings()) return;
       if (!controlFrames.allow(clock.getAsLong())) {
         fail(ErrorCode.ENHANCE_YOUR_CALM_ERROR, Violation.CONTROL_FLOOD, "too many malformed streams");
         return;

@@ -19,9 +19,10 @@ public final class RawFrames {
     return out.toByteArray();
   }
 
+  /** The client preface and a SETTINGS frame with a setting in it (a split inside it must work too). */
   public RawFrames preface() {
     out.writeBytes(PREFACE);
-    return settings();
+    return settings(3, 100, 2, 0);
   }
 
   public RawFrames frame(int type, int flags, int stream, byte[] payload) {
