@@ -18,10 +18,19 @@ public record HttpListenerSettings(
     Engine engine,
     PathSettings paths,
     java.util.Optional<TlsSettings> tls,
-    List<Cidr> proxyProtocolFrom) {
+    List<Cidr> proxyProtocolFrom,
+    Http2Settings http2) {
 
   /** What runs the listener: Fulcrum's own HTTP/1.1 engine on the event loops, or a Pekko HTTP server. */
   public enum Engine { NIO, PEKKO }
+
+  /** A listener without HTTP/2. */
+  public HttpListenerSettings(String name, HostPort bind, List<HttpRouteSettings> routes, FirewallSettings firewall,
+      HttpLimits limits, Duration clientIdleTimeout, RetryBudgetSettings retryBudget, Engine engine, PathSettings paths,
+      java.util.Optional<TlsSettings> tls, List<Cidr> proxyProtocolFrom) {
+    this(name, bind, routes, firewall, limits, clientIdleTimeout, retryBudget, engine, paths, tls, proxyProtocolFrom,
+        Http2Settings.OFF);
+  }
 
   public HttpListenerSettings {
     routes = List.copyOf(routes);

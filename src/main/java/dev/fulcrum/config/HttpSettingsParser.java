@@ -66,10 +66,19 @@ public final class HttpSettingsParser {
         engine(l),
         paths(l.child("paths")),
         TlsSettingsParser.parse(l),
-        proxyProtocolFrom(l));
+        proxyProtocolFrom(l),
+        http2(l.child("http2")));
     if (added.engine() == HttpListenerSettings.Engine.PEKKO
         && added.routes().stream().anyMatch(r -> r.upstream().sendProxyProtocol() != ProxyProtocolVersion.OFF)) {
       throw l.error("send-proxy-protocol", "needs engine = nio (Pekko's client pools cannot send a PROXY header)");
+    }
+    if (added.engine() == HttpListenerSettings.Engine.PEKKO && added.http2().any()) {
+      throw l.error(added.http2().enabled() ? "http2.enabled" : "http2.cleartext",
+          "needs engine = nio (HTTP/2 is served by the nio engine only)");
+    }
+    if (added.http2().enabled() && added.tls().isEmpty()) {
+      throw l.error("http2.enabled", "offers h2 by TLS ALPN and this listener has no tls block; for plain HTTP/2 "
+          + "with prior knowledge set http2.cleartext = on");
     }
     return added;
   }
@@ -283,6 +292,18 @@ public final class HttpSettingsParser {
       }
     }
     return patterns;
+  }
+
+  private static Http2Settings http2(ConfigReader h2) {
+    return new Http2Settings(
+        read(h2, "enabled", h2.config()::getBoolean),
+        read(h2, "cleartext", h2.config()::getBoolean),
+        h2.intIn("max-concurrent-streams", 1, 10_000),
+        bytesIn(h2, "stream-window", 1024, Integer.MAX_VALUE),
+        bytesIn(h2, "connection-window", 65_535, Integer.MAX_VALUE),
+        bytesIn(h2, "max-header-list-size", 1024, 16 << 20),
+        h2.intIn("max-control-frames-per-second", 10, 1_000_000),
+        h2.intIn("max-resets-per-second", 1, 1_000_000));
   }
 
   private static HttpLimits limits(ConfigReader limits) {

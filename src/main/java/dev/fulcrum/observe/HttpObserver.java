@@ -50,6 +50,17 @@ final class HttpObserver implements ListenerObserver {
     unrouted = new RouteMeters(NONE, NONE);
   }
 
+  private final ConcurrentHashMap<String, Counter> violations = new ConcurrentHashMap<>();
+
+  @Override
+  public void http2Violation(String kind) {
+    if (!count) return;
+    violations.computeIfAbsent(kind, k -> Counter.builder("fulcrum.http2.violations")
+        .description("HTTP/2 protocol violations and defences triggered by clients, by kind")
+        .tags("listener", listener, "kind", k)
+        .register(metrics.registry())).increment();
+  }
+
   @Override
   public void connectionOpened() {
     if (count) connections.opened();

@@ -46,6 +46,8 @@ public final class TlsContext {
   private final String[] protocols;
   private final String[] ciphers;
   private volatile List<Long> stamps;
+  /** Whether ALPN offers h2 before http/1.1 (the listener serves HTTP/2). */
+  private final boolean h2;
   private java.util.concurrent.ScheduledFuture<?> watch;
 
   /** One thread checks every TLS listener's files for changes: a stat of each every few seconds. */
@@ -56,8 +58,9 @@ public final class TlsContext {
         return thread;
       });
 
-  private TlsContext(String listener, TlsSettings settings, SniKeyManager keys, SSLContext context) {
+  private TlsContext(String listener, TlsSettings settings, SniKeyManager keys, SSLContext context, boolean h2) {
     this.listener = listener;
+    this.h2 = h2;
     this.settings = settings;
     this.keys = keys;
     this.context = context;
@@ -71,6 +74,11 @@ public final class TlsContext {
 
   /** Loads the certificates and the client CA; a problem is a {@link TlsException} naming the file. */
   public static TlsContext load(String listener, TlsSettings settings) throws TlsException {
+    return load(listener, settings, false);
+  }
+
+  /** As {@link #load(String, TlsSettings)}; with {@code h2}, ALPN picks h2 for clients that offer it. */
+  public static TlsContext load(String listener, TlsSettings settings, boolean h2) throws TlsException {
     SniKeyManager keys = new SniKeyManager(entries(settings));
     try {
       SSLContext context = SSLContext.getInstance("TLS");
@@ -84,7 +92,7 @@ public final class TlsContext {
         trust.init(cas);
       }
       context.init(new javax.net.ssl.KeyManager[] {keys}, trust == null ? null : trust.getTrustManagers(), null);
-      return new TlsContext(listener, settings, keys, context);
+      return new TlsContext(listener, settings, keys, context, h2);
     } catch (GeneralSecurityException | IOException e) {
       throw new TlsException("listener " + listener + ": TLS cannot be set up: " + e.getMessage());
     }
@@ -101,8 +109,11 @@ public final class TlsContext {
     SSLParameters parameters = engine.getSSLParameters();
     apply(parameters);
     engine.setSSLParameters(parameters);
-    // http/1.1 for clients that offer it; as nginx, no ALPN answer (rather than an alert) when they offer only others
-    engine.setHandshakeApplicationProtocolSelector((e, offered) -> offered.contains("http/1.1") ? "http/1.1" : "");
+    // h2 first when served, then http/1.1; as nginx, no ALPN answer (rather than an alert) when they offer only others
+    engine.setHandshakeApplicationProtocolSelector((e, offered) -> {
+      if (h2 && offered.contains("h2")) return "h2";
+      return offered.contains("http/1.1") ? "http/1.1" : "";
+    });
     return engine;
   }
 

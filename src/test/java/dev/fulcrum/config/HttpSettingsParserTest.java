@@ -155,4 +155,36 @@ class HttpSettingsParserTest {
     assertFalse(Cidr.parse("::1").contains(InetAddress.getByName("127.0.0.1")));
     assertTrue(Cidr.parse("0.0.0.0/0").contains(InetAddress.getByName("192.168.1.1")));
   }
+
+  @Test
+  void http2IsOffUnlessAskedAndItsMistakesNameTheSetting() {
+    HttpListenerSettings plain = parse("""
+        fulcrum.listeners.http.main { bind = "127.0.0.1:0", routes = [{pool = web}] }
+        """).listeners().get(0);
+    assertFalse(plain.http2().any());
+    assertEquals(100, plain.http2().maxConcurrentStreams());
+    HttpListenerSettings h2c = parse("""
+        fulcrum.listeners.http.main {
+          bind = "127.0.0.1:0", routes = [{pool = web}]
+          http2 { cleartext = on, max-concurrent-streams = 250, stream-window = 1m, max-resets-per-second = 50 }
+        }
+        """).listeners().get(0);
+    assertTrue(h2c.http2().cleartext());
+    assertEquals(250, h2c.http2().maxConcurrentStreams());
+    assertEquals(1 << 20, h2c.http2().streamWindow());
+    assertEquals(50, h2c.http2().maxResetsPerSecond());
+    assertTrue(error("""
+        fulcrum.listeners.http.main { bind = "127.0.0.1:0", routes = [{pool = web}], http2.enabled = on }
+        """).startsWith("fulcrum.listeners.http.main.http2.enabled: offers h2 by TLS ALPN"));
+    assertTrue(error("""
+        fulcrum.listeners.http.main {
+          bind = "127.0.0.1:0", routes = [{pool = web}], engine = pekko, http2.cleartext = on
+        }
+        """).startsWith("fulcrum.listeners.http.main.http2.cleartext: needs engine = nio"));
+    assertTrue(error("""
+        fulcrum.listeners.http.main {
+          bind = "127.0.0.1:0", routes = [{pool = web}], http2.max-concurrent-streams = 0
+        }
+        """).startsWith("fulcrum.listeners.http.main.http2.max-concurrent-streams: 0 is outside"));
+  }
 }

@@ -51,6 +51,8 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     EXCHANGING,
     /** Writing one of the proxy's own answers. */
     ANSWERING,
+    /** HTTP/2 (ALPN chose h2, or the h2c preface came): the session has the connection from here on. */
+    HTTP2,
     /** The sending side is closed; what the client still sends is dropped until it closes or the linger ends. */
     LINGERING,
     CLOSED
@@ -76,6 +78,8 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private long headStartedAt;
   private boolean draining;
   private EventLoop.Timer lingerEnd;
+  private H2ClientSession h2;
+  private static final byte[] H2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
 
   ClientConnection(NioHttpListener listener, EventLoop loop, SocketChannel socket, UpstreamPool pool) {
     super(loop);
@@ -123,6 +127,10 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     return ip;
   }
 
+  ExchangeLog.Observer listenerObserver() {
+    return listener.observer();
+  }
+
   ExchangeLog log() {
     return log;
   }
@@ -152,6 +160,11 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     int ops = key.readyOps();
     // a TLS read that had to write a handshake message first goes on once the socket can take it
     if ((ops & SelectionKey.OP_WRITE) != 0 && transport().wantsWrite()) readable();
+    // encrypted bytes of an earlier write go first: what follows them may be all that is left to send
+    if ((ops & SelectionKey.OP_WRITE) != 0 && !flushPending()) {
+      close();
+      return;
+    }
     if (state != State.CLOSED && (ops & SelectionKey.OP_WRITE) != 0) writable();
     if (state != State.CLOSED && (ops & SelectionKey.OP_READ) != 0) readable();
     if (state != State.CLOSED) updateInterest();
@@ -181,6 +194,9 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     if (state == State.READING && headStartedAt != 0 && now - headStartedAt >= timeout) {
       // as nginx's client_header_timeout: a head trickled in a byte at a time must not hold the connection forever
       answer(new ProxyError(408, "the request head did not arrive within " + timeout / 1_000_000 + " ms"), null, true);
+    } else if (state == State.HTTP2) {
+      if (!h2.busy() && now - lastActivity() >= timeout) h2.idle();
+      else h2.sweep(now);
     } else if (now - lastActivity() >= timeout) {
       close();
     } else if (state == State.EXCHANGING) {
@@ -191,6 +207,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private void writable() {
     if (state == State.ANSWERING) writeAnswer();
     else if (state == State.EXCHANGING) exchange.clientWritable();
+    else if (state == State.HTTP2) h2.flush();
   }
 
   private void readable() throws IOException {
@@ -202,9 +219,23 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       }
       case EXCHANGING -> exchange.clientReadable();
       case PREAMBLE -> readPreamble();
-      case READING -> nextRequest();
+      case HTTP2 -> readHttp2(n);
+      case READING -> {
+        if (startHttp2()) readHttp2(n);
+        else nextRequest();
+      }
       default -> {}
     }
+  }
+
+  private void readHttp2(int n) throws IOException {
+    h2.readable();
+    // TLS may hold more decrypted bytes than the buffer took, and no selector event would announce them
+    while (n > 0 && state == State.HTTP2 && transport().mayHoldInput()) {
+      n = read();
+      h2.readable();
+    }
+    if (n < 0 && state == State.HTTP2) close();
   }
 
   private Transport clientTransport(ByteChannel channel) {
@@ -245,6 +276,32 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   private static ByteBuffer copyOf(ByteBuffer buf, int from, int to) {
     return buf.slice(from, to - from);
+  }
+
+  /**
+   * Hands the connection to HTTP/2 when ALPN chose h2, or when a plain listener takes h2c and the client's first
+   * bytes are the preface (prior knowledge: an Upgrade header never leads here). False: it stays HTTP/1.1, or the
+   * preface has not all arrived yet.
+   */
+  private boolean startHttp2() {
+    var http2 = listener.settings().http2();
+    if (!http2.any() || headStartedAt != 0) return false;
+    boolean h2 = http2.enabled() && "h2".equals(transport().applicationProtocol());
+    if (!h2 && http2.cleartext() && listener.tls() == null) {
+      int n = Math.min(unconsumed(), H2_PREFACE.length);
+      if (n == 0) return false;
+      boolean prefix = parseHead(n, (buf, from, to) -> {
+        for (int i = from; i < to; i++) if (buf.get(i) != H2_PREFACE[i - from]) return false;
+        return true;
+      });
+      if (!prefix) return false;
+      if (n < H2_PREFACE.length) return !inputEnded(); // wait for the rest of the preface
+      h2 = true;
+    }
+    if (!h2) return false;
+    state = State.HTTP2;
+    this.h2 = new H2ClientSession(this, policy, pool, http2, listener.h2Observer());
+    return true;
   }
 
   /** Takes the next request whose head is complete in the buffer, if any. */
@@ -363,6 +420,10 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   /** Finishes the current request if any, then closes; an idle connection closes at once. */
   void drain() {
     draining = true;
+    if (state == State.HTTP2) {
+      h2.drain();
+      return;
+    }
     if (state == State.READING || state == State.LINGERING) close();
   }
 
@@ -370,7 +431,8 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     if (state == State.CLOSED) return;
     boolean read = !inputEnded() && inputHasRoom();
     boolean write = (state == State.ANSWERING && answer.blocked())
-        || (state == State.EXCHANGING && exchange.wantsClientWrite());
+        || (state == State.EXCHANGING && exchange.wantsClientWrite())
+        || (state == State.HTTP2 && h2.wantsWrite());
     interest(read, write);
   }
 
@@ -396,7 +458,9 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   void close() {
     if (state == State.CLOSED) return;
     Exchange current = state == State.EXCHANGING ? exchange : null;
+    boolean http2 = state == State.HTTP2;
     state = State.CLOSED;
+    if (http2) h2.closed();
     exchange = null;
     if (current != null) current.abort();
     loop.removeSweepable(this);

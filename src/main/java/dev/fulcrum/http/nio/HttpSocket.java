@@ -125,6 +125,18 @@ abstract class HttpSocket implements EventLoop.Handler {
     return end < 0 ? -1 : end - start;
   }
 
+  /** Feeds the unconsumed bytes to the scanner up to the next chunk data byte (see ChunkedScanner#scanFraming). */
+  final int scanFraming(ChunkedScanner scanner) {
+    if (in == null) return 0;
+    int end = scanner.scanFraming(in, start, start + unconsumed());
+    return end < 0 ? -1 : end - start;
+  }
+
+  /** The unconsumed bytes {@code [0, length)} as a buffer to read from; valid until the next read or consume. */
+  final ByteBuffer unconsumedView(int length) {
+    return slice(length);
+  }
+
   final int unconsumed() {
     return in == null ? 0 : in.position() - start;
   }
@@ -159,6 +171,19 @@ abstract class HttpSocket implements EventLoop.Handler {
     return written;
   }
 
+  /** Sends what TLS still holds encrypted from an earlier write (see Transport#writePending); false on failure. */
+  final boolean flushPending() {
+    if (!transport.writePending()) return true;
+    try {
+      transport.write(EMPTY);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
+
   /** Writes bytes of the proxy's own to this socket. */
   final int write(ByteBuffer bytes) throws IOException {
     int written = transport.write(bytes);
@@ -191,7 +216,8 @@ abstract class HttpSocket implements EventLoop.Handler {
 
   final void interest(boolean read, boolean write) {
     if (key == null || !key.isValid()) return;
-    int ops = (read ? SelectionKey.OP_READ : 0) | (write || transport.wantsWrite() ? SelectionKey.OP_WRITE : 0);
+    int ops = (read ? SelectionKey.OP_READ : 0)
+        | (write || transport.wantsWrite() || transport.writePending() ? SelectionKey.OP_WRITE : 0);
     int before = key.interestOps();
     if (before == ops) return;
     key.interestOps(ops);

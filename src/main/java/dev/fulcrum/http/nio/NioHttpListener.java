@@ -74,7 +74,7 @@ public final class NioHttpListener implements HttpListener {
       EventLoops loops, HttpListenerSettings settings, dev.fulcrum.http.proxy.RouteTableRef routes, ListenerObserver observer) {
     NioHttpListener listener;
     try {
-      TlsContext tls = settings.tls().isPresent() ? TlsContext.load(settings.name(), settings.tls().get()) : null;
+      TlsContext tls = settings.tls().isPresent() ? TlsContext.load(settings.name(), settings.tls().get(), settings.http2().enabled()) : null;
       listener = new NioHttpListener(settings, new ListenerPolicy(settings, routes), loops.all(), tls, observer);
     } catch (TlsException e) {
       return CompletableFuture.failedFuture(new IllegalArgumentException(e.getMessage()));
@@ -123,6 +123,11 @@ public final class NioHttpListener implements HttpListener {
     observer.connectionClosed();
     limit.closed();
     if (terminating && connections.isEmpty()) allClosed.complete(Done.getInstance());
+  }
+
+  /** Where HTTP/2 protocol violations are counted. */
+  dev.fulcrum.http.h2.H2ServerConnection.Observer h2Observer() {
+    return violation -> observer.http2Violation(violation.name().toLowerCase(java.util.Locale.ROOT));
   }
 
   ExchangeLog.Observer observer() {

@@ -29,9 +29,22 @@ abstract class Transport {
     return false;
   }
 
+  /**
+   * TLS only: the last write stopped with encrypted bytes still inside TLS (the plaintext it took counts as
+   * written): another write, even of nothing, once the socket is writable sends them.
+   */
+  boolean writePending() {
+    return false;
+  }
+
   /** TLS only: decrypted bytes may wait inside TLS, which no selector event will announce. */
   boolean mayHoldInput() {
     return false;
+  }
+
+  /** The protocol ALPN chose ("h2", "http/1.1"), or null: plain, no ALPN, or the handshake is not done. */
+  String applicationProtocol() {
+    return null;
   }
 
   /** The TLS session once the handshake is done, else null. */
@@ -84,6 +97,7 @@ abstract class Transport {
     private final TlsChannel tls;
     private final SocketChannel channel;
     private boolean wantsWrite;
+    private boolean writePending;
     private boolean handshaken;
 
     Tls(TlsChannel tls, SocketChannel channel) {
@@ -108,20 +122,37 @@ abstract class Transport {
 
     @Override
     long write(ByteBuffer[] from) throws IOException {
+      long before = 0;
+      for (ByteBuffer b : from) before += b.remaining();
       try {
-        return tls.write(from);
+        long n = tls.write(from);
+        writePending = false;
+        return n;
       } catch (NeedsReadException | NeedsWriteException e) {
-        return 0;
+        // TLS may have taken (and encrypted) some of the bytes before the socket filled up: they count as written
+        writePending = true;
+        long after = 0;
+        for (ByteBuffer b : from) after += b.remaining();
+        return before - after;
       }
     }
 
     @Override
     int write(ByteBuffer from) throws IOException {
+      int before = from.remaining();
       try {
-        return tls.write(from);
+        int n = tls.write(from);
+        writePending = false;
+        return n;
       } catch (NeedsReadException | NeedsWriteException e) {
-        return 0;
+        writePending = true;
+        return before - from.remaining();
       }
+    }
+
+    @Override
+    boolean writePending() {
+      return writePending;
     }
 
     @Override
@@ -157,6 +188,13 @@ abstract class Transport {
     @Override
     SSLSession session() {
       return handshaken ? tls.getSslEngine().getSession() : null;
+    }
+
+    @Override
+    String applicationProtocol() {
+      if (!handshaken) return null;
+      String chosen = tls.getSslEngine().getApplicationProtocol();
+      return chosen == null || chosen.isEmpty() ? null : chosen;
     }
   }
 

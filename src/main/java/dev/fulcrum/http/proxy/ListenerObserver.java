@@ -9,6 +9,9 @@ public interface ListenerObserver extends ExchangeLog.Observer {
 
   void connectionClosed();
 
+  /** A client broke HTTP/2's rules or limits ({@code kind}: rapid_reset, control_flood, ...): counted. */
+  default void http2Violation(String kind) {}
+
   /** Observes nothing (tests that start an engine on its own). */
   ListenerObserver NONE = new ListenerObserver() {
     @Override

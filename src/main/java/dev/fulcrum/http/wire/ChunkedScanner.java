@@ -95,10 +95,49 @@ public final class ChunkedScanner {
     }
   }
 
+  /**
+   * For a proxy that takes the chunk data out of the framing (an HTTP/2 client gets DATA frames): consumes framing
+   * bytes of buf[from, limit) up to the first chunk data byte and returns its index ({@link #inData()} is then true:
+   * take up to {@link #chunkLeft()} bytes there and call {@link #skipData}), or where the bytes or the body ended
+   * as {@link #scan} does, or -1 when the body is refused. The framing rules are {@link #scan}'s.
+   */
+  public int scanFraming(ByteBuffer buf, int from, int limit) {
+    if (state == State.FAILED) return -1;
+    try {
+      return scanChecked(buf, from, limit, true);
+    } catch (Refused e) {
+      state = State.FAILED;
+      error = e.error;
+      return -1;
+    }
+  }
+
+  /** Between a chunk's size line and the end of its data. */
+  public boolean inData() {
+    return state == State.DATA;
+  }
+
+  /** The data bytes of the current chunk still to come. */
+  public long chunkLeft() {
+    return state == State.DATA ? chunk : 0;
+  }
+
+  /** {@code n} data bytes of the current chunk were taken (at most {@link #chunkLeft()}). */
+  public void skipData(int n) {
+    chunk -= n;
+    dataSize += n;
+    if (chunk == 0) state = State.DATA_CR;
+  }
+
   private int scanChecked(ByteBuffer buf, int from, int limit) throws Refused {
+    return scanChecked(buf, from, limit, false);
+  }
+
+  private int scanChecked(ByteBuffer buf, int from, int limit, boolean stopAtData) throws Refused {
     int i = from;
     while (i < limit) {
       if (state == State.DATA) {
+        if (stopAtData) return i;
         int skip = (int) Math.min(chunk, limit - i);
         i += skip;
         chunk -= skip;
