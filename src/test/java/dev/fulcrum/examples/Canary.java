@@ -27,9 +27,9 @@ import org.apache.pekko.stream.javadsl.Sink;
  * simply sent again; the rollback waits for a change in flight, so it is always the last word.
  */
 public final class Canary {
-  public enum Outcome { PROMOTED, ROLLED_BACK, UNKNOWN }
+  public enum Outcome { PROMOTED, ROLLED_BACK, STUCK }
 
-  /** How it ended and why: {@code UNKNOWN} when not even the rollback was confirmed (look at the route by hand). */
+  /** How it ended and why; {@code STUCK}: the rollback was refused or not confirmed, look at the route by hand. */
   public record Result(Outcome outcome, String reason) {}
 
   private static final int[] STEPS = {10, 50, 100};
@@ -94,9 +94,9 @@ public final class Canary {
         fulcrum.awaitRoutes(listener, ok.state().version(), Duration.ofSeconds(5))
             .thenCompose(routing -> afterStep.apply(percent))
             .thenRun(() -> next(i))
-            .exceptionally(e -> { rollBack("step " + percent + " %: " + e); return null; });
+            .exceptionally(e -> { rollBack("the step to " + percent + " % failed: " + e); return null; });
       } else {
-        rollBack("step " + percent + " %: " + reply);   // Rejected (nothing changed) or still unknown after retries
+        rollBack("the step to " + percent + " % " + describe(reply));   // nothing changed, or still unknown after retries
       }
     });
   }
@@ -118,12 +118,18 @@ public final class Canary {
         .thenCompose(x -> setPools(List.of(new WeightedPool(from, 100)), origin + "-rollback", ATTEMPTS))
         .thenAccept(reply -> finish(reply instanceof RouteTableEntity.Ok
             ? new Result(Outcome.ROLLED_BACK, why)
-            : new Result(Outcome.UNKNOWN, why + "; the rollback was not confirmed: " + reply)));
+            : new Result(Outcome.STUCK, why + "; the rollback " + describe(reply))));
   }
 
   private synchronized void finish(Result r) {
     stopping = true;
     result.complete(r);
+  }
+
+  private static String describe(RouteTableEntity.Reply reply) {
+    if (reply instanceof RouteTableEntity.Rejected r) return "was rejected (" + r.reason() + "): " + r.message();
+    if (reply instanceof RouteTableEntity.OutcomeUnknown u) return "has an unknown outcome after " + ATTEMPTS + " tries: " + u.message();
+    return "was applied";
   }
 
   /** Sends the change, and again with the same key while its outcome is unknown: the key makes it happen once. */

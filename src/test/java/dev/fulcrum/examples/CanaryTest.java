@@ -8,6 +8,7 @@ import dev.fulcrum.Fulcrum;
 import dev.fulcrum.config.HttpRouteSettings.WeightedPool;
 import dev.fulcrum.routes.RouteEvent;
 import dev.fulcrum.routes.RouteTableEntity;
+import dev.fulcrum.testing.AdminClient;
 import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.HttpBackend;
 import dev.fulcrum.testing.NamedBackend;
@@ -17,6 +18,7 @@ import dev.fulcrum.testing.TestConfig;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -136,5 +138,29 @@ class CanaryTest {
     var rollback = assertInstanceOf(RouteEvent.PoolsChanged.class, history.get(2).event());
     assertEquals(List.of(new WeightedPool("blue", 100)), rollback.pools());
     assertEquals(List.of("main", "deploy-8", "deploy-8-rollback"), List.of(rollback.name(), rollback.origin(), rollback.idempotencyKey()));
+    // the same over the admin API
+    AdminClient.Response json = new AdminClient(fulcrum.adminAddress(), Optional.empty()).get("/api/routes/web/events");
+    assertEquals(200, json.status(), json.toString());
+    List<String> rows = new java.util.ArrayList<>();
+    json.json().forEach(e -> rows.add(e.get("type").asText() + " " + e.get("origin").asText()));
+    assertEquals(List.of("routes-set config", "pools-changed deploy-8", "pools-changed deploy-8"), rows, json.body());
+  }
+
+  @Test
+  void aRejectedStepEndsTheCanaryOnBlueWithTheReason() throws Exception {
+    // a pool no node has: the first step is refused, nothing is persisted, and the route stays on blue
+    Canary.Result result = Canary.run(fulcrum, "deploy-9", "web", "main", "blue", "teal", Duration.ofMillis(200),
+            percent -> CompletableFuture.completedFuture(null))
+        .toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+    assertEquals(new Canary.Result(Canary.Outcome.ROLLED_BACK,
+        "the step to 10 % was rejected (INVALID): routes[0].pools[1].pool: unknown pool 'teal' (defined: blue, green)"), result);
+    assertEquals(List.of(new WeightedPool("blue", 100)), fulcrum.routeTable("web").orElseThrow().route("main").orElseThrow().pools());
+    assertEquals(REQUESTS, pool(traffic(), "blue"));
+    // the rollback to where the route already was changed nothing either: the config's table is the whole history
+    AdminClient.Response history = new AdminClient(fulcrum.adminAddress(), Optional.empty()).get("/api/routes/web/events");
+    assertEquals(200, history.status(), history.toString());
+    assertEquals(1, history.json().size(), history.body());
+    assertEquals("config", history.json().get(0).get("origin").asText(), history.body());
   }
 }
