@@ -10,6 +10,7 @@ import dev.fulcrum.pool.PoolEntity;
 import dev.fulcrum.routes.RouteTableEntity;
 import java.time.Duration;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -23,8 +24,8 @@ import org.apache.pekko.stream.javadsl.Sink;
  * A canary, the README's example of steering Fulcrum from a program: moves a route from pool {@code from} to pool
  * {@code to} in steps (10 % → 50 % → 100 %), a pause between them, while it watches {@code to}'s backends through a
  * subscription; when one goes down it puts the route back on {@code from} alone. Nothing blocks: the steps are chained
- * futures, the pause a delayed executor. Each change carries an idempotency key, so one whose outcome is unknown is
- * simply sent again; the rollback waits for a change in flight, so it is always the last word.
+ * futures, the pause a delayed executor. Each change carries an idempotency key of its own, so one whose outcome is
+ * unknown is simply sent again; the rollback waits for a change in flight, so it is always the last word.
  */
 public final class Canary {
   public enum Outcome { PROMOTED, ROLLED_BACK, STUCK }
@@ -39,6 +40,7 @@ public final class Canary {
   private final String origin, listener, route, from, to;
   private final Duration pause;
   private final IntFunction<CompletionStage<?>> afterStep;
+  private final String run = "canary-" + UUID.randomUUID().toString().substring(0, 8);   // keys this run's changes
   private final CompletableFuture<Result> result = new CompletableFuture<>();
   private CompletionStage<?> inFlight = CompletableFuture.completedFuture(null);
   private boolean stopping;
@@ -58,7 +60,7 @@ public final class Canary {
   /**
    * Runs the canary; completes once the route is on {@code to} alone or back on {@code from}. {@code afterStep} is
    * given each percentage once this node routes by it, and the pause starts when its stage completes: a program's own
-   * checks (error rates, latency) go there. {@code origin} names the run in the route's history, and keys its changes.
+   * checks (error rates, latency) go there. {@code origin} names the run in the route's history.
    */
   public static CompletionStage<Result> run(Fulcrum fulcrum, String origin, String listener, String route, String from,
       String to, Duration pause, IntFunction<CompletionStage<?>> afterStep) {
@@ -89,7 +91,7 @@ public final class Canary {
     int percent = STEPS[i];
     List<WeightedPool> split = percent == 100 ? List.of(new WeightedPool(to, 100))
         : List.of(new WeightedPool(from, 100 - percent), new WeightedPool(to, percent));
-    inFlight = setPools(split, origin + "-" + percent, ATTEMPTS).thenAccept(reply -> {
+    inFlight = setPools(split, run + "-" + percent, ATTEMPTS).thenAccept(reply -> {
       if (reply instanceof RouteTableEntity.Ok ok) {
         fulcrum.awaitRoutes(listener, ok.state().version(), Duration.ofSeconds(5))
             .thenCompose(routing -> afterStep.apply(percent))
@@ -115,7 +117,7 @@ public final class Canary {
       after = inFlight;
     }
     after.handle((x, e) -> null)
-        .thenCompose(x -> setPools(List.of(new WeightedPool(from, 100)), origin + "-rollback", ATTEMPTS))
+        .thenCompose(x -> setPools(List.of(new WeightedPool(from, 100)), run + "-rollback", ATTEMPTS))
         .thenAccept(reply -> finish(reply instanceof RouteTableEntity.Ok
             ? new Result(Outcome.ROLLED_BACK, why)
             : new Result(Outcome.STUCK, why + "; the rollback " + describe(reply))));

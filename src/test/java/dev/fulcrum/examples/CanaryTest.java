@@ -134,10 +134,12 @@ class CanaryTest {
     assertEquals("config", history.get(0).event().origin());
     var step = assertInstanceOf(RouteEvent.PoolsChanged.class, history.get(1).event());
     assertEquals(List.of(new WeightedPool("blue", 90), new WeightedPool("green", 10)), step.pools());
-    assertEquals(List.of("main", "deploy-8", "deploy-8-10"), List.of(step.name(), step.origin(), step.idempotencyKey()));
+    assertEquals(List.of("main", "deploy-8"), List.of(step.name(), step.origin()));
+    assertTrue(step.idempotencyKey().matches("canary-[0-9a-f]{8}-10"), step.idempotencyKey());
     var rollback = assertInstanceOf(RouteEvent.PoolsChanged.class, history.get(2).event());
     assertEquals(List.of(new WeightedPool("blue", 100)), rollback.pools());
-    assertEquals(List.of("main", "deploy-8", "deploy-8-rollback"), List.of(rollback.name(), rollback.origin(), rollback.idempotencyKey()));
+    assertEquals(List.of("main", "deploy-8"), List.of(rollback.name(), rollback.origin()));
+    assertEquals(step.idempotencyKey().replace("-10", "-rollback"), rollback.idempotencyKey());
     // the same over the admin API
     AdminClient.Response json = new AdminClient(fulcrum.adminAddress(), Optional.empty()).get("/api/routes/web/events");
     assertEquals(200, json.status(), json.toString());
@@ -162,5 +164,19 @@ class CanaryTest {
     assertEquals(200, history.status(), history.toString());
     assertEquals(1, history.json().size(), history.body());
     assertEquals("config", history.json().get(0).get("origin").asText(), history.body());
+  }
+
+  @Test
+  void theReadmeShowsThisProgram() throws Exception {
+    String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
+    int start = readme.indexOf("<!-- canary:start");
+    int end = readme.indexOf("<!-- canary:end -->");
+    assertTrue(start > 0 && end > start, "the README's canary block");
+    List<String> code = java.nio.file.Files.readAllLines(java.nio.file.Path.of("src/test/java/dev/fulcrum/examples/Canary.java"))
+        .stream().map(String::strip).toList();
+    List<String> shown = readme.substring(start, end).lines().map(String::strip)
+        .filter(l -> !l.isEmpty() && !l.startsWith("```") && !l.startsWith("<!--")).toList();
+    assertTrue(shown.size() > 40, shown.toString());
+    for (String line : shown) assertTrue(code.contains(line), "README line not in Canary.java: " + line);
   }
 }
