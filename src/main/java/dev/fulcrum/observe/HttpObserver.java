@@ -4,10 +4,9 @@ import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.ListenerObserver;
 import dev.fulcrum.http.proxy.Route;
 import dev.fulcrum.routing.BackendStats;
+import dev.fulcrum.routing.RoutedBackend;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -81,8 +80,7 @@ final class HttpObserver implements ListenerObserver {
     Route route = log.route;
     RouteMeters routeMeters = route == null ? unrouted : routes.get(route.key());
     if (routeMeters == null) routeMeters = routes.computeIfAbsent(route.key(), k -> new RouteMeters(k.name(), k.pool()));
-    BackendMeters meters = routeMeters.of(log.backend == null ? null : log.backend.stats(),
-        log.backend == null ? NONE : log.backend.address().toString());
+    BackendMeters meters = log.backend == null ? routeMeters.none : routeMeters.of(log.backend);
     meters.count(log.status);
     if (log.responseHead != 0 && log.backend != null) {
       meters.head().record(log.responseHead - log.attemptStarted, TimeUnit.NANOSECONDS);
@@ -95,78 +93,46 @@ final class HttpObserver implements ListenerObserver {
     terminations[log.termination.ordinal()].increment();
   }
 
+  /**
+   * Fills a slot of the access log's ring with the request's values; the writer thread formats the line. Nothing is
+   * allocated or formatted here.
+   */
   private void write(ExchangeLog log) {
-    long now = System.currentTimeMillis();
-    long start = now - TimeUnit.NANOSECONDS.toMillis(Math.max(0, log.ended - log.started));
-    String target = cap(log.target);
-    long tq = ms(log.headReceived - log.started);
-    long tc = log.connected == 0 ? -1 : ms(log.connected - log.attemptStarted);
-    long tr = log.responseHead == 0 || log.connected == 0 ? -1 : ms(log.responseHead - log.connected);
-    long tt = ms(log.ended - log.started);
-    String route = log.route == null ? null : log.route.name();
-    String pool = log.route == null ? null : log.route.pool();
-    String backend = log.backend == null ? null : log.backend.address().toString();
-    int retries = Math.max(0, log.attempts - 1);
-    if (accessLog.json()) {
-      Map<String, Object> fields = new LinkedHashMap<>();
-      fields.put("type", "http");
-      fields.put("start", java.time.Instant.ofEpochMilli(start).toString());
-      fields.put("client_ip", log.clientIp);
-      fields.put("client_port", log.clientPort);
-      fields.put("listener", listener);
-      fields.put("route", route);
-      fields.put("pool", pool);
-      fields.put("backend", backend);
-      fields.put("method", log.method);
-      fields.put("uri", target);
-      fields.put("status", log.status);
-      fields.put("bytes_in", log.bytesIn);
-      fields.put("bytes_out", log.bytesOut);
-      fields.put("tq_ms", tq);
-      fields.put("tw_ms", -1);
-      fields.put("tc_ms", tc);
-      fields.put("tr_ms", tr);
-      fields.put("tt_ms", tt);
-      fields.put("retries", retries);
-      fields.put("request_id", log.requestId);
-      fields.put("termination", log.termination.label);
-      accessLog.json(fields);
-    } else {
-      // a snapshot of the values; the line is formatted by the writer thread, not on the event loop
-      accessLog.text(new HttpLine(start, log.clientIp, log.clientPort, listener, route, pool, backend, log.method, target,
-          log.status, log.bytesIn, log.bytesOut, tq, tc, tr, tt, retries, log.requestId, log.termination.label));
-    }
+    AccessRecord r = accessLog.claim();
+    if (r == null) return; // the ring is full: dropped and counted
+    r.kind = AccessRecord.HTTP;
+    r.ended = log.ended;
+    r.total = Math.max(0, log.ended - log.started);
+    r.clientIp = log.clientIp;
+    r.clientPort = log.clientPort;
+    r.listener = listener;
+    r.route = log.route == null ? null : log.route.name();
+    r.pool = log.route == null ? null : log.route.pool();
+    r.backend = log.backend == null ? null : log.backend.address();
+    r.method = log.method;
+    r.target = log.target;
+    r.requestId = log.requestId;
+    r.status = log.status;
+    r.bytesIn = log.bytesIn;
+    r.bytesOut = log.bytesOut;
+    r.headRead = Math.max(0, log.headReceived - log.started);
+    r.queued = queued(log);
+    r.connect = log.connected == 0 ? -1
+        : Math.max(0, log.connected - (log.connectStarted != 0 ? log.connectStarted : log.attemptStarted));
+    r.response = log.responseHead == 0 || log.connected == 0 ? -1 : Math.max(0, log.responseHead - log.connected);
+    r.retries = Math.max(0, log.attempts - 1);
+    r.termination = log.termination.label;
+    accessLog.publish(r);
   }
 
-  /** One HTTP request's text line, formatted when written. */
-  record HttpLine(long start, String clientIp, int clientPort, String listener, String route, String pool,
-      String backend, String method, String target, int status, long bytesIn, long bytesOut, long tq, long tc, long tr,
-      long tt, int retries, String requestId, String termination) implements AccessLog.Line {
-    @Override
-    public void appendTo(StringBuilder line) {
-      line.append(java.time.Instant.ofEpochMilli(start)).append(' ');
-      LogLines.client(line, clientIp, clientPort);
-      line.append(' ').append(listener).append(' ');
-      LogLines.field(line, route).append(' ');
-      LogLines.field(line, pool).append(' ');
-      LogLines.field(line, backend).append(" \"");
-      line.append(method == null ? "-" : method).append(' ');
-      LogLines.quoted(line, target).append("\" ");
-      line.append(status).append(' ').append(bytesIn).append(' ').append(bytesOut).append(' ');
-      line.append(tq).append("/-1/").append(tc).append('/').append(tr).append('/').append(tt).append(' ');
-      line.append(retries).append(' ');
-      LogLines.token(line, requestId).append(' ');
-      line.append(termination);
-    }
-  }
-
-  private String cap(String target) {
-    int max = accessLog.settings().maxUriLength();
-    return target == null || target.length() <= max ? target : target.substring(0, max);
-  }
-
-  private static long ms(long nanos) {
-    return TimeUnit.NANOSECONDS.toMillis(Math.max(0, nanos));
+  /**
+   * HAProxy's Tw: how long the last attempt waited for a connection slot (queue and limits), -1 when no attempt was
+   * made or the engine does not tell (Pekko HTTP's pool queues inside itself: its wait is in Tc).
+   */
+  private static long queued(ExchangeLog log) {
+    if (log.attemptStarted == 0) return -1;
+    if (log.connectStarted != 0) return Math.max(0, log.connectStarted - log.attemptStarted);
+    return log.queuedAt != 0 ? Math.max(0, log.ended - log.attemptStarted) : -1;
   }
 
   /** The meters of one route: per backend, plus those of requests that got no backend. */
@@ -182,10 +148,11 @@ final class HttpObserver implements ListenerObserver {
       this.none = new BackendMeters(route, pool, NONE);
     }
 
-    BackendMeters of(BackendStats stats, String address) {
-      if (stats == null) return none;
-      BackendMeters meters = backends.get(stats);
-      return meters != null ? meters : backends.computeIfAbsent(stats, s -> new BackendMeters(route, pool, address));
+    /** The backend's meters; its address is turned into a label only the first time. */
+    BackendMeters of(RoutedBackend backend) {
+      BackendMeters meters = backends.get(backend.stats());
+      return meters != null ? meters
+          : backends.computeIfAbsent(backend.stats(), s -> new BackendMeters(route, pool, backend.address().toString()));
     }
   }
 

@@ -3,8 +3,6 @@ package dev.fulcrum.observe;
 import dev.fulcrum.routing.RoutedBackend;
 import io.micrometer.core.instrument.Counter;
 import java.net.InetSocketAddress;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -81,46 +79,28 @@ public final class TcpObserver {
 
   private void write(InetSocketAddress client, RoutedBackend backend, int attempts, long started, long connected,
       long ended, long bytesIn, long bytesOut, Termination termination) {
-    long tt = TimeUnit.NANOSECONDS.toMillis(Math.max(0, ended - started));
-    long tc = connected == 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(Math.max(0, connected - started));
-    long start = System.currentTimeMillis() - tt;
-    String ip = client == null ? null : client.getAddress().getHostAddress();
-    int port = client == null ? 0 : client.getPort();
-    String address = backend == null ? null : backend.address().toString();
-    int retries = Math.max(0, attempts - 1);
-    if (accessLog.json()) {
-      Map<String, Object> fields = new LinkedHashMap<>();
-      fields.put("type", "tcp");
-      fields.put("start", java.time.Instant.ofEpochMilli(start).toString());
-      fields.put("client_ip", ip);
-      fields.put("client_port", port);
-      fields.put("listener", listener);
-      fields.put("pool", pool);
-      fields.put("backend", address);
-      fields.put("bytes_in", bytesIn);
-      fields.put("bytes_out", bytesOut);
-      fields.put("tc_ms", tc);
-      fields.put("tt_ms", tt);
-      fields.put("retries", retries);
-      fields.put("termination", termination.label);
-      accessLog.json(fields);
-    } else {
-      accessLog.text(new TcpLine(start, ip, port, listener, pool, address, bytesIn, bytesOut, tc, tt, retries,
-          termination.label));
-    }
-  }
-
-  /** One TCP connection's text line, formatted by the writer thread. */
-  record TcpLine(long start, String ip, int port, String listener, String pool, String backend, long bytesIn,
-      long bytesOut, long tc, long tt, int retries, String termination) implements AccessLog.Line {
-    @Override
-    public void appendTo(StringBuilder line) {
-      line.append(java.time.Instant.ofEpochMilli(start)).append(' ');
-      LogLines.client(line, ip, port);
-      line.append(' ').append(listener).append(" - ").append(pool).append(' ');
-      LogLines.field(line, backend).append(" \"TCP -\" - ");
-      line.append(bytesIn).append(' ').append(bytesOut).append(" -1/-1/").append(tc).append("/-1/").append(tt);
-      line.append(' ').append(retries).append(" - ").append(termination);
-    }
+    AccessRecord r = accessLog.claim();
+    if (r == null) return; // the ring is full: dropped and counted
+    r.kind = AccessRecord.TCP;
+    r.ended = ended;
+    r.total = Math.max(0, ended - started);
+    // a string per connection (not per byte), as the line needs it
+    r.clientIp = client == null ? null : client.getAddress().getHostAddress();
+    r.clientPort = client == null ? 0 : client.getPort();
+    r.listener = listener;
+    r.route = null;
+    r.pool = pool;
+    r.backend = backend == null ? null : backend.address();
+    r.method = r.target = r.requestId = null;
+    r.status = 0;
+    r.bytesIn = bytesIn;
+    r.bytesOut = bytesOut;
+    r.headRead = -1;
+    r.queued = -1;
+    r.connect = connected == 0 ? -1 : Math.max(0, connected - started);
+    r.response = -1;
+    r.retries = Math.max(0, attempts - 1);
+    r.termination = termination.label;
+    accessLog.publish(r);
   }
 }

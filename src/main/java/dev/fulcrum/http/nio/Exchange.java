@@ -128,11 +128,26 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
         policy.maxBodySize());
     target = UpstreamPool.Target.of(backend, route.upstreamKey(), client.clientSocket());
     UpstreamConnection idle = pool.acquireNow(target);
-    if (idle != null) acquired(idle);
-    else pool.acquireLater(target, backend.stats(), this);
+    if (idle != null) {
+      connecting();
+      acquired(idle);
+    } else {
+      pool.acquireLater(target, backend.stats(), this);
+    }
   }
 
   // --- from the upstream pool
+
+  @Override
+  public void queued() {
+    // the client's log is reused by its next request: an exchange that ended writes nothing to it
+    if (phase == Phase.CONNECTING) client.log().queued(client.loop.now());
+  }
+
+  @Override
+  public void connecting() {
+    if (phase == Phase.CONNECTING) client.log().connecting(client.loop.now());
+  }
 
   @Override
   public void acquired(UpstreamConnection given) {

@@ -45,6 +45,12 @@ final class UpstreamPool implements EventLoop.Sweepable {
   interface Waiter {
     void acquired(UpstreamConnection connection);
 
+    /** It goes into the queue: no connection may be opened now (for the access log's Tw). */
+    default void queued() {}
+
+    /** It leaves the queue, or never entered it: a connect starts, or a freed connection is handed to it. */
+    default void connecting() {}
+
     void acquireFailed(BackendFailure failure);
   }
 
@@ -150,6 +156,7 @@ final class UpstreamPool implements EventLoop.Sweepable {
       open(target, waiter);
     } else if (slot.limit.tryQueue()) {
       stats.queueChanged(1);
+      waiter.queued();
       slot.waiting.add(new Queued(waiter, loop.now() + target.key().queueTimeout().toNanos(), stats));
       if (slot.waiting.size() == 1) waitForRoom(slot, target);
     } else {
@@ -258,6 +265,7 @@ final class UpstreamPool implements EventLoop.Sweepable {
       openForWaiters(connection.target());
       return;
     }
+    queued.waiter.connecting();
     queued.waiter.acquired(connection);
   }
 
@@ -287,6 +295,7 @@ final class UpstreamPool implements EventLoop.Sweepable {
   }
 
   private void open(Target target, Waiter waiter) {
+    waiter.connecting();
     UpstreamConnection connection = new UpstreamConnection(loop, this, target);
     // not cancelled when the waiter goes first: a connection made is pooled, a failure is counted
     Connector.connect(loop, target.address(), target.key().connectTimeout().toNanos(), new Connector.Callback() {

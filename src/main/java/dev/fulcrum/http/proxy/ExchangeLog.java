@@ -49,6 +49,10 @@ public final class ExchangeLog {
   public long started;
   public long headReceived;
   public long attemptStarted;
+  /** When the attempt went into its backend's queue (0 when it did not, or the engine does not say). */
+  public long queuedAt;
+  /** When the attempt left the queue: its connect began or a connection was handed to it (0 when unknown). */
+  public long connectStarted;
   public long connected;
   public long responseHead;
   public long ended;
@@ -77,7 +81,7 @@ public final class ExchangeLog {
     this.headReceived = now;
     this.clientIp = clientIp;
     this.clientPort = clientPort;
-    attemptStarted = connected = responseHead = ended = 0;
+    attemptStarted = queuedAt = connectStarted = connected = responseHead = ended = 0;
     method = target = requestId = null;
     route = null;
     backend = null;
@@ -102,7 +106,17 @@ public final class ExchangeLog {
     this.backend = backend;
     attempts++;
     attemptStarted = now;
-    connected = 0;
+    queuedAt = connectStarted = connected = 0;
+  }
+
+  /** The attempt waits in its backend's queue for a connection slot. */
+  public void queued(long now) {
+    queuedAt = now;
+  }
+
+  /** The attempt leaves the queue (if it was in it): a connect starts, or a connection is handed to it. */
+  public void connecting(long now) {
+    connectStarted = now;
   }
 
   /** The attempt has its connection to the backend. */
