@@ -39,6 +39,7 @@ final class BackendGauges {
   private static final String[] ADMIN_STATES = {"active", "draining", "drained"};
 
   private final MultiGauge up;
+  private final MultiGauge ejected;
   private final MultiGauge weight;
   private final MultiGauge admin;
   private final MultiGauge active;
@@ -53,6 +54,8 @@ final class BackendGauges {
   BackendGauges(MeterRegistry registry) {
     up = MultiGauge.builder("fulcrum.backend.up")
         .description("1 when the backend is up or not checked yet on this node, 0 when down").register(registry);
+    ejected = MultiGauge.builder("fulcrum.backend.ejected")
+        .description("1 while the outlier detector keeps the backend out of this node's routing").register(registry);
     weight = MultiGauge.builder("fulcrum.backend.weight").description("The backend's configured weight").register(registry);
     admin = MultiGauge.builder("fulcrum.backend.admin.state")
         .description("1 for the backend's admin state (active, draining, drained)").register(registry);
@@ -121,6 +124,7 @@ final class BackendGauges {
   /** Replaces the gauges' rows with these (rows of backends that are gone disappear from the output). */
   void publish(List<Row> rows) {
     List<MultiGauge.Row<?>> ups = new ArrayList<>();
+    List<MultiGauge.Row<?>> ejections = new ArrayList<>();
     List<MultiGauge.Row<?>> weights = new ArrayList<>();
     List<MultiGauge.Row<?>> admins = new ArrayList<>();
     List<MultiGauge.Row<?>> actives = new ArrayList<>();
@@ -129,6 +133,7 @@ final class BackendGauges {
     for (Row row : rows) {
       Tags tags = Tags.of("pool", row.pool(), "backend", row.address().toString());
       ups.add(MultiGauge.Row.of(tags, row.health() == Health.DOWN ? 0 : 1));
+      ejections.add(MultiGauge.Row.of(tags, row.health() == Health.EJECTED ? 1 : 0));
       weights.add(MultiGauge.Row.of(tags, row.weight()));
       for (String name : ADMIN_STATES) {
         admins.add(MultiGauge.Row.of(tags.and("state", name), name.equals(row.admin()) ? 1 : 0));
@@ -138,6 +143,7 @@ final class BackendGauges {
       queues.add(MultiGauge.Row.of(tags, row.queued()));
     }
     up.register(ups, true);
+    ejected.register(ejections, true);
     weight.register(weights, true);
     admin.register(admins, true);
     active.register(actives, true);

@@ -17,6 +17,9 @@ final class ClusterGauges {
   private final MultiGauge members;
   private final MultiGauge unreachable;
   private final MultiGauge leader;
+  private final MultiGauge entities;
+  /** An entity that does not answer at once is moving or waiting for its journal: the scrape does not wait for it. */
+  private static final java.time.Duration LOCATE = java.time.Duration.ofSeconds(1);
 
   ClusterGauges(MeterRegistry registry) {
     members = MultiGauge.builder("fulcrum.cluster.members").description("Cluster members by status, as this node sees them")
@@ -25,6 +28,43 @@ final class ClusterGauges {
         .description("Cluster members this node cannot reach").register(registry);
     leader = MultiGauge.builder("fulcrum.cluster.leader").description("1 when this node is the cluster's leader")
         .register(registry);
+    entities = MultiGauge.builder("fulcrum.pool.entity.location")
+        .description("1 for the cluster node that runs the pool's entity, as this node finds it (no row while it moves)")
+        .register(registry);
+  }
+
+  /**
+   * Asks each pool's entity where it runs (at most {@link #LOCATE}; one that does not answer has no row) and
+   * publishes the answers. Scrape time only.
+   */
+  java.util.concurrent.CompletionStage<Void> locateEntities(ActorSystem<?> system, dev.fulcrum.pool.PoolControl pools,
+      java.time.Duration timeout) {
+    if (pools == null || pools.clusterSystem().isEmpty()) {
+      entities.register(List.of(), true);
+      return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+    return org.apache.pekko.actor.typed.javadsl.AskPattern.<dev.fulcrum.pool.LocalPools.Command,
+            dev.fulcrum.pool.LocalPools.Pools>ask(
+            pools.localPools(), dev.fulcrum.pool.LocalPools.GetPools::new, timeout, system.scheduler())
+        .thenCompose(known -> {
+          List<java.util.concurrent.CompletableFuture<MultiGauge.Row<?>>> located = new ArrayList<>();
+          for (dev.fulcrum.pool.PoolState pool : known.existing()) {
+            java.util.concurrent.CompletionStage<dev.fulcrum.pool.PoolEntity.Location> asked;
+            try {
+              asked = pools.pool(pool.name()).ask(dev.fulcrum.pool.PoolEntity.GetLocation::new, LOCATE);
+            } catch (IllegalStateException notAMember) {
+              asked = java.util.concurrent.CompletableFuture.failedFuture(notAMember);
+            }
+            located.add(asked.<MultiGauge.Row<?>>handle((where, failure) -> failure != null ? null
+                : MultiGauge.Row.of(Tags.of("pool", where.pool(), "node", where.node()), 1)).toCompletableFuture());
+          }
+          return java.util.concurrent.CompletableFuture.allOf(
+              located.toArray(java.util.concurrent.CompletableFuture[]::new)).thenAccept(all -> {
+                List<MultiGauge.Row<?>> rows = new ArrayList<>();
+                for (var row : located) if (row.join() != null) rows.add(row.join());
+                entities.register(rows, true);
+              });
+        });
   }
 
   /**

@@ -6,6 +6,7 @@ import dev.fulcrum.http.proxy.Route;
 import dev.fulcrum.routing.BackendStats;
 import dev.fulcrum.routing.RoutedBackend;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Timer;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -58,6 +59,14 @@ final class HttpObserver implements ListenerObserver {
         .description("HTTP/2 protocol violations and defences triggered by clients, by kind")
         .tags("listener", listener, "kind", k)
         .register(metrics.registry())).increment();
+  }
+
+  @Override
+  public void retryBudget(dev.fulcrum.http.proxy.RetryBudget budget) {
+    FunctionCounter.builder("fulcrum.http.retry.budget.refusals", budget, dev.fulcrum.http.proxy.RetryBudget::refused)
+        .description("Retries the listener's retry budget refused")
+        .tags("listener", listener)
+        .register(metrics.registry());
   }
 
   @Override

@@ -47,6 +47,7 @@ public final class Observability implements Extension {
   private final ArrayDeque<Transition> transitions = new ArrayDeque<>();
   private final BackendGauges gauges;
   private final ClusterGauges cluster;
+  private final JournalMeter journal;
   private volatile PoolControl pools;
   private volatile RoutingTables tables;
 
@@ -58,6 +59,7 @@ public final class Observability implements Extension {
     this.settings = ObservabilitySettings.parse(config);
     this.gauges = new BackendGauges(metrics.registry());
     this.cluster = new ClusterGauges(metrics.registry());
+    this.journal = new JournalMeter(metrics.registry());
     system.getWhenTerminated().thenRun(this::close);
   }
 
@@ -171,6 +173,35 @@ public final class Observability implements Extension {
       if (transitions.size() == RECENT) transitions.removeFirst();
       transitions.addLast(new Transition(Instant.now(), pool, backend.toString(), from, to, reason));
     }
+  }
+
+  /** The counters of one backend's active health checks on this node, by result; looked up once per backend. */
+  public HealthChecks healthChecks(String pool, HostPort backend) {
+    return new HealthChecks(metrics.registry(), pool, backend.toString());
+  }
+
+  /** Counts a backend's outlier ejection by the kind of streak that caused it; {@code done} false when the pool's
+   * max-ejection-percent (or its last routed backend) kept it in. Called by the pool's router. */
+  public void ejection(String pool, HostPort backend, String reason, boolean done) {
+    Counter.builder(done ? "fulcrum.backend.ejections" : "fulcrum.backend.ejections.refused")
+        .description(done ? "Outlier ejections of a backend on this node, by the streak that caused them"
+            : "Outlier ejections not made because max-ejection-percent (or the last routed backend) kept the backend in")
+        .tags("pool", pool, "backend", backend.toString(), "reason", ejectionReason(reason))
+        .register(metrics.registry())
+        .increment();
+  }
+
+  /** The kind of an outlier detector's reason ("5 consecutive 5xx responses, last 500"), as a label. */
+  static String ejectionReason(String reason) {
+    if (reason.contains("5xx")) return "consecutive_5xx";
+    if (reason.contains("gateway")) return "consecutive_gateway_errors";
+    if (reason.contains("local-origin")) return "consecutive_local_failures";
+    return "other";
+  }
+
+  /** What the pools' entities on this node write to the journal, and what it refused. */
+  public JournalMeter journal() {
+    return journal;
   }
 
   /** The most recent health transitions, oldest first. */

@@ -39,7 +39,10 @@ public final class StatsView {
 
   /** The scrape, with the backend gauges read just before. */
   public CompletionStage<String> scrape(String contentType) {
-    return backends().thenApply(rows -> {
+    // where the entities run is worth a wait of a second, not a failed scrape
+    CompletionStage<Void> located = observability.cluster().locateEntities(system, observability.pools(), timeout)
+        .exceptionally(failure -> null);
+    return backends().thenCombine(located, (rows, done) -> rows).thenApply(rows -> {
       observability.gauges().publish(rows);
       observability.cluster().publish(
           observability.pools() == null ? java.util.Optional.empty() : observability.pools().clusterSystem());

@@ -118,7 +118,10 @@ public final class PoolControl {
           PoolStateReplicator.create(localPools, cluster.stateWriteTimeout()), "pool-state-replicator", Props.empty());
       PoolStatePublisher publisher = state -> replicator.tell(new PoolStateReplicator.Publish(state));
       ClusterSharding sharding = ClusterSharding.get(clusterSystem);
-      sharding.init(Entity.of(PoolEntity.TYPE_KEY, ctx -> PoolEntity.create(ctx.getEntityId(), settings, publisher, discovery)));
+      // the journal's counts go to the node's own registry, which outlives this incarnation
+      dev.fulcrum.observe.JournalMeter journal = dev.fulcrum.observe.Observability.get(system).journal();
+      sharding.init(Entity.of(PoolEntity.TYPE_KEY,
+          ctx -> PoolEntity.create(ctx.getEntityId(), settings, publisher, discovery, journal)));
       current = new Incarnation(clusterSystem, sharding);
       journalFeed.start(clusterSystem);
       attachHooks.forEach(hook -> hook.accept(clusterSystem));

@@ -328,6 +328,8 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
   private final JournalSettings settings;
   private final PoolStatePublisher publisher;
   private final ActorSystem<?> system;
+  /** Where the journal's work is counted; null when nothing counts it (tests). */
+  private final dev.fulcrum.observe.JournalMeter journal;
   /**
    * The caller of the change being written, until the journal answers. It lives in this object, which outlives the
    * restarts after a failed write, so that the signal of the failure can still answer it.
@@ -347,12 +349,19 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
   /** As above, following the pool's DNS names if {@code discovery} has any for it. */
   public static Behavior<Command> create(
       String pool, JournalSettings settings, PoolStatePublisher publisher, PoolDiscovery discovery) {
-    return Behaviors.setup(ctx -> new PoolEntity(pool, settings, publisher, ctx, discovery));
+    return create(pool, settings, publisher, discovery, null);
+  }
+
+  /** As above, counting the journal's work in {@code journal} (null: not counted). */
+  public static Behavior<Command> create(String pool, JournalSettings settings, PoolStatePublisher publisher,
+      PoolDiscovery discovery, dev.fulcrum.observe.JournalMeter journal) {
+    return Behaviors.setup(ctx -> new PoolEntity(pool, settings, publisher, ctx, discovery, journal));
   }
 
   private PoolEntity(
       String pool, JournalSettings settings, PoolStatePublisher publisher,
-      org.apache.pekko.actor.typed.javadsl.ActorContext<Command> context, PoolDiscovery discovery) {
+      org.apache.pekko.actor.typed.javadsl.ActorContext<Command> context, PoolDiscovery discovery,
+      dev.fulcrum.observe.JournalMeter journal) {
     // A journal that is briefly unreachable (a database restart) must not leave the pool stopped. Pekko keeps the
     // entity's stash across these restarts, so changes that queued up while the journal was down are handled once it
     // is back: the deadline check in change() is what keeps them from being applied behind their callers' backs.
@@ -363,6 +372,7 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
     this.system = context.getSystem();
     this.context = context;
     this.discovery = discovery;
+    this.journal = journal;
   }
 
   /**
@@ -382,6 +392,10 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
   private void changed(PoolState state) {
     publisher.publish(state);
     if (follower != null) follower.tell(new DnsFollower.PoolChanged(state));
+  }
+
+  private void written(int events) {
+    if (journal != null) journal.written(pool, events);
   }
 
   @Override
@@ -419,6 +433,9 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
         })
         .onSignal(JournalPersistFailed.class, (state, signal) -> answerFailedWrite(signal.failure(), false))
         .onSignal(JournalPersistRejected.class, (state, signal) -> answerFailedWrite(signal.failure(), true))
+        .onSignal(org.apache.pekko.persistence.typed.RecoveryFailed.class, (state, signal) -> {
+          if (journal != null) journal.failed(pool, dev.fulcrum.observe.JournalMeter.Failure.RECOVERY);
+        })
         .build();
   }
 
@@ -428,6 +445,10 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
    * had), is certainly not stored. Any other failure, a timeout above all, may have committed: outcome unknown.
    */
   private void answerFailedWrite(Throwable failure, boolean rejected) {
+    if (journal != null) {
+      journal.failed(pool, rejected ? dev.fulcrum.observe.JournalMeter.Failure.WRITE_REJECTED
+          : dev.fulcrum.observe.JournalMeter.Failure.WRITE_FAILED);
+    }
     ActorRef<Reply> caller = writing;
     writing = null;
     log.warn("pool {}: the journal did not store a change: {}", pool, dev.fulcrum.Failures.describe(failure));
@@ -546,6 +567,7 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
       return Effect().persist(w.event())
           .thenRun(s -> {
             writing = null;
+            written(1);
             changed(s);
           })
           .thenReply(c.replyTo(), Ok::new);
@@ -585,7 +607,10 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
   private ReplyEffect<PoolEvent, PoolState> bootstrap(PoolState state, Bootstrap c) {
     if (state.version() == 0) {
       return Effect().persist(new PoolEvent.PoolCreated(c.config(), Instant.now(), PoolDiff.ORIGIN))
-          .thenRun(this::changed)
+          .thenRun(s -> {
+            written(1);
+            changed(s);
+          })
           .thenReply(c.replyTo(), s -> new BootstrapResult(s, true, List.of(), false));
     }
     PoolDiff diff = PoolDiff.between(state, c.config(), discovery.settings().apply(pool).isPresent(), Instant.now());
@@ -593,7 +618,10 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
       return Effect().reply(c.replyTo(), new BootstrapResult(state, false, diff.descriptions(), false));
     }
     return Effect().persist(diff.events())
-        .thenRun(this::changed)
+        .thenRun(s -> {
+          written(diff.events().size());
+          changed(s);
+        })
         .thenReply(c.replyTo(), s -> new BootstrapResult(s, false, diff.descriptions(), true));
   }
 

@@ -183,6 +183,7 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
     if (settings.maxEjectionPercent() == 0 || ejected >= allowed || routed <= 1) {
       getContext().getLog().warn("pool {} backend {} not ejected ({} of {} already, max-ejection-percent {}): {}",
           pool.name(), eject.address(), ejected, members.size(), settings.maxEjectionPercent(), eject.reason());
+      Observability.get(getContext().getSystem()).ejection(pool.name(), eject.address(), eject.reason(), false);
       member.stats.outliers().reset();
       return this;
     }
@@ -195,6 +196,7 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
     member.ejection = ++ejectionSeq;
     getContext().getLog().warn("pool {} backend {} is ejected for {} ms: {}", pool.name(), eject.address(),
         time.toMillis(), eject.reason());
+    Observability.get(getContext().getSystem()).ejection(pool.name(), eject.address(), eject.reason(), true);
     getContext().scheduleOnce(time, getContext().getSelf(), new Return(eject.address(), member.ejection));
     publish();
     events.publish(new FulcrumEvent.BackendEjected(pool.name(), eject.address(), time, eject.reason(), Instant.now()));

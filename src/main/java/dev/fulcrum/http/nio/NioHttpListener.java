@@ -59,6 +59,7 @@ public final class NioHttpListener implements HttpListener {
     this.tls = tls;
     this.observer = observer;
     this.policy = policy;
+    observer.retryBudget(policy.retryBudget());
     this.limit = new AcceptLimit(settings.limits().maxConnections());
     UpstreamPool.Limits limits = new UpstreamPool.Limits();
     for (EventLoop loop : loops) pools.put(loop, new UpstreamPool(loop, limits));

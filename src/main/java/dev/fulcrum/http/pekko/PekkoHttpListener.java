@@ -53,8 +53,10 @@ public final class PekkoHttpListener implements HttpListener {
       ActorSystem<?> system, HttpListenerSettings settings, dev.fulcrum.http.proxy.RouteTableRef routes,
       dev.fulcrum.http.proxy.ListenerObserver observer) {
     Materializer materializer = LargeStackExecutor.materializer(system);
+    ListenerPolicy policy = new ListenerPolicy(settings, routes);
+    observer.retryBudget(policy.retryBudget());
     ProxyContext context = new ProxyContext(
-        system, materializer, new BackendClients(system, materializer), new ListenerPolicy(settings, routes), observer);
+        system, materializer, new BackendClients(system, materializer), policy, observer);
     Function<HttpRequest, CompletionStage<HttpResponse>> handler = new PekkoProxy(context, new WebSocketProxy(context));
     TlsContext tls;
     try {

@@ -12,6 +12,9 @@ public interface ListenerObserver extends ExchangeLog.Observer {
   /** A client broke HTTP/2's rules or limits ({@code kind}: rapid_reset, control_flood, ...): counted. */
   default void http2Violation(String kind) {}
 
+  /** The listener's retry budget, whose refusals are read when scraped. */
+  default void retryBudget(RetryBudget budget) {}
+
   /** Observes nothing (tests that start an engine on its own). */
   ListenerObserver NONE = new ListenerObserver() {
     @Override

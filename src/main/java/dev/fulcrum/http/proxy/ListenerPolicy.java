@@ -51,6 +51,10 @@ public final class ListenerPolicy {
     return settings;
   }
 
+  public RetryBudget retryBudget() {
+    return retryBudget;
+  }
+
   public long maxBodySize() {
     return settings.limits().maxBodySize();
   }

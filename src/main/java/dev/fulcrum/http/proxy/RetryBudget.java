@@ -14,6 +14,8 @@ public final class RetryBudget {
   private final long deposit;
   private final long cap;
   private final AtomicLong balance;
+  /** Retries the budget refused (a retry was wanted and another backend was there to try). */
+  private final java.util.concurrent.atomic.LongAdder refused = new java.util.concurrent.atomic.LongAdder();
 
   public RetryBudget(RetryBudgetSettings settings) {
     this.deposit = Math.round(settings.ratio() * TOKEN);
@@ -33,6 +35,11 @@ public final class RetryBudget {
       if (balance.compareAndSet(current, current - TOKEN)) return true;
       current = balance.get();
     }
+    refused.increment();
     return false;
+  }
+
+  public long refused() {
+    return refused.sum();
   }
 }
