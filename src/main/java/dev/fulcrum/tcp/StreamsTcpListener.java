@@ -108,10 +108,16 @@ final class StreamsTcpListener extends CountingTcpListener {
   private void connect(Tcp.IncomingConnection client, Attempts attempts, CompletableFuture<Done> closed, long started) {
     RoutedBackend backend = attempts.next();
     CompletableFuture<Flow<ByteString, ByteString, NotUsed>> clientSide = new CompletableFuture<>();
+    // bytes each way, counted per chunk by a stage before each watch (so every chunk is counted when it fires)
+    long[] bytes = new long[2];
     Pair<Pair<CompletionStage<Done>, CompletionStage<Tcp.OutgoingConnection>>, CompletionStage<Done>> watched =
-        toBackend(client)
+        toBackend(client, bytes)
             .watchTermination(Keep.right())
             .viaMat(outgoing(backend), Keep.both())
+            .via(Flow.of(ByteString.class).map(chunk -> {
+              bytes[1] += chunk.size();
+              return chunk;
+            }))
             .watchTermination(Keep.both())
             .joinMat(Flow.completionStageFlow(clientSide), Keep.left())
             .run(materializer);
@@ -126,9 +132,8 @@ final class StreamsTcpListener extends CountingTcpListener {
             .whenComplete((done, error) -> {
               backend.stats().connectionClosed();
               openConnections.decrementAndGet();
-              // the streams engine does not count bytes (a counting stage per chunk would cost every connection)
               observer.closed(client.remoteAddress(), backend, attempts.made(), attempts.made() - 1, started,
-                  connectedAt, System.nanoTime(), -1, -1,
+                  connectedAt, System.nanoTime(), bytes[0], bytes[1],
                   error == null ? TcpObserver.Termination.NORMAL : TcpObserver.Termination.RESET);
               closed.complete(Done.getInstance());
             });
@@ -147,12 +152,19 @@ final class StreamsTcpListener extends CountingTcpListener {
     });
   }
 
-  /** The client's bytes on their way to the backend, after the PROXY header when the listener sends one. */
-  private Flow<ByteString, ByteString, NotUsed> toBackend(Tcp.IncomingConnection client) {
+  /**
+   * The client's bytes on their way to the backend (counted in {@code bytes[0]}), after the PROXY header when the
+   * listener sends one.
+   */
+  private Flow<ByteString, ByteString, NotUsed> toBackend(Tcp.IncomingConnection client, long[] bytes) {
+    Flow<ByteString, ByteString, NotUsed> counted = Flow.of(ByteString.class).map(chunk -> {
+      bytes[0] += chunk.size();
+      return chunk;
+    });
     ProxyProtocolVersion version = settings.sendProxyProtocol();
-    if (version == ProxyProtocolVersion.OFF) return Flow.of(ByteString.class);
+    if (version == ProxyProtocolVersion.OFF) return counted;
     byte[] header = ProxyProtocol.header(version == ProxyProtocolVersion.V2, client.remoteAddress(), client.localAddress());
-    return Flow.of(ByteString.class).prepend(Source.single(ByteString.fromArray(header)));
+    return counted.prepend(Source.single(ByteString.fromArray(header)));
   }
 
   private Flow<ByteString, ByteString, CompletionStage<Tcp.OutgoingConnection>> outgoing(RoutedBackend backend) {

@@ -93,10 +93,8 @@ class TcpObservabilityTest {
         "listener=l4", "pool=echo", "backend=" + echo.address(), "termination=normal"));
     assertEquals(n, PrometheusText.value(metrics, "fulcrum_listener_connections_accepted_total", "listener=l4", "protocol=tcp"));
     assertEquals(0, PrometheusText.value(metrics, "fulcrum_listener_connections_open", "listener=l4", "protocol=tcp"));
-    if (engine.equals("nio")) {
-      assertEquals(6.0 * n, PrometheusText.value(metrics, "fulcrum_tcp_received_bytes_total", "listener=l4"));
-      assertEquals(6.0 * n, PrometheusText.value(metrics, "fulcrum_tcp_sent_bytes_total", "listener=l4"));
-    }
+    assertEquals(6.0 * n, PrometheusText.value(metrics, "fulcrum_tcp_received_bytes_total", "listener=l4"));
+    assertEquals(6.0 * n, PrometheusText.value(metrics, "fulcrum_tcp_sent_bytes_total", "listener=l4"));
     List<Matcher> lines = Eventually.await(WAIT, n + " access-log lines", () -> lines("l4"), l -> l.size() == n);
     for (Matcher line : lines) {
       assertEquals("echo", line.group(4));
@@ -104,10 +102,8 @@ class TcpObservabilityTest {
       assertEquals("normal", line.group(11));
       assertEquals("0", line.group(10));
       assertTrue(Long.parseLong(line.group(8)) >= 0, "Tc");
-      if (engine.equals("nio")) {
-        assertEquals("6", line.group(6));
-        assertEquals("6", line.group(7));
-      }
+      assertEquals("6", line.group(6));
+      assertEquals("6", line.group(7));
     }
   }
 

@@ -355,6 +355,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     String host = target.authority() != null ? target.authority() : hostHeader;
     Admission admission = policy.admit(address, host, target, head.headers(), head.contentLength());
     if (admission instanceof ProxyError error) {
+      if (error.status() != 404) log.routed(policy.refusedRoute(host, target, head.headers()));
       answer(error, requestId, mustClose);
       return;
     }

@@ -15,7 +15,12 @@ import org.apache.pekko.util.ByteString;
 final class Bodies {
   private Bodies() {}
 
-  static HttpRequest onEnd(HttpRequest request, Runnable callback) {
+  /** What a watched body learns when it ends: the bytes that passed, and why it ended early (null when it did not). */
+  interface Ended {
+    void ended(long bytes, Throwable failure);
+  }
+
+  static HttpRequest onEnd(HttpRequest request, Ended callback) {
     HttpEntity entity = request.entity();
     if (entity.isDefault()) {
       return request.withEntity(HttpEntities.create(
@@ -24,7 +29,7 @@ final class Bodies {
     return request.transformEntityDataBytes(watch(callback));
   }
 
-  static HttpResponse onEnd(HttpResponse response, Runnable callback) {
+  static HttpResponse onEnd(HttpResponse response, Ended callback) {
     HttpEntity entity = response.entity();
     if (entity.isDefault()) {
       return response.withEntity(HttpEntities.create(
@@ -33,9 +38,14 @@ final class Bodies {
     return response.transformEntityDataBytes(watch(callback));
   }
 
-  private static Flow<ByteString, ByteString, NotUsed> watch(Runnable callback) {
-    return Flow.<ByteString>create().watchTermination((unused, done) -> {
-      done.whenComplete((d, failure) -> callback.run());
+  private static Flow<ByteString, ByteString, NotUsed> watch(Ended callback) {
+    // counted by the stage before the watch, so every chunk is in the count when the watch fires
+    long[] bytes = new long[1];
+    return Flow.<ByteString>create().map(chunk -> {
+      bytes[0] += chunk.size();
+      return chunk;
+    }).watchTermination((unused, done) -> {
+      done.whenComplete((d, failure) -> callback.ended(bytes[0], failure));
       return unused;
     });
   }

@@ -39,6 +39,8 @@ final class PekkoExchange {
   /** What this request did, for the access log and the counters. */
   private final ExchangeLog record;
   private BackendSelection selection;
+  /** The request body's bytes: known up front when strict, counted as they pass when streamed. */
+  private volatile long requestBytes;
 
   PekkoExchange(ProxyContext context, Route route, HttpRequest incoming, PekkoHeaders headers, InetAddress client,
       String host, String requestId, RequestTarget target, ExchangeLog record) {
@@ -58,9 +60,13 @@ final class PekkoExchange {
     request = request.withUri(incoming.getUri().path(route.backendPath(target)));
     if (strict) {
       this.bodySent = CompletableFuture.completedFuture(null);
+      requestBytes = incoming.entity().getContentLengthOption().orElse(0);
     } else {
       this.bodySent = new CompletableFuture<>();
-      request = Bodies.onEnd(request, () -> bodySent.complete(null));
+      request = Bodies.onEnd(request, (bytes, failure) -> {
+        requestBytes = bytes;
+        bodySent.complete(null);
+      });
     }
     this.outgoing = request;
   }
@@ -124,22 +130,24 @@ final class PekkoExchange {
     HttpResponse out = response.withHeaders(rewritten.result());
     String cookie = selection.stickyCookie();
     if (cookie != null) out = out.addHeader(RawHeader.create("Set-Cookie", cookie));
-    long length = out.entity().getContentLengthOption().orElse(0);
+    long declared = out.entity().getContentLengthOption().orElse(-1);
     if (out.entity().isStrict() || out.entity().isKnownEmpty()) {
       stats.requestFinished(System.nanoTime() - start);
-      logEnd(length);
+      logEnd(Math.max(0, declared), ExchangeLog.Termination.NORMAL);
       return out;
     }
-    return Bodies.onEnd(out, () -> {
+    return Bodies.onEnd(out, (bytes, failure) -> {
       stats.requestFinished(System.nanoTime() - start);
-      logEnd(length);
+      // the server cancels a response whose client went away: the body ends short of its length, or with a failure
+      boolean cut = failure != null || (declared >= 0 && bytes < declared);
+      logEnd(bytes, cut ? ExchangeLog.Termination.CLIENT_ABORT : ExchangeLog.Termination.NORMAL);
     });
   }
 
-  /** Pekko HTTP does not tell how many body bytes passed; the declared lengths stand in for them. */
-  private void logEnd(long responseLength) {
-    record.addBytes(outgoing.entity().getContentLengthOption().orElse(0), responseLength);
-    record.end(ExchangeLog.Termination.NORMAL, System.nanoTime());
+  /** The response is over: the bytes each way as they passed (a streamed body's counted, a strict one's length). */
+  private void logEnd(long responseBytes, ExchangeLog.Termination how) {
+    record.addBytes(requestBytes, responseBytes);
+    record.end(how, System.nanoTime());
   }
 
   /** The backend's response headers did not arrive in time. */

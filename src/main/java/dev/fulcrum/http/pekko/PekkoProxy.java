@@ -53,11 +53,14 @@ final class PekkoProxy implements Function<HttpRequest, CompletionStage<HttpResp
     String host = headers.get("host");
     long length = request.entity().getContentLengthOption().orElse(-1);
     Admission admission = context.policy().admit(client, host, target, headers, length);
-    if (admission instanceof ProxyError error) return done(error, requestId, log);
+    if (admission instanceof ProxyError error) {
+      if (error.status() != 404) log.routed(context.policy().refusedRoute(host, target, headers));
+      return done(error, requestId, log);
+    }
     Route route = (Route) admission;
     log.routed(route);
     Optional<WebSocketUpgrade> upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
-    if (upgrade.isPresent()) return webSockets.proxy(request, headers, upgrade.get(), route, client, host, requestId, target);
+    if (upgrade.isPresent()) return webSockets.proxy(request, headers, upgrade.get(), route, client, host, requestId, target, log);
     return new PekkoExchange(context, route, request, headers, client, host, requestId, target, log).start();
   }
 

@@ -2,6 +2,7 @@ package dev.fulcrum.http.pekko;
 
 import dev.fulcrum.http.proxy.BackendFailure;
 import dev.fulcrum.http.proxy.BackendSelection;
+import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.ProxyError;
 import dev.fulcrum.http.proxy.Route;
 import dev.fulcrum.http.wire.RequestTarget;
@@ -13,6 +14,7 @@ import java.util.concurrent.CompletionStage;
 import com.typesafe.config.ConfigFactory;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.event.Logging;
 import org.apache.pekko.event.LoggingAdapter;
@@ -53,10 +55,15 @@ final class WebSocketProxy {
 
   CompletionStage<HttpResponse> proxy(
       HttpRequest request, PekkoHeaders headers, WebSocketUpgrade upgrade, Route route, InetAddress client, String host,
-      String requestId, RequestTarget target) {
+      String requestId, RequestTarget target, ExchangeLog record) {
     BackendSelection selection = context.policy().select(route, client, headers, target.path(), false);
-    if (selection == null) return CompletableFuture.completedFuture(Responses.of(ProxyError.noBackend(route.pool()), requestId));
+    if (selection == null) {
+      ProxyError none = ProxyError.noBackend(route.pool());
+      record.answered(none.status(), none.body().length, System.nanoTime());
+      return CompletableFuture.completedFuture(Responses.of(none, requestId));
+    }
     RoutedBackend backend = selection.first();
+    record.attempt(backend, System.nanoTime());
     WebSocketRequest wsRequest = WebSocketRequest.create(backendUri(route, backend, target));
     PekkoHeaders rewritten = new PekkoHeaders(request.getHeaders());
     route.requestHeaders(rewritten, context.forwarded(request, client, host, requestId), rewritten);
@@ -83,16 +90,51 @@ final class WebSocketProxy {
         Source.fromPublisher(fromBackend).runWith(Sink.cancelled(), context.materializer());
         BackendFailure why = failure == null ? null : PekkoFailures.of(failure);
         if (why != null && why.connectFailed()) backend.reportConnectFailure(why.reason());
-        return Responses.of(new ProxyError(502, "bad gateway: the backend refused the WebSocket upgrade"), requestId);
+        if (why != null) {
+          record.attemptFailed(why);
+          record.gaveUp(why);
+        } else {
+          record.mark(ExchangeLog.Termination.BACKEND_RESET);
+        }
+        ProxyError refused = new ProxyError(502, "bad gateway: the backend refused the WebSocket upgrade");
+        record.answered(refused.status(), refused.body().length, System.nanoTime());
+        return Responses.of(refused, requestId);
       }
+      long now = System.nanoTime();
+      record.connected(now);
+      record.responseHead(101, now);
+      // one access-log line when the socket closes, with the bytes of the messages each way
+      AtomicLongArray bytes = new AtomicLongArray(2);
       Flow<Message, Message, NotUsed> clientSide =
-          Flow.fromSinkAndSourceCoupled(Sink.fromSubscriber(toBackend), Source.fromPublisher(fromBackend));
+          Flow.fromSinkAndSourceCoupled(
+                  Flow.<Message>create().map(m -> count(bytes, 0, m)).to(Sink.fromSubscriber(toBackend)),
+                  Source.fromPublisher(fromBackend).map(m -> count(bytes, 1, m)))
+              .watchTermination((unused, done) -> {
+                done.whenComplete((d, closedBy) -> {
+                  record.addBytes(bytes.get(0), bytes.get(1));
+                  record.end(closedBy == null ? ExchangeLog.Termination.NORMAL : ExchangeLog.Termination.CLIENT_ABORT,
+                      System.nanoTime());
+                });
+                return NotUsed.getInstance();
+              });
       HttpResponse accepted = response.chosenSubprotocol()
           .map(protocol -> upgrade.handleMessagesWith(clientSide, protocol))
           .orElseGet(() -> upgrade.handleMessagesWith(clientSide));
       String cookie = selection.stickyCookie();
       return cookie == null ? accepted : accepted.addHeader(RawHeader.create("Set-Cookie", cookie));
     });
+  }
+
+  /** Adds a whole message's size to the count of its direction (a streamed message's parts are not counted). */
+  private static Message count(AtomicLongArray bytes, int direction, Message message) {
+    if (message.isText()) {
+      var text = message.asTextMessage();
+      if (text.isStrict()) bytes.addAndGet(direction, text.getStrictText().length());
+    } else {
+      var binary = message.asBinaryMessage();
+      if (binary.isStrict()) bytes.addAndGet(direction, binary.getStrictData().size());
+    }
+    return message;
   }
 
   /** The route's connect timeout; the socket's idle time is bounded by the listener's client idle timeout. */

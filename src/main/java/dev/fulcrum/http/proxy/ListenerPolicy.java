@@ -78,6 +78,14 @@ public final class ListenerPolicy {
     return route;
   }
 
+  /**
+   * The route a request matched though {@link #admit} refused it (firewall, body size, path spelling), for its
+   * access-log line; null when none matched. Called only for refused requests.
+   */
+  public Route refusedRoute(String host, RequestTarget target, HeaderView headers) {
+    return routes.get().match(host == null ? "" : host, target.path(), headers);
+  }
+
   /** The backends for an admitted request; null when the route's pool has none eligible (answer with noBackend). */
   public BackendSelection select(
       Route route, InetAddress client, HeaderView headers, String path, boolean replayable) {
