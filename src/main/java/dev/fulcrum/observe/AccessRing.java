@@ -20,7 +20,7 @@ final class AccessRing {
   private final LongAdder dropped = new LongAdder();
 
   AccessRing(int capacity) {
-    int size = Integer.highestOneBit(Math.max(2, capacity - 1) << 1);
+    int size = capacity <= 2 ? 2 : Integer.highestOneBit(capacity - 1) << 1;
     slots = new AccessRecord[size];
     sequences = new AtomicLongArray(size);
     for (int i = 0; i < size; i++) {
