@@ -40,7 +40,6 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
   private final BackendStats stats;
   private final ActorRef<Transition> router;
   private final HealthProbes.Schedule checks;
-  private final dev.fulcrum.observe.HealthChecks counted;
   private HealthCheckSettings check;
   private Health health = Health.UNKNOWN;
   private int passes;
@@ -73,11 +72,14 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
     this.check = check;
     this.stats = stats;
     this.router = router;
-    this.counted = dev.fulcrum.observe.Observability.get(ctx.getSystem()).healthChecks(pool, address);
     ActorRef<Command> self = ctx.getSelf();
     // Timed on the event loop, not by actor timers: a check then starts without waking a dispatcher thread and
     // handing over to the loop; only its outcome crosses over, as one message.
-    this.checks = probes.schedule(address, check, request(check), outcome -> self.tell(new CheckDone(outcome)));
+    // every outcome is counted on the loop, also those that are not sent here (they could change nothing)
+    dev.fulcrum.observe.HealthChecks counted =
+        dev.fulcrum.observe.Observability.get(ctx.getSystem()).healthChecks(pool, address);
+    this.checks = probes.schedule(address, check, request(check), outcome -> self.tell(new CheckDone(outcome)),
+        counted::count);
   }
 
   private byte[] request(HealthCheckSettings check) {
@@ -102,17 +104,10 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
 
   private Behavior<Command> onCheckDone(CheckDone done) {
     HealthProbes.Outcome outcome = done.outcome();
-    if (outcome instanceof HealthProbes.Failed failed) {
-      counted.failed();
-      checkFailed(failed.reason(), true);
-    } else if (outcome instanceof HealthProbes.TimedOut timedOut) {
-      counted.timedOut();
-      // A first check can be slow for reasons of our own (a cold JVM, a busy machine): not a definite answer.
-      checkFailed(timedOut.reason(), false);
-    } else {
-      counted.passed();
-      checkPassed();
-    }
+    if (outcome instanceof HealthProbes.Failed failed) checkFailed(failed.reason(), true);
+    // A first check can be slow for reasons of our own (a cold JVM, a busy machine): not a definite answer.
+    else if (outcome instanceof HealthProbes.TimedOut timedOut) checkFailed(timedOut.reason(), false);
+    else checkPassed();
     return this;
   }
 

@@ -124,6 +124,15 @@ public final class HealthProbes {
    * not block (telling an actor is what it is for).
    */
   public Schedule schedule(HostPort backend, HealthCheckSettings check, byte[] request, Consumer<Outcome> listener) {
+    return schedule(backend, check, request, listener, outcome -> {});
+  }
+
+  /**
+   * As above; {@code counted} hears every outcome, also those not handed to {@code listener} (for the metrics; on the
+   * event loop, so it must only count).
+   */
+  public Schedule schedule(HostPort backend, HealthCheckSettings check, byte[] request, Consumer<Outcome> listener,
+      Consumer<Outcome> counted) {
     EventLoop loop = nextLoop();
     if (loop == null) return new Schedule() {
       @Override
@@ -135,7 +144,7 @@ public final class HealthProbes {
       @Override
       public void healthIs(Health health) {}
     };
-    Checks checks = new Checks(loop, backend, check, request, listener);
+    Checks checks = new Checks(loop, backend, check, request, listener, counted);
     loop.execute(checks::first);
     return checks;
   }
@@ -202,6 +211,7 @@ public final class HealthProbes {
     private final EventLoop loop;
     private final HostPort backend;
     private final Consumer<Outcome> listener;
+    private final Consumer<Outcome> counted;
     private HealthCheckSettings check;
     private byte[] request;
     private EventLoop.Timer timer;
@@ -211,7 +221,9 @@ public final class HealthProbes {
     private Boolean lastPassed;
     private volatile Health health = Health.UNKNOWN;
 
-    Checks(EventLoop loop, HostPort backend, HealthCheckSettings check, byte[] request, Consumer<Outcome> listener) {
+    Checks(EventLoop loop, HostPort backend, HealthCheckSettings check, byte[] request, Consumer<Outcome> listener,
+        Consumer<Outcome> counted) {
+      this.counted = counted;
       this.loop = loop;
       this.backend = backend;
       this.check = check;
@@ -246,6 +258,7 @@ public final class HealthProbes {
       running = null;
       if (cancelled) return;
       arm(nextCheckDelay(check.interval(), ThreadLocalRandom.current().nextDouble()));
+      counted.accept(outcome);
       boolean passed = outcome instanceof Passed;
       boolean quiet = redundant(lastPassed, passed, health);
       lastPassed = passed;

@@ -22,15 +22,10 @@ public final class HealthChecks {
         .register(registry);
   }
 
-  public void passed() {
-    passed.increment();
-  }
-
-  public void failed() {
-    failed.increment();
-  }
-
-  public void timedOut() {
-    timedOut.increment();
+  /** Counts one check's outcome (on the event loop that ran it). */
+  public void count(dev.fulcrum.backend.HealthProbes.Outcome outcome) {
+    if (outcome instanceof dev.fulcrum.backend.HealthProbes.Failed) failed.increment();
+    else if (outcome instanceof dev.fulcrum.backend.HealthProbes.TimedOut) timedOut.increment();
+    else passed.increment();
   }
 }
