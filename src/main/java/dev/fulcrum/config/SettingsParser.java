@@ -324,7 +324,9 @@ public final class SettingsParser {
         tcpEngine(l),
         ConnectionLimit.parse(l, "max-connections"),
         tcpFirewall(l.child("firewall")),
-        ProxyProtocolVersion.parse(l, "send-proxy-protocol"));
+        ProxyProtocolVersion.parse(l, "send-proxy-protocol"),
+        TlsSettingsParser.parse(l),
+        tcpProxyProtocolFrom(l));
   }
 
   /**
@@ -340,6 +342,16 @@ public final class SettingsParser {
       throw new SettingsException("name: " + e.getMessage());
     }
     return tcpListener(new ConfigReader(body.withFallback(defaults.config()), quoted(name)), name, pools);
+  }
+
+  /** Who may send a PROXY header first; read by the nio engine only (the streams engine would pick before it). */
+  private static List<Cidr> tcpProxyProtocolFrom(ConfigReader listener) {
+    if (!listener.has("proxy-protocol.trusted")) return List.of();
+    List<Cidr> trusted = HttpSettingsParser.cidrs(listener.child("proxy-protocol"), "trusted");
+    if (!trusted.isEmpty() && tcpEngine(listener) == TcpListenerSettings.Engine.STREAMS) {
+      throw listener.error("proxy-protocol.trusted", "needs engine = nio (the streams engine cannot read a PROXY header)");
+    }
+    return trusted;
   }
 
   private static TcpListenerSettings.Engine tcpEngine(ConfigReader listener) {

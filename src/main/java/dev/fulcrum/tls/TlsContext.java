@@ -72,6 +72,14 @@ public final class TlsContext {
     this.stamps = stamps(settings);
   }
 
+  /** How often certificate files are checked for changes. */
+  public static final long WATCH_SECONDS = 2;
+
+  /** The listener's TLS context, or null when it has no {@code tls} block. */
+  public static TlsContext forListener(String listener, java.util.Optional<TlsSettings> settings) throws TlsException {
+    return settings.isPresent() ? load(listener, settings.get()) : null;
+  }
+
   /** Loads the certificates and the client CA; a problem is a {@link TlsException} naming the file. */
   public static TlsContext load(String listener, TlsSettings settings) throws TlsException {
     return load(listener, settings, false);
@@ -98,6 +106,16 @@ public final class TlsContext {
     }
   }
 
+  /** The listener this context serves. */
+  public String listener() {
+    return listener;
+  }
+
+  /** How long a client may take from its accept to the end of the handshake. */
+  public java.time.Duration handshakeTimeout() {
+    return settings.handshakeTimeout();
+  }
+
   public SSLContext sslContext() {
     return context;
   }
@@ -115,6 +133,16 @@ public final class TlsContext {
       return offered.contains("http/1.1") ? "http/1.1" : "";
     });
     return engine;
+  }
+
+  /**
+   * A TLS server transport over {@code in} (the socket, or the socket behind bytes read already) for one client
+   * connection of the nio engine; its handshake begins with the first read.
+   */
+  public dev.fulcrum.nio.Transport serverTransport(java.nio.channels.ByteChannel in, java.nio.channels.SocketChannel socket) {
+    return dev.fulcrum.nio.Transport.tls(tlschannel.ServerTlsChannel.newBuilder(in, context)
+        .withEngineFactory(ignored -> newServerEngine())
+        .build(), socket);
   }
 
   /** The listener's protocols, suites and client authentication, on parameters of an engine of its context. */

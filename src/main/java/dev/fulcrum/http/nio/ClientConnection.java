@@ -18,6 +18,8 @@ import dev.fulcrum.http.wire.RequestHead;
 import dev.fulcrum.http.wire.RequestTarget;
 import dev.fulcrum.http.wire.WireError;
 import dev.fulcrum.nio.EventLoop;
+import dev.fulcrum.nio.PrefixedChannel;
+import dev.fulcrum.nio.Transport;
 import dev.fulcrum.tls.TlsContext;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -29,7 +31,6 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
-import tlschannel.ServerTlsChannel;
 
 /**
  * A client connection of the nio engine: reads request heads one at a time (pipelined requests wait in the buffer),
@@ -241,9 +242,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private Transport clientTransport(ByteChannel channel) {
     TlsContext tls = listener.tls();
     if (tls == null) return Transport.plain(socket);
-    return Transport.tls(ServerTlsChannel.newBuilder(channel, tls.sslContext())
-        .withEngineFactory(context -> tls.newServerEngine())
-        .build(), socket);
+    return tls.serverTransport(channel, socket);
   }
 
   /** The PROXY header: the client's address in it is the one every rule and the backend then see. */
