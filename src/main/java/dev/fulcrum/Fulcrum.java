@@ -136,7 +136,14 @@ public final class Fulcrum {
     PoolDiscovery discovery = settings.discovery().isEmpty()
         ? PoolDiscovery.NONE
         : new PoolDiscovery(settings::discoveryFor, new DnsResolver(settings.dns()), Observability.get(system)::dnsResolutionFailed);
-    pools = new PoolControl(system, journal, cluster, tables, settings::balancingFor, new HealthProbes(eventLoops), discovery);
+    // before anything starts: a pool's unusable backend certificate or CA file is a start-up error naming it
+    try {
+      dev.fulcrum.tls.BackendTls.configure(settings.backendTls());
+    } catch (dev.fulcrum.tls.TlsException e) {
+      throw new StartupException("cannot set up TLS to the backends: " + e.getMessage());
+    }
+    HealthProbes probes = new HealthProbes(eventLoops, dev.fulcrum.tls.BackendTls::forPool);
+    pools = new PoolControl(system, journal, cluster, tables, settings::balancingFor, probes, discovery);
     routes = new dev.fulcrum.routes.RouteControl(journal, cluster, localRoutes, pools);
     pools.alsoAttach(routes::attach, routes::detach);
     dev.fulcrum.events.FulcrumEvents events = dev.fulcrum.events.FulcrumEvents.get(system);

@@ -75,7 +75,8 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
     ActorRef<Command> self = ctx.getSelf();
     // Timed on the event loop, not by actor timers: a check then starts without waking a dispatcher thread and
     // handing over to the loop; only its outcome crosses over, as one message.
-    this.checks = probes.schedule(address, check, request(check), outcome -> self.tell(new CheckDone(outcome)));
+    this.checks = probes.schedule(
+        address, check, request(check), probes.tlsFor(pool), outcome -> self.tell(new CheckDone(outcome)));
   }
 
   private byte[] request(HealthCheckSettings check) {

@@ -8,7 +8,8 @@ import java.time.Duration;
  * connections wait in the kernel's accept backlog; a client the firewall (addresses only) refuses is closed at once.
  * With {@code tls}, clients speak TLS and the backend gets the decrypted bytes; with {@code proxyProtocolFrom}, every
  * connection must come from one of these CIDRs and begin with a PROXY header, whose client address is the one the
- * firewall, the hash key and the access log see.
+ * firewall, the hash key and the access log see. A pool with TLS to its backends ({@code fulcrum.pools.<pool>.tls})
+ * gets the client's bytes encrypted again (L4 re-encryption).
  */
 public record TcpListenerSettings(
     String name,

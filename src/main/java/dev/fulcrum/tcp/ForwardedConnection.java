@@ -33,7 +33,7 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
   private static final int PREAMBLE_MAX = 536;
 
   /** What the client side is doing before bytes are pumped. */
-  private enum Phase { PREAMBLE, HANDSHAKE, CONNECTING, PUMPING }
+  private enum Phase { PREAMBLE, HANDSHAKE, CONNECTING, BACKEND_HANDSHAKE, PUMPING }
 
   private final NioTcpListener listener;
   private final EventLoop loop;
@@ -57,6 +57,9 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
   private TcpObserver.Termination ending;
   private Phase phase = Phase.CONNECTING;
   private Transport clientTransport;
+  private Transport backendTransport;
+  /** Ends a TLS handshake with the backend that takes longer than the connect timeout. */
+  private EventLoop.Timer backendHandshakeEnd;
   private ByteBuffer preamble;
   /** Ends the PROXY header and the TLS handshake if they take too long. */
   private EventLoop.Timer preambleEnd;
@@ -192,7 +195,48 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     backendKey = key;
     key.attach(this);
     if (!sendProxyHeader()) return;
-    Transport backendTransport = Transport.plain(backendChannel);
+    dev.fulcrum.tls.BackendTls tls = listener.backendTls();
+    if (tls != null) {
+      // re-encrypted: the handshake with the backend is part of connecting to it, and a failed one tries the next
+      backendTransport = tls.clientTransport(channel, backend.address().host(), backend.address().port());
+      phase = Phase.BACKEND_HANDSHAKE;
+      long timeout = listener.settings().connectTimeout().toNanos();
+      backendHandshakeEnd = loop.schedule(timeout, () -> backendHandshakeFailed(
+          "the TLS handshake did not complete within " + timeout / 1_000_000 + " ms", true));
+      backendHandshake();
+      return;
+    }
+    backendTransport = Transport.plain(channel);
+    startPumping();
+  }
+
+  private void backendHandshake() {
+    boolean done;
+    try {
+      done = backendTransport.handshake();
+    } catch (IOException e) {
+      backendHandshakeFailed("TLS with the backend failed: " + dev.fulcrum.Failures.describe(e), false);
+      return;
+    }
+    if (!done) {
+      interest(backendKey, !backendTransport.wantsWrite(), backendTransport.wantsWrite());
+      return;
+    }
+    backendHandshakeEnd.cancel();
+    backendHandshakeEnd = null;
+    startPumping();
+  }
+
+  private void backendHandshakeFailed(String reason, boolean timedOut) {
+    if (closed || phase != Phase.BACKEND_HANDSHAKE) return;
+    if (backendHandshakeEnd != null) backendHandshakeEnd.cancel();
+    backendHandshakeEnd = null;
+    backendTransport = null;
+    phase = Phase.CONNECTING;
+    failed(reason, timedOut);
+  }
+
+  private void startPumping() {
     up = new Pipe(loop, clientTransport, backendTransport);
     down = new Pipe(loop, backendTransport, clientTransport);
     backend.stats().connectSucceeded();
@@ -211,6 +255,7 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     }
     // bytes that came with the PROXY header or the handshake's last message wait inside: no event will announce them
     if (clientTransport.mayHoldInput()) loop.execute(this::clientHoldsInput);
+    if (backendTransport.mayHoldInput()) loop.execute(this::backendHoldsInput);
   }
 
   /** Reading the client (back on) while its transport may hold bytes read from the socket already. */
@@ -273,6 +318,10 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
       handshake();
       return;
     }
+    if (phase == Phase.BACKEND_HANDSHAKE) {
+      if (key == backendKey) backendHandshake();
+      return;
+    }
     if (phase != Phase.PUMPING) return;
     int ready = key.readyOps();
     boolean moved;
@@ -283,7 +332,9 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
       moved = read && up.read();
       moved |= (ready & SelectionKey.OP_WRITE) != 0 && down.write();
     } else {
-      moved = (ready & SelectionKey.OP_READ) != 0 && down.read();
+      boolean read = (ready & SelectionKey.OP_READ) != 0
+          || ((ready & SelectionKey.OP_WRITE) != 0 && backendTransport.wantsWrite());
+      moved = read && down.read();
       moved |= (ready & SelectionKey.OP_WRITE) != 0 && up.write();
     }
     if (moved) lastActivity = loop.now();
@@ -297,9 +348,23 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
       return;
     }
     boolean wasReading = (clientKey.interestOps() & SelectionKey.OP_READ) != 0;
+    boolean wasReadingBackend = (backendKey.interestOps() & SelectionKey.OP_READ) != 0;
     interest(clientKey, up.wantsRead(), down.wantsWrite() || clientTransport.wantsWrite());
-    interest(backendKey, down.wantsRead(), up.wantsWrite());
+    interest(backendKey, down.wantsRead(), up.wantsWrite() || backendTransport.wantsWrite());
     if (!wasReading && up.wantsRead() && clientTransport.mayHoldInput()) loop.execute(this::clientHoldsInput);
+    if (!wasReadingBackend && down.wantsRead() && backendTransport.mayHoldInput()) loop.execute(this::backendHoldsInput);
+  }
+
+  /** Reading the backend (back on) while its TLS may hold records read from the socket already. */
+  private void backendHoldsInput() {
+    if (closed || phase != Phase.PUMPING || !down.wantsRead()) return;
+    try {
+      if (down.read()) lastActivity = loop.now();
+    } catch (IOException e) {
+      abort(e);
+      return;
+    }
+    afterIo();
   }
 
   private static void interest(SelectionKey key, boolean read, boolean write) {
@@ -325,6 +390,7 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     if (closed) return;
     closed = true;
     if (preambleEnd != null) preambleEnd.cancel();
+    if (backendHandshakeEnd != null) backendHandshakeEnd.cancel();
     if (up != null) {
       loop.removeSweepable(this);
       up.release();

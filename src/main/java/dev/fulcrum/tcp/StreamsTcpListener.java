@@ -50,7 +50,8 @@ final class StreamsTcpListener extends CountingTcpListener {
   /** Null on a plain listener. */
   private final TlsContext tls;
   private final org.apache.pekko.actor.typed.Scheduler scheduler;
-  private final java.util.concurrent.Executor executor;
+  /** The pool's TLS to its backends, or null. */
+  private final dev.fulcrum.tls.BackendTls backendTls;
 
   private StreamsTcpListener(TcpListenerSettings settings, TableRef table, Tcp tcp, Materializer materializer,
       TcpObserver observer, TlsContext tls, org.apache.pekko.actor.typed.ActorSystem<?> system) {
@@ -60,7 +61,7 @@ final class StreamsTcpListener extends CountingTcpListener {
     this.materializer = materializer;
     this.tls = tls;
     this.scheduler = system.scheduler();
-    this.executor = system.executionContext();
+    this.backendTls = dev.fulcrum.tls.BackendTls.forPool(settings.pool());
   }
 
   static CompletionStage<TcpListener> start(
@@ -232,6 +233,19 @@ final class StreamsTcpListener extends CountingTcpListener {
 
   private Flow<ByteString, ByteString, CompletionStage<Tcp.OutgoingConnection>> outgoing(RoutedBackend backend) {
     // No idle timeout here: every byte passes the client side too, whose idle timeout covers the pair.
+    if (backendTls != null) {
+      // re-encrypted; the connect completes with TCP's, a failed handshake then ends the pair (the nio engine tries
+      // the next backend instead)
+      return tcp.outgoingConnectionWithTls(
+          backend.socketAddress(),
+          () -> backendTls.newEngine(backend.address().host(), backend.address().port()),
+          Optional.empty(),
+          Collections.emptyList(),
+          Optional.of(settings.connectTimeout()),
+          Optional.empty(),
+          session -> Optional.empty(),
+          TLSClosing.eagerClose());
+    }
     return tcp.outgoingConnection(
         backend.socketAddress(),
         Optional.empty(),
