@@ -130,6 +130,15 @@ public final class Fulcrum {
     return config;
   }
 
+  /** The TLS of every listener of this node that has some (runtime-added ones too), for the admin API's reload. */
+  public java.util.List<dev.fulcrum.tls.TlsContext> tlsListeners() {
+    java.util.List<dev.fulcrum.tls.TlsContext> all = new java.util.ArrayList<>();
+    if (listeners == null) return all;
+    listeners.http().values().forEach(l -> l.tls().ifPresent(all::add));
+    listeners.tcp().values().forEach(l -> l.tls().ifPresent(all::add));
+    return all;
+  }
+
   private void startAll(Config config) {
     this.config = config;
     // Only a node with pools that follow DNS names opens a resolver (it reads the system's DNS settings when it starts).

@@ -42,6 +42,7 @@ public final class AdminServer {
       if (answered == null) answered = observability.handle(request);
       if (answered == null) answered = healthChecks.handle(request);
       if (answered == null) answered = events.handle(request);
+      if (answered == null) answered = tls.handle(request);
       return answered != null ? answered : api.handle(request);
     };
     return Http.get(system)

@@ -158,7 +158,7 @@ public final class TlsContext {
   }
 
   /** Re-reads the certificate files; on a problem the certificates in use stay, and the problem is thrown. */
-  public void reload() throws TlsException {
+  public synchronized void reload() throws TlsException {
     List<SniKeyManager.Entry> next = entries(settings);
     keys.replace(next);
     stamps = stamps(settings);
@@ -166,7 +166,7 @@ public final class TlsContext {
   }
 
   /** Reloads when a certificate file changed since the last load; a bad new file is logged, the old one kept. */
-  public void reloadIfChanged() {
+  public synchronized void reloadIfChanged() {
     List<Long> now = stamps(settings);
     if (now.equals(stamps)) return;
     try {

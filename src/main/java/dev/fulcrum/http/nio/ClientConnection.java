@@ -152,7 +152,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   /** What the backend is told about this client and its request. */
   Forwarded forwarded(String requestId, String host) {
-    return new Forwarded(ip, listener.tls() != null, host, requestId, TlsContext.clientSubject(transport().session()));
+    return new Forwarded(ip, listener.tlsOrNull() != null, host, requestId, TlsContext.clientSubject(transport().session()));
   }
 
   @Override
@@ -240,7 +240,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   }
 
   private Transport clientTransport(ByteChannel channel) {
-    TlsContext tls = listener.tls();
+    TlsContext tls = listener.tlsOrNull();
     if (tls == null) return Transport.plain(socket);
     return tls.serverTransport(channel, socket);
   }
@@ -258,7 +258,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
         port = header.source().getPort();
       }
       state = State.READING;
-      if (listener.tls() != null) {
+      if (listener.tlsOrNull() != null) {
         // what came after the header is the start of the TLS handshake: TLS reads it first
         ByteBuffer rest = ByteBuffer.allocate(unconsumed());
         if (rest.capacity() > 0) rest.put(parseHead(unconsumed(), ClientConnection::copyOf)).flip();
