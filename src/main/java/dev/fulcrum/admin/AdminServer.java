@@ -29,9 +29,13 @@ public final class AdminServer {
     return start(system, settings, pools, null);
   }
 
-  /** With {@code fulcrum}, also the route tables' and listeners' calls ({@link RouteRoutes}). */
+  /**
+   * With {@code fulcrum}, also the route tables' and listeners' calls ({@link RouteRoutes}) and the reload of its TLS
+   * listeners' certificates ({@link TlsRoutes}).
+   */
   public static CompletionStage<AdminServer> start(
       ActorSystem<?> system, AdminSettings settings, PoolControl pools, dev.fulcrum.Fulcrum fulcrum) {
+    TlsRoutes tls = new TlsRoutes(system, settings, fulcrum == null ? java.util.List::of : fulcrum::tlsListeners);
     AdminApi api = new AdminApi(system, settings, pools);
     RouteRoutes routes = fulcrum == null ? null : new RouteRoutes(system, settings, fulcrum);
     ObservabilityRoutes observability = new ObservabilityRoutes(system, settings.askTimeout());

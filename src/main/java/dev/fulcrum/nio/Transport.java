@@ -255,7 +255,12 @@ public abstract class Transport {
 
     @Override
     public SSLSession session() {
-      return handshaken ? tls.getSslEngine().getSession() : null;
+      if (!handshaken) {
+        // done when the engine has a session, even before the first byte of data was read
+        if ("NONE".equals(tls.getSslEngine().getSession().getProtocol())) return null;
+        handshaken = true;
+      }
+      return tls.getSslEngine().getSession();
     }
   }
 

@@ -81,6 +81,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private EventLoop.Timer lingerEnd;
   private H2ClientSession h2;
   private static final byte[] H2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
+  private final long acceptedAt;
 
   ClientConnection(NioHttpListener listener, EventLoop loop, SocketChannel socket, UpstreamPool pool) {
     super(loop);
@@ -89,6 +90,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     this.socket = socket;
     this.pool = pool;
     this.log = new ExchangeLog(listener.observer());
+    this.acceptedAt = loop.now();
   }
 
   void start() {
@@ -191,6 +193,12 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   @Override
   public void sweep(long now) {
     if (state == State.CLOSED) return;
+    TlsContext tls = listener.tlsOrNull();
+    if (tls != null && transport().session() == null && now - acceptedAt >= tls.handshakeTimeout().toNanos()) {
+      // a hello trickled in (or a PROXY header that never ends): closed as the L4 listener closes it
+      close();
+      return;
+    }
     long timeout = listener.settings().clientIdleTimeout().toNanos();
     if (state == State.READING && headStartedAt != 0 && now - headStartedAt >= timeout) {
       // as nginx's client_header_timeout: a head trickled in a byte at a time must not hold the connection forever
