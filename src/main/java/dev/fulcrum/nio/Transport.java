@@ -256,8 +256,10 @@ public abstract class Transport {
     @Override
     public SSLSession session() {
       if (!handshaken) {
-        // done when the engine has a session, even before the first byte of data was read
-        if ("NONE".equals(tls.getSslEngine().getSession().getProtocol())) return null;
+        // done when the engine has a session, even before the first byte of data was read; a server's engine is
+        // made only once the hello (and its SNI) arrived
+        javax.net.ssl.SSLEngine engine = tls.getSslEngine();
+        if (engine == null || "NONE".equals(engine.getSession().getProtocol())) return null;
         handshaken = true;
       }
       return tls.getSslEngine().getSession();

@@ -73,6 +73,9 @@ class BackendTlsTest {
           # checked rarely: still unknown (and so routed to) when the requests below are made
           wrong-name { backends = ["%1$s"], tls { ca-file = "%2$s", server-name = elsewhere.internal }
                   health-check { interval = 1h } }
+          # the same for the pekko engine: failures on one pool may eject its backend (outlier detection)
+          wrong-name-2 { backends = ["%1$s"], tls { ca-file = "%2$s", server-name = elsewhere.internal }
+                  health-check { interval = 1h } }
           wrong-ca { backends = ["%1$s"], tls { ca-file = "%3$s", server-name = backend.internal }
                   health-check { interval = 1h } }
           system-trust { backends = ["%1$s"], tls { server-name = backend.internal }, health-check { interval = 1h } }
@@ -85,7 +88,7 @@ class BackendTlsTest {
             {path = "/right", pool = right}, {path = "/wrong-name", pool = wrong-name}, {path = "/wrong-ca", pool = wrong-ca},
             {path = "/system-trust", pool = system-trust}] }
           pekko { bind = "127.0.0.1:0", engine = pekko, routes = [
-            {path = "/right", pool = right}, {path = "/wrong-name", pool = wrong-name}] }
+            {path = "/right", pool = right}, {path = "/wrong-name", pool = wrong-name-2}] }
         }
         fulcrum.listeners.tcp.reencrypt { bind = "127.0.0.1:0", pool = right }
         """.formatted(address, ca, dir.resolve("other-ca.pem"))));
@@ -103,17 +106,17 @@ class BackendTlsTest {
   @Test
   void theNioEngineReachesABackendThatProvesTheRightNameAndRefusesOthers() throws Exception {
     assertEquals("200 tls backend saw /right/x", get("nio", "/right/x"));
-    assertEquals(502, status("nio", "/wrong-name/x"), "a certificate for another name");
-    assertEquals(502, status("nio", "/wrong-ca/x"), "a certificate no trusted CA signed");
-    assertEquals(502, status("nio", "/system-trust/x"), "a self-signed certificate against the system trust store");
+    // 502 when the request came first, 503 when the pool's first (TLS) check came first and marked the backend down
+    assertRefused(status("nio", "/wrong-name/x"), "a certificate for another name");
+    assertRefused(status("nio", "/wrong-ca/x"), "a certificate no trusted CA signed");
+    assertRefused(status("nio", "/system-trust/x"), "a self-signed certificate against the system trust store");
     assertEquals("200 tls backend saw /right/again", get("nio", "/right/again"), "refusals cost the listener nothing");
   }
 
   @Test
   void thePekkoEngineVerifiesAsWell() throws Exception {
     assertEquals("200 tls backend saw /right/y", get("pekko", "/right/y"));
-    int wrong = status("pekko", "/wrong-name/y");
-    assertTrue(wrong == 502 || wrong == 503, "a certificate for another name: " + wrong);
+    assertRefused(status("pekko", "/wrong-name/y"), "a certificate for another name");
   }
 
   @Test
@@ -135,6 +138,10 @@ class BackendTlsTest {
     PoolHealth.awaitAllUp(fulcrum, "right-tcp-check", 1);
     Eventually.await(Duration.ofSeconds(20), "checked-wrong down",
         () -> PoolHealth.status(fulcrum, "checked-wrong").backends().get(0).health() == Health.DOWN);
+  }
+
+  private static void assertRefused(int status, String why) {
+    assertTrue(status == 502 || status == 503, why + ": " + status);
   }
 
   private String get(String listener, String path) throws Exception {
