@@ -18,14 +18,15 @@ fulcrum.access-log.enabled = false
 pekko-persistence-jdbc.shared-databases.fulcrum.db.url = "jdbc:h2:file:$WORK/journal"
 CONF
 BENCH_TLS_CERT="$WORK/cert.pem" BENCH_TLS_KEY="$WORK/key.pem" java -XX:+FlightRecorder \
-  -XX:StartFlightRecording=filename="$WORK/tls.jfr",settings=profile,delay=10s,duration=$((SECONDS_LOAD + 5))s \
   -jar target/fulcrum.jar --config "$WORK/profile.conf" > "$WORK/fulcrum.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 60); do curl -sk -o /dev/null https://127.0.0.1:8094/ && break; sleep 1; done
-sleep 8 # JFR starts recording 10 s after the JVM
+for _ in $(seq 1 120); do curl -sk -o /dev/null https://127.0.0.1:8094/ && break; sleep 1; done
+# warm-up (JIT), then the recording covers the load only
+h2load --h1 -c "$CONNECTIONS" -D 5 https://127.0.0.1:8094/ > /dev/null
+jcmd $PID JFR.start name=tls settings=profile > /dev/null
 h2load --h1 -c "$CONNECTIONS" -D "$SECONDS_LOAD" https://127.0.0.1:8094/ | grep -E 'finished in|requests:|req/s'
-sleep 6
+jcmd $PID JFR.stop name=tls filename="$WORK/tls.jfr" > /dev/null
 jfr print --events jdk.ExecutionSample "$WORK/tls.jfr" > "$WORK/samples.txt"
 echo "top frames on the event loops (self time), of $(grep -c 'jdk.ExecutionSample' "$WORK/samples.txt") samples:"
 awk '/sampledThread = "fulcrum-io/ {loop=1} /stackTrace = \[/ {if (loop) {getline; print $0}; loop=0}' "$WORK/samples.txt" \

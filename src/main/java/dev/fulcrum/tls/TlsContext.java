@@ -106,6 +106,11 @@ public final class TlsContext {
     }
   }
 
+  /** Whether clients are asked for a certificate (client-auth optional or required). */
+  public boolean asksForClientCertificates() {
+    return settings.clientAuth() != TlsSettings.ClientAuth.NONE;
+  }
+
   /** The listener this context serves. */
   public String listener() {
     return listener;
