@@ -63,14 +63,13 @@ class TlsListenerAndPoolSettingsTest {
   }
 
   @Test
-  void aPoolsTlsRoutesAndTcpListenersCarryIt() {
+  void aPoolsTlsIsFoundByItsNameForRoutesTcpListenersAndChecks() {
     FulcrumSettings settings = parse("""
         fulcrum.pools.web.tls {}
-        fulcrum.listeners.tcp.l4 { bind = "127.0.0.1:0", pool = web }
-        fulcrum.listeners.http.h { bind = "127.0.0.1:0", routes = [{pool = web}] }
+        fulcrum.pools.plain.backends = ["127.0.0.1:9002"]
         """);
-    assertTrue(settings.tcpListeners().get(0).backendTls().isPresent());
-    assertTrue(settings.http().listeners().get(0).routes().get(0).upstream().tls().isPresent());
+    assertTrue(settings.backendTls("web").isPresent());
+    assertTrue(settings.backendTls("plain").isEmpty());
   }
 
   @Test
