@@ -312,7 +312,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     var http2 = listener.settings().http2();
     if (!http2.any() || headStartedAt != 0) return false;
     boolean h2 = http2.enabled() && "h2".equals(transport().applicationProtocol());
-    if (!h2 && http2.cleartext() && listener.tls() == null) {
+    if (!h2 && http2.cleartext() && listener.tlsOrNull() == null) {
       int n = Math.min(unconsumed(), H2_PREFACE.length);
       if (n == 0) return false;
       boolean prefix = parseHead(n, (buf, from, to) -> {
