@@ -52,7 +52,16 @@ final class ConfigCheck {
       String host = config.getString("pekko.remote.artery.canonical.hostname");
       binds.put("cluster remoting", new HostPort(host, remotePort));
     }
-    // certificates and keys are read as a listener's start reads them: a missing or unusable file is named
+    checkCertificates(settings);
+    List<Listening> listening = Listening.read();
+    binds.forEach((what, bind) -> checkBindable(what, bind, listening));
+  }
+
+  /**
+   * Reads every certificate and key as the listeners' start and the pools' backend connections read them: a missing or
+   * unusable file is named, with the listener or pool it is for.
+   */
+  static void checkCertificates(dev.fulcrum.config.FulcrumSettings settings) {
     for (HttpListenerSettings l : settings.http().listeners()) {
       if (l.tls().isEmpty()) continue;
       try {
@@ -61,8 +70,21 @@ final class ConfigCheck {
         throw new StartupException("cannot start http listener '" + l.name() + "' on " + l.bind() + ": " + e.getMessage());
       }
     }
-    List<Listening> listening = Listening.read();
-    binds.forEach((what, bind) -> checkBindable(what, bind, listening));
+    for (TcpListenerSettings l : settings.tcpListeners()) {
+      if (l.tls().isEmpty()) continue;
+      try {
+        dev.fulcrum.tls.TlsContext.load(l.name(), l.tls().get());
+      } catch (dev.fulcrum.tls.TlsException e) {
+        throw new StartupException("cannot start tcp listener '" + l.name() + "' on " + l.bind() + ": " + e.getMessage());
+      }
+    }
+    for (dev.fulcrum.config.BackendTlsSettings tls : settings.backendTls().values()) {
+      try {
+        dev.fulcrum.tls.BackendTls.of(tls);
+      } catch (dev.fulcrum.tls.TlsException e) {
+        throw new StartupException("cannot set up TLS to the backends: " + e.getMessage());
+      }
+    }
   }
 
   /** As {@link ObservabilitySettings#checkWritable}, without creating the directory. */

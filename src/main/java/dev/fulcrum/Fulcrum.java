@@ -130,13 +130,29 @@ public final class Fulcrum {
     return config;
   }
 
+  /** The TLS of every listener of this node that has some (runtime-added ones too), for the admin API's reload. */
+  public java.util.List<dev.fulcrum.tls.TlsContext> tlsListeners() {
+    java.util.List<dev.fulcrum.tls.TlsContext> all = new java.util.ArrayList<>();
+    if (listeners == null) return all;
+    listeners.http().values().forEach(l -> l.tls().ifPresent(all::add));
+    listeners.tcp().values().forEach(l -> l.tls().ifPresent(all::add));
+    return all;
+  }
+
   private void startAll(Config config) {
     this.config = config;
     // Only a node with pools that follow DNS names opens a resolver (it reads the system's DNS settings when it starts).
     PoolDiscovery discovery = settings.discovery().isEmpty()
         ? PoolDiscovery.NONE
         : new PoolDiscovery(settings::discoveryFor, new DnsResolver(settings.dns()), Observability.get(system)::dnsResolutionFailed);
-    pools = new PoolControl(system, journal, cluster, tables, settings::balancingFor, new HealthProbes(eventLoops), discovery);
+    // before anything starts: a pool's unusable backend certificate or CA file is a start-up error naming it
+    try {
+      dev.fulcrum.tls.BackendTls.configure(settings.backendTls());
+    } catch (dev.fulcrum.tls.TlsException e) {
+      throw new StartupException("cannot set up TLS to the backends: " + e.getMessage());
+    }
+    HealthProbes probes = new HealthProbes(eventLoops, dev.fulcrum.tls.BackendTls::forPool);
+    pools = new PoolControl(system, journal, cluster, tables, settings::balancingFor, probes, discovery);
     routes = new dev.fulcrum.routes.RouteControl(journal, cluster, localRoutes, pools);
     pools.alsoAttach(routes::attach, routes::detach);
     dev.fulcrum.events.FulcrumEvents events = dev.fulcrum.events.FulcrumEvents.get(system);

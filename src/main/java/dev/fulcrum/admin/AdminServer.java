@@ -29,9 +29,13 @@ public final class AdminServer {
     return start(system, settings, pools, null);
   }
 
-  /** With {@code fulcrum}, also the route tables' and listeners' calls ({@link RouteRoutes}). */
+  /**
+   * With {@code fulcrum}, also the route tables' and listeners' calls ({@link RouteRoutes}) and the reload of its TLS
+   * listeners' certificates ({@link TlsRoutes}).
+   */
   public static CompletionStage<AdminServer> start(
       ActorSystem<?> system, AdminSettings settings, PoolControl pools, dev.fulcrum.Fulcrum fulcrum) {
+    TlsRoutes tls = new TlsRoutes(system, settings, fulcrum == null ? java.util.List::of : fulcrum::tlsListeners);
     AdminApi api = new AdminApi(system, settings, pools);
     RouteRoutes routes = fulcrum == null ? null : new RouteRoutes(system, settings, fulcrum);
     ObservabilityRoutes observability = new ObservabilityRoutes(system, settings.askTimeout());
@@ -42,6 +46,7 @@ public final class AdminServer {
       if (answered == null) answered = observability.handle(request);
       if (answered == null) answered = healthChecks.handle(request);
       if (answered == null) answered = events.handle(request);
+      if (answered == null) answered = tls.handle(request);
       return answered != null ? answered : api.handle(request);
     };
     return Http.get(system)

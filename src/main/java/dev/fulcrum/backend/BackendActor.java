@@ -78,8 +78,8 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
     // every outcome is counted on the loop, also those that are not sent here (they could change nothing)
     dev.fulcrum.observe.HealthChecks counted =
         dev.fulcrum.observe.Observability.get(ctx.getSystem()).healthChecks(pool, address);
-    this.checks = probes.schedule(address, check, request(check), outcome -> self.tell(new CheckDone(outcome)),
-        counted::count);
+    this.checks = probes.schedule(address, check, request(check), probes.tlsFor(pool),
+        outcome -> self.tell(new CheckDone(outcome)), counted::count);
   }
 
   private byte[] request(HealthCheckSettings check) {

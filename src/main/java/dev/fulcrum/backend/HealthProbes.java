@@ -12,6 +12,8 @@ import dev.fulcrum.http.wire.WireError;
 import dev.fulcrum.nio.Connector;
 import dev.fulcrum.nio.EventLoop;
 import dev.fulcrum.nio.EventLoops;
+import dev.fulcrum.nio.Transport;
+import dev.fulcrum.tls.BackendTls;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -50,9 +52,23 @@ public final class HealthProbes {
   /** The loops, once started: {@link EventLoops#all()} copies its array under a lock on every call. */
   private volatile EventLoop[] started;
 
+  /** Each pool's TLS to its backends (null: plain), which its checks speak too. */
+  private final java.util.function.Function<String, BackendTls> tls;
+
   /** Checks on {@code loops}, which start with the first check if no listener has started them yet. */
   public HealthProbes(EventLoops loops) {
+    this(loops, pool -> null);
+  }
+
+  /** As above; checks of a pool with TLS to its backends ({@code tls} gives it, or null) are made over TLS. */
+  public HealthProbes(EventLoops loops, java.util.function.Function<String, BackendTls> tls) {
     this.loops = loops;
+    this.tls = tls;
+  }
+
+  /** The TLS the pool's checks speak, or null. */
+  public BackendTls tlsFor(String pool) {
+    return tls.apply(pool);
   }
 
   /** What a check found. */
@@ -124,15 +140,16 @@ public final class HealthProbes {
    * not block (telling an actor is what it is for).
    */
   public Schedule schedule(HostPort backend, HealthCheckSettings check, byte[] request, Consumer<Outcome> listener) {
-    return schedule(backend, check, request, listener, outcome -> {});
+    return schedule(backend, check, request, null, listener, outcome -> {});
   }
 
   /**
-   * As above; {@code counted} hears every outcome, also those not handed to {@code listener} (for the metrics; on the
-   * event loop, so it must only count).
+   * As above, over TLS when {@code tls} is not null (a TCP check is a handshake, an HTTP check an HTTPS request);
+   * {@code counted} hears every outcome, also those not handed to {@code listener} (for the metrics; on the event loop,
+   * so it must only count).
    */
-  public Schedule schedule(HostPort backend, HealthCheckSettings check, byte[] request, Consumer<Outcome> listener,
-      Consumer<Outcome> counted) {
+  public Schedule schedule(HostPort backend, HealthCheckSettings check, byte[] request, BackendTls tls,
+      Consumer<Outcome> listener, Consumer<Outcome> counted) {
     EventLoop loop = nextLoop();
     if (loop == null) return new Schedule() {
       @Override
@@ -144,7 +161,7 @@ public final class HealthProbes {
       @Override
       public void healthIs(Health health) {}
     };
-    Checks checks = new Checks(loop, backend, check, request, listener, counted);
+    Checks checks = new Checks(loop, backend, check, request, tls, listener, counted);
     loop.execute(checks::first);
     return checks;
   }
@@ -177,7 +194,7 @@ public final class HealthProbes {
     EventLoop loop = nextLoop();
     if (loop == null) return new Finished(new Failed("fulcrum is stopping"));
     CompletableFuture<Outcome> outcome = new CompletableFuture<>();
-    Check c = new Check(loop, backend, check, request, outcome::complete);
+    Check c = new Check(loop, backend, check, request, null, outcome::complete);
     loop.execute(c::start);
     return new Probe() {
       @Override
@@ -212,6 +229,7 @@ public final class HealthProbes {
     private final HostPort backend;
     private final Consumer<Outcome> listener;
     private final Consumer<Outcome> counted;
+    private final BackendTls tls;
     private HealthCheckSettings check;
     private byte[] request;
     private EventLoop.Timer timer;
@@ -221,10 +239,11 @@ public final class HealthProbes {
     private Boolean lastPassed;
     private volatile Health health = Health.UNKNOWN;
 
-    Checks(EventLoop loop, HostPort backend, HealthCheckSettings check, byte[] request, Consumer<Outcome> listener,
-        Consumer<Outcome> counted) {
+    Checks(EventLoop loop, HostPort backend, HealthCheckSettings check, byte[] request, BackendTls tls,
+        Consumer<Outcome> listener, Consumer<Outcome> counted) {
       this.counted = counted;
       this.loop = loop;
+      this.tls = tls;
       this.backend = backend;
       this.check = check;
       this.request = request;
@@ -250,7 +269,7 @@ public final class HealthProbes {
 
     private void run() {
       timer = null;
-      running = new Check(loop, backend, check, request, this::ended);
+      running = new Check(loop, backend, check, request, tls, this::ended);
       running.start();
     }
 
@@ -311,6 +330,10 @@ public final class HealthProbes {
     private final HealthCheckSettings settings;
     private final ByteBuffer request;
     private final Consumer<Outcome> done;
+    /** Null for a plain check. */
+    private final BackendTls tls;
+    private Transport transport;
+    private boolean handshaking;
     private Connector connector;
     private EventLoop.Timer timer;
     private SocketChannel channel;
@@ -325,8 +348,10 @@ public final class HealthProbes {
     private ChunkedScanner chunks;
     private long deadline;
 
-    Check(EventLoop loop, HostPort backend, HealthCheckSettings settings, byte[] request, Consumer<Outcome> done) {
+    Check(EventLoop loop, HostPort backend, HealthCheckSettings settings, byte[] request, BackendTls tls,
+        Consumer<Outcome> done) {
       this.loop = loop;
+      this.tls = tls;
       this.done = done;
       this.backend = backend;
       this.settings = settings;
@@ -353,18 +378,39 @@ public final class HealthProbes {
       this.channel = channel;
       this.key = key;
       openConnections.incrementAndGet();
-      if (settings.kind() == HealthCheckSettings.Kind.TCP) {
+      if (settings.kind() == HealthCheckSettings.Kind.TCP && tls == null) {
         finish(new Passed());
         return;
       }
       // most checks of a pool of dead backends end at the connect: their timeout is the connector's alone
       timer = loop.schedule(Math.max(0, deadline - loop.now()), this::timedOut);
       key.attach(this);
+      transport = tls == null ? Transport.plain(channel) : tls.clientTransport(channel, backend.host(), backend.port());
+      handshaking = tls != null;
       try {
-        write();
+        if (handshaking) handshake();
+        else write();
       } catch (IOException e) {
         finish(new Failed(Failures.describe(e)));
       }
+    }
+
+    /** TLS first: a TCP check passes with the handshake (the backend's certificate verified), an HTTP check goes on. */
+    private void handshake() throws IOException {
+      boolean done;
+      try {
+        done = transport.handshake();
+      } catch (IOException e) {
+        finish(new Failed("TLS handshake failed: " + Failures.describe(e)));
+        return;
+      }
+      if (!done) {
+        key.interestOps(transport.wantsWrite() ? SelectionKey.OP_WRITE : SelectionKey.OP_READ);
+        return;
+      }
+      handshaking = false;
+      if (settings.kind() == HealthCheckSettings.Kind.TCP) finish(new Passed());
+      else write();
     }
 
     @Override
@@ -374,7 +420,8 @@ public final class HealthProbes {
 
     @Override
     public void ready(SelectionKey key) throws IOException {
-      if ((key.readyOps() & SelectionKey.OP_WRITE) != 0) write();
+      if (handshaking) handshake();
+      else if (request.hasRemaining()) write();
       else read();
     }
 
@@ -394,13 +441,21 @@ public final class HealthProbes {
     }
 
     private void write() throws IOException {
-      channel.write(request);
+      transport.write(request);
       key.interestOps(request.hasRemaining() ? SelectionKey.OP_WRITE : SelectionKey.OP_READ);
     }
 
     private void read() throws IOException {
       if (buffer == null) buffer = loop.acquire();
-      int read = channel.read(buffer);
+      int read = transport.read(buffer);
+      // TLS hands out one record per read: the rest of what arrived may wait inside, announced by no event
+      while (read > 0 && buffer.hasRemaining() && transport.mayHoldInput()) {
+        int more = transport.read(buffer);
+        if (more <= 0) break;
+        read += more;
+      }
+      if (transport.wantsWrite()) key.interestOps(SelectionKey.OP_WRITE);
+      else if (key.isValid()) key.interestOps(SelectionKey.OP_READ);
       if (read < 0) {
         closedByBackend();
         return;

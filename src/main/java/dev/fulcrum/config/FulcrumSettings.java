@@ -13,12 +13,26 @@ public record FulcrumSettings(
     StrategySettings balancingDefaults,
     HttpSettings http,
     DnsSettings dns,
-    List<DiscoverySettings> discovery) {
+    List<DiscoverySettings> discovery,
+    java.util.Map<String, BackendTlsSettings> backendTls) {
 
   public FulcrumSettings {
     discovery = List.copyOf(discovery);
     pools = List.copyOf(pools);
     tcpListeners = List.copyOf(tcpListeners);
+    backendTls = java.util.Map.copyOf(backendTls);
+  }
+
+  /** Settings without TLS to any backend. */
+  public FulcrumSettings(List<PoolSettings> pools, List<TcpListenerSettings> tcpListeners, DemoSettings demo,
+      Duration drainTimeout, int eventLoops, StrategySettings balancingDefaults, HttpSettings http, DnsSettings dns,
+      List<DiscoverySettings> discovery) {
+    this(pools, tcpListeners, demo, drainTimeout, eventLoops, balancingDefaults, http, dns, discovery, java.util.Map.of());
+  }
+
+  /** The pool's TLS to its backends, if it has any (node-local: pools created at runtime have none). */
+  public java.util.Optional<BackendTlsSettings> backendTls(String pool) {
+    return java.util.Optional.ofNullable(backendTls.get(pool));
   }
 
   public PoolSettings pool(String name) {

@@ -269,7 +269,7 @@ public final class HttpSettingsParser {
     return new FirewallSettings(cidrs(fw, "allow"), cidrs(fw, "deny"), paths(fw, "allow-paths"), paths(fw, "deny-paths"));
   }
 
-  private static List<Cidr> cidrs(ConfigReader fw, String key) {
+  static List<Cidr> cidrs(ConfigReader fw, String key) {
     List<String> texts = read(fw, key, fw.config()::getStringList);
     List<Cidr> result = new ArrayList<>();
     for (int i = 0; i < texts.size(); i++) {

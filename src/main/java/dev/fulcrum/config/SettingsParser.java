@@ -31,6 +31,8 @@ public final class SettingsParser {
     pools.forEach(p -> poolNames.add(p.name()));
     List<TcpListenerSettings> tcp = tcpListeners(fulcrum, poolNames);
     ConfigReader balancing = fulcrum.child("balancing");
+    Map<String, BackendTlsSettings> backendTls = backendTls(fulcrum, poolNames);
+    checkStreamsReencryption(tcp, backendTls);
     return new FulcrumSettings(
         pools,
         tcp,
@@ -40,7 +42,29 @@ public final class SettingsParser {
         StrategySettingsParser.parse(balancing, balancing),
         HttpSettingsParser.parse(fulcrum, poolNames),
         dns,
-        discovery);
+        discovery,
+        backendTls);
+  }
+
+  /** The streams engine sends a PROXY header inside the TLS it would open to a pool's backends: refused. */
+  private static void checkStreamsReencryption(List<TcpListenerSettings> listeners, Map<String, BackendTlsSettings> tls) {
+    for (TcpListenerSettings l : listeners) {
+      if (l.engine() == TcpListenerSettings.Engine.STREAMS && tls.containsKey(l.pool())
+          && l.sendProxyProtocol() != ProxyProtocolVersion.OFF) {
+        throw new SettingsException("fulcrum.listeners.tcp." + quoted(l.name()) + ".send-proxy-protocol: needs engine = nio "
+            + "with a pool that has TLS to its backends (the header must precede the handshake)");
+      }
+    }
+  }
+
+  /** Each pool's TLS to its backends ({@code fulcrum.pools.<pool>.tls}), for the pools that have it. */
+  static Map<String, BackendTlsSettings> backendTls(ConfigReader fulcrum, Set<String> pools) {
+    ConfigReader all = fulcrum.child("pools");
+    Map<String, BackendTlsSettings> result = new TreeMap<>();
+    for (String pool : pools) {
+      BackendTlsSettingsParser.parse(all.child(quoted(pool))).ifPresent(tls -> result.put(pool, tls));
+    }
+    return result;
   }
 
   /** Validates a pool or listener name: it appears in actor names and admin URLs. */
@@ -324,7 +348,9 @@ public final class SettingsParser {
         tcpEngine(l),
         ConnectionLimit.parse(l, "max-connections"),
         tcpFirewall(l.child("firewall")),
-        ProxyProtocolVersion.parse(l, "send-proxy-protocol"));
+        ProxyProtocolVersion.parse(l, "send-proxy-protocol"),
+        TlsSettingsParser.parse(l),
+        tcpProxyProtocolFrom(l));
   }
 
   /**
@@ -340,6 +366,16 @@ public final class SettingsParser {
       throw new SettingsException("name: " + e.getMessage());
     }
     return tcpListener(new ConfigReader(body.withFallback(defaults.config()), quoted(name)), name, pools);
+  }
+
+  /** Who may send a PROXY header first; read by the nio engine only (the streams engine would pick before it). */
+  private static List<Cidr> tcpProxyProtocolFrom(ConfigReader listener) {
+    if (!listener.has("proxy-protocol.trusted")) return List.of();
+    List<Cidr> trusted = HttpSettingsParser.cidrs(listener.child("proxy-protocol"), "trusted");
+    if (!trusted.isEmpty() && tcpEngine(listener) == TcpListenerSettings.Engine.STREAMS) {
+      throw listener.error("proxy-protocol.trusted", "needs engine = nio (the streams engine cannot read a PROXY header)");
+    }
+    return trusted;
   }
 
   private static TcpListenerSettings.Engine tcpEngine(ConfigReader listener) {

@@ -13,7 +13,7 @@ import java.util.Optional;
 /** Reads a listener's {@code tls} block; every mistake names its path. Files must exist; their content is read later. */
 final class TlsSettingsParser {
   private static final Config DEFAULTS = ConfigFactory.parseString(
-      "protocols = [\"TLSv1.3\", \"TLSv1.2\"], ciphers = [], client-auth = none");
+      "protocols = [\"TLSv1.3\", \"TLSv1.2\"], ciphers = [], client-auth = none, handshake-timeout = 10s");
 
   private TlsSettingsParser() {}
 
@@ -54,7 +54,8 @@ final class TlsSettingsParser {
     if (clientAuth != TlsSettings.ClientAuth.NONE && clientCa.isEmpty()) {
       throw tls.error("client-ca", "is missing: client-auth = " + auth + " needs the CA bundle (PEM) client certificates are checked against");
     }
-    return Optional.of(new TlsSettings(certificates, protocols, strings(tls, "ciphers"), clientAuth, clientCa));
+    return Optional.of(new TlsSettings(certificates, protocols, strings(tls, "ciphers"), clientAuth, clientCa,
+        tls.positiveDuration("handshake-timeout")));
   }
 
   private static TlsSettings.Certificate certificate(ConfigReader c) {

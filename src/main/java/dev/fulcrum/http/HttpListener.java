@@ -12,6 +12,11 @@ public interface HttpListener {
 
   InetSocketAddress localAddress();
 
+  /** The listener's TLS (its certificates reload through it), or empty on a plain listener. */
+  default java.util.Optional<dev.fulcrum.tls.TlsContext> tls() {
+    return java.util.Optional.empty();
+  }
+
   /** Stops accepting new connections; open ones go on. */
   CompletionStage<Done> unbind();
 

@@ -186,13 +186,22 @@ public final class EventLoop implements Runnable {
         runTimers();
         if (now >= nextSweep) {
           nextSweep = now + SWEEP_NANOS;
-          for (Sweepable s : sweepables.toArray(Sweepable[]::new)) s.sweep(now);
+          for (Sweepable s : sweepables.toArray(Sweepable[]::new)) sweep(s);
         }
       }
     } catch (IOException | ClosedSelectorException e) {
       log.error("event loop {} stopped: {}", thread.getName(), e.toString());
     } finally {
       abortAll(new IOException("fulcrum is stopping"));
+    }
+  }
+
+  /** A bug in one connection's sweep must not end the loop and every connection on it. */
+  private void sweep(Sweepable sweepable) {
+    try {
+      sweepable.sweep(now);
+    } catch (RuntimeException e) {
+      handlerFailures.increment(e);
     }
   }
 

@@ -10,8 +10,8 @@ import java.nio.channels.SocketChannel;
  */
 public final class Pipe {
   private final EventLoop loop;
-  private final SocketChannel from;
-  private final SocketChannel to;
+  private final Transport from;
+  private final Transport to;
   /** In fill mode: bytes read and not yet written are [0, position). Null when nothing is in flight. */
   private ByteBuffer buffer;
   private boolean inputEnded;
@@ -20,6 +20,11 @@ public final class Pipe {
   private long moved;
 
   public Pipe(EventLoop loop, SocketChannel from, SocketChannel to) {
+    this(loop, Transport.plain(from), Transport.plain(to));
+  }
+
+  /** Between transports: either side may be TLS, or plain with bytes read before (after a PROXY header). */
+  public Pipe(EventLoop loop, Transport from, Transport to) {
     this.loop = loop;
     this.from = from;
     this.to = to;
@@ -28,8 +33,14 @@ public final class Pipe {
   /** Reads what has arrived and writes as much of it as the other side takes now; true if any bytes moved. */
   public boolean read() throws IOException {
     if (buffer == null) buffer = loop.acquire();
-    int read = from.read(buffer);
-    if (read < 0) inputEnded = true;
+    int read = 0;
+    int n;
+    // TLS hands out one record per read and may hold more that no selector event will announce: read on while it gives
+    do {
+      n = from.read(buffer);
+      if (n > 0) read += n;
+    } while (n > 0 && buffer.hasRemaining() && from.mayHoldInput());
+    if (n < 0) inputEnded = true;
     return write() || read > 0;
   }
 
@@ -55,6 +66,11 @@ public final class Pipe {
 
   public long bytes() {
     return moved;
+  }
+
+  /** The side read from, e.g. to ask whether TLS wants to write before it can read on. */
+  public Transport source() {
+    return from;
   }
 
   public boolean wantsRead() {

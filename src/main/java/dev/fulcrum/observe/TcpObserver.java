@@ -13,7 +13,11 @@ import java.util.concurrent.TimeUnit;
 public final class TcpObserver {
   /** How a forwarded connection ended. */
   public enum Termination {
-    NORMAL("normal"), REFUSED("refused"), CONNECT_FAILED("connect-failed"), TIMEOUT("timeout"), RESET("reset");
+    NORMAL("normal"), REFUSED("refused"), CONNECT_FAILED("connect-failed"), TIMEOUT("timeout"), RESET("reset"),
+    /** A TLS handshake refused (bad or old hello, plain text on a TLS port) or not done within its timeout. */
+    TLS_REFUSED("tls-refused"),
+    /** An untrusted peer, or a missing, malformed, truncated or late PROXY header. */
+    PROXY_REFUSED("proxy-refused");
 
     final String label;
 

@@ -22,6 +22,8 @@ abstract class CountingTcpListener implements TcpListener {
   protected final RateLimitedCounter noBackend;
   protected final TcpObserver observer;
   private final RateLimitedCounter refused;
+  private final RateLimitedCounter tlsRefused;
+  private final RateLimitedCounter proxyRefused;
   private final Firewall firewall;
 
   CountingTcpListener(TcpListenerSettings settings, TcpObserver observer) {
@@ -33,6 +35,39 @@ abstract class CountingTcpListener implements TcpListener {
     this.refused = new RateLimitedCounter(count -> log.info(
         "listener {}: the firewall refused {} client connection(s)", settings.name(), count));
     this.firewall = new Firewall(settings.firewall());
+    this.tlsRefused = new RateLimitedCounter((count, sample) -> log.info(
+        "listener {}: {} TLS handshake(s) refused or timed out; the latest: {}", settings.name(), count,
+        sample == null ? "" : sample.getMessage()));
+    this.proxyRefused = new RateLimitedCounter((count, sample) -> log.info(
+        "listener {}: {} connection(s) closed for their PROXY header or peer; the latest: {}", settings.name(), count,
+        sample == null ? "" : sample.getMessage()));
+  }
+
+  /** A client's TLS handshake failed or timed out: counted, and logged now and then with the reason. */
+  void tlsRefused(Object client, String reason) {
+    tlsRefused.increment(new Refusal(client + ": " + reason));
+  }
+
+  /** A client sent no usable PROXY header, or came from a peer not trusted to send one. */
+  void proxyRefused(Object client, String reason) {
+    proxyRefused.increment(new Refusal(client + ": " + reason));
+  }
+
+  @Override
+  public long tlsRefusals() {
+    return tlsRefused.total();
+  }
+
+  @Override
+  public long proxyProtocolRefusals() {
+    return proxyRefused.total();
+  }
+
+  /** The reason of a refusal, carried to the rate-limited log line; no stack trace (nothing failed in Fulcrum). */
+  private static final class Refusal extends Exception {
+    Refusal(String message) {
+      super(message, null, false, false);
+    }
   }
 
   /** Whether the firewall lets this client in; a refusal is counted (and logged now and then). */

@@ -6,6 +6,9 @@ import dev.fulcrum.nio.Connector;
 import dev.fulcrum.nio.EventLoop;
 import dev.fulcrum.observe.TcpObserver;
 import dev.fulcrum.nio.Pipe;
+import dev.fulcrum.nio.PrefixedChannel;
+import dev.fulcrum.nio.Transport;
+import dev.fulcrum.tls.TlsContext;
 import dev.fulcrum.routing.Attempts;
 import dev.fulcrum.routing.HashKey;
 import dev.fulcrum.routing.RoutedBackend;
@@ -18,11 +21,20 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 
 /**
- * One client connection and its backend connection, on one event loop. First the backend is connected (the client is
- * not read meanwhile, so a failed connect can move on to the next backend without the client noticing); then bytes
- * are pumped both ways, each direction reading only while its buffer has room, so a slow reader slows the writer down.
+ * One client connection and its backend connection, on one event loop. On a listener that expects them, the PROXY
+ * header is read first (it says who the client is), then the TLS handshake is done, both bounded by the handshake
+ * timeout, before any backend is picked: a bad header or hello costs no backend connection. Then the backend is
+ * connected (the client is not read meanwhile, so a failed connect can move on to the next backend without the client
+ * noticing); then bytes are pumped both ways, each direction reading only while its buffer has room, so a slow reader
+ * slows the writer down.
  */
 final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepable, Connector.Callback {
+  /** The PROXY header is at most 536 bytes (v2 with the TLVs a client address needs is far less). */
+  private static final int PREAMBLE_MAX = 536;
+
+  /** What the client side is doing before bytes are pumped. */
+  private enum Phase { PREAMBLE, HANDSHAKE, CONNECTING, BACKEND_HANDSHAKE, PUMPING }
+
   private final NioTcpListener listener;
   private final EventLoop loop;
   private final SocketChannel client;
@@ -43,6 +55,14 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
   private long connectedAt;
   private int connectFailures;
   private TcpObserver.Termination ending;
+  private Phase phase = Phase.CONNECTING;
+  private Transport clientTransport;
+  private Transport backendTransport;
+  /** Ends a TLS handshake with the backend that takes longer than the connect timeout. */
+  private EventLoop.Timer backendHandshakeEnd;
+  private ByteBuffer preamble;
+  /** Ends the PROXY header and the TLS handshake if they take too long. */
+  private EventLoop.Timer preambleEnd;
 
   ForwardedConnection(NioTcpListener listener, EventLoop loop, SocketChannel client, RoutingTable table) {
     this.listener = listener;
@@ -54,14 +74,31 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
   }
 
   void start() {
+    TlsContext tls = listener.tls0();
     try {
       client.configureBlocking(false);
       client.setOption(StandardSocketOptions.TCP_NODELAY, true);
       clientAddress = (InetSocketAddress) client.getRemoteAddress();
+      clientTransport = Transport.plain(client);
+      if (listener.expectsProxyProtocol() || tls != null) {
+        phase = listener.expectsProxyProtocol() ? Phase.PREAMBLE : Phase.HANDSHAKE;
+        if (phase == Phase.HANDSHAKE) clientTransport = tls.serverTransport(client, client);
+        clientKey = loop.register(client, SelectionKey.OP_READ, this);
+        long timeout = (tls != null ? tls.handshakeTimeout() : dev.fulcrum.config.TlsSettings.HANDSHAKE_TIMEOUT).toNanos();
+        preambleEnd = loop.schedule(timeout, this::preambleTimedOut);
+        return;
+      }
     } catch (IOException e) {
       close();
       return;
     }
+    pick();
+  }
+
+  /** The client is known (and speaks TLS, if the listener does): a backend is picked and connected. */
+  private void pick() {
+    phase = Phase.CONNECTING;
+    if (clientKey != null) interest(clientKey, false, false);
     attempts = Attempts.pick(
         table, HashKey.clientIp(clientAddress.getAddress()), listener.settings().connectAttempts());
     if (attempts == null) {
@@ -71,6 +108,79 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
       return;
     }
     connect();
+  }
+
+  private void preambleTimedOut() {
+    preambleEnd = null;
+    if (closed || phase == Phase.CONNECTING || phase == Phase.PUMPING) return;
+    refuse(phase == Phase.PREAMBLE ? TcpObserver.Termination.PROXY_REFUSED : TcpObserver.Termination.TLS_REFUSED,
+        (phase == Phase.PREAMBLE ? "the PROXY header" : "the TLS handshake") + " did not complete within the handshake timeout");
+  }
+
+  /** The client sent what this listener cannot take (a bad PROXY header, a refused hello): closed, counted. */
+  private void refuse(TcpObserver.Termination why, String reason) {
+    if (why == TcpObserver.Termination.TLS_REFUSED) listener.tlsRefused(clientAddress, reason);
+    else listener.proxyRefused(clientAddress, reason);
+    ending = why;
+    close();
+  }
+
+  /** Reads the PROXY header; what follows it is the client's first bytes (or the start of its TLS handshake). */
+  private void readPreamble() throws IOException {
+    if (preamble == null) preamble = ByteBuffer.allocate(PREAMBLE_MAX);
+    int n = client.read(preamble);
+    ProxyProtocol.Parsed parsed = ProxyProtocol.parse(preamble, 0, preamble.position());
+    if (parsed instanceof ProxyProtocol.Header header) {
+      if (header.source() != null) {
+        clientAddress = header.source();
+        if (!listener.permitted(clientAddress.getAddress())) {
+          ending = TcpObserver.Termination.REFUSED;
+          close();
+          return;
+        }
+      }
+      ByteBuffer rest = preamble.flip().position(header.length()).slice();
+      preamble = null;
+      TlsContext tls = listener.tls0();
+      if (tls != null) {
+        phase = Phase.HANDSHAKE;
+        clientTransport = tls.serverTransport(new PrefixedChannel(rest, client), client);
+        handshake();
+      } else {
+        clientTransport = Transport.prefixed(rest, client);
+        finishPreamble();
+      }
+    } else if (parsed instanceof dev.fulcrum.http.wire.WireError error) {
+      refuse(TcpObserver.Termination.PROXY_REFUSED, "a malformed PROXY header: " + error.problem());
+    } else if (n < 0) {
+      refuse(TcpObserver.Termination.PROXY_REFUSED, "the connection ended within the PROXY header");
+    } else if (!preamble.hasRemaining()) {
+      refuse(TcpObserver.Termination.PROXY_REFUSED, "no PROXY header within " + PREAMBLE_MAX + " bytes");
+    }
+  }
+
+  private void handshake() throws IOException {
+    boolean done;
+    try {
+      done = clientTransport.handshake();
+    } catch (javax.net.ssl.SSLException e) {
+      refuse(TcpObserver.Termination.TLS_REFUSED, dev.fulcrum.Failures.describe(e));
+      return;
+    } catch (IOException e) {
+      refuse(TcpObserver.Termination.TLS_REFUSED, "the connection ended within the handshake");
+      return;
+    }
+    if (done) {
+      finishPreamble();
+    } else {
+      interest(clientKey, !clientTransport.wantsWrite(), clientTransport.wantsWrite());
+    }
+  }
+
+  private void finishPreamble() {
+    if (preambleEnd != null) preambleEnd.cancel();
+    preambleEnd = null;
+    pick();
   }
 
   /** One attempt, bounded by the connect timeout, which also covers looking up a backend given by host name. */
@@ -85,19 +195,79 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     backendKey = key;
     key.attach(this);
     if (!sendProxyHeader()) return;
-    up = new Pipe(loop, client, backendChannel);
-    down = new Pipe(loop, backendChannel, client);
+    dev.fulcrum.tls.BackendTls tls = listener.backendTls();
+    if (tls != null) {
+      // re-encrypted: the handshake with the backend is part of connecting to it, and a failed one tries the next
+      backendTransport = tls.clientTransport(channel, backend.address().host(), backend.address().port());
+      phase = Phase.BACKEND_HANDSHAKE;
+      long timeout = listener.settings().connectTimeout().toNanos();
+      backendHandshakeEnd = loop.schedule(timeout, () -> backendHandshakeFailed(
+          "the TLS handshake did not complete within " + timeout / 1_000_000 + " ms", true));
+      backendHandshake();
+      return;
+    }
+    backendTransport = Transport.plain(channel);
+    startPumping();
+  }
+
+  private void backendHandshake() {
+    boolean done;
+    try {
+      done = backendTransport.handshake();
+    } catch (IOException e) {
+      backendHandshakeFailed("TLS with the backend failed: " + dev.fulcrum.Failures.describe(e), false);
+      return;
+    }
+    if (!done) {
+      interest(backendKey, !backendTransport.wantsWrite(), backendTransport.wantsWrite());
+      return;
+    }
+    backendHandshakeEnd.cancel();
+    backendHandshakeEnd = null;
+    startPumping();
+  }
+
+  private void backendHandshakeFailed(String reason, boolean timedOut) {
+    if (closed || phase != Phase.BACKEND_HANDSHAKE) return;
+    if (backendHandshakeEnd != null) backendHandshakeEnd.cancel();
+    backendHandshakeEnd = null;
+    backendTransport = null;
+    phase = Phase.CONNECTING;
+    failed(reason, timedOut);
+  }
+
+  private void startPumping() {
+    up = new Pipe(loop, clientTransport, backendTransport);
+    down = new Pipe(loop, backendTransport, clientTransport);
     backend.stats().connectSucceeded();
     backend.stats().connectionOpened();
     lastActivity = loop.now();
     connectedAt = lastActivity;
     loop.addSweepable(this);
+    phase = Phase.PUMPING;
     try {
-      clientKey = loop.register(client, SelectionKey.OP_READ, this);
+      if (clientKey == null) clientKey = loop.register(client, SelectionKey.OP_READ, this);
+      else clientKey.interestOps(SelectionKey.OP_READ);
       backendKey.interestOps(SelectionKey.OP_READ);
     } catch (IOException e) {
       close();
+      return;
     }
+    // bytes that came with the PROXY header or the handshake's last message wait inside: no event will announce them
+    if (clientTransport.mayHoldInput()) loop.execute(this::clientHoldsInput);
+    if (backendTransport.mayHoldInput()) loop.execute(this::backendHoldsInput);
+  }
+
+  /** Reading the client (back on) while its transport may hold bytes read from the socket already. */
+  private void clientHoldsInput() {
+    if (closed || phase != Phase.PUMPING || !up.wantsRead()) return;
+    try {
+      if (up.read()) lastActivity = loop.now();
+    } catch (IOException e) {
+      abort(e);
+      return;
+    }
+    afterIo();
   }
 
   /**
@@ -140,22 +310,61 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
   @Override
   public void ready(SelectionKey key) throws IOException {
     if (closed) return;
+    if (phase == Phase.PREAMBLE) {
+      readPreamble();
+      return;
+    }
+    if (phase == Phase.HANDSHAKE) {
+      handshake();
+      return;
+    }
+    if (phase == Phase.BACKEND_HANDSHAKE) {
+      if (key == backendKey) backendHandshake();
+      return;
+    }
+    if (phase != Phase.PUMPING) return;
     int ready = key.readyOps();
     boolean moved;
     if (key == clientKey) {
-      moved = (ready & SelectionKey.OP_READ) != 0 && up.read();
+      // a TLS read that had to write (a handshake message) first goes on once the socket takes it
+      boolean read = (ready & SelectionKey.OP_READ) != 0
+          || ((ready & SelectionKey.OP_WRITE) != 0 && clientTransport.wantsWrite());
+      moved = read && up.read();
       moved |= (ready & SelectionKey.OP_WRITE) != 0 && down.write();
     } else {
-      moved = (ready & SelectionKey.OP_READ) != 0 && down.read();
+      boolean read = (ready & SelectionKey.OP_READ) != 0
+          || ((ready & SelectionKey.OP_WRITE) != 0 && backendTransport.wantsWrite());
+      moved = read && down.read();
       moved |= (ready & SelectionKey.OP_WRITE) != 0 && up.write();
     }
     if (moved) lastActivity = loop.now();
+    afterIo();
+  }
+
+  private void afterIo() {
+    if (closed) return;
     if (up.finished() && down.finished()) {
       close();
-    } else {
-      interest(clientKey, up.wantsRead(), down.wantsWrite());
-      interest(backendKey, down.wantsRead(), up.wantsWrite());
+      return;
     }
+    boolean wasReading = (clientKey.interestOps() & SelectionKey.OP_READ) != 0;
+    boolean wasReadingBackend = (backendKey.interestOps() & SelectionKey.OP_READ) != 0;
+    interest(clientKey, up.wantsRead(), down.wantsWrite() || clientTransport.wantsWrite());
+    interest(backendKey, down.wantsRead(), up.wantsWrite() || backendTransport.wantsWrite());
+    if (!wasReading && up.wantsRead() && clientTransport.mayHoldInput()) loop.execute(this::clientHoldsInput);
+    if (!wasReadingBackend && down.wantsRead() && backendTransport.mayHoldInput()) loop.execute(this::backendHoldsInput);
+  }
+
+  /** Reading the backend (back on) while its TLS may hold records read from the socket already. */
+  private void backendHoldsInput() {
+    if (closed || phase != Phase.PUMPING || !down.wantsRead()) return;
+    try {
+      if (down.read()) lastActivity = loop.now();
+    } catch (IOException e) {
+      abort(e);
+      return;
+    }
+    afterIo();
   }
 
   private static void interest(SelectionKey key, boolean read, boolean write) {
@@ -180,6 +389,8 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
   private void close() {
     if (closed) return;
     closed = true;
+    if (preambleEnd != null) preambleEnd.cancel();
+    if (backendHandshakeEnd != null) backendHandshakeEnd.cancel();
     if (up != null) {
       loop.removeSweepable(this);
       up.release();
@@ -187,10 +398,14 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
       backend.stats().connectionClosed();
     }
     closeBackendChannel();
-    try {
-      client.close();
-    } catch (IOException ignored) {
-      // closing is all that is left to do
+    if (clientTransport != null) {
+      clientTransport.close();
+    } else {
+      try {
+        client.close();
+      } catch (IOException ignored) {
+        // closing is all that is left to do
+      }
     }
     listener.connectionClosed();
     listener.observer().closed(clientAddress, backend, attempts == null ? 0 : attempts.made(), connectFailures, started,

@@ -10,7 +10,12 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import dev.fulcrum.config.Cidr;
+import dev.fulcrum.tls.TlsContext;
+import dev.fulcrum.tls.TlsException;
 import org.apache.pekko.Done;
 
 /** The L4 listener on Fulcrum's event loops ({@code engine = nio}). */
@@ -18,22 +23,57 @@ final class NioTcpListener extends CountingTcpListener {
   private final TableRef table;
   private final AcceptLimit limit;
   private volatile NioServer server;
+  /** Null on a plain listener. */
+  private final TlsContext tls;
+  private final dev.fulcrum.tls.BackendTls backendTls;
 
-  private NioTcpListener(TcpListenerSettings settings, TableRef table, dev.fulcrum.observe.TcpObserver observer) {
+  private NioTcpListener(
+      TcpListenerSettings settings, TableRef table, dev.fulcrum.observe.TcpObserver observer, TlsContext tls) {
     super(settings, observer);
     this.table = table;
+    this.tls = tls;
+    this.backendTls = dev.fulcrum.tls.BackendTls.forPool(settings.pool());
     this.limit = new AcceptLimit(settings.maxConnections());
   }
 
   static CompletionStage<TcpListener> start(
       EventLoops loops, TcpListenerSettings settings, TableRef table, dev.fulcrum.observe.TcpObserver observer) {
-    NioTcpListener listener = new NioTcpListener(settings, table, observer);
+    NioTcpListener listener;
+    try {
+      listener = new NioTcpListener(settings, table, observer, TlsContext.forListener(settings.name(), settings.tls()));
+    } catch (TlsException e) {
+      return CompletableFuture.failedFuture(new IllegalArgumentException(e.getMessage()));
+    }
     return NioServer.bind(loops, settings.bind().host(), settings.bind().port(), settings.name(), listener::accepted)
         .thenApply(server -> {
           listener.server = server;
           listener.limit.bound(server);
+          if (listener.tls != null) listener.tls.watch(TlsContext.WATCH_SECONDS);
           return listener;
         });
+  }
+
+  TlsContext tls0() {
+    return tls;
+  }
+
+  /** The pool's TLS to its backends, or null. */
+  dev.fulcrum.tls.BackendTls backendTls() {
+    return backendTls;
+  }
+
+  @Override
+  public Optional<TlsContext> tls() {
+    return Optional.ofNullable(tls);
+  }
+
+  boolean expectsProxyProtocol() {
+    return !settings.proxyProtocolFrom().isEmpty();
+  }
+
+  private boolean trustsProxyProtocolFrom(InetAddress peer) {
+    for (Cidr cidr : settings.proxyProtocolFrom()) if (cidr.contains(peer)) return true;
+    return false;
   }
 
   private void accepted(EventLoop loop, SocketChannel client) {
@@ -44,7 +84,15 @@ final class NioTcpListener extends CountingTcpListener {
       closeQuietly(client);
       return;
     }
-    if (!permitted(address)) {
+    if (expectsProxyProtocol()) {
+      // only the balancers in front may say who the client is: anyone else is closed before a byte is read; the
+      // firewall judges the client the header names
+      if (!trustsProxyProtocolFrom(address)) {
+        proxyRefused(address.getHostAddress(), "not in proxy-protocol.trusted");
+        closeQuietly(client);
+        return;
+      }
+    } else if (!permitted(address)) {
       closeQuietly(client);
       return;
     }
@@ -70,6 +118,7 @@ final class NioTcpListener extends CountingTcpListener {
   @Override
   public CompletionStage<Done> unbind() {
     limit.stop();
+    if (tls != null) tls.close();
     return server.unbind();
   }
 

@@ -25,6 +25,11 @@ import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.Tcp;
 import org.apache.pekko.util.ByteString;
+import org.apache.pekko.stream.TLSClosing;
+import org.apache.pekko.stream.TLSProtocol;
+import org.apache.pekko.stream.javadsl.TLS;
+import dev.fulcrum.tls.TlsContext;
+import dev.fulcrum.tls.TlsException;
 
 /**
  * The L4 listener on Pekko Streams' {@code Tcp} ({@code engine = streams}).
@@ -32,7 +37,9 @@ import org.apache.pekko.util.ByteString;
  * <p>The backend connection is made first and joined with a not-yet-materialized client flow; only once the connect
  * succeeds is the client's side materialized into it. A failed connect therefore leaves the client untouched, and the
  * next backend can be tried without the client noticing. Both directions are then joined with backpressure and
- * half-close.
+ * half-close. On a TLS listener the client side is Pekko's TLS stage over the socket with {@code TlsContext}'s engine;
+ * its handshake begins once a backend is connected (nothing reaches the backend before it completes) and is bounded
+ * by the handshake timeout from the accept.
  */
 final class StreamsTcpListener extends CountingTcpListener {
 
@@ -40,19 +47,32 @@ final class StreamsTcpListener extends CountingTcpListener {
   private final Tcp tcp;
   private final Materializer materializer;
   private volatile Tcp.ServerBinding binding;
+  /** Null on a plain listener. */
+  private final TlsContext tls;
+  private final org.apache.pekko.actor.typed.Scheduler scheduler;
+  /** The pool's TLS to its backends, or null. */
+  private final dev.fulcrum.tls.BackendTls backendTls;
 
-  private StreamsTcpListener(
-      TcpListenerSettings settings, TableRef table, Tcp tcp, Materializer materializer, TcpObserver observer) {
+  private StreamsTcpListener(TcpListenerSettings settings, TableRef table, Tcp tcp, Materializer materializer,
+      TcpObserver observer, TlsContext tls, org.apache.pekko.actor.typed.ActorSystem<?> system) {
     super(settings, observer);
     this.table = table;
     this.tcp = tcp;
     this.materializer = materializer;
+    this.tls = tls;
+    this.scheduler = system.scheduler();
+    this.backendTls = dev.fulcrum.tls.BackendTls.forPool(settings.pool());
   }
 
   static CompletionStage<TcpListener> start(
       org.apache.pekko.actor.typed.ActorSystem<?> system, TcpListenerSettings settings, TableRef table) {
-    StreamsTcpListener listener = new StreamsTcpListener(settings, table, Tcp.get(system), Materializer.matFromSystem(system),
-        Observability.get(system).tcp(settings));
+    StreamsTcpListener listener;
+    try {
+      listener = new StreamsTcpListener(settings, table, Tcp.get(system), Materializer.matFromSystem(system),
+          Observability.get(system).tcp(settings), TlsContext.forListener(settings.name(), settings.tls()), system);
+    } catch (TlsException e) {
+      return CompletableFuture.failedFuture(new IllegalArgumentException(e.getMessage()));
+    }
     return Tcp.get(system)
         .bind(
             settings.bind().host(),
@@ -68,6 +88,7 @@ final class StreamsTcpListener extends CountingTcpListener {
         .run(listener.materializer)
         .thenApply(bound -> {
           listener.binding = bound;
+          if (listener.tls != null) listener.tls.watch(TlsContext.WATCH_SECONDS);
           return (TcpListener) listener;
         });
   }
@@ -78,7 +99,13 @@ final class StreamsTcpListener extends CountingTcpListener {
   }
 
   @Override
+  public Optional<TlsContext> tls() {
+    return Optional.ofNullable(tls);
+  }
+
+  @Override
   public CompletionStage<Done> unbind() {
+    if (tls != null) tls.close();
     return binding.unbind().thenApply(unit -> Done.getInstance());
   }
 
@@ -101,11 +128,56 @@ final class StreamsTcpListener extends CountingTcpListener {
           TcpObserver.Termination.REFUSED);
       return closed;
     }
-    connect(client, attempts, closed, started);
+    connect(client, clientFlow(client), attempts, closed, started);
     return closed;
   }
 
-  private void connect(Tcp.IncomingConnection client, Attempts attempts, CompletableFuture<Done> closed, long started) {
+  /** One client connection's TLS: whether its handshake completed, and how to end it when it takes too long. */
+  private static final class Handshake {
+    volatile boolean done;
+    final CompletableFuture<ByteString> timeout = new CompletableFuture<>();
+  }
+
+  /** The client's bytes as the backend gets them: decrypted on a TLS listener, whose handshake is bounded. */
+  private ClientFlow clientFlow(Tcp.IncomingConnection client) {
+    if (tls == null) return new ClientFlow(client.flow(), null);
+    Handshake handshake = new Handshake();
+    Flow<ByteString, ByteString, NotUsed> network = Flow.of(ByteString.class)
+        // fails the bytes to the client, which closes the connection, when the handshake takes too long
+        .merge(Source.completionStage(handshake.timeout), true)
+        .via(client.flow());
+    Flow<ByteString, ByteString, NotUsed> decrypted = Flow.of(ByteString.class)
+        .<TLSProtocol.SslTlsOutbound>map(TLSProtocol.SendBytes::new)
+        .via(TLS.create(tls::newServerEngine, session -> handshake.done = true, TLSClosing.eagerClose()).join(network))
+        .collect(new scala.PartialFunction<TLSProtocol.SslTlsInbound, ByteString>() {
+          @Override
+          public boolean isDefinedAt(TLSProtocol.SslTlsInbound in) {
+            return in instanceof TLSProtocol.SessionBytes;
+          }
+
+          @Override
+          public ByteString apply(TLSProtocol.SslTlsInbound in) {
+            return ((TLSProtocol.SessionBytes) in).bytes();
+          }
+        });
+    scheduler.scheduleOnce(tls.handshakeTimeout(), () -> {
+      if (!handshake.done) {
+        handshake.timeout.completeExceptionally(new javax.net.ssl.SSLHandshakeException(
+            "the TLS handshake did not complete within " + tls.handshakeTimeout().toMillis() + " ms"));
+      }
+    }, materializer.executionContext());
+    return new ClientFlow(decrypted, handshake);
+  }
+
+  private record ClientFlow(Flow<ByteString, ByteString, NotUsed> flow, Handshake handshake) {
+    /** Whether the connection failed in or for want of its TLS handshake. */
+    boolean handshakeFailed() {
+      return handshake != null && !handshake.done;
+    }
+  }
+
+  private void connect(Tcp.IncomingConnection client, ClientFlow clientFlow, Attempts attempts,
+      CompletableFuture<Done> closed, long started) {
     RoutedBackend backend = attempts.next();
     CompletableFuture<Flow<ByteString, ByteString, NotUsed>> clientSide = new CompletableFuture<>();
     // bytes each way, counted per chunk by a stage before each watch (so every chunk is counted when it fires)
@@ -132,16 +204,20 @@ final class StreamsTcpListener extends CountingTcpListener {
             .whenComplete((done, error) -> {
               backend.stats().connectionClosed();
               openConnections.decrementAndGet();
+              TcpObserver.Termination end = error == null ? TcpObserver.Termination.NORMAL : TcpObserver.Termination.RESET;
+              if (clientFlow.handshakeFailed()) {
+                end = TcpObserver.Termination.TLS_REFUSED;
+                tlsRefused(client.remoteAddress(), error == null ? "closed within the handshake" : Failures.describe(error));
+              }
               observer.closed(client.remoteAddress(), backend, attempts.made(), attempts.made() - 1, started,
-                  connectedAt, System.nanoTime(), bytes[0], bytes[1],
-                  error == null ? TcpObserver.Termination.NORMAL : TcpObserver.Termination.RESET);
+                  connectedAt, System.nanoTime(), bytes[0], bytes[1], end);
               closed.complete(Done.getInstance());
             });
-        clientSide.complete(client.flow());
+        clientSide.complete(clientFlow.flow());
       } else {
         backend.reportConnectFailure(Failures.describe(failure));
         if (attempts.hasNext()) {
-          connect(client, attempts, closed, started);
+          connect(client, clientFlow, attempts, closed, started);
         } else {
           gaveUp(client.remoteAddress(), attempts.made(), backend, Failures.describe(failure));
           close(client, closed);
@@ -169,6 +245,19 @@ final class StreamsTcpListener extends CountingTcpListener {
 
   private Flow<ByteString, ByteString, CompletionStage<Tcp.OutgoingConnection>> outgoing(RoutedBackend backend) {
     // No idle timeout here: every byte passes the client side too, whose idle timeout covers the pair.
+    if (backendTls != null) {
+      // re-encrypted; the connect completes with TCP's, a failed handshake then ends the pair (the nio engine tries
+      // the next backend instead)
+      return tcp.outgoingConnectionWithTls(
+          backend.socketAddress(),
+          () -> backendTls.newEngine(backend.address().host(), backend.address().port()),
+          Optional.empty(),
+          Collections.emptyList(),
+          Optional.of(settings.connectTimeout()),
+          Optional.empty(),
+          session -> Optional.empty(),
+          TLSClosing.eagerClose());
+    }
     return tcp.outgoingConnection(
         backend.socketAddress(),
         Optional.empty(),

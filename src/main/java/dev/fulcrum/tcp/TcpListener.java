@@ -37,6 +37,17 @@ public interface TcpListener {
   /** Client connections closed at once because the listener's firewall refused their address. */
   long refusedConnections();
 
+  /** Client connections closed because their TLS handshake failed or took too long. */
+  long tlsRefusals();
+
+  /** Client connections closed for a missing, malformed or untrusted PROXY header. */
+  long proxyProtocolRefusals();
+
+  /** The listener's TLS (its certificates reload through it), or empty on a plain listener. */
+  default java.util.Optional<dev.fulcrum.tls.TlsContext> tls() {
+    return java.util.Optional.empty();
+  }
+
   /** Stops accepting new connections; open ones go on. */
   CompletionStage<Done> unbind();
 }

@@ -72,6 +72,14 @@ public final class TlsContext {
     this.stamps = stamps(settings);
   }
 
+  /** How often certificate files are checked for changes. */
+  public static final long WATCH_SECONDS = 2;
+
+  /** The listener's TLS context, or null when it has no {@code tls} block. */
+  public static TlsContext forListener(String listener, java.util.Optional<TlsSettings> settings) throws TlsException {
+    return settings.isPresent() ? load(listener, settings.get()) : null;
+  }
+
   /** Loads the certificates and the client CA; a problem is a {@link TlsException} naming the file. */
   public static TlsContext load(String listener, TlsSettings settings) throws TlsException {
     return load(listener, settings, false);
@@ -98,6 +106,21 @@ public final class TlsContext {
     }
   }
 
+  /** Whether clients are asked for a certificate (client-auth optional or required). */
+  public boolean asksForClientCertificates() {
+    return settings.clientAuth() != TlsSettings.ClientAuth.NONE;
+  }
+
+  /** The listener this context serves. */
+  public String listener() {
+    return listener;
+  }
+
+  /** How long a client may take from its accept to the end of the handshake. */
+  public java.time.Duration handshakeTimeout() {
+    return settings.handshakeTimeout();
+  }
+
   public SSLContext sslContext() {
     return context;
   }
@@ -117,6 +140,16 @@ public final class TlsContext {
     return engine;
   }
 
+  /**
+   * A TLS server transport over {@code in} (the socket, or the socket behind bytes read already) for one client
+   * connection of the nio engine; its handshake begins with the first read.
+   */
+  public dev.fulcrum.nio.Transport serverTransport(java.nio.channels.ByteChannel in, java.nio.channels.SocketChannel socket) {
+    return dev.fulcrum.nio.Transport.tls(tlschannel.ServerTlsChannel.newBuilder(in, context)
+        .withEngineFactory(ignored -> newServerEngine())
+        .build(), socket);
+  }
+
   /** The listener's protocols, suites and client authentication, on parameters of an engine of its context. */
   public void apply(SSLParameters parameters) {
     parameters.setProtocols(protocols);
@@ -130,7 +163,7 @@ public final class TlsContext {
   }
 
   /** Re-reads the certificate files; on a problem the certificates in use stay, and the problem is thrown. */
-  public void reload() throws TlsException {
+  public synchronized void reload() throws TlsException {
     List<SniKeyManager.Entry> next = entries(settings);
     keys.replace(next);
     stamps = stamps(settings);
@@ -138,7 +171,7 @@ public final class TlsContext {
   }
 
   /** Reloads when a certificate file changed since the last load; a bad new file is logged, the old one kept. */
-  public void reloadIfChanged() {
+  public synchronized void reloadIfChanged() {
     List<Long> now = stamps(settings);
     if (now.equals(stamps)) return;
     try {

@@ -18,6 +18,8 @@ import dev.fulcrum.http.wire.RequestHead;
 import dev.fulcrum.http.wire.RequestTarget;
 import dev.fulcrum.http.wire.WireError;
 import dev.fulcrum.nio.EventLoop;
+import dev.fulcrum.nio.PrefixedChannel;
+import dev.fulcrum.nio.Transport;
 import dev.fulcrum.tls.TlsContext;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -29,7 +31,6 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
-import tlschannel.ServerTlsChannel;
 
 /**
  * A client connection of the nio engine: reads request heads one at a time (pipelined requests wait in the buffer),
@@ -80,6 +81,9 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private EventLoop.Timer lingerEnd;
   private H2ClientSession h2;
   private static final byte[] H2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
+  private final long acceptedAt;
+  private String subject;
+  private boolean subjectKnown;
 
   ClientConnection(NioHttpListener listener, EventLoop loop, SocketChannel socket, UpstreamPool pool) {
     super(loop);
@@ -88,6 +92,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     this.socket = socket;
     this.pool = pool;
     this.log = new ExchangeLog(listener.observer());
+    this.acceptedAt = loop.now();
   }
 
   void start() {
@@ -151,7 +156,23 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   /** What the backend is told about this client and its request. */
   Forwarded forwarded(String requestId, String host) {
-    return new Forwarded(ip, listener.tls() != null, host, requestId, TlsContext.clientSubject(transport().session()));
+    return new Forwarded(ip, listener.tlsOrNull() != null, host, requestId, clientSubject());
+  }
+
+  /**
+   * The verified client certificate's subject, asked of the session once per connection and only on listeners that
+   * ask for certificates: JSSE answers "none" with an exception, whose stack trace cost showed in every request's
+   * profile on plain HTTPS listeners.
+   */
+  private String clientSubject() {
+    if (subjectKnown) return subject;
+    TlsContext tls = listener.tlsOrNull();
+    if (tls == null || !tls.asksForClientCertificates()) return null;
+    javax.net.ssl.SSLSession session = transport().session();
+    if (session == null) return null;
+    subject = TlsContext.clientSubject(session);
+    subjectKnown = true;
+    return subject;
   }
 
   @Override
@@ -190,6 +211,12 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   @Override
   public void sweep(long now) {
     if (state == State.CLOSED) return;
+    TlsContext tls = listener.tlsOrNull();
+    if (tls != null && transport().session() == null && now - acceptedAt >= tls.handshakeTimeout().toNanos()) {
+      // a hello trickled in (or a PROXY header that never ends): closed as the L4 listener closes it
+      close();
+      return;
+    }
     long timeout = listener.settings().clientIdleTimeout().toNanos();
     if (state == State.READING && headStartedAt != 0 && now - headStartedAt >= timeout) {
       // as nginx's client_header_timeout: a head trickled in a byte at a time must not hold the connection forever
@@ -239,11 +266,9 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   }
 
   private Transport clientTransport(ByteChannel channel) {
-    TlsContext tls = listener.tls();
+    TlsContext tls = listener.tlsOrNull();
     if (tls == null) return Transport.plain(socket);
-    return Transport.tls(ServerTlsChannel.newBuilder(channel, tls.sslContext())
-        .withEngineFactory(context -> tls.newServerEngine())
-        .build(), socket);
+    return tls.serverTransport(channel, socket);
   }
 
   /** The PROXY header: the client's address in it is the one every rule and the backend then see. */
@@ -259,7 +284,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
         port = header.source().getPort();
       }
       state = State.READING;
-      if (listener.tls() != null) {
+      if (listener.tlsOrNull() != null) {
         // what came after the header is the start of the TLS handshake: TLS reads it first
         ByteBuffer rest = ByteBuffer.allocate(unconsumed());
         if (rest.capacity() > 0) rest.put(parseHead(unconsumed(), ClientConnection::copyOf)).flip();
@@ -287,7 +312,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     var http2 = listener.settings().http2();
     if (!http2.any() || headStartedAt != 0) return false;
     boolean h2 = http2.enabled() && "h2".equals(transport().applicationProtocol());
-    if (!h2 && http2.cleartext() && listener.tls() == null) {
+    if (!h2 && http2.cleartext() && listener.tlsOrNull() == null) {
       int n = Math.min(unconsumed(), H2_PREFACE.length);
       if (n == 0) return false;
       boolean prefix = parseHead(n, (buf, from, to) -> {

@@ -3,6 +3,8 @@ package dev.fulcrum.http.nio;
 import dev.fulcrum.http.wire.ChunkedScanner;
 import dev.fulcrum.http.wire.HttpHeads;
 import dev.fulcrum.nio.EventLoop;
+import dev.fulcrum.nio.PrefixedChannel;
+import dev.fulcrum.nio.Transport;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
@@ -76,6 +78,13 @@ abstract class HttpSocket implements EventLoop.Handler {
     }
     if (!in.hasRemaining()) return 0;
     int n = transport.read(in);
+    // TLS hands out one record per read and may hold more that no selector event will announce: read on while it gives
+    while (n > 0 && in.hasRemaining() && transport.mayHoldInput()) {
+      int more = transport.read(in);
+      if (more < 0) inputEnded = true;
+      if (more <= 0) break;
+      n += more;
+    }
     if (n < 0) inputEnded = true;
     else if (n > 0) lastActivity = loop.now();
     if (unconsumed() == 0) releaseInput();

@@ -107,8 +107,13 @@ public final class NioHttpListener implements HttpListener {
   }
 
   /** The listener's TLS, or null when it is plain. */
-  TlsContext tls() {
+  TlsContext tlsOrNull() {
     return tls;
+  }
+
+  @Override
+  public java.util.Optional<TlsContext> tls() {
+    return java.util.Optional.ofNullable(tls);
   }
 
   void accepted(EventLoop loop, SocketChannel channel) {

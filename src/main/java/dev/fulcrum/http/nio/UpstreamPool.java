@@ -7,6 +7,7 @@ import dev.fulcrum.nio.Connector;
 import dev.fulcrum.nio.EventLoop;
 import dev.fulcrum.routing.BackendStats;
 import dev.fulcrum.routing.RoutedBackend;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
@@ -294,6 +295,63 @@ final class UpstreamPool implements EventLoop.Sweepable {
     while (!slot.waiting.isEmpty() && slot.limit.tryOpen()) open(target, nextWaiting(slot).waiter);
   }
 
+  /**
+   * TLS to the backend: the handshake is done (bounded by the connect timeout) before the connection is handed over,
+   * so an exchange only ever writes to a connection that can take its bytes; a failed one counts as a failed connect.
+   */
+  private void handshake(Target target, Waiter waiter, UpstreamConnection connection, SocketChannel channel,
+      SelectionKey key) {
+    connection.attach(channel, target.key().tls().clientTransport(channel, target.backend().host(), target.backend().port()), key);
+    final class Handshaking implements EventLoop.Handler {
+      final EventLoop.Timer timer = loop.schedule(target.key().connectTimeout().toNanos(), () -> fail(
+          "the TLS handshake with " + target.backend() + " did not complete within " + target.key().connectTimeout().toMillis() + " ms", true));
+      boolean ended;
+
+      @Override
+      public void ready(SelectionKey ignored) {
+        step();
+      }
+
+      void step() {
+        if (ended) return;
+        boolean done;
+        try {
+          done = connection.transport().handshake();
+        } catch (IOException e) {
+          fail("TLS with " + target.backend() + " failed: " + dev.fulcrum.Failures.describe(e), false);
+          return;
+        }
+        if (!done) {
+          key.interestOps(connection.transport().wantsWrite() ? SelectionKey.OP_WRITE : SelectionKey.OP_READ);
+          return;
+        }
+        ended = true;
+        timer.cancel();
+        key.interestOps(0);
+        key.attach(connection);
+        waiter.acquired(connection);
+      }
+
+      void fail(String reason, boolean timedOut) {
+        if (ended) return;
+        ended = true;
+        timer.cancel();
+        connection.closeChannel();
+        slot(target).limit.closed(target);
+        waiter.acquireFailed(new BackendFailure(
+            timedOut ? BackendFailure.Kind.CONNECT_TIMEOUT : BackendFailure.Kind.CONNECT, reason));
+      }
+
+      @Override
+      public void abort(Throwable cause) {
+        fail("TLS with " + target.backend() + " failed: " + dev.fulcrum.Failures.describe(cause), false);
+      }
+    }
+    Handshaking handshaking = new Handshaking();
+    key.attach(handshaking);
+    handshaking.step();
+  }
+
   private void open(Target target, Waiter waiter) {
     waiter.connecting();
     UpstreamConnection connection = new UpstreamConnection(loop, this, target);
@@ -301,6 +359,10 @@ final class UpstreamPool implements EventLoop.Sweepable {
     Connector.connect(loop, target.address(), target.key().connectTimeout().toNanos(), new Connector.Callback() {
       @Override
       public void connected(SocketChannel channel, SelectionKey key) {
+        if (target.key().tls() != null) {
+          handshake(target, waiter, connection, channel, key);
+          return;
+        }
         key.attach(connection);
         connection.attach(channel, key);
         waiter.acquired(connection);

@@ -215,10 +215,7 @@ final class BackendClients {
     // the scaladsl pool: javadsl newHostConnectionPool(ConnectHttp, settings, ...) always connects with TLS (Pekko HTTP 1.3.0)
     Pair<Pair<BoundedSourceQueue<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>, Http.HostConnectionPool>, CompletionStage<Done>>
         materialized = Source.<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>>queue(target.key().maxConnections())
-            .viaMat(Http.apply(system.classicSystem())
-                .<CompletableFuture<HttpResponse>>newHostConnectionPool(
-                    target.backend.host(), target.backend.port(), settings, log, materializer)
-                .asJava(), Keep.both())
+            .viaMat(pool(target, settings).asJava(), Keep.both())
             .toMat(Sink.foreach(outcome -> {
               client.used();
               complete(outcome);
@@ -229,6 +226,21 @@ final class BackendClients {
     client.pool = materialized.first().second();
     client.finished = materialized.second();
     return client;
+  }
+
+  /** The backend's connection pool: over TLS (the pool's, as the nio engine's) when its pool has TLS to its backends. */
+  private org.apache.pekko.stream.scaladsl.Flow<Tuple2<HttpRequest, CompletableFuture<HttpResponse>>,
+      Tuple2<Try<org.apache.pekko.http.scaladsl.model.HttpResponse>, CompletableFuture<HttpResponse>>, Http.HostConnectionPool>
+      pool(Target target, ConnectionPoolSettings settings) {
+    org.apache.pekko.http.scaladsl.HttpExt http = Http.apply(system.classicSystem());
+    if (target.key().tls() == null) {
+      return http.newHostConnectionPool(target.backend.host(), target.backend.port(), settings, log, materializer);
+    }
+    dev.fulcrum.tls.BackendTls tls = target.key().tls();
+    org.apache.pekko.http.scaladsl.HttpsConnectionContext https =
+        (org.apache.pekko.http.scaladsl.HttpsConnectionContext) org.apache.pekko.http.javadsl.ConnectionContext.httpsClient(
+            (host, port) -> tls.newEngine(host, port));
+    return http.newHostConnectionPoolHttps(target.backend.host(), target.backend.port(), https, settings, log, materializer);
   }
 
   private void complete(Tuple2<Try<org.apache.pekko.http.scaladsl.model.HttpResponse>, CompletableFuture<HttpResponse>> outcome) {

@@ -35,6 +35,11 @@ public final class PekkoHttpListener implements HttpListener {
   private final BackendClients clients;
   private final TlsContext tls;
 
+  @Override
+  public java.util.Optional<TlsContext> tls() {
+    return java.util.Optional.ofNullable(tls);
+  }
+
   private PekkoHttpListener(HttpListenerSettings settings, ServerBinding binding, BackendClients clients, TlsContext tls) {
     this.settings = settings;
     this.binding = binding;

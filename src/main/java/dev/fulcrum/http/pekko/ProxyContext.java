@@ -14,7 +14,10 @@ record ProxyContext(ActorSystem<?> system, Materializer materializer, BackendCli
     dev.fulcrum.http.proxy.ListenerObserver observer) {
   /** What the backend is told about the client of this request (the TLS session is an attribute Pekko adds). */
   Forwarded forwarded(HttpRequest request, InetAddress client, String host, String requestId) {
-    String subject = request.getAttribute(AttributeKeys.sslSession)
+    // only where certificates are asked for: JSSE answers "none" with an exception, a cost on every request
+    boolean asks = policy.settings().tls().map(t -> t.clientAuth() != dev.fulcrum.config.TlsSettings.ClientAuth.NONE)
+        .orElse(false);
+    String subject = !asks ? null : request.getAttribute(AttributeKeys.sslSession)
         .map(info -> TlsContext.clientSubject(info.getSession()))
         .orElse(null);
     return new Forwarded(client.getHostAddress(), policy.settings().tls().isPresent(), host, requestId, subject);

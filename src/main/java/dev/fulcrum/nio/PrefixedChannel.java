@@ -1,4 +1,4 @@
-package dev.fulcrum.http.nio;
+package dev.fulcrum.nio;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -9,11 +9,11 @@ import java.nio.channels.SocketChannel;
  * A socket whose first bytes were read already (after a PROXY header, the start of a TLS handshake): reads give those
  * bytes back first, then read the socket.
  */
-final class PrefixedChannel implements ByteChannel {
+public final class PrefixedChannel implements ByteChannel {
   private final ByteBuffer prefix;
   private final SocketChannel socket;
 
-  PrefixedChannel(ByteBuffer prefix, SocketChannel socket) {
+  public PrefixedChannel(ByteBuffer prefix, SocketChannel socket) {
     this.prefix = prefix;
     this.socket = socket;
   }
@@ -27,6 +27,11 @@ final class PrefixedChannel implements ByteChannel {
     into.put(part);
     prefix.position(prefix.position() + n);
     return n;
+  }
+
+  /** Whether bytes read before are still to be given back. */
+  boolean holdsPrefix() {
+    return prefix.hasRemaining();
   }
 
   @Override

@@ -1,0 +1,99 @@
+package dev.fulcrum.admin;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fulcrum.config.AdminSettings;
+import dev.fulcrum.tls.TlsContext;
+import dev.fulcrum.tls.TlsException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+
+/**
+ * {@code POST /api/tls/reload}: every TLS listener of this node reads its certificate files now (as it does by itself
+ * when they change). A listener whose new files cannot be used keeps the certificates it has, and the answer (422)
+ * names it and the file; the others are reloaded all the same. A change: needs the token when one is set.
+ */
+final class TlsRoutes {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  private final ActorSystem<?> system;
+  private final AdminSettings settings;
+  private final Supplier<List<TlsContext>> listeners;
+
+  TlsRoutes(ActorSystem<?> system, AdminSettings settings, Supplier<List<TlsContext>> listeners) {
+    this.system = system;
+    this.settings = settings;
+    this.listeners = listeners;
+  }
+
+  /** The response when the call is {@code /api/tls/reload}, else null. */
+  CompletionStage<HttpResponse> handle(HttpRequest request) {
+    String path = request.getUri().path();
+    if (!path.equals("/api/tls/reload") && !path.equals("/api/tls/reload/")) return null;
+    request.discardEntityBytes(system);
+    if (request.method() != HttpMethods.POST) {
+      return done(error(StatusCodes.METHOD_NOT_ALLOWED, "method " + request.method().value() + " not allowed here (POST)")
+          .addHeader(RawHeader.create("Allow", "POST")));
+    }
+    if (!authorized(request)) {
+      return done(error(StatusCodes.UNAUTHORIZED, "this call needs the header 'Authorization: Bearer <fulcrum.admin.token>'"));
+    }
+    // file reads: off the server's dispatcher, as certificate files may sit on a slow disk
+    return CompletableFuture.supplyAsync(this::reloadAll, system.executionContext());
+  }
+
+  private HttpResponse reloadAll() {
+    ArrayNode reloaded = MAPPER.createArrayNode();
+    ArrayNode failed = MAPPER.createArrayNode();
+    for (TlsContext tls : listeners.get()) {
+      try {
+        tls.reload();
+        reloaded.addObject().put("listener", tls.listener()).put("certificates", tls.describe());
+      } catch (TlsException e) {
+        failed.addObject().put("listener", tls.listener()).put("error", e.getMessage());
+      }
+    }
+    ObjectNode body = MAPPER.createObjectNode();
+    body.set("reloaded", reloaded);
+    if (failed.isEmpty()) return json(StatusCodes.OK, body);
+    StringBuilder summary = new StringBuilder();
+    failed.forEach(f -> summary.append(summary.length() == 0 ? "" : "; ").append("listener ")
+        .append(f.get("listener").asText()).append(": ").append(f.get("error").asText())
+        .append(" (its certificates in use stay)"));
+    body.put("error", summary.toString());
+    body.set("failed", failed);
+    return json(StatusCodes.UNPROCESSABLE_ENTITY, body);
+  }
+
+  private boolean authorized(HttpRequest request) {
+    if (settings.token().isEmpty()) return true;
+    byte[] expected = ("Bearer " + settings.token().get()).getBytes(StandardCharsets.UTF_8);
+    byte[] given = request.getHeader("Authorization").map(h -> h.value()).orElse("").getBytes(StandardCharsets.UTF_8);
+    return MessageDigest.isEqual(expected, given); // constant time, as the rest of the API
+  }
+
+  private static CompletionStage<HttpResponse> done(HttpResponse response) {
+    return CompletableFuture.completedFuture(response);
+  }
+
+  private static HttpResponse error(StatusCode status, String message) {
+    return json(status, MAPPER.createObjectNode().put("error", message));
+  }
+
+  private static HttpResponse json(StatusCode status, com.fasterxml.jackson.databind.JsonNode body) {
+    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, body.toString());
+  }
+}

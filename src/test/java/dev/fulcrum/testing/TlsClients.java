@@ -1,0 +1,78 @@
+package dev.fulcrum.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.util.List;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+
+/** JSSE clients for tests: trusting exactly the given PEM certificate, as curl --cacert does. */
+public final class TlsClients {
+  private TlsClients() {}
+
+  public static SSLContext trusting(Path pem) {
+    try (InputStream in = Files.newInputStream(pem)) {
+      KeyStore store = KeyStore.getInstance("PKCS12");
+      store.load(null, null);
+      int i = 0;
+      for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) store.setCertificateEntry("c" + i++, c);
+      TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      trust.init(store);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, trust.getTrustManagers(), null);
+      return context;
+    } catch (IOException | java.security.GeneralSecurityException e) {
+      throw new AssertionError("cannot trust " + pem + ": " + e, e);
+    }
+  }
+
+  /** A TLS socket to 127.0.0.1:port that checks the server's certificate against {@code pem} and its name {@code host}. */
+  public static SSLSocket connect(Path pem, int port, String host) throws IOException {
+    SSLSocket socket = (SSLSocket) trusting(pem).getSocketFactory().createSocket("127.0.0.1", port);
+    socket.setSoTimeout(10_000);
+    SSLParameters parameters = socket.getSSLParameters();
+    parameters.setServerNames(List.of(new SNIHostName(host)));
+    parameters.setEndpointIdentificationAlgorithm("HTTPS");
+    socket.setSSLParameters(parameters);
+    return socket;
+  }
+
+  /**
+   * A TLS 1.1 ClientHello (no extensions, one ECDHE suite), as an old client sends it: bytes no JSSE client of this
+   * JDK would send, since TLS 1.1 is disabled in it.
+   */
+  public static byte[] tls11ClientHello() {
+    byte[] body = new byte[2 + 32 + 1 + 2 + 2 + 1 + 1];
+    int i = 0;
+    body[i++] = 3;
+    body[i++] = 2; // TLS 1.1
+    for (int r = 0; r < 32; r++) body[i++] = (byte) r;
+    body[i++] = 0; // no session id
+    body[i++] = 0;
+    body[i++] = 2;
+    body[i++] = (byte) 0xc0;
+    body[i++] = 0x13; // TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
+    body[i++] = 1;
+    body[i++] = 0; // null compression
+    byte[] record = new byte[5 + 4 + body.length];
+    record[0] = 0x16;
+    record[1] = 3;
+    record[2] = 1;
+    record[3] = 0;
+    record[4] = (byte) (4 + body.length);
+    record[5] = 1; // ClientHello
+    record[6] = 0;
+    record[7] = 0;
+    record[8] = (byte) body.length;
+    System.arraycopy(body, 0, record, 9, body.length);
+    return record;
+  }
+}
