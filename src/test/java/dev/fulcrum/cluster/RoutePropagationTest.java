@@ -115,6 +115,9 @@ class RoutePropagationTest {
       long committed = System.nanoTime();
       commit[i] = committed - sent;
       for (Fulcrum node : nodes) node.awaitRoutes("web", v, Duration.ofSeconds(5)).toCompletableFuture().get();
+      // a node routes by the new table just before its sinks hear of it (they are told outside its lock)
+      Eventually.await(Duration.ofSeconds(5), "every node's sink heard version " + v,
+          () -> seen.stream().allMatch(node -> node.containsKey(v)));
       long last = 0;
       for (Map<Long, Long> node : seen) last = Math.max(last, node.get(v));
       allNodes[i] = last - sent;
