@@ -25,10 +25,15 @@ import org.slf4j.LoggerFactory;
  */
 final class AccessLog {
   private static final AtomicInteger NODES = new AtomicInteger();
-  /** How long the writer waits between looks while lines keep coming. */
-  private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-  /** Looks that found nothing before the writer sleeps until it is woken. */
-  private static final int LINGER_LOOKS = 50;
+  /**
+   * How long the writer waits between looks while lines keep coming. Each look costs a wake-up and a write system
+   * call, shared by the lines it finds: measured under L7 keep-alive load (~20k req/s), the writer spent 2.6 µs per
+   * line looking every 1 ms, 1.8 µs every 5 ms, 1.6 µs every 10 ms (load-tests/README.md). 5 ms keeps a line on its
+   * way to the file for at most that long, and the default ring (8192 slots) holds 5 ms of 1.6 M requests/s.
+   */
+  private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+  /** Looks that found nothing (100 ms) before the writer sleeps until it is woken. */
+  private static final int LINGER_LOOKS = 20;
   /** A safety net: a sleeping writer looks again this often, whatever happens. */
   private static final long SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   /** A batch is handed to the file when it is this large, or when the ring is empty. */

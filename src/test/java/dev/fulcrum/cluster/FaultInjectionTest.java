@@ -128,6 +128,19 @@ class FaultInjectionTest {
     nodes[n] = new FulcrumProcess(dir, "--config", dir.resolve("node-" + (n + 1) + ".conf").toString());
   }
 
+  /** Until the restarted node answers; a node that gives up starting fails the test at once, with its own words. */
+  private void awaitRestarted(int n) {
+    long deadline = System.nanoTime() + START.toNanos();
+    while (get(n, "/api/health").isEmpty()) {
+      if (!nodes[n].isAlive() || System.nanoTime() > deadline) {
+        String out = nodes[n].stdout();
+        throw new AssertionError("node " + (n + 1) + (nodes[n].isAlive() ? " not answering after " + START : " exited")
+            + " after its restart; its output ends:\n" + out.substring(Math.max(0, out.length() - 6000)) + nodes[n].stderr());
+      }
+      LockSupport.parkNanos(Duration.ofMillis(200).toNanos()); // polling a process from outside: nothing to be told by
+    }
+  }
+
   private AdminClient adminOf(int n) {
     return new AdminClient(new InetSocketAddress(host(n), admin[n]), Optional.empty());
   }
@@ -322,7 +335,7 @@ class FaultInjectionTest {
         () -> changes.stream().anyMatch(c -> c.client() != victim && c.start() >= killed && c.outcome().equals("ok")));
     firstAnswersAfter(killed, changes, "the SIGKILL");
     start(victim);
-    Eventually.await(START, "node " + (victim + 1) + " restarted", () -> get(victim, "/api/health").isPresent());
+    awaitRestarted(victim);
     faultedUntil(victim, System.nanoTime());
     mark("node " + (victim + 1) + " restarted");
     awaitWhole("the SIGKILL");

@@ -233,8 +233,10 @@ class EventsTest {
         slowestRequest = Math.max(slowestRequest, System.nanoTime() - t1);
       }
     }
-    // a reader that keeps up sees every change while the stalled ones drop theirs
-    List<FulcrumEvent> all = receive(reader, 40);
+    // a reader that keeps up sees every change while the stalled ones drop theirs (the pools' bootstrap
+    // events from config may still be on their way from the journal when it subscribes: those are not counted)
+    List<FulcrumEvent> all = receive(reader, 40,
+        e -> !((FulcrumEvent.PoolChanged) e).pool().equals("web") || ((FulcrumEvent.PoolChanged) e).origin().equals("config"));
     for (int i = 1; i < all.size(); i++) {
       assertTrue(all.get(i).offset() > all.get(i - 1).offset(), all.toString());
       assertEquals(((FulcrumEvent.PoolChanged) all.get(i - 1)).version() + 1, ((FulcrumEvent.PoolChanged) all.get(i)).version());
