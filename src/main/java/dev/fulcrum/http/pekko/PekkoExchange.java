@@ -39,6 +39,8 @@ final class PekkoExchange {
   /** What this request did, for the access log and the counters. */
   private final ExchangeLog record;
   private BackendSelection selection;
+  /** The client left before the response head (see {@link #clientGone}). */
+  private volatile boolean gone;
   /** The request body's bytes: known up front when strict, counted as they pass when streamed. */
   private volatile long requestBytes;
 
@@ -71,11 +73,25 @@ final class PekkoExchange {
     this.outgoing = request;
   }
 
-  CompletionStage<HttpResponse> start() {
+  /** Sends the request on; {@code connection} (null when unknown) tells it if the client leaves before the head. */
+  CompletionStage<HttpResponse> start(PekkoConnection connection) {
     selection = context.policy().select(route, client, headers, target.path(), replayable);
     if (selection == null) return CompletableFuture.completedFuture(answer(ProxyError.noBackend(route.pool())));
+    if (connection != null) {
+      connection.waiting(this);
+      result.whenComplete((r, e) -> connection.answered(this));
+    }
     attempt(selection.first());
     return result;
+  }
+
+  /**
+   * The client went away before the response head: the line is written now (as the nio engine writes it), and the
+   * backend's answer, when it comes, is drained and dropped rather than retried or sent.
+   */
+  void clientGone() {
+    gone = true;
+    logEnd(0, ExchangeLog.Termination.CLIENT_ABORT);
   }
 
   private void attempt(RoutedBackend backend) {
@@ -92,6 +108,11 @@ final class PekkoExchange {
       pending.whenComplete((r, e) -> timer.cancel());
     });
     pending.whenComplete((response, failure) -> {
+      if (gone) {
+        if (response != null) response.discardEntityBytes(context.materializer());
+        stats.requestFinished(System.nanoTime() - start);
+        return;
+      }
       if (failure == null) {
         stats.connectSucceeded();
         selection.responded(response.status().intValue());
@@ -120,7 +141,9 @@ final class PekkoExchange {
   }
 
   private HttpResponse answer(ProxyError error) {
-    record.answered(error.status(), error.body().length, System.nanoTime());
+    synchronized (this) {
+      if (record.active()) record.answered(error.status(), error.body().length, System.nanoTime());
+    }
     return Responses.of(error, requestId);
   }
 
@@ -145,7 +168,9 @@ final class PekkoExchange {
   }
 
   /** The response is over: the bytes each way as they passed (a streamed body's counted, a strict one's length). */
-  private void logEnd(long responseBytes, ExchangeLog.Termination how) {
+  private synchronized void logEnd(long responseBytes, ExchangeLog.Termination how) {
+    // once: the client's leaving and the backend's answer may race to end it
+    if (!record.active()) return;
     record.addBytes(requestBytes, responseBytes);
     record.end(how, System.nanoTime());
   }

@@ -69,13 +69,14 @@ public final class PekkoHttpListener implements HttpListener {
     } catch (TlsException e) {
       return CompletableFuture.failedFuture(new IllegalArgumentException(e.getMessage()));
     }
+    ServerSettings serverSettings = ServerSettings.create(serverConfig(settings).withFallback(system.settings().config()));
     ServerBuilder server = Http.get(system)
         .newServerAt(settings.bind().host(), settings.bind().port())
         .withMaterializer(materializer)
-        .withSettings(ServerSettings.create(serverConfig(settings).withFallback(system.settings().config())));
+        .withSettings(serverSettings);
     // the same engines as the nio engine's: protocols, suites, SNI certificates and client authentication
     if (tls != null) server = server.enableHttps(ConnectionContext.httpsServer(tls::newServerEngine));
-    return server.bind(handler).thenApply(binding -> {
+    return server.bindFlow(PekkoConnection.flow(handler, serverSettings.getPipeliningLimit(), observer)).thenApply(binding -> {
       if (tls != null) tls.watch(2);
       return (HttpListener) new PekkoHttpListener(settings, binding, context.clients(), tls);
     });

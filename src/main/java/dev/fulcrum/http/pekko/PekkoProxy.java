@@ -61,7 +61,8 @@ final class PekkoProxy implements Function<HttpRequest, CompletionStage<HttpResp
     log.routed(route);
     Optional<WebSocketUpgrade> upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
     if (upgrade.isPresent()) return webSockets.proxy(request, headers, upgrade.get(), route, client, host, requestId, target, log);
-    return new PekkoExchange(context, route, request, headers, client, host, requestId, target, log).start();
+    PekkoExchange exchange = new PekkoExchange(context, route, request, headers, client, host, requestId, target, log);
+    return exchange.start(request.getAttribute(PekkoConnection.KEY).orElse(null));
   }
 
   private static CompletionStage<HttpResponse> done(ProxyError error, String requestId, ExchangeLog log) {
