@@ -124,8 +124,14 @@ class HttpTlsRefusalsTest {
       String answer = new String(good.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
       assertTrue(answer.startsWith("HTTP/1.1 50"), answer); // the pool's backend is not there: answered all the same
     }
-    Thread.yield();
-    assertEquals(before + 3, refused(scrape()), "a completed handshake is not a refusal");
+    // one more refusal after it: counted alone, the completed handshake before it was not
+    try (Socket plain = new Socket("127.0.0.1", port)) {
+      plain.setSoTimeout(10_000);
+      plain.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      drain(plain.getInputStream());
+    }
+    awaitRefused(before + 4, "plain HTTP after a completed handshake");
+    assertEquals(before + 4, refused(scrape()), "a completed handshake is not a refusal");
   }
 
   private static void drain(InputStream in) throws IOException {
