@@ -35,7 +35,8 @@ import dev.fulcrum.tls.TlsException;
  * The L4 listener on Pekko Streams' {@code Tcp} ({@code engine = streams}).
  *
  * <p>The backend connection is made first and joined with a not-yet-materialized client flow; only once the connect
- * succeeds is the client's side materialized into it. A failed connect therefore leaves the client untouched, and the
+ * succeeds (with TLS to the pool's backends: once the backend's handshake completed) is the client's side materialized
+ * into it. A failed connect or backend handshake therefore leaves the client untouched, and the
  * next backend can be tried without the client noticing. Both directions are then joined with backpressure and
  * half-close. On a TLS listener the client side is Pekko's TLS stage over the socket with {@code TlsContext}'s engine;
  * its handshake begins once a backend is connected (nothing reaches the backend before it completes) and is bounded
