@@ -78,11 +78,12 @@ final class ConfigCheck {
         throw new StartupException("cannot start tcp listener '" + l.name() + "' on " + l.bind() + ": " + e.getMessage());
       }
     }
-    for (dev.fulcrum.config.BackendTlsSettings tls : settings.backendTls().values()) {
+    for (var pool : settings.backendTls().entrySet()) {
       try {
-        dev.fulcrum.tls.BackendTls.of(tls);
+        dev.fulcrum.tls.BackendTls.of(pool.getValue());
       } catch (dev.fulcrum.tls.TlsException e) {
-        throw new StartupException("cannot set up TLS to the backends: " + e.getMessage());
+        throw new StartupException("cannot set up TLS to the backends: fulcrum.pools." + pool.getKey() + ".tls."
+            + e.getMessage());
       }
     }
   }

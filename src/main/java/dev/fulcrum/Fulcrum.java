@@ -146,12 +146,16 @@ public final class Fulcrum {
         ? PoolDiscovery.NONE
         : new PoolDiscovery(settings::discoveryFor, new DnsResolver(settings.dns()), Observability.get(system)::dnsResolutionFailed);
     // before anything starts: a pool's unusable backend certificate or CA file is a start-up error naming it
-    try {
-      dev.fulcrum.tls.BackendTls.configure(settings.backendTls());
-    } catch (dev.fulcrum.tls.TlsException e) {
-      throw new StartupException("cannot set up TLS to the backends: " + e.getMessage());
+    // (loaded here, each pool's router then finds it loaded and need not read a file)
+    for (var pool : settings.backendTls().entrySet()) {
+      try {
+        dev.fulcrum.tls.BackendTls.of(pool.getValue());
+      } catch (dev.fulcrum.tls.TlsException e) {
+        throw new StartupException("cannot set up TLS to the backends: fulcrum.pools." + pool.getKey() + ".tls."
+            + e.getMessage());
+      }
     }
-    HealthProbes probes = new HealthProbes(eventLoops, dev.fulcrum.tls.BackendTls::forPool);
+    HealthProbes probes = new HealthProbes(eventLoops);
     pools = new PoolControl(system, journal, cluster, tables, settings::balancingFor, probes, discovery);
     routes = new dev.fulcrum.routes.RouteControl(journal, cluster, localRoutes, pools);
     pools.alsoAttach(routes::attach, routes::detach);

@@ -146,7 +146,7 @@ final class AdminApi {
   }
 
   private CompletionStage<HttpResponse> createPool(String body, PoolEntity.Request change) {
-    ObjectNode json = Json.body(body, Set.of("name", "strategy", "backends"));
+    ObjectNode json = Json.body(body, Set.of("name", "strategy", "backends", "tls"));
     String name = Json.requiredString(json, "name", "name");
     try {
       SettingsParser.checkName(name);
@@ -167,7 +167,13 @@ final class AdminApi {
         backends.add(new BackendSettings(address, Json.weight(item, "weight", at + ".weight", 1)));
       }
     }
-    return command(name, change, (c, r) -> new PoolEntity.Create(strategy, backends, Optional.empty(), c, r))
+    Optional<dev.fulcrum.config.BackendTlsSettings> tls;
+    try {
+      tls = json.has("tls") ? PoolTls.parse(json.get("tls").toString()) : Optional.empty();
+    } catch (dev.fulcrum.config.SettingsException e) {
+      throw ApiError.badRequest(e.getMessage());
+    }
+    return command(name, change, (c, r) -> new PoolEntity.Create(strategy, backends, Optional.empty(), tls, c, r))
         .thenCompose(state -> poolResponse(StatusCodes.CREATED, state))
         .thenApply(response -> response.addHeader(Location.create("/api/pools/" + name)));
   }
@@ -329,6 +335,8 @@ final class AdminApi {
           .put("name", state.name())
           .put("strategy", state.pool().strategy().configName())
           .put("version", state.version());
+      state.pool().tls().ifPresent(tls ->
+          pool.set("tls", Json.MAPPER.valueToTree(dev.fulcrum.config.BackendTlsSettingsParser.render(Optional.of(tls)))));
       ArrayNode backends = pool.putArray("backends");
       for (BackendSettings b : state.pool().backends()) {
         PoolStatus.Backend here = seen.get(b.address());

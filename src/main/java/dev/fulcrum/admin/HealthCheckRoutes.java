@@ -27,9 +27,12 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 
 /**
- * {@code GET} and {@code PUT /api/pools/{pool}/health-check}: a pool's health-check settings, changed as an event
- * ({@link PoolEntity.SetHealthCheck}) like every other change, with the token when one is set. The body has the
- * config's field names and is validated by the config's parser.
+ * {@code GET} and {@code PUT /api/pools/{pool}/health-check} and {@code /api/pools/{pool}/tls}: a pool's health-check
+ * settings and its TLS to its backends, changed as events ({@link PoolEntity.SetHealthCheck}, {@link PoolEntity.SetTls})
+ * like every other change, with the token when one is set. The body has the config's field names and is validated by
+ * the config's parser. A health-check body changes the fields it names; a tls body is the whole block (fields left out
+ * take their defaults, {@code {"enabled": false}} turns TLS off), and its files must be usable on the node that takes
+ * the call.
  */
 final class HealthCheckRoutes {
   private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -51,13 +54,16 @@ final class HealthCheckRoutes {
     request.getUri().pathSegments().forEach(s -> {
       if (!s.isEmpty()) path.add(s);
     });
-    if (path.size() != 4 || !path.get(0).equals("api") || !path.get(1).equals("pools") || !path.get(3).equals("health-check")) {
+    if (path.size() != 4 || !path.get(0).equals("api") || !path.get(1).equals("pools")
+        || !(path.get(3).equals("health-check") || path.get(3).equals("tls"))) {
       return null;
     }
+    boolean tls = path.get(3).equals("tls");
     String pool = path.get(2);
     if (request.method() == HttpMethods.GET) {
       request.discardEntityBytes(system);
-      return state(pool).thenApply(state -> json(StatusCodes.OK, render(state))).exceptionally(this::failure);
+      return state(pool).thenApply(state -> json(StatusCodes.OK, tls ? renderTls(state) : render(state)))
+          .exceptionally(this::failure);
     }
     if (request.method() != HttpMethods.PUT) {
       request.discardEntityBytes(system);
@@ -76,8 +82,12 @@ final class HealthCheckRoutes {
         .flatMap(a -> a.getAddress()).map(java.net.InetAddress::getHostAddress).orElse("unknown");
     return request.entity().toStrict(settings.askTimeout().toMillis(), MAX_BODY, system)
         .thenCompose(body -> state(pool).thenCompose(state -> {
-          HealthCheckSettings next = HealthCheckJson.parse(body.getData().utf8String(), state.pool().healthCheck());
           PoolEntity.Request change = PoolEntity.Request.of(origin, settings.askTimeout());
+          if (tls) {
+            java.util.Optional<dev.fulcrum.config.BackendTlsSettings> next = PoolTls.parse(body.getData().utf8String());
+            return pools.pool(pool).<PoolEntity.Reply>ask(r -> new PoolEntity.SetTls(next, change, r), settings.askTimeout());
+          }
+          HealthCheckSettings next = HealthCheckJson.parse(body.getData().utf8String(), state.pool().healthCheck());
           return pools.pool(pool).<PoolEntity.Reply>ask(r -> new PoolEntity.SetHealthCheck(next, change, r), settings.askTimeout());
         }))
         .thenApply(reply -> {
@@ -94,7 +104,8 @@ final class HealthCheckRoutes {
             // as the rest of the API: the write may or may not be in the journal; the client reads before retrying
             return error(StatusCodes.SERVICE_UNAVAILABLE, unknown.message());
           }
-          return json(StatusCodes.OK, render(((PoolEntity.Ok) reply).state()));
+          PoolState state = ((PoolEntity.Ok) reply).state();
+          return json(StatusCodes.OK, tls ? renderTls(state) : render(state));
         })
         .exceptionally(this::failure);
   }
@@ -109,6 +120,12 @@ final class HealthCheckRoutes {
   private static ObjectNode render(PoolState state) {
     ObjectNode node = MAPPER.createObjectNode().put("pool", state.name()).put("version", state.version());
     node.set("healthCheck", MAPPER.valueToTree(HealthCheckJson.render(state.pool().healthCheck())));
+    return node;
+  }
+
+  private static ObjectNode renderTls(PoolState state) {
+    ObjectNode node = MAPPER.createObjectNode().put("pool", state.name()).put("version", state.version());
+    node.set("tls", MAPPER.valueToTree(dev.fulcrum.config.BackendTlsSettingsParser.render(state.pool().tls())));
     return node;
   }
 

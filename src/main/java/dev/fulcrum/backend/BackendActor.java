@@ -30,6 +30,9 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
   /** New health-check settings for this backend (from a changed pool definition). */
   public record UpdateCheck(HealthCheckSettings check) implements Command {}
 
+  /** The pool's TLS to its backends changed: checks speak the new one (null: plain) from the next on. */
+  public record UpdateTls(dev.fulcrum.tls.BackendTls tls) implements Command {}
+
   private record CheckDone(HealthProbes.Outcome outcome) implements Command {}
 
   /** Sent to the router on each transition. */
@@ -52,7 +55,22 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
       BackendStats stats,
       ActorRef<Transition> router,
       HealthProbes probes) {
-    return Behaviors.setup(ctx -> new BackendActor(ctx, pool, address, check, stats, router, probes));
+    return create(pool, address, check, stats, router, probes, () -> null);
+  }
+
+  /**
+   * As above; checks speak the TLS {@code tls} gives (null: plain), read when the actor starts (also after a restart)
+   * and updated by {@link UpdateTls}.
+   */
+  public static Behavior<Command> create(
+      String pool,
+      HostPort address,
+      HealthCheckSettings check,
+      BackendStats stats,
+      ActorRef<Transition> router,
+      HealthProbes probes,
+      java.util.function.Supplier<dev.fulcrum.tls.BackendTls> tls) {
+    return Behaviors.setup(ctx -> new BackendActor(ctx, pool, address, check, stats, router, probes, tls.get()));
   }
 
   private BackendActor(
@@ -62,7 +80,8 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
       HealthCheckSettings check,
       BackendStats stats,
       ActorRef<Transition> router,
-      HealthProbes probes) {
+      HealthProbes probes,
+      dev.fulcrum.tls.BackendTls tls) {
     super(ctx);
     // Pekko guesses the logger from the call stack on first use, and in the fat jar it guessed Pekko's ActorCell
     // (logged at WARN only) for some backends: their transitions were not logged.
@@ -78,7 +97,7 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
     // every outcome is counted on the loop, also those that are not sent here (they could change nothing)
     dev.fulcrum.observe.HealthChecks counted =
         dev.fulcrum.observe.Observability.get(ctx.getSystem()).healthChecks(pool, address);
-    this.checks = probes.schedule(address, check, request(check), probes.tlsFor(pool),
+    this.checks = probes.schedule(address, check, request(check), tls,
         outcome -> self.tell(new CheckDone(outcome)), counted::count);
   }
 
@@ -92,6 +111,10 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
         .onMessage(CheckDone.class, this::onCheckDone)
         .onMessage(PassiveFailure.class, this::onPassiveFailure)
         .onMessage(UpdateCheck.class, this::onUpdateCheck)
+        .onMessage(UpdateTls.class, update -> {
+          checks.updateTls(update.tls());
+          return this;
+        })
         .onSignal(PostStop.class, s -> stopChecks())
         .onSignal(PreRestart.class, s -> stopChecks())
         .build();

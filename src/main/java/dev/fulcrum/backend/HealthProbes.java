@@ -52,23 +52,9 @@ public final class HealthProbes {
   /** The loops, once started: {@link EventLoops#all()} copies its array under a lock on every call. */
   private volatile EventLoop[] started;
 
-  /** Each pool's TLS to its backends (null: plain), which its checks speak too. */
-  private final java.util.function.Function<String, BackendTls> tls;
-
   /** Checks on {@code loops}, which start with the first check if no listener has started them yet. */
   public HealthProbes(EventLoops loops) {
-    this(loops, pool -> null);
-  }
-
-  /** As above; checks of a pool with TLS to its backends ({@code tls} gives it, or null) are made over TLS. */
-  public HealthProbes(EventLoops loops, java.util.function.Function<String, BackendTls> tls) {
     this.loops = loops;
-    this.tls = tls;
-  }
-
-  /** The TLS the pool's checks speak, or null. */
-  public BackendTls tlsFor(String pool) {
-    return tls.apply(pool);
   }
 
   /** What a check found. */
@@ -99,6 +85,9 @@ public final class HealthProbes {
   public interface Schedule {
     /** The next checks use these settings (and {@link #request}'s request for them); from any thread. */
     void update(HealthCheckSettings check, byte[] request);
+
+    /** The next checks speak this TLS (null: plain), as the pool's connections to its backends now do; any thread. */
+    default void updateTls(BackendTls tls) {}
 
     /** No more checks; the one in flight, if any, is ended, its connection closed and its outcome dropped. */
     void cancel();
@@ -229,7 +218,7 @@ public final class HealthProbes {
     private final HostPort backend;
     private final Consumer<Outcome> listener;
     private final Consumer<Outcome> counted;
-    private final BackendTls tls;
+    private BackendTls tls;
     private HealthCheckSettings check;
     private byte[] request;
     private EventLoop.Timer timer;
@@ -300,6 +289,11 @@ public final class HealthProbes {
           first();
         }
       });
+    }
+
+    @Override
+    public void updateTls(BackendTls next) {
+      loop.execute(() -> tls = next);
     }
 
     @Override

@@ -8,10 +8,17 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
-/** Reads a pool's {@code tls} block (TLS to its backends); every mistake names its path, files must be readable. */
-final class BackendTlsSettingsParser {
+/**
+ * Reads a pool's {@code tls} block (TLS to its backends), from the config or from an admin API body; every mistake
+ * names its path, files must be readable.
+ */
+public final class BackendTlsSettingsParser {
   private static final Config DEFAULTS = ConfigFactory.parseString(
       "enabled = true, verify-hostname = true, protocols = [\"TLSv1.3\", \"TLSv1.2\"]");
+
+  /** The fields of a {@code tls} block. */
+  public static final java.util.Set<String> FIELDS =
+      java.util.Set.of("enabled", "ca-file", "server-name", "verify-hostname", "cert-file", "key-file", "protocols");
 
   private BackendTlsSettingsParser() {}
 
@@ -24,9 +31,14 @@ final class BackendTlsSettingsParser {
     } catch (ConfigException.WrongType e) {
       throw pool.error("tls", "must be a block like {enabled = true, ca-file = \"ca.pem\"}");
     }
+    for (String key : tls.config().root().keySet()) {
+      if (!FIELDS.contains(key)) {
+        throw tls.error("\"" + key + "\"", "is not a setting of a pool's tls (" + String.join(", ", FIELDS.stream().sorted().toList()) + ")");
+      }
+    }
     if (!bool(tls, "enabled")) return Optional.empty();
-    Optional<Path> cert = optionalFile(tls, "cert-file");
-    Optional<Path> key = optionalFile(tls, "key-file");
+    Optional<String> cert = optionalFile(tls, "cert-file");
+    Optional<String> key = optionalFile(tls, "key-file");
     if (cert.isPresent() != key.isPresent()) {
       throw tls.error(cert.isPresent() ? "key-file" : "cert-file",
           "is missing: a client certificate needs both cert-file (PEM chain) and key-file (PKCS#8 PEM)");
@@ -50,7 +62,43 @@ final class BackendTlsSettingsParser {
       if (!p.equals("TLSv1.3") && !p.equals("TLSv1.2")) throw tls.error("protocols", "'" + p + "' is not offered: TLSv1.3 and TLSv1.2 only");
     }
     return Optional.of(new BackendTlsSettings(optionalFile(tls, "ca-file"), serverName, bool(tls, "verify-hostname"),
-        cert, key, protocols, tls.path()));
+        cert, key, protocols));
+  }
+
+  /**
+   * A {@code tls} block given as JSON (the admin API's {@code "tls"} field or {@code PUT /api/pools/{pool}/tls}): the
+   * same fields and checks as in the config, errors naming {@code tls.<field>}. Empty for {@code "enabled": false}.
+   */
+  public static Optional<BackendTlsSettings> parseJson(String json) {
+    Config body;
+    try {
+      body = ConfigFactory.parseString(json.isBlank() ? "{}" : json,
+          com.typesafe.config.ConfigParseOptions.defaults().setSyntax(com.typesafe.config.ConfigSyntax.JSON)
+              .setOriginDescription("request body"));
+    } catch (ConfigException e) {
+      throw new SettingsException("tls: not a JSON object: " + e.getMessage());
+    }
+    Config wrapped = ConfigFactory.empty().withValue("tls", body.root());
+    try {
+      return parse(new ConfigReader(wrapped, ""));
+    } catch (SettingsException e) {
+      throw new SettingsException(e.getMessage().replaceAll(" \\(request body(: \\d+)?\\)$", ""));
+    }
+  }
+
+  /** The settings as the admin API shows them and takes them back: the config's field names. */
+  public static java.util.Map<String, Object> render(Optional<BackendTlsSettings> settings) {
+    java.util.Map<String, Object> map = new java.util.LinkedHashMap<>();
+    map.put("enabled", settings.isPresent());
+    if (settings.isEmpty()) return map;
+    BackendTlsSettings s = settings.get();
+    s.caFile().ifPresent(f -> map.put("ca-file", f));
+    s.serverName().ifPresent(n -> map.put("server-name", n));
+    map.put("verify-hostname", s.verifyHostname());
+    s.certFile().ifPresent(f -> map.put("cert-file", f));
+    s.keyFile().ifPresent(f -> map.put("key-file", f));
+    map.put("protocols", s.protocols());
+    return map;
   }
 
   private static boolean bool(ConfigReader r, String key) {
@@ -61,12 +109,16 @@ final class BackendTlsSettingsParser {
     }
   }
 
-  private static Optional<Path> optionalFile(ConfigReader r, String key) {
+  private static Optional<String> optionalFile(ConfigReader r, String key) {
     if (!r.has(key)) return Optional.empty();
-    String text = r.string(key);
+    String text;
+    try {
+      text = r.config().getString(key);
+    } catch (ConfigException e) {
+      throw r.error(key, "must be a file name");
+    }
     if (text.isBlank()) throw r.error(key, "is empty");
-    Path path = Path.of(text);
-    if (!Files.isReadable(path)) throw r.error(key, "'" + text + "' is not a readable file");
-    return Optional.of(path);
+    if (!Files.isReadable(Path.of(text))) throw r.error(key, "cannot read '" + text + "': not a readable file");
+    return Optional.of(text);
   }
 }

@@ -13,26 +13,24 @@ public record FulcrumSettings(
     StrategySettings balancingDefaults,
     HttpSettings http,
     DnsSettings dns,
-    List<DiscoverySettings> discovery,
-    java.util.Map<String, BackendTlsSettings> backendTls) {
+    List<DiscoverySettings> discovery) {
 
   public FulcrumSettings {
     discovery = List.copyOf(discovery);
     pools = List.copyOf(pools);
     tcpListeners = List.copyOf(tcpListeners);
-    backendTls = java.util.Map.copyOf(backendTls);
   }
 
-  /** Settings without TLS to any backend. */
-  public FulcrumSettings(List<PoolSettings> pools, List<TcpListenerSettings> tcpListeners, DemoSettings demo,
-      Duration drainTimeout, int eventLoops, StrategySettings balancingDefaults, HttpSettings http, DnsSettings dns,
-      List<DiscoverySettings> discovery) {
-    this(pools, tcpListeners, demo, drainTimeout, eventLoops, balancingDefaults, http, dns, discovery, java.util.Map.of());
-  }
-
-  /** The pool's TLS to its backends, if it has any (node-local: pools created at runtime have none). */
+  /** The pool's TLS to its backends in the config, if it has any (pools created at runtime say theirs themselves). */
   public java.util.Optional<BackendTlsSettings> backendTls(String pool) {
-    return java.util.Optional.ofNullable(backendTls.get(pool));
+    return pools.stream().filter(p -> p.name().equals(pool)).findFirst().flatMap(PoolSettings::tls);
+  }
+
+  /** Every configured pool's TLS to its backends, by pool name, for the pools that have it. */
+  public java.util.Map<String, BackendTlsSettings> backendTls() {
+    java.util.Map<String, BackendTlsSettings> all = new java.util.TreeMap<>();
+    pools.forEach(p -> p.tls().ifPresent(tls -> all.put(p.name(), tls)));
+    return all;
   }
 
   public PoolSettings pool(String name) {

@@ -26,12 +26,13 @@ public final class SettingsParser {
     healthCheck(fulcrum.child("health-check"));
     DnsSettings dns = dns(fulcrum.child("dns"));
     List<DiscoverySettings> discovery = new ArrayList<>();
-    List<PoolSettings> pools = pools(fulcrum, dns, discovery);
+    List<PoolSettings> pools = withTls(fulcrum, pools(fulcrum, dns, discovery));
     Set<String> poolNames = new HashSet<>();
     pools.forEach(p -> poolNames.add(p.name()));
     List<TcpListenerSettings> tcp = tcpListeners(fulcrum, poolNames);
     ConfigReader balancing = fulcrum.child("balancing");
-    Map<String, BackendTlsSettings> backendTls = backendTls(fulcrum, poolNames);
+    Map<String, BackendTlsSettings> backendTls = new TreeMap<>();
+    pools.forEach(p -> p.tls().ifPresent(tls -> backendTls.put(p.name(), tls)));
     checkStreamsReencryption(tcp, backendTls);
     return new FulcrumSettings(
         pools,
@@ -42,8 +43,7 @@ public final class SettingsParser {
         StrategySettingsParser.parse(balancing, balancing),
         HttpSettingsParser.parse(fulcrum, poolNames),
         dns,
-        discovery,
-        backendTls);
+        discovery);
   }
 
   /** The streams engine sends a PROXY header inside the TLS it would open to a pool's backends: refused. */
@@ -57,14 +57,10 @@ public final class SettingsParser {
     }
   }
 
-  /** Each pool's TLS to its backends ({@code fulcrum.pools.<pool>.tls}), for the pools that have it. */
-  static Map<String, BackendTlsSettings> backendTls(ConfigReader fulcrum, Set<String> pools) {
+  /** Each pool with its TLS to its backends ({@code fulcrum.pools.<pool>.tls}), part of its journaled definition. */
+  private static List<PoolSettings> withTls(ConfigReader fulcrum, List<PoolSettings> pools) {
     ConfigReader all = fulcrum.child("pools");
-    Map<String, BackendTlsSettings> result = new TreeMap<>();
-    for (String pool : pools) {
-      BackendTlsSettingsParser.parse(all.child(quoted(pool))).ifPresent(tls -> result.put(pool, tls));
-    }
-    return result;
+    return pools.stream().map(p -> p.withTls(BackendTlsSettingsParser.parse(all.child(quoted(p.name()))))).toList();
   }
 
   /** Validates a pool or listener name: it appears in actor names and admin URLs. */

@@ -61,6 +61,23 @@ final class HttpObserver implements ListenerObserver {
         .register(metrics.registry())).increment();
   }
 
+  /** Registered on the first refusal: a plain listener never shows one. */
+  private volatile Counter tlsRefused;
+
+  @Override
+  public void tlsRefused() {
+    if (!count) return;
+    Counter c = tlsRefused;
+    if (c == null) {
+      // the requests' family, with the label value TCP listeners count theirs under: one query finds every refusal
+      tlsRefused = c = Counter.builder("fulcrum.http.terminations")
+          .description("HTTP requests by how they ended")
+          .tags("listener", listener, "termination", "tls-refused")
+          .register(metrics.registry());
+    }
+    c.increment();
+  }
+
   @Override
   public void retryBudget(dev.fulcrum.http.proxy.RetryBudget budget) {
     FunctionCounter.builder("fulcrum.http.retry.budget.refusals", budget, dev.fulcrum.http.proxy.RetryBudget::refused)

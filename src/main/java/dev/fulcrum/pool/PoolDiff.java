@@ -39,6 +39,10 @@ record PoolDiff(List<PoolEvent> events, List<String> descriptions) {
       events.add(new PoolEvent.HealthCheckChanged(config.healthCheck(), now, ORIGIN));
       why.add("health-check is " + current.healthCheck() + " in the journal, " + config.healthCheck() + " in config");
     }
+    if (!current.tls().equals(config.tls())) {
+      events.add(new PoolEvent.TlsChanged(config.tls(), now, ORIGIN));
+      why.add("tls is " + describe(current) + " in the journal, " + describe(config) + " in config");
+    }
     Map<HostPort, BackendSettings> wanted = byAddress(config.backends());
     Map<HostPort, BackendSettings> have = byAddress(current.backends());
     for (BackendSettings b : current.backends()) {
@@ -67,6 +71,10 @@ record PoolDiff(List<PoolEvent> events, List<String> descriptions) {
       }
     }
     return new PoolDiff(events, why);
+  }
+
+  private static String describe(PoolSettings pool) {
+    return pool.tls().map(Object::toString).orElse("off");
   }
 
   private static Map<HostPort, BackendSettings> byAddress(List<BackendSettings> backends) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import dev.fulcrum.CborSerializable;
 import dev.fulcrum.config.BackendSettings;
+import dev.fulcrum.config.BackendTlsSettings;
 import dev.fulcrum.config.HealthCheckSettings;
 import dev.fulcrum.config.HostPort;
 import dev.fulcrum.config.JournalSettings;
@@ -141,16 +142,26 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
   /** Sent to {@link Request#startedTo()} just before the change is written to the journal. */
   public record Started(String pool) implements CborSerializable {}
 
-  /** Creates the pool. An empty {@code healthCheck} takes {@code fulcrum.health-check}. Rejected if it exists. */
+  /**
+   * Creates the pool. An empty {@code healthCheck} takes {@code fulcrum.health-check}; an empty {@code tls} means plain
+   * connections to the backends. Rejected if it exists.
+   */
   public record Create(
       StrategyKind strategy,
       List<BackendSettings> backends,
       Optional<HealthCheckSettings> healthCheck,
+      Optional<BackendTlsSettings> tls,
       Request request,
       ActorRef<Reply> replyTo)
       implements Change {
     public Create {
       backends = List.copyOf(backends);
+      tls = tls == null ? Optional.empty() : tls;
+    }
+
+    public Create(StrategyKind strategy, List<BackendSettings> backends, Optional<HealthCheckSettings> healthCheck,
+        Request request, ActorRef<Reply> replyTo) {
+      this(strategy, backends, healthCheck, Optional.empty(), request, replyTo);
     }
 
     public Create(StrategyKind strategy, List<BackendSettings> backends, Optional<HealthCheckSettings> healthCheck, String origin, ActorRef<Reply> replyTo) {
@@ -216,6 +227,20 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
   public record SetHealthCheck(HealthCheckSettings healthCheck, Request request, ActorRef<Reply> replyTo) implements Change {
     public SetHealthCheck(HealthCheckSettings healthCheck, ActorRef<Reply> replyTo) {
       this(healthCheck, Request.javaApi(), replyTo);
+    }
+  }
+
+  /**
+   * Sets the pool's TLS to its backends (empty: plain connections). The settings are checked here; that their files
+   * can be read is each node's to find out (the admin API checks on the node that takes the call).
+   */
+  public record SetTls(Optional<BackendTlsSettings> tls, Request request, ActorRef<Reply> replyTo) implements Change {
+    public SetTls {
+      tls = tls == null ? Optional.empty() : tls;
+    }
+
+    public SetTls(Optional<BackendTlsSettings> tls, ActorRef<Reply> replyTo) {
+      this(tls, Request.javaApi(), replyTo);
     }
   }
 
@@ -303,7 +328,8 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
         @JsonSubTypes.Type(PoolEvent.DrainStarted.class),
         @JsonSubTypes.Type(PoolEvent.DrainStopped.class),
         @JsonSubTypes.Type(PoolEvent.StrategyChanged.class),
-        @JsonSubTypes.Type(PoolEvent.HealthCheckChanged.class)
+        @JsonSubTypes.Type(PoolEvent.HealthCheckChanged.class),
+        @JsonSubTypes.Type(PoolEvent.TlsChanged.class)
       })
       PoolEvent event)
       implements CborSerializable {}
@@ -514,6 +540,11 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
             .orElseGet(() -> whenExists(s, p -> p.healthCheck().equals(c.healthCheck())
                 ? UNCHANGED
                 : write(new PoolEvent.HealthCheckChanged(c.healthCheck(), Instant.now(), c.request().origin(), key))))))
+        .onCommand(SetTls.class, (state, c) -> change(state, c, (s, key) -> tlsProblem(c.tls())
+            .<Decision>map(problem -> new Refuse(Reason.INVALID, problem))
+            .orElseGet(() -> whenExists(s, p -> p.tls().equals(c.tls())
+                ? UNCHANGED
+                : write(new PoolEvent.TlsChanged(c.tls(), Instant.now(), c.request().origin(), key))))))
         .build();
   }
 
@@ -592,7 +623,9 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
     HealthCheckSettings healthCheck = c.healthCheck().orElse(settings.defaultHealthCheck());
     Optional<String> bad = healthCheckProblem(healthCheck);
     if (bad.isPresent()) return new Refuse(Reason.INVALID, bad.get());
-    PoolSettings definition = new PoolSettings(pool, c.strategy(), c.backends(), healthCheck);
+    Optional<String> badTls = tlsProblem(c.tls());
+    if (badTls.isPresent()) return new Refuse(Reason.INVALID, badTls.get());
+    PoolSettings definition = new PoolSettings(pool, c.strategy(), c.backends(), healthCheck).withTls(c.tls());
     return write(new PoolEvent.PoolCreated(definition, Instant.now(), c.request().origin(), key));
   }
 
@@ -673,6 +706,10 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
     return weight < 0 || weight > BackendSettings.MAX_WEIGHT
         ? Optional.of("weight " + weight + " is outside 0-" + BackendSettings.MAX_WEIGHT)
         : Optional.empty();
+  }
+
+  private static Optional<String> tlsProblem(Optional<BackendTlsSettings> tls) {
+    return tls.flatMap(BackendTlsSettings::problem).map(problem -> "tls." + problem);
   }
 
   private static Optional<String> healthCheckProblem(HealthCheckSettings hc) {

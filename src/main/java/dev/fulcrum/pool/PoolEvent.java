@@ -78,6 +78,17 @@ public sealed interface PoolEvent extends CborSerializable {
     }
   }
 
+  /** The pool's TLS to its backends is now {@code tls} (empty: plain connections). */
+  record TlsChanged(java.util.Optional<dev.fulcrum.config.BackendTlsSettings> tls, Instant timestamp, String origin, @JsonInclude(JsonInclude.Include.NON_NULL) String idempotencyKey) implements PoolEvent {
+    public TlsChanged {
+      tls = tls == null ? java.util.Optional.empty() : tls;
+    }
+
+    public TlsChanged(java.util.Optional<dev.fulcrum.config.BackendTlsSettings> tls, Instant timestamp, String origin) {
+      this(tls, timestamp, origin, null);
+    }
+  }
+
   /** The name used in the admin API's history: {@code BackendAdded} reads {@code backend-added}. */
   static String typeName(PoolEvent event) {
     return event.getClass().getSimpleName().replaceAll("([a-z])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);

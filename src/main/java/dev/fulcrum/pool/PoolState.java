@@ -115,6 +115,9 @@ public record PoolState(
       backends.add(new BackendSettings(e.address(), e.weight()));
       return changed(next, p.strategy(), backends, p.healthCheck());
     }
+    if (event instanceof PoolEvent.TlsChanged e) {
+      return new PoolState(name, next, Optional.of(definition(p.strategy(), p.backends(), p.healthCheck()).withTls(e.tls())), recentKeys);
+    }
     if (event instanceof PoolEvent.BackendRemoved e) {
       return changed(next, p.strategy(), p.backends().stream().filter(b -> !b.address().equals(e.address())).toList(), p.healthCheck());
     }
@@ -138,6 +141,11 @@ public record PoolState(
   }
 
   private PoolState changed(long next, StrategyKind strategy, List<BackendSettings> backends, HealthCheckSettings healthCheck) {
-    return new PoolState(name, next, Optional.of(new PoolSettings(name, strategy, backends, healthCheck)), recentKeys);
+    return new PoolState(name, next, Optional.of(definition(strategy, backends, healthCheck)), recentKeys);
+  }
+
+  /** The definition with these parts changed; its TLS to the backends stays. */
+  private PoolSettings definition(StrategyKind strategy, List<BackendSettings> backends, HealthCheckSettings healthCheck) {
+    return new PoolSettings(name, strategy, backends, healthCheck).withTls(pool().tls());
   }
 }

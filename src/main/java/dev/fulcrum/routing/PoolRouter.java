@@ -47,6 +47,10 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
 
   private record RampStep() implements Command {}
 
+  /** The pool's TLS to its backends, loaded off the actor (it reads files): {@code tls} or why it cannot be used. */
+  private record TlsLoaded(dev.fulcrum.config.BackendTlsSettings settings, dev.fulcrum.tls.BackendTls tls, String error)
+      implements Command {}
+
   /** The data plane saw the backend fail often enough in a row to be ejected (sent by its {@link OutlierDetector}). */
   private record Eject(HostPort address, BackendStats stats, String reason) implements Command {}
 
@@ -78,6 +82,19 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
   private final Map<HostPort, Member> members = new LinkedHashMap<>();
   private final PoolLoad load = new PoolLoad();
   private final SlowStart slowStart = new SlowStart();
+  /**
+   * The TLS the pool's backends are reached with now (null: plain), read by backend actors as they start; it follows the
+   * definition's {@code tls} once that is loaded.
+   */
+  private final java.util.concurrent.atomic.AtomicReference<dev.fulcrum.tls.BackendTls> tls =
+      new java.util.concurrent.atomic.AtomicReference<>();
+  /** The settings {@link #tls} was loaded from (empty: plain); null before the first definition. */
+  private java.util.Optional<dev.fulcrum.config.BackendTlsSettings> tlsSettings;
+  /**
+   * False while the definition asks for TLS this node has not loaded (yet, or its files cannot be used here): the table
+   * is then empty, since connecting in plain text, or with TLS settings the user replaced, would be wrong.
+   */
+  private boolean tlsReady = true;
   private Cancellable nextRampStep;
   private PoolSettings pool;
   private long version;
@@ -111,12 +128,14 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
           publish();
           return this;
         })
+        .onMessage(TlsLoaded.class, this::onTlsLoaded)
         .onMessage(Eject.class, this::onEject)
         .onMessage(Return.class, this::onReturn)
         .build();
   }
 
   private void reconcile(PoolSettings next) {
+    followTls(next);
     Set<HostPort> wanted = new HashSet<>();
     for (BackendSettings backend : next.backends()) {
       wanted.add(backend.address());
@@ -146,10 +165,54 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
     publish();
   }
 
+  private void followTls(PoolSettings next) {
+    if (next.tls().equals(tlsSettings)) return;
+    tlsSettings = next.tls();
+    if (next.tls().isEmpty()) {
+      useTls(null, true);
+      return;
+    }
+    dev.fulcrum.config.BackendTlsSettings wanted = next.tls().get();
+    dev.fulcrum.tls.BackendTls cached = dev.fulcrum.tls.BackendTls.loaded(wanted);
+    if (cached != null) {
+      useTls(cached, true);
+      return;
+    }
+    tlsReady = false;
+    java.util.concurrent.Executor blocking =
+        getContext().getSystem().dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking());
+    getContext().pipeToSelf(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return dev.fulcrum.tls.BackendTls.of(wanted);
+      } catch (dev.fulcrum.tls.TlsException e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }, blocking), (loaded, failure) -> new TlsLoaded(wanted, loaded, failure == null ? null
+        : (failure.getCause() != null ? failure.getCause() : failure).getMessage()));
+  }
+
+  private Behavior<Command> onTlsLoaded(TlsLoaded loaded) {
+    if (tlsSettings == null || !tlsSettings.equals(java.util.Optional.of(loaded.settings()))) return this; // replaced since
+    if (loaded.error() != null) {
+      getContext().getLog().error("pool {}: its backends get no traffic from this node: tls.{}", pool.name(), loaded.error());
+      useTls(null, false);
+    } else {
+      useTls(loaded.tls(), true);
+    }
+    publish();
+    return this;
+  }
+
+  private void useTls(dev.fulcrum.tls.BackendTls next, boolean ready) {
+    tlsReady = ready;
+    tls.set(next);
+    members.values().forEach(m -> m.actor.tell(new BackendActor.UpdateTls(next)));
+  }
+
   private Member spawn(PoolSettings next, BackendSettings backend) {
     BackendStats stats = new BackendStats(load);
     Behavior<BackendActor.Command> behavior =
-        Behaviors.supervise(BackendActor.create(next.name(), backend.address(), next.healthCheck(), stats, transitions, probes))
+        Behaviors.supervise(BackendActor.create(next.name(), backend.address(), next.healthCheck(), stats, transitions, probes, tls::get))
             .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
     String name = "backend-" + (++spawned) + "-" + URLEncoder.encode(backend.address().toString(), StandardCharsets.UTF_8);
     return new Member(getContext().spawn(behavior, name), stats, backend);
@@ -225,10 +288,11 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
 
   private void publish() {
     List<RoutedBackend> eligible = new ArrayList<>();
+    dev.fulcrum.tls.BackendTls backendTls = tls.get();
     members.forEach((address, m) -> {
-      if (m.health != Health.DOWN && m.ejection == 0 && m.settings.weight() > 0
+      if (tlsReady && m.health != Health.DOWN && m.ejection == 0 && m.settings.weight() > 0
           && m.settings.admin() == BackendSettings.Admin.ACTIVE) {
-        eligible.add(new RoutedBackend(address, m.settings.weight(), m.stats, m.actor));
+        eligible.add(new RoutedBackend(address, m.settings.weight(), m.stats, m.actor, backendTls));
       }
     });
     RoutedBackend[] backends = eligible.toArray(new RoutedBackend[0]);

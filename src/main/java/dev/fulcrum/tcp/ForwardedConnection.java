@@ -195,7 +195,7 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
     backendKey = key;
     key.attach(this);
     if (!sendProxyHeader()) return;
-    dev.fulcrum.tls.BackendTls tls = listener.backendTls();
+    dev.fulcrum.tls.BackendTls tls = backend.tls(); // as of the table the backend came in
     if (tls != null) {
       // re-encrypted: the handshake with the backend is part of connecting to it, and a failed one tries the next
       backendTransport = tls.clientTransport(channel, backend.address().host(), backend.address().port());

@@ -25,14 +25,12 @@ final class NioTcpListener extends CountingTcpListener {
   private volatile NioServer server;
   /** Null on a plain listener. */
   private final TlsContext tls;
-  private final dev.fulcrum.tls.BackendTls backendTls;
 
   private NioTcpListener(
       TcpListenerSettings settings, TableRef table, dev.fulcrum.observe.TcpObserver observer, TlsContext tls) {
     super(settings, observer);
     this.table = table;
     this.tls = tls;
-    this.backendTls = dev.fulcrum.tls.BackendTls.forPool(settings.pool());
     this.limit = new AcceptLimit(settings.maxConnections());
   }
 
@@ -55,11 +53,6 @@ final class NioTcpListener extends CountingTcpListener {
 
   TlsContext tls0() {
     return tls;
-  }
-
-  /** The pool's TLS to its backends, or null. */
-  dev.fulcrum.tls.BackendTls backendTls() {
-    return backendTls;
   }
 
   @Override

@@ -35,7 +35,8 @@ import dev.fulcrum.tls.TlsException;
  * The L4 listener on Pekko Streams' {@code Tcp} ({@code engine = streams}).
  *
  * <p>The backend connection is made first and joined with a not-yet-materialized client flow; only once the connect
- * succeeds is the client's side materialized into it. A failed connect therefore leaves the client untouched, and the
+ * succeeds (with TLS to the pool's backends: once the backend's handshake completed) is the client's side materialized
+ * into it. A failed connect or backend handshake therefore leaves the client untouched, and the
  * next backend can be tried without the client noticing. Both directions are then joined with backpressure and
  * half-close. On a TLS listener the client side is Pekko's TLS stage over the socket with {@code TlsContext}'s engine;
  * its handshake begins once a backend is connected (nothing reaches the backend before it completes) and is bounded
@@ -50,8 +51,6 @@ final class StreamsTcpListener extends CountingTcpListener {
   /** Null on a plain listener. */
   private final TlsContext tls;
   private final org.apache.pekko.actor.typed.Scheduler scheduler;
-  /** The pool's TLS to its backends, or null. */
-  private final dev.fulcrum.tls.BackendTls backendTls;
 
   private StreamsTcpListener(TcpListenerSettings settings, TableRef table, Tcp tcp, Materializer materializer,
       TcpObserver observer, TlsContext tls, org.apache.pekko.actor.typed.ActorSystem<?> system) {
@@ -61,7 +60,6 @@ final class StreamsTcpListener extends CountingTcpListener {
     this.materializer = materializer;
     this.tls = tls;
     this.scheduler = system.scheduler();
-    this.backendTls = dev.fulcrum.tls.BackendTls.forPool(settings.pool());
   }
 
   static CompletionStage<TcpListener> start(
@@ -179,13 +177,24 @@ final class StreamsTcpListener extends CountingTcpListener {
   private void connect(Tcp.IncomingConnection client, ClientFlow clientFlow, Attempts attempts,
       CompletableFuture<Done> closed, long started) {
     RoutedBackend backend = attempts.next();
+    if (backend.tls() != null && settings.sendProxyProtocol() != ProxyProtocolVersion.OFF) {
+      // the pool was given TLS at runtime: the header would go inside the TLS (refused in the config for this reason)
+      gaveUp(client.remoteAddress(), attempts.made(), backend, "send-proxy-protocol needs engine = nio with a pool that "
+          + "has TLS to its backends (the header must precede the handshake)");
+      close(client, closed);
+      observer.closed(client.remoteAddress(), backend, attempts.made(), attempts.made(), started, 0,
+          System.nanoTime(), 0, 0, TcpObserver.Termination.CONNECT_FAILED);
+      return;
+    }
     CompletableFuture<Flow<ByteString, ByteString, NotUsed>> clientSide = new CompletableFuture<>();
+    // completes once the backend's TLS handshake did (a plain connection: at once)
+    CompletableFuture<Void> handshake = new CompletableFuture<>();
     // bytes each way, counted per chunk by a stage before each watch (so every chunk is counted when it fires)
     long[] bytes = new long[2];
     Pair<Pair<CompletionStage<Done>, CompletionStage<Tcp.OutgoingConnection>>, CompletionStage<Done>> watched =
         toBackend(client, bytes)
             .watchTermination(Keep.right())
-            .viaMat(outgoing(backend), Keep.both())
+            .viaMat(outgoing(backend, handshake), Keep.both())
             .via(Flow.of(ByteString.class).map(chunk -> {
               bytes[1] += chunk.size();
               return chunk;
@@ -195,7 +204,20 @@ final class StreamsTcpListener extends CountingTcpListener {
             .run(materializer);
     CompletionStage<Done> toBackendDone = watched.first().first();
     CompletionStage<Done> toClientDone = watched.second();
-    watched.first().second().whenComplete((connected, failure) -> {
+    // Connected means through the TLS handshake too: the client is joined only then, so that a backend that cannot be
+    // verified is a failed connect like a refused one, and the next backend is tried with the client untouched.
+    CompletionStage<?> connectedStage = watched.first().second();
+    if (backend.tls() != null) {
+      toClientDone.whenComplete((done, error) -> handshake.completeExceptionally(error != null ? error
+          : new javax.net.ssl.SSLHandshakeException("the backend closed the connection within the TLS handshake")));
+      long timeout = settings.connectTimeout().toMillis();
+      org.apache.pekko.actor.Cancellable timer = scheduler.scheduleOnce(settings.connectTimeout(), () ->
+          handshake.completeExceptionally(new javax.net.ssl.SSLHandshakeException(
+              "the TLS handshake did not complete within " + timeout + " ms")), materializer.executionContext());
+      handshake.whenComplete((done, error) -> timer.cancel());
+      connectedStage = watched.first().second().thenCompose(connected -> handshake);
+    }
+    connectedStage.whenComplete((connected, failure) -> {
       if (failure == null) {
         backend.stats().connectSucceeded();
         backend.stats().connectionOpened();
@@ -215,6 +237,8 @@ final class StreamsTcpListener extends CountingTcpListener {
             });
         clientSide.complete(clientFlow.flow());
       } else {
+        // ends the backend's side (a handshake that timed out) without materializing the client's
+        clientSide.completeExceptionally(Failures.unwrap(failure));
         backend.reportConnectFailure(Failures.describe(failure));
         if (attempts.hasNext()) {
           connect(client, clientFlow, attempts, closed, started);
@@ -243,11 +267,14 @@ final class StreamsTcpListener extends CountingTcpListener {
     return counted.prepend(Source.single(ByteString.fromArray(header)));
   }
 
-  private Flow<ByteString, ByteString, CompletionStage<Tcp.OutgoingConnection>> outgoing(RoutedBackend backend) {
+  /** {@code handshake} is completed when the backend's TLS handshake is (at once on a plain connection). */
+  private Flow<ByteString, ByteString, CompletionStage<Tcp.OutgoingConnection>> outgoing(RoutedBackend backend,
+      CompletableFuture<Void> handshake) {
     // No idle timeout here: every byte passes the client side too, whose idle timeout covers the pair.
+    dev.fulcrum.tls.BackendTls backendTls = backend.tls();
     if (backendTls != null) {
-      // re-encrypted; the connect completes with TCP's, a failed handshake then ends the pair (the nio engine tries
-      // the next backend instead)
+      // re-encrypted (with the TLS of the table this backend came in); Pekko checks the session once the handshake
+      // completed, which is how the handshake's end is learnt
       return tcp.outgoingConnectionWithTls(
           backend.socketAddress(),
           () -> backendTls.newEngine(backend.address().host(), backend.address().port()),
@@ -255,9 +282,13 @@ final class StreamsTcpListener extends CountingTcpListener {
           Collections.emptyList(),
           Optional.of(settings.connectTimeout()),
           Optional.empty(),
-          session -> Optional.empty(),
+          session -> {
+            handshake.complete(null);
+            return Optional.empty();
+          },
           TLSClosing.eagerClose());
     }
+    handshake.complete(null);
     return tcp.outgoingConnection(
         backend.socketAddress(),
         Optional.empty(),

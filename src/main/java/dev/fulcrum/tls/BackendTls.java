@@ -9,7 +9,7 @@ import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.List;
-import java.util.Optional;
+import java.nio.file.Path;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;
@@ -23,27 +23,11 @@ import tlschannel.ClientTlsChannel;
  * TLS from Fulcrum to one pool's backends, for every engine and for health checks: the backend's chain is verified
  * against the pool's CA file or the system trust store, its name (the pool's server-name, else the backend's host)
  * checked as HTTPS clients check it and sent as SNI; a client certificate when the pool has one. One per settings,
- * loaded once.
+ * loaded once. A pool's settings are part of its definition (journaled, replicated): each node loads them from its
+ * own files when its router learns them.
  */
 public final class BackendTls {
   private static final ConcurrentHashMap<BackendTlsSettings, BackendTls> LOADED = new ConcurrentHashMap<>();
-  /**
-   * Each pool's settings, from the node's config at start-up (node-local, as certificate files are). Process-wide: the
-   * nodes of one JVM (tests) share it, the last started wins for a pool they both name.
-   */
-  private static final ConcurrentHashMap<String, BackendTlsSettings> POOLS = new ConcurrentHashMap<>();
-
-  /** The pools' TLS to their backends, from the config; loads each (a file that cannot be used throws, naming it). */
-  public static void configure(java.util.Map<String, BackendTlsSettings> pools) throws TlsException {
-    for (BackendTlsSettings settings : pools.values()) of(settings);
-    POOLS.putAll(pools);
-  }
-
-  /** The pool's TLS to its backends, or null: plain connections (also every pool created at runtime). */
-  public static BackendTls forPool(String pool) {
-    BackendTlsSettings settings = POOLS.get(pool);
-    return settings == null ? null : orNull(Optional.of(settings));
-  }
 
   private final BackendTlsSettings settings;
   private final SSLContext context;
@@ -55,7 +39,10 @@ public final class BackendTls {
     this.protocols = settings.protocols().toArray(String[]::new);
   }
 
-  /** The pool's backend TLS, loaded on first use; a file that cannot be used is a {@link TlsException} naming it. */
+  /**
+   * The pool's backend TLS, loaded on first use; a file that cannot be used is a {@link TlsException} whose message
+   * begins with the field's name ({@code ca-file: ...}): callers put the block's path before it.
+   */
   public static BackendTls of(BackendTlsSettings settings) throws TlsException {
     BackendTls loaded = LOADED.get(settings);
     if (loaded != null) return loaded;
@@ -64,44 +51,67 @@ public final class BackendTls {
     return raced != null ? raced : loaded;
   }
 
-  /** As {@link #of}, for settings checked at start-up already ({@code Fulcrum} loads every pool's first). */
-  public static BackendTls orNull(Optional<BackendTlsSettings> settings) {
-    if (settings.isEmpty()) return null;
-    try {
-      return of(settings.get());
-    } catch (TlsException e) {
-      throw new IllegalArgumentException(e.getMessage(), e);
-    }
+  /** The settings' TLS if loaded already, else null: never reads a file (for actors, which must not block). */
+  public static BackendTls loaded(BackendTlsSettings settings) {
+    return LOADED.get(settings);
   }
 
   private static BackendTls load(BackendTlsSettings settings) throws TlsException {
+    KeyStore cas = null;
+    if (settings.caFile().isPresent()) {
+      List<X509Certificate> list = field("ca-file", () -> PemFiles.certificates(Path.of(settings.caFile().get())));
+      cas = field("ca-file", () -> {
+        KeyStore store = emptyStore();
+        int i = 0;
+        for (X509Certificate ca : list) store.setCertificateEntry("ca-" + i++, ca);
+        return store;
+      });
+    }
+    KeyStore client = null;
+    if (settings.certFile().isPresent()) {
+      List<X509Certificate> chain = field("cert-file", () -> PemFiles.certificates(Path.of(settings.certFile().get())));
+      PrivateKey key = field("key-file", () -> PemFiles.privateKey(Path.of(settings.keyFile().orElseThrow())));
+      client = field("key-file", () -> {
+        KeyStore store = emptyStore();
+        store.setKeyEntry("client", key, new char[0], chain.toArray(X509Certificate[]::new));
+        return store;
+      });
+    }
     try {
       TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      if (settings.caFile().isPresent()) {
-        KeyStore cas = KeyStore.getInstance("PKCS12");
-        cas.load(null, null);
-        int i = 0;
-        for (X509Certificate ca : PemFiles.certificates(settings.caFile().get())) cas.setCertificateEntry("ca-" + i++, ca);
-        trust.init(cas);
-      } else {
-        trust.init((KeyStore) null); // the JDK's cacerts: the system trust store
-      }
+      trust.init(cas); // null: the JDK's cacerts, the system trust store
       KeyManagerFactory keys = null;
-      if (settings.certFile().isPresent()) {
-        List<X509Certificate> chain = PemFiles.certificates(settings.certFile().get());
-        PrivateKey key = PemFiles.privateKey(settings.keyFile().orElseThrow());
-        KeyStore store = KeyStore.getInstance("PKCS12");
-        store.load(null, null);
-        store.setKeyEntry("client", key, new char[0], chain.toArray(X509Certificate[]::new));
+      if (client != null) {
         keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        keys.init(store, new char[0]);
+        keys.init(client, new char[0]);
       }
       SSLContext context = SSLContext.getInstance("TLS");
       context.init(keys == null ? null : keys.getKeyManagers(), trust.getTrustManagers(), null);
       return new BackendTls(settings, context);
-    } catch (GeneralSecurityException | IOException e) {
-      throw new TlsException(settings.configPath() + ": TLS to the backends cannot be set up: " + e.getMessage());
+    } catch (GeneralSecurityException e) {
+      throw new TlsException("TLS to the backends cannot be set up: " + e.getMessage());
     }
+  }
+
+  private interface Loading<T> {
+    T load() throws TlsException, GeneralSecurityException, IOException;
+  }
+
+  /** Runs one step of loading, naming the field whose file it reads in any error. */
+  private static <T> T field(String name, Loading<T> step) throws TlsException {
+    try {
+      return step.load();
+    } catch (TlsException e) {
+      throw new TlsException(name + ": " + e.getMessage());
+    } catch (GeneralSecurityException | IOException e) {
+      throw new TlsException(name + ": cannot be used: " + e.getMessage());
+    }
+  }
+
+  private static KeyStore emptyStore() throws GeneralSecurityException, IOException {
+    KeyStore store = KeyStore.getInstance("PKCS12");
+    store.load(null, null);
+    return store;
   }
 
   /** A client engine for one connection to {@code host:port}. */

@@ -57,7 +57,7 @@ class TlsListenerAndPoolSettingsTest {
     BackendTlsSettings tls = settings.backendTls("web").orElseThrow();
     assertTrue(tls.verifyHostname());
     assertEquals("api.internal", tls.serverName().orElseThrow());
-    assertEquals(pem, tls.caFile().orElseThrow());
+    assertEquals(pem.toString(), tls.caFile().orElseThrow());
     assertTrue(parse("fulcrum.pools.web.tls { enabled = false }").backendTls("web").isEmpty());
     assertTrue(parse("").backendTls("web").isEmpty());
   }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import dev.fulcrum.config.BackendSettings;
+import dev.fulcrum.config.BackendTlsSettings;
 import dev.fulcrum.config.HealthCheckSettings;
 import dev.fulcrum.config.HostPort;
 import dev.fulcrum.config.JournalSettings;
@@ -205,6 +206,54 @@ class PoolEntityTest {
     HealthCheckSettings bad = new HealthCheckSettings(
         HealthCheckSettings.Kind.TCP, "/", 200, Optional.empty(), Duration.ofMillis(500), Duration.ofMillis(200), 0, 1);
     assertRejected(run(r -> new PoolEntity.SetHealthCheck(bad, r)), Reason.INVALID);
+  }
+
+  @Test
+  void tlsToTheBackendsIsPartOfTheDefinitionAndSurvivesOtherChanges() {
+    BackendTlsSettings tls = new BackendTlsSettings(Optional.of("/etc/fulcrum/ca.pem"), Optional.of("api.internal"), true,
+        Optional.empty(), Optional.empty(), List.of("TLSv1.3"));
+    var created = run(r -> new PoolEntity.Create(StrategyKind.ROUND_ROBIN, List.of(new BackendSettings(A, 1)),
+        Optional.empty(), Optional.of(tls), PoolEntity.Request.javaApi(), r));
+    assertEquals(Optional.of(tls), created.eventOfType(PoolEvent.PoolCreated.class).pool().tls());
+    // the other changes rebuild the definition: the TLS must stay
+    run(r -> new PoolEntity.AddBackend(B, 1, r));
+    run(r -> new PoolEntity.SetStrategy(StrategyKind.LEAST_CONNECTIONS, r));
+    run(r -> new PoolEntity.Drain(A, r));
+    assertEquals(Optional.of(tls), entity.getState().pool().tls());
+
+    assertTrue(run(r -> new PoolEntity.SetTls(Optional.of(tls), r)).hasNoEvents(), "unchanged: nothing persisted");
+    var off = run(r -> new PoolEntity.SetTls(Optional.empty(), r));
+    assertEquals(Optional.empty(), off.eventOfType(PoolEvent.TlsChanged.class).tls());
+    assertEquals(Optional.empty(), ok(off).pool().tls());
+    var on = run(r -> new PoolEntity.SetTls(Optional.of(tls), r));
+    assertEquals(Optional.of(tls), ok(on).pool().tls());
+    assertEquals(List.of(new BackendSettings(A, 1, BackendSettings.Admin.DRAINING), new BackendSettings(B, 1)),
+        ok(on).pool().backends());
+
+    BackendTlsSettings halfClientCert = new BackendTlsSettings(Optional.empty(), Optional.empty(), true,
+        Optional.of("/etc/fulcrum/client.pem"), Optional.empty(), List.of("TLSv1.3"));
+    var refused = run(r -> new PoolEntity.SetTls(Optional.of(halfClientCert), r));
+    assertRejected(refused, Reason.INVALID);
+    assertTrue(((PoolEntity.Rejected) refused.reply()).message().startsWith("tls.key-file"), refused.reply().toString());
+    BackendTlsSettings oldProtocol = new BackendTlsSettings(Optional.empty(), Optional.empty(), true,
+        Optional.empty(), Optional.empty(), List.of("TLSv1.1"));
+    assertRejected(run(r -> new PoolEntity.SetTls(Optional.of(oldProtocol), r)), Reason.INVALID);
+  }
+
+  @Test
+  void bootstrapReportsAndAppliesADifferentTls() {
+    String name = entity.getState().name();
+    PoolSettings plain = new PoolSettings(name, StrategyKind.ROUND_ROBIN, List.of(new BackendSettings(A, 1)),
+        settings.defaultHealthCheck());
+    entity.<PoolEntity.BootstrapResult>runCommand(r -> new PoolEntity.Bootstrap(plain, false, r));
+    PoolSettings withTls = plain.withTls(Optional.of(new BackendTlsSettings(Optional.empty(), Optional.of("api.internal"),
+        true, Optional.empty(), Optional.empty(), List.of("TLSv1.3", "TLSv1.2"))));
+    var kept = entity.<PoolEntity.BootstrapResult>runCommand(r -> new PoolEntity.Bootstrap(withTls, false, r));
+    assertEquals(1, kept.reply().differences().size(), String.join("; ", kept.reply().differences()));
+    assertTrue(kept.reply().differences().get(0).startsWith("tls is off in the journal"), kept.reply().differences().get(0));
+    var applied = entity.<PoolEntity.BootstrapResult>runCommand(r -> new PoolEntity.Bootstrap(withTls, true, r));
+    assertEquals(withTls.tls(), applied.eventOfType(PoolEvent.TlsChanged.class).tls());
+    assertEquals(withTls.tls(), applied.reply().state().pool().tls());
   }
 
   @Test

@@ -34,6 +34,25 @@ public final class TlsClients {
     }
   }
 
+  /** A server context with NAME.pem and NAME.key of {@code dir} (made by {@link TestCertificates}), via PKCS#12. */
+  public static SSLContext server(Path dir, String name) {
+    Path p12 = dir.resolve(name + ".p12");
+    TestCertificates.run(List.of("openssl", "pkcs12", "-export", "-in", dir.resolve(name + ".pem").toString(),
+        "-inkey", dir.resolve(name + ".key").toString(), "-out", p12.toString(), "-passout", "pass:secret"));
+    try (InputStream in = Files.newInputStream(p12)) {
+      KeyStore store = KeyStore.getInstance("PKCS12");
+      store.load(in, "secret".toCharArray());
+      javax.net.ssl.KeyManagerFactory keys =
+          javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+      keys.init(store, "secret".toCharArray());
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(keys.getKeyManagers(), null, null);
+      return context;
+    } catch (IOException | java.security.GeneralSecurityException e) {
+      throw new AssertionError("cannot load " + p12 + ": " + e, e);
+    }
+  }
+
   /** A TLS socket to 127.0.0.1:port that checks the server's certificate against {@code pem} and its name {@code host}. */
   public static SSLSocket connect(Path pem, int port, String host) throws IOException {
     SSLSocket socket = (SSLSocket) trusting(pem).getSocketFactory().createSocket("127.0.0.1", port);

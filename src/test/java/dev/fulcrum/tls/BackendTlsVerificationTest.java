@@ -102,8 +102,8 @@ class BackendTlsVerificationTest {
   }
 
   private static BackendTlsSettings settings(Optional<Path> ca, Optional<String> name, boolean verify) {
-    return new BackendTlsSettings(ca, name, verify, Optional.empty(), Optional.empty(), List.of("TLSv1.3", "TLSv1.2"),
-        "fulcrum.pools.test.tls");
+    return new BackendTlsSettings(ca.map(Path::toString), name, verify, Optional.empty(), Optional.empty(),
+        List.of("TLSv1.3", "TLSv1.2"));
   }
 
   /** A blocking TLS exchange with the server through the pool's engine: one byte there and back. */

@@ -483,6 +483,10 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   void close() {
     if (state == State.CLOSED) return;
+    // ended before its TLS session was made (and after any PROXY header): a refused, failed or timed-out handshake
+    if (state != State.PREAMBLE && listener.tlsOrNull() != null && transport() != null && transport().session() == null) {
+      listener.tlsRefused(clientSocket);
+    }
     Exchange current = state == State.EXCHANGING ? exchange : null;
     boolean http2 = state == State.HTTP2;
     state = State.CLOSED;

@@ -126,7 +126,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     }
     upload = new BodyRelay(client, requestHead.duplicate(), BodyFraming.of(head), head.contentLength(),
         policy.maxBodySize());
-    target = UpstreamPool.Target.of(backend, route.upstreamKey(), client.clientSocket());
+    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend), client.clientSocket());
     UpstreamConnection idle = pool.acquireNow(target);
     if (idle != null) {
       connecting();

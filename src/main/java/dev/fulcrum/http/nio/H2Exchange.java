@@ -126,7 +126,7 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     log.attempt(backend, attemptStarted);
     up = requestHead.duplicate();
     upEnded = upFraming == BodyFraming.NONE;
-    target = UpstreamPool.Target.of(backend, route.upstreamKey(), client.clientSocket());
+    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend), client.clientSocket());
     UpstreamConnection idle = pool.acquireNow(target);
     if (idle != null) acquired(idle);
     else pool.acquireLater(target, backend.stats(), this);

@@ -136,6 +136,17 @@ public final class NioHttpListener implements HttpListener {
     return violation -> observer.http2Violation(violation.name().toLowerCase(java.util.Locale.ROOT));
   }
 
+  private final dev.fulcrum.nio.RateLimitedCounter tlsRefusals = new dev.fulcrum.nio.RateLimitedCounter((count, sample) ->
+      org.slf4j.LoggerFactory.getLogger(NioHttpListener.class).info(
+          "listener {}: {} TLS handshake(s) refused, failed or timed out; the latest from {}", settings().name(), count,
+          sample == null ? "" : sample.getMessage()));
+
+  /** A client's connection ended before its TLS handshake completed: counted, and logged now and then. */
+  void tlsRefused(java.net.InetSocketAddress client) {
+    observer.tlsRefused();
+    tlsRefusals.increment(new dev.fulcrum.tls.TlsRefusal(String.valueOf(client)));
+  }
+
   ExchangeLog.Observer observer() {
     return observer;
   }

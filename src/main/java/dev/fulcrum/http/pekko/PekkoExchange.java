@@ -99,7 +99,7 @@ final class PekkoExchange {
     stats.requestStarted();
     long start = System.nanoTime();
     record.attempt(backend, start);
-    CompletableFuture<HttpResponse> pending = context.clients().send(backend.address(), route.upstreamKey(), outgoing);
+    CompletableFuture<HttpResponse> pending = context.clients().send(backend.address(), route.upstreamKey(backend), outgoing);
     Duration timeout = route.upstream().responseTimeout();
     bodySent.thenRun(() -> {
       if (pending.isDone()) return;

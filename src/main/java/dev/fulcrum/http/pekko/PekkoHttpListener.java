@@ -74,8 +74,20 @@ public final class PekkoHttpListener implements HttpListener {
         .newServerAt(settings.bind().host(), settings.bind().port())
         .withMaterializer(materializer)
         .withSettings(serverSettings);
-    // the same engines as the nio engine's: protocols, suites, SNI certificates and client authentication
-    if (tls != null) server = server.enableHttps(ConnectionContext.httpsServer(tls::newServerEngine));
+    // the same engines as the nio engine's: protocols, suites, SNI certificates and client authentication; bounded and
+    // counted by a wrapper, as Pekko HTTP has no hook of its own for either
+    if (tls != null) {
+      TlsContext bound = tls;
+      dev.fulcrum.nio.RateLimitedCounter refusals = new dev.fulcrum.nio.RateLimitedCounter((count, sample) ->
+          org.slf4j.LoggerFactory.getLogger(PekkoHttpListener.class).info(
+              "listener {}: {} TLS handshake(s) refused, failed or timed out; the latest: {}", settings.name(), count,
+              sample == null ? "" : sample.getMessage()));
+      server = server.enableHttps(ConnectionContext.httpsServer(() -> new dev.fulcrum.tls.HandshakeBoundEngine(
+          bound.newServerEngine(), bound.handshakeTimeout(), reason -> {
+            observer.tlsRefused();
+            refusals.increment(new dev.fulcrum.tls.TlsRefusal(reason));
+          })));
+    }
     return server.bindFlow(PekkoConnection.flow(handler, serverSettings.getPipeliningLimit(), observer)).thenApply(binding -> {
       if (tls != null) tls.watch(2);
       return (HttpListener) new PekkoHttpListener(settings, binding, context.clients(), tls);

@@ -12,6 +12,12 @@ public interface ListenerObserver extends ExchangeLog.Observer {
   /** A client broke HTTP/2's rules or limits ({@code kind}: rapid_reset, control_flood, ...): counted. */
   default void http2Violation(String kind) {}
 
+  /**
+   * A client's TLS handshake was refused or timed out (counted as TCP listeners count theirs, {@code termination =
+   * tls-refused}); from the engine's thread, so it must only count.
+   */
+  default void tlsRefused() {}
+
   /** The listener's retry budget, whose refusals are read when scraped. */
   default void retryBudget(RetryBudget budget) {}
 

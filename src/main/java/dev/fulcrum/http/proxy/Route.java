@@ -17,6 +17,8 @@ public final class Route implements Admission {
   private final HeaderRewriter.Rules responseRules;
   private final TableRef table;
   private final UpstreamKey upstreamKey;
+  /** The key last asked for with a pool's TLS: one per pool definition, so cached rather than made per request. */
+  private volatile UpstreamKey withTls;
   private final String pool;
   private final Key key;
 
@@ -36,8 +38,8 @@ public final class Route implements Admission {
     this.requestRules = new HeaderRewriter.Rules(settings.requestHeaders());
     this.responseRules = new HeaderRewriter.Rules(settings.responseHeaders());
     this.table = table;
-    // the pool's TLS to its backends is node-local config, looked up by pool name (routes added at runtime too)
-    this.upstreamKey = UpstreamKey.of(settings.upstream(), dev.fulcrum.tls.BackendTls.forPool(settings.pool()));
+    this.upstreamKey = UpstreamKey.of(settings.upstream());
+    this.withTls = upstreamKey;
   }
 
   /** How metrics and the access log name the route: its name, by default its host and path prefix, e.g. {@code *\/api}. */
@@ -62,9 +64,23 @@ public final class Route implements Admission {
     return settings.upstream();
   }
 
-  /** Routes with equal keys share backend connections. */
+  /** Routes with equal keys share backend connections. Plain connections; see {@link #upstreamKey(RoutedBackend)}. */
   public UpstreamKey upstreamKey() {
     return upstreamKey;
+  }
+
+  /**
+   * The key for a connection to {@code backend}, with the TLS its pool speaks to it as of its table (the pool's TLS
+   * is part of its definition and may change at runtime: connections made with other settings are not shared).
+   */
+  public UpstreamKey upstreamKey(dev.fulcrum.routing.RoutedBackend backend) {
+    dev.fulcrum.tls.BackendTls tls = backend.tls();
+    if (tls == null) return upstreamKey;
+    UpstreamKey cached = withTls;
+    if (cached.tls() == tls) return cached;
+    cached = upstreamKey.withTls(tls);
+    withTls = cached;
+    return cached;
   }
 
   TableRef table() {

@@ -28,6 +28,11 @@ public record UpstreamKey(
     this(connectTimeout, idleTimeout, keepAliveTimeout, maxConnections, queueSize, queueTimeout, sendProxyProtocol, null);
   }
 
+  public UpstreamKey withTls(BackendTls tls) {
+    return new UpstreamKey(connectTimeout, idleTimeout, keepAliveTimeout, maxConnections, queueSize, queueTimeout,
+        sendProxyProtocol, tls);
+  }
+
   /** Whether connections are private to one client: the PROXY header each begins with names that client. */
   public boolean perClient() {
     return sendProxyProtocol != ProxyProtocolVersion.OFF;

@@ -1,0 +1,167 @@
+package dev.fulcrum.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.fulcrum.Fulcrum;
+import dev.fulcrum.testing.Eventually;
+import dev.fulcrum.testing.PrometheusText;
+import dev.fulcrum.testing.TestCertificates;
+import dev.fulcrum.testing.TestConfig;
+import dev.fulcrum.testing.TlsClients;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * HTTPS listeners of both engines count refused handshakes as TCP listeners do ({@code termination="tls-refused"},
+ * here in {@code fulcrum_http_terminations_total}) and bound the handshake by {@code tls.handshake-timeout}: a client
+ * that trickles its hello in a byte at a time is closed at the timeout (the pekko engine at its first byte after it),
+ * well before the idle timeout, and counted; a client that completes its handshake is not.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@ParameterizedClass(name = "engine = {0}")
+@ValueSource(strings = {"nio", "pekko"})
+class HttpTlsRefusalsTest {
+  @Parameter String engine;
+
+  private Path dir;
+  private Fulcrum fulcrum;
+  private int port;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  @BeforeAll
+  void certificates() throws IOException {
+    dir = Files.createTempDirectory("fulcrum-https-refusals");
+    TestCertificates.selfSigned(dir, "h", true, "h.example");
+  }
+
+  @BeforeParameterizedClassInvocation(injectArguments = false)
+  void start() {
+    fulcrum = Fulcrum.start(TestConfig.of("""
+        fulcrum.pools.none.backends = ["127.0.0.1:1"]
+        fulcrum.listeners.http.https {
+          bind = "127.0.0.1:0", engine = %s, routes = [{pool = none}], client-idle-timeout = 30s
+          tls { certificates = [{cert = "%s", key = "%s"}], handshake-timeout = 1s }
+        }
+        """.formatted(engine, dir.resolve("h.pem"), dir.resolve("h.key"))));
+    port = fulcrum.httpListener("https").localAddress().getPort();
+  }
+
+  @AfterParameterizedClassInvocation(injectArguments = false)
+  void stop() throws Exception {
+    if (fulcrum != null) fulcrum.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void refusedHandshakesAreCountedAndATrickledOneIsClosedAtTheTimeout() throws Exception {
+    double before = refused(scrape());
+
+    try (Socket plain = new Socket("127.0.0.1", port)) {
+      plain.setSoTimeout(10_000);
+      plain.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      drain(plain.getInputStream());
+    }
+    awaitRefused(before + 1, "plain HTTP on the TLS port");
+
+    try (Socket old = new Socket("127.0.0.1", port)) {
+      old.setSoTimeout(10_000);
+      old.getOutputStream().write(TlsClients.tls11ClientHello());
+      drain(old.getInputStream());
+    }
+    awaitRefused(before + 2, "a TLS 1.1 hello");
+
+    long started = System.nanoTime();
+    try (Socket trickling = new Socket("127.0.0.1", port)) {
+      trickling.setSoTimeout(200);
+      OutputStream out = trickling.getOutputStream();
+      byte[] hello = TlsClients.tls11ClientHello();
+      // a byte of a hello every 200 ms (a whole one would take longer than the idle timeout): closed at the timeout
+      boolean closed = false;
+      for (int i = 0; i < hello.length && !closed && System.nanoTime() - started < TimeUnit.SECONDS.toNanos(20); i++) {
+        try {
+          out.write(hello[i % 5]); // the record header, again and again: never a complete hello
+          out.flush();
+          closed = trickling.getInputStream().read() < 0;
+        } catch (java.net.SocketTimeoutException stillOpen) {
+          // nothing from the listener yet
+        } catch (SocketException reset) {
+          closed = true;
+        }
+      }
+      long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+      assertTrue(closed, "still open after " + tookMs + " ms");
+      assertTrue(tookMs >= 900 && tookMs < 5000, "closed after " + tookMs + " ms (timeout 1 s, idle timeout 30 s)");
+    }
+    awaitRefused(before + 3, "a trickled hello");
+
+    try (SSLSocket good = TlsClients.connect(dir.resolve("h.pem"), port, "h.example")) {
+      good.startHandshake();
+      good.getOutputStream().write("GET / HTTP/1.1\r\nHost: h.example\r\nConnection: close\r\n\r\n"
+          .getBytes(StandardCharsets.ISO_8859_1));
+      String answer = new String(good.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      assertTrue(answer.startsWith("HTTP/1.1 50"), answer); // the pool's backend is not there: answered all the same
+    }
+    // one more refusal after it: counted alone, the completed handshake before it was not
+    try (Socket plain = new Socket("127.0.0.1", port)) {
+      plain.setSoTimeout(10_000);
+      plain.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      drain(plain.getInputStream());
+    }
+    awaitRefused(before + 4, "plain HTTP after a completed handshake");
+    assertEquals(before + 4, refused(scrape()), "a completed handshake is not a refusal");
+  }
+
+  private static void drain(InputStream in) throws IOException {
+    try {
+      byte[] answer = in.readAllBytes(); // an alert at most, then the end
+      if (answer.length > 0) assertEquals(0x15, answer[0], "an alert, not an HTTP answer");
+    } catch (SocketException reset) {
+      // closed all the same
+    }
+  }
+
+  private void awaitRefused(double count, String what) {
+    Eventually.await(Duration.ofSeconds(10), what + " counted as tls-refused", this::scrape, m -> refused(m) == count);
+  }
+
+  private static double refused(Map<String, Double> metrics) {
+    return PrometheusText.value(metrics, "fulcrum_http_terminations_total", "listener=https", "termination=tls-refused");
+  }
+
+  private Map<String, Double> scrape() {
+    try {
+      HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + fulcrum.adminAddress().getPort() + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      return PrometheusText.parse(response.body());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+}
