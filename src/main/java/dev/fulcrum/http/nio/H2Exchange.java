@@ -43,7 +43,6 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   private final H2ClientSession session;
   private final ClientConnection client;
   private final H2ServerConnection h2;
-  private final ListenerPolicy policy;
   private final UpstreamPool pool;
   private final H2Request request;
   private final int stream;
@@ -51,17 +50,14 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   private final String requestId;
   private final String path;
   private final ExchangeLog log;
-  private final boolean replayable;
   private final BodyFraming upFraming;
   private final ByteBuffer requestHead;
   /** gRPC's deadline (from grpc-timeout), or 0. */
   private final long grpcDeadline;
   private Phase phase = Phase.CONNECTING;
-  private BackendSelection selection;
-  private RoutedBackend backend;
+  private final BackendAttempts attempts;
   private UpstreamPool.Target target;
   private UpstreamConnection connection;
-  private long attemptStarted;
   /** Bytes for the backend not written yet (flush mode): the head, then framed body pieces. */
   private ByteBuffer up;
   private boolean upEnded;
@@ -82,7 +78,6 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     this.session = session;
     this.client = session.client();
     this.h2 = session.frames();
-    this.policy = policy;
     this.pool = pool;
     this.request = request;
     this.stream = request.streamId();
@@ -90,7 +85,8 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     this.requestId = requestId;
     this.path = target.path();
     this.log = log;
-    this.replayable = !request.hasBody() && BackendSelection.idempotent(request.method());
+    this.attempts = new BackendAttempts(policy, route, log, client.loop::now, requestId,
+        !request.hasBody() && BackendSelection.idempotent(request.method()));
     HeaderFields headers = new HeaderFields(request.headers().size() + 6);
     route.requestHeaders(request.headers(), client.forwarded(requestId, request.authority()), headers);
     if (request.endStream()) {
@@ -112,18 +108,15 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
 
   /** Starts the first attempt; false (and nothing started) when the route's pool has no eligible backend. */
   boolean start() {
-    selection = policy.select(route, client.address(), request.headers(), path, replayable);
-    if (selection == null) return false;
-    attempt(selection.first());
+    RoutedBackend first = attempts.select(client.address(), request.headers(), path);
+    if (first == null) return false;
+    attempt(first);
     return true;
   }
 
-  private void attempt(RoutedBackend next) {
+  private void attempt(RoutedBackend backend) {
     phase = Phase.CONNECTING;
-    backend = next;
-    backend.stats().requestStarted();
-    attemptStarted = client.loop.now();
-    log.attempt(backend, attemptStarted);
+    attempts.begin(backend);
     up = requestHead.duplicate();
     upEnded = upFraming == BodyFraming.NONE;
     target = UpstreamPool.Target.of(backend, route.upstreamKey(), client.clientSocket());
@@ -357,16 +350,14 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
 
   private void respond(ResponseHead response) {
     responseStarted = true;
-    backend.stats().connectSucceeded();
-    selection.responded(response.status());
-    log.responseHead(response.status(), client.loop.now());
+    attempts.responded(response.status());
     downFraming = BodyFraming.of(response, request.method());
     downRemaining = response.contentLength();
     backendKeepAlive = response.keepAlive();
     if (downFraming == BodyFraming.CHUNKED) chunked = new ChunkedScanner(Long.MAX_VALUE);
     HeaderFields headers = new HeaderFields(response.headers().size() + 2);
     route.responseHeaders(response.headers(), requestId, headers);
-    String cookie = selection.stickyCookie();
+    String cookie = attempts.stickyCookie();
     if (cookie != null) headers.add("Set-Cookie", cookie);
     if (downFraming == BodyFraming.CHUNKED) headers.removeAll("content-length");
     h2.respond(stream, response.status(), headers, downFraming == BodyFraming.NONE);
@@ -483,23 +474,16 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
 
   private void failed(BackendFailure failure) {
     if (phase == Phase.DONE) return;
-    boolean staleReuse = failure.kind() == BackendFailure.Kind.RESET && connection != null && connection.reused()
-        && replayable;
+    boolean pooled = connection != null && connection.reused();
     endAttempt();
-    log.attemptFailed(failure);
-    if (staleReuse) {
-      attempt(backend);
-      return;
-    }
-    RoutedBackend next = selection.retryAfter(failure);
+    RoutedBackend next = attempts.retry(failure, pooled);
     if (next != null) {
       attempt(next);
       return;
     }
     phase = Phase.DONE;
-    log.gaveUp(failure);
     session.exchangeDone(this);
-    session.answer(request, policy.answer(selection, failure), requestId, log);
+    session.answer(request, attempts.answer(failure), requestId, log);
   }
 
   private void endAttempt() {
@@ -507,7 +491,7 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
       pool.close(connection);
       connection = null;
     }
-    if (backend != null) backend.stats().requestFinished(client.loop.now() - attemptStarted);
+    attempts.end();
   }
 
   private void logEnd(ExchangeLog.Termination otherwise) {
