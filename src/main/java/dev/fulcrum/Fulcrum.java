@@ -148,6 +148,7 @@ public final class Fulcrum {
     // before anything starts: a pool's unusable backend certificate or CA file is a start-up error naming it
     try {
       dev.fulcrum.tls.BackendTls.configure(settings.backendTls());
+      dev.fulcrum.http.proxy.PoolProtocols.configure(settings.backendProtocols());
     } catch (dev.fulcrum.tls.TlsException e) {
       throw new StartupException("cannot set up TLS to the backends: " + e.getMessage());
     }

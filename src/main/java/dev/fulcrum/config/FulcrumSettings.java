@@ -14,13 +14,23 @@ public record FulcrumSettings(
     HttpSettings http,
     DnsSettings dns,
     List<DiscoverySettings> discovery,
-    java.util.Map<String, BackendTlsSettings> backendTls) {
+    java.util.Map<String, BackendTlsSettings> backendTls,
+    java.util.Map<String, BackendProtocol> backendProtocols) {
 
   public FulcrumSettings {
     discovery = List.copyOf(discovery);
     pools = List.copyOf(pools);
     tcpListeners = List.copyOf(tcpListeners);
     backendTls = java.util.Map.copyOf(backendTls);
+    backendProtocols = java.util.Map.copyOf(backendProtocols);
+  }
+
+  /** Settings whose pools all speak HTTP/1.1 to their backends. */
+  public FulcrumSettings(List<PoolSettings> pools, List<TcpListenerSettings> tcpListeners, DemoSettings demo,
+      Duration drainTimeout, int eventLoops, StrategySettings balancingDefaults, HttpSettings http, DnsSettings dns,
+      List<DiscoverySettings> discovery, java.util.Map<String, BackendTlsSettings> backendTls) {
+    this(pools, tcpListeners, demo, drainTimeout, eventLoops, balancingDefaults, http, dns, discovery, backendTls,
+        java.util.Map.of());
   }
 
   /** Settings without TLS to any backend. */

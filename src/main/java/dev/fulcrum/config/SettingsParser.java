@@ -33,6 +33,9 @@ public final class SettingsParser {
     ConfigReader balancing = fulcrum.child("balancing");
     Map<String, BackendTlsSettings> backendTls = backendTls(fulcrum, poolNames);
     checkStreamsReencryption(tcp, backendTls);
+    Map<String, BackendProtocol> protocols = backendProtocols(fulcrum, poolNames, backendTls);
+    HttpSettings http = HttpSettingsParser.parse(fulcrum, poolNames);
+    checkPekkoHttp2Backends(http, protocols);
     return new FulcrumSettings(
         pools,
         tcp,
@@ -40,10 +43,40 @@ public final class SettingsParser {
         fulcrum.child("shutdown").positiveDuration("drain-timeout"),
         fulcrum.intIn("event-loops", 0, 1024),
         StrategySettingsParser.parse(balancing, balancing),
-        HttpSettingsParser.parse(fulcrum, poolNames),
+        http,
         dns,
         discovery,
-        backendTls);
+        backendTls,
+        protocols);
+  }
+
+  /** Each pool's protocol to its backends ({@code fulcrum.pools.<pool>.protocol}), for the pools that set one. */
+  static Map<String, BackendProtocol> backendProtocols(ConfigReader fulcrum, Set<String> pools,
+      Map<String, BackendTlsSettings> tls) {
+    ConfigReader all = fulcrum.child("pools");
+    Map<String, BackendProtocol> result = new TreeMap<>();
+    for (String pool : pools) {
+      BackendProtocol protocol = BackendProtocol.parse(all.child(quoted(pool)), tls.containsKey(pool));
+      if (protocol != null) result.put(pool, protocol);
+    }
+    return result;
+  }
+
+  /** Pekko HTTP's client pools speak HTTP/1.1 only: a pekko listener routing to an HTTP/2 pool is refused. */
+  private static void checkPekkoHttp2Backends(HttpSettings http, Map<String, BackendProtocol> protocols) {
+    for (HttpListenerSettings l : http.listeners()) {
+      if (l.engine() != HttpListenerSettings.Engine.PEKKO) continue;
+      for (HttpRouteSettings route : l.routes()) {
+        for (HttpRouteSettings.WeightedPool wp : route.pools()) {
+          BackendProtocol p = protocols.get(wp.pool());
+          if (p != null && p.http2()) {
+            throw new SettingsException("fulcrum.pools." + quoted(wp.pool()) + ".protocol: " + p.kind().label
+                + " needs engine = nio on every listener routing to the pool (listener " + l.name()
+                + " has engine = pekko, whose client pools speak HTTP/1.1 only)");
+          }
+        }
+      }
+    }
   }
 
   /** The streams engine sends a PROXY header inside the TLS it would open to a pool's backends: refused. */

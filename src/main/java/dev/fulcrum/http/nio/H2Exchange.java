@@ -35,7 +35,7 @@ import org.eclipse.jetty.http2.ErrorCode;
  * (length, chunked or until close) DATA frames, as fast as the stream's window and the client's reading allow. A
  * slow reader stalls its own stream only: this stops reading its backend connection, nothing else waits.
  */
-final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
+final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamConnection.User {
   private static final byte[] CRLF = {'\r', '\n'};
 
   enum Phase { CONNECTING, SENDING, WAITING, RESPONDING, DONE }
@@ -102,12 +102,14 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     this.grpcDeadline = timeout > 0 ? client.loop.now() + timeout : 0;
   }
 
-  int streamId() {
+  @Override
+  public int streamId() {
     return stream;
   }
 
   /** Starts the first attempt; false (and nothing started) when the route's pool has no eligible backend. */
-  boolean start() {
+  @Override
+  public boolean start() {
     RoutedBackend first = attempts.select(client.address(), request.headers(), path);
     if (first == null) return false;
     attempt(first);
@@ -167,32 +169,37 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
 
   // --- from the client's stream
 
-  void requestBodyArrived() {
+  @Override
+  public void requestBodyArrived() {
     pumpUpload();
     settle();
   }
 
-  void requestTrailers(HeaderFields trailers) {
+  @Override
+  public void requestTrailers(HeaderFields trailers) {
     requestTrailers = trailers;
     pumpUpload();
     settle();
   }
 
   /** The stream's window opened, or the client's output drained. */
-  void clientWritable() {
+  @Override
+  public void clientWritable() {
     downBlocked = false;
     if (phase == Phase.RESPONDING) pumpDownload();
     settle();
   }
 
   /** The client reset the stream: the backend's request ends too (for HTTP/1.1, by closing its connection). */
-  void cancelled() {
+  @Override
+  public void cancelled() {
     if (phase == Phase.DONE) return;
     log.mark(ExchangeLog.Termination.CLIENT_ABORT);
     abort();
   }
 
-  void sweep(long now) {
+  @Override
+  public void sweep(long now) {
     if (phase == Phase.DONE) return;
     if (grpcDeadline != 0 && now - grpcDeadline >= 0) {
       if (!responseStarted) {
@@ -230,7 +237,8 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   }
 
   /** Ends everything at once (the client connection closed or the stream was reset). */
-  void abort() {
+  @Override
+  public void abort() {
     if (phase == Phase.DONE) return;
     if (phase == Phase.CONNECTING && connection == null) pool.cancel(target, this);
     endAttempt();

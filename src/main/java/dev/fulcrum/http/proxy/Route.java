@@ -37,7 +37,8 @@ public final class Route implements Admission {
     this.responseRules = new HeaderRewriter.Rules(settings.responseHeaders());
     this.table = table;
     // the pool's TLS to its backends is node-local config, looked up by pool name (routes added at runtime too)
-    this.upstreamKey = UpstreamKey.of(settings.upstream(), dev.fulcrum.tls.BackendTls.forPool(settings.pool()));
+    this.upstreamKey = UpstreamKey.of(settings.upstream(), dev.fulcrum.tls.BackendTls.forPool(settings.pool()),
+        PoolProtocols.forPool(settings.pool()));
   }
 
   /** How metrics and the access log name the route: its name, by default its host and path prefix, e.g. {@code *\/api}. */
