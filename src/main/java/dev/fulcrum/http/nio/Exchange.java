@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * the next backend when the policy says so, then streams the response to the client. A {@code 101} to a WebSocket
  * upgrade turns it into a tunnel.
  */
-final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
+final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamConnection.User {
   private static final Logger log = LoggerFactory.getLogger(Exchange.class);
 
   /** Where the exchange is; each attempt on a backend starts again at {@link #CONNECTING}. */
@@ -104,7 +104,8 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   }
 
   /** Starts the first attempt; false (and nothing started) when the route's pool has no eligible backend. */
-  boolean start() {
+  @Override
+  public boolean start() {
     RoutedBackend first = attempts.select(client.address(), head.headers(), path);
     if (first == null) return false;
     attempt(first);
@@ -186,7 +187,8 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   }
 
   /** The client sent bytes or closed; body bytes go on to the backend. */
-  void clientReadable() {
+  @Override
+  public void clientReadable() {
     if (client.inputEnded() && phase != Phase.TUNNEL && uploading() && upload.wantsInput()) {
       // the client went away in the middle of its body
       abort();
@@ -197,18 +199,21 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     if (phase != Phase.DONE) updateInterest();
   }
 
-  void clientWritable() {
+  @Override
+  public void clientWritable() {
     if (download != null) pumpDownload();
     if (phase != Phase.DONE) updateInterest();
   }
 
   /** Whether the client's socket is to be watched for room to write. */
-  boolean wantsClientWrite() {
+  @Override
+  public boolean wantsClientWrite() {
     return download != null && download.blocked();
   }
 
   /** Checks the response timeout and the backend connection's idle time; called on every sweep of the client. */
-  void sweep(long now) {
+  @Override
+  public void sweep(long now) {
     if (phase == Phase.WAITING && now - responseDeadline >= 0) {
       failed(new BackendFailure(BackendFailure.Kind.TIMEOUT, "response timeout"));
       return;
@@ -227,7 +232,8 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   }
 
   /** Ends everything at once, e.g. because the client connection closed. */
-  void abort() {
+  @Override
+  public void abort() {
     if (phase == Phase.DONE) return;
     if (phase == Phase.CONNECTING && connection == null) pool.cancel(target, this);
     endAttempt();

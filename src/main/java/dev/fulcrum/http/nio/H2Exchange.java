@@ -13,6 +13,7 @@ import dev.fulcrum.http.proxy.ProxyError;
 import dev.fulcrum.http.proxy.Route;
 import dev.fulcrum.http.wire.BodyFraming;
 import dev.fulcrum.http.wire.ChunkedScanner;
+import dev.fulcrum.http.wire.ChunkedTrailers;
 import dev.fulcrum.http.wire.HeadWriter;
 import dev.fulcrum.http.wire.HeaderFields;
 import dev.fulcrum.http.wire.HttpHeads;
@@ -69,6 +70,7 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
   private BodyFraming downFraming;
   private long downRemaining;
   private ChunkedScanner chunked;
+  private ChunkedTrailers trailers;
   private boolean downBlocked;
   private boolean backendKeepAlive;
   private long downBytes;
@@ -362,7 +364,10 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
     downFraming = BodyFraming.of(response, request.method());
     downRemaining = response.contentLength();
     backendKeepAlive = response.keepAlive();
-    if (downFraming == BodyFraming.CHUNKED) chunked = new ChunkedScanner(Long.MAX_VALUE);
+    if (downFraming == BodyFraming.CHUNKED) {
+      chunked = new ChunkedScanner(Long.MAX_VALUE);
+      trailers = new ChunkedTrailers();
+    }
     HeaderFields headers = new HeaderFields(response.headers().size() + 2);
     route.responseHeaders(response.headers(), requestId, headers);
     String cookie = attempts.stickyCookie();
@@ -410,9 +415,13 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
               h2.reset(stream, ErrorCode.INTERNAL_ERROR);
               return;
             }
+            trailers.framing(connection.unconsumedView(end), chunked.inData());
             connection.consume(end);
             if (chunked.done()) {
-              h2.data(stream, ByteBuffer.allocate(0), true);
+              // the trailers of the chunked answer (gRPC's status among them) end the stream as HEADERS
+              HeaderFields fields = trailers.trailers();
+              if (fields != null) h2.trailers(stream, fields);
+              else h2.data(stream, ByteBuffer.allocate(0), true);
               finish();
               return;
             }

@@ -341,9 +341,12 @@ final class H2ToH2Exchange implements H2StreamUser, H2Upstreams.Waiter, H2Upstre
   /** The attempt is over: its stream is released (cancelled on the backend if it was still open). */
   private void endAttempt() {
     if (upstream != null) {
-      if (upEnded && upstream.frames().bodyEnded(upstreamId)) upstream.release(upstreamId);
-      else upstream.cancel(upstreamId);
+      H2Upstream used = upstream;
       upstream = null;
+      if (upEnded && used.frames().bodyEnded(upstreamId)) used.release(upstreamId);
+      else used.cancel(upstreamId);
+      // window updates for what was taken must go out: other streams of the connection may wait for them
+      used.flush();
     }
     attempts.end();
   }
