@@ -35,7 +35,7 @@ public final class SettingsParser {
     checkStreamsReencryption(tcp, backendTls);
     Map<String, BackendProtocol> protocols = backendProtocols(fulcrum, poolNames, backendTls);
     HttpSettings http = HttpSettingsParser.parse(fulcrum, poolNames);
-    checkPekkoHttp2Backends(http, protocols);
+    checkHttp2Backends(http, protocols);
     return new FulcrumSettings(
         pools,
         tcp,
@@ -62,14 +62,21 @@ public final class SettingsParser {
     return result;
   }
 
-  /** Pekko HTTP's client pools speak HTTP/1.1 only: a pekko listener routing to an HTTP/2 pool is refused. */
-  private static void checkPekkoHttp2Backends(HttpSettings http, Map<String, BackendProtocol> protocols) {
+  /**
+   * Pekko HTTP's client pools speak HTTP/1.1 only: a pekko listener routing to an HTTP/2 pool is refused. So is a
+   * PROXY header to an HTTP/2 pool: its connections carry many clients' requests, and a header names one client.
+   */
+  private static void checkHttp2Backends(HttpSettings http, Map<String, BackendProtocol> protocols) {
     for (HttpListenerSettings l : http.listeners()) {
-      if (l.engine() != HttpListenerSettings.Engine.PEKKO) continue;
       for (HttpRouteSettings route : l.routes()) {
         for (HttpRouteSettings.WeightedPool wp : route.pools()) {
           BackendProtocol p = protocols.get(wp.pool());
-          if (p != null && p.http2()) {
+          if (p != null && p.http2() && route.upstream().sendProxyProtocol() != ProxyProtocolVersion.OFF) {
+            throw new SettingsException("fulcrum.pools." + quoted(wp.pool()) + ".protocol: " + p.kind().label
+                + " connections carry many clients' requests and cannot begin with a PROXY header naming one "
+                + "(send-proxy-protocol is set for the pool's HTTP routes)");
+          }
+          if (p != null && p.http2() && l.engine() == HttpListenerSettings.Engine.PEKKO) {
             throw new SettingsException("fulcrum.pools." + quoted(wp.pool()) + ".protocol: " + p.kind().label
                 + " needs engine = nio on every listener routing to the pool (listener " + l.name()
                 + " has engine = pekko, whose client pools speak HTTP/1.1 only)");

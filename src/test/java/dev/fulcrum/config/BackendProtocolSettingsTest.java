@@ -63,4 +63,14 @@ class BackendProtocolSettingsTest {
         """);
     assertTrue(e.contains("fulcrum.pools.web.protocol") && e.contains("engine = pekko") && e.contains("listener p"), e);
   }
+
+  @Test
+  void aProxyHeaderToAnHttp2PoolIsRefused() {
+    String e = error("""
+        fulcrum.pools.web.protocol = h2c
+        fulcrum.http.pools.web.send-proxy-protocol = v1
+        fulcrum.listeners.http.n { bind = "127.0.0.1:0", engine = nio, routes = [{pool = web}] }
+        """);
+    assertTrue(e.contains("fulcrum.pools.web.protocol") && e.contains("PROXY"), e);
+  }
 }

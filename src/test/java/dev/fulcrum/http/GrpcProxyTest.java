@@ -60,8 +60,12 @@ class GrpcProxyTest {
   private final LinkedBlockingQueue<String> cancelled = new LinkedBlockingQueue<>();
   private ActorSystem<Void> system;
   private Server server;
+  /** The same service over TLS, for the pool with protocol = h2 (chosen by ALPN). */
+  private Server tlsServer;
+  private java.nio.file.Path dir;
   private Fulcrum fulcrum;
   private ManagedChannel channel;
+  private ManagedChannel tlsChannel;
 
   /** Echoes x-ask as the header x-echo and sends x-trailer in the trailers of every call. */
   static final class Metadatas implements ServerInterceptor {
@@ -183,25 +187,46 @@ class GrpcProxyTest {
         .addService(ServerInterceptors.intercept(new Service(), new Metadatas()))
         .build().start();
     int backendPort = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
+    dir = java.nio.file.Files.createTempDirectory("fulcrum-grpc");
+    dev.fulcrum.testing.TestCertificates.selfSigned(dir, "b", false, "backend.example");
+    tlsServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .useTransportSecurity(dir.resolve("b.pem").toFile(), dir.resolve("b.key").toFile())
+        .addService(ServerInterceptors.intercept(new Service(), new Metadatas()))
+        .build().start();
+    int tlsPort = ((InetSocketAddress) tlsServer.getListenSockets().get(0)).getPort();
     system = ActorSystem.create(Behaviors.empty(), "grpc-test");
     fulcrum = Fulcrum.start(ProxyTests.config("nio", """
         fulcrum.pools.grpc { backends = ["127.0.0.1:%d"], protocol = h2c, health-check.type = tcp }
+        fulcrum.pools.grpcs {
+          backends = ["127.0.0.1:%d"], protocol = h2, health-check.type = tcp
+          tls { ca-file = "%s", server-name = backend.example }
+        }
         fulcrum.listeners.http.g {
           bind = "127.0.0.1:0"
           routes = [{pool = grpc}]
           http2.cleartext = on
         }
-        """.formatted(backendPort)));
+        fulcrum.listeners.http.gs {
+          bind = "127.0.0.1:0"
+          routes = [{pool = grpcs}]
+          http2.cleartext = on
+        }
+        """.formatted(backendPort, tlsPort, dir.resolve("b.pem"))));
     PoolHealth.awaitAllUp(fulcrum, "grpc", 1);
+    PoolHealth.awaitAllUp(fulcrum, "grpcs", 1);
     int port = fulcrum.httpListener("g").localAddress().getPort();
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    tlsChannel = NettyChannelBuilder.forAddress("127.0.0.1", fulcrum.httpListener("gs").localAddress().getPort())
+        .usePlaintext().build();
   }
 
   @AfterAll
   void stop() throws Exception {
     try {
       if (channel != null) channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+      if (tlsChannel != null) tlsChannel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
       if (server != null) server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+      if (tlsServer != null) tlsServer.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
       timers.shutdownNow();
     } finally {
       ProxyTests.stop(fulcrum, system);
@@ -225,6 +250,29 @@ class GrpcProxyTest {
     assertEquals("unary:one", r.getResponseMessage());
     assertEquals("hello-meta", headers.get().get(ECHO));
     assertEquals("bye", trailers.get().get(TRAILER));
+  }
+
+  @Test
+  void aPoolWithProtocolH2SpeaksHttp2OverTlsChosenByAlpn() throws Exception {
+    Metadata sent = new Metadata();
+    sent.put(ASK, "over-tls");
+    AtomicReference<Metadata> headers = new AtomicReference<>();
+    AtomicReference<Metadata> trailers = new AtomicReference<>();
+    SimpleResponse r = SimpleServiceGrpc.newBlockingStub(tlsChannel).withDeadlineAfter(20, TimeUnit.SECONDS)
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(sent),
+            MetadataUtils.newCaptureMetadataInterceptor(headers, trailers))
+        .unaryRpc(ask("tls"));
+    assertEquals("unary:tls", r.getResponseMessage());
+    assertEquals("over-tls", headers.get().get(ECHO));
+    assertEquals("bye", trailers.get().get(TRAILER));
+    Iterator<SimpleResponse> it = SimpleServiceGrpc.newBlockingStub(tlsChannel).withDeadlineAfter(20, TimeUnit.SECONDS)
+        .serverStreamingRpc(ask("50"));
+    int i = 0;
+    while (it.hasNext()) {
+      assertEquals("part-" + i + "-" + "x".repeat(i * 1000), it.next().getResponseMessage());
+      i++;
+    }
+    assertEquals(50, i);
   }
 
   @Test
