@@ -55,6 +55,8 @@ class Http2BackendTest {
   private Server grpc;
   private Server narrow;
   private ServerSocket chunkedBackend;
+  /** An HTTP/2 backend (Fulcrum's own frame layer on a blocking socket) that answers a head, then resets the stream. */
+  private ServerSocket resettingBackend;
   private Fulcrum fulcrum;
   private ManagedChannel channel;
   private int port;
@@ -86,20 +88,24 @@ class Http2BackendTest {
         .maxConcurrentCallsPerConnection(1).build().start();
     chunkedBackend = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
     daemon(this::serveChunked);
+    resettingBackend = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+    daemon(this::serveResetting);
     system = ActorSystem.create(Behaviors.empty(), "h2-backends");
     fulcrum = Fulcrum.start(ProxyTests.config("nio", """
         fulcrum.pools.grpc { backends = ["127.0.0.1:%d"], protocol = h2c, health-check.type = tcp }
         fulcrum.pools.narrow { backends = ["127.0.0.1:%d"], protocol = h2c, health-check.type = tcp }
         fulcrum.pools.chunked { backends = ["127.0.0.1:%d"], health-check.type = tcp }
+        fulcrum.pools.resetting { backends = ["127.0.0.1:%d"], protocol = h2c, health-check.type = tcp }
         fulcrum.http.pools.narrow { max-connections-per-backend = 1, queue-size = 10, queue-timeout = 500ms }
         fulcrum.listeners.http.l {
           bind = "127.0.0.1:0"
           routes = [{pool = grpc, path = "/"}, {pool = narrow, path = "/narrow"},
-            {pool = chunked, path = "/grpc.testing.SimpleService/ClientStreamingRpc"}]
+            {pool = chunked, path = "/grpc.testing.SimpleService/ClientStreamingRpc"},
+            {pool = resetting, path = "/grpc.testing.SimpleService/ServerStreamingRpc"}]
           http2.cleartext = on
         }
-        """.formatted(port(grpc), port(narrow), chunkedBackend.getLocalPort())));
-    for (String pool : new String[] {"grpc", "narrow", "chunked"}) PoolHealth.awaitAllUp(fulcrum, pool, 1);
+        """.formatted(port(grpc), port(narrow), chunkedBackend.getLocalPort(), resettingBackend.getLocalPort())));
+    for (String pool : new String[] {"grpc", "narrow", "chunked", "resetting"}) PoolHealth.awaitAllUp(fulcrum, pool, 1);
     port = fulcrum.httpListener("l").localAddress().getPort();
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
   }
@@ -114,6 +120,7 @@ class Http2BackendTest {
       if (channel != null) channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
       for (Server s : new Server[] {grpc, narrow}) if (s != null) s.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
       if (chunkedBackend != null) chunkedBackend.close();
+      if (resettingBackend != null) resettingBackend.close();
       timers.shutdownNow();
     } finally {
       ProxyTests.stop(fulcrum, system);
@@ -211,6 +218,15 @@ class Http2BackendTest {
   }
 
   @Test
+  void aBackendsResetReachesTheClientWithItsErrorCode() {
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> SimpleServiceGrpc
+        .newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS)
+        .serverStreamingRpc(SimpleRequest.newBuilder().setRequestMessage("1").build()).forEachRemaining(m -> {}));
+    // RST_STREAM(CANCEL) passed on as it came: grpc-java reads it as CANCELLED (INTERNAL_ERROR would be INTERNAL)
+    assertEquals(Status.Code.CANCELLED, e.getStatus().getCode(), e.getStatus().toString());
+  }
+
+  @Test
   void grpcErrorsOfTheProxyAreInGrpcTerms() {
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> SimpleServiceGrpc
         .newBlockingStub(channel).withDeadlineAfter(300, TimeUnit.MILLISECONDS)
@@ -244,6 +260,61 @@ class Http2BackendTest {
       int n = in.read(buf);
       if (n < 0) return text;
       got.write(buf, 0, n);
+    }
+  }
+
+  private void serveResetting() {
+    while (!resettingBackend.isClosed()) {
+      Socket s;
+      try {
+        s = resettingBackend.accept();
+      } catch (IOException e) {
+        return;
+      }
+      daemon(() -> {
+        try (s) {
+          OutputStream out = s.getOutputStream();
+          AtomicReference<dev.fulcrum.http.h2.H2ServerConnection> frames = new AtomicReference<>();
+          frames.set(new dev.fulcrum.http.h2.H2ServerConnection(dev.fulcrum.http.h2.H2Settings.DEFAULTS,
+              new dev.fulcrum.http.h2.H2ServerConnection.Handler() {
+                @Override
+                public void request(dev.fulcrum.http.h2.H2Request request) {
+                  dev.fulcrum.http.wire.HeaderFields headers = new dev.fulcrum.http.wire.HeaderFields();
+                  headers.add("content-type", "application/grpc");
+                  frames.get().respond(request.streamId(), 200, headers, false);
+                  frames.get().reset(request.streamId(), org.eclipse.jetty.http2.ErrorCode.CANCEL_STREAM_ERROR);
+                }
+
+                @Override
+                public void bodyArrived(int streamId) {}
+
+                @Override
+                public void trailers(int streamId, dev.fulcrum.http.wire.HeaderFields trailers) {}
+
+                @Override
+                public void reset(int streamId, int errorCode) {}
+
+                @Override
+                public void writable(int streamId) {}
+              }, dev.fulcrum.http.h2.H2ServerConnection.Observer.NONE, System::nanoTime));
+          byte[] buf = new byte[16_384];
+          InputStream in = s.getInputStream();
+          while (true) {
+            int n = in.read(buf);
+            if (n < 0) return;
+            frames.get().feed(ByteBuffer.wrap(buf, 0, n));
+            ByteBuffer output = frames.get().output();
+            if (output.hasRemaining()) {
+              byte[] bytes = new byte[output.remaining()];
+              output.get(bytes);
+              out.write(bytes);
+              out.flush();
+            }
+          }
+        } catch (IOException e) {
+          // a health check's connection, or the end of the test
+        }
+      });
     }
   }
 
