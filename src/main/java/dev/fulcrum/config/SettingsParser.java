@@ -34,6 +34,9 @@ public final class SettingsParser {
     Map<String, BackendTlsSettings> backendTls = new TreeMap<>();
     pools.forEach(p -> p.tls().ifPresent(tls -> backendTls.put(p.name(), tls)));
     checkStreamsReencryption(tcp, backendTls);
+    Map<String, BackendProtocol> protocols = backendProtocols(fulcrum, poolNames, backendTls);
+    HttpSettings http = HttpSettingsParser.parse(fulcrum, poolNames);
+    checkHttp2Backends(http, protocols);
     return new FulcrumSettings(
         pools,
         tcp,
@@ -41,9 +44,46 @@ public final class SettingsParser {
         fulcrum.child("shutdown").positiveDuration("drain-timeout"),
         fulcrum.intIn("event-loops", 0, 1024),
         StrategySettingsParser.parse(balancing, balancing),
-        HttpSettingsParser.parse(fulcrum, poolNames),
+        http,
         dns,
-        discovery);
+        discovery,
+        protocols);
+  }
+
+  /** Each pool's protocol to its backends ({@code fulcrum.pools.<pool>.protocol}), for the pools that set one. */
+  static Map<String, BackendProtocol> backendProtocols(ConfigReader fulcrum, Set<String> pools,
+      Map<String, BackendTlsSettings> tls) {
+    ConfigReader all = fulcrum.child("pools");
+    Map<String, BackendProtocol> result = new TreeMap<>();
+    for (String pool : pools) {
+      BackendProtocol protocol = BackendProtocol.parse(all.child(quoted(pool)), tls.containsKey(pool));
+      if (protocol != null) result.put(pool, protocol);
+    }
+    return result;
+  }
+
+  /**
+   * Pekko HTTP's client pools speak HTTP/1.1 only: a pekko listener routing to an HTTP/2 pool is refused. So is a
+   * PROXY header to an HTTP/2 pool: its connections carry many clients' requests, and a header names one client.
+   */
+  private static void checkHttp2Backends(HttpSettings http, Map<String, BackendProtocol> protocols) {
+    for (HttpListenerSettings l : http.listeners()) {
+      for (HttpRouteSettings route : l.routes()) {
+        for (HttpRouteSettings.WeightedPool wp : route.pools()) {
+          BackendProtocol p = protocols.get(wp.pool());
+          if (p != null && p.http2() && route.upstream().sendProxyProtocol() != ProxyProtocolVersion.OFF) {
+            throw new SettingsException("fulcrum.pools." + quoted(wp.pool()) + ".protocol: " + p.kind().label
+                + " connections carry many clients' requests and cannot begin with a PROXY header naming one "
+                + "(send-proxy-protocol is set for the pool's HTTP routes)");
+          }
+          if (p != null && p.http2() && l.engine() == HttpListenerSettings.Engine.PEKKO) {
+            throw new SettingsException("fulcrum.pools." + quoted(wp.pool()) + ".protocol: " + p.kind().label
+                + " needs engine = nio on every listener routing to the pool (listener " + l.name()
+                + " has engine = pekko, whose client pools speak HTTP/1.1 only)");
+          }
+        }
+      }
+    }
   }
 
   /** The streams engine sends a PROXY header inside the TLS it would open to a pool's backends: refused. */

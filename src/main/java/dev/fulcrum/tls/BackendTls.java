@@ -133,6 +133,15 @@ public final class BackendTls {
     return Transport.tls(ClientTlsChannel.newBuilder(channel, newEngine(host, port)).build(), channel);
   }
 
+  /** As {@link #clientTransport}, offering only {@code alpn} (e.g. {@code h2}) by ALPN. */
+  public Transport clientTransport(SocketChannel channel, String host, int port, String alpn) {
+    SSLEngine engine = newEngine(host, port);
+    SSLParameters parameters = engine.getSSLParameters();
+    parameters.setApplicationProtocols(new String[] {alpn});
+    engine.setSSLParameters(parameters);
+    return Transport.tls(ClientTlsChannel.newBuilder(channel, engine).build(), channel);
+  }
+
   public SSLContext sslContext() {
     return context;
   }

@@ -33,7 +33,7 @@ import org.eclipse.jetty.io.RetainableByteBuffer;
  * {@link H2ServerConnection}, for pools with {@code protocol = h2 | h2c}): opens streams for requests of many clients
  * while the backend's SETTINGS_MAX_CONCURRENT_STREAMS allows ({@link #canOpen}), sends their bodies as its windows
  * allow, and hands responses, their bodies (bounded by the windows Fulcrum grants) and trailers to the engine. Push
- * is refused. Not wired to the nio engine yet.
+ * is refused. The nio engine drives it through {@code http.nio.H2Upstream}.
  *
  * <p>Not thread-safe: one event loop owns it.
  */

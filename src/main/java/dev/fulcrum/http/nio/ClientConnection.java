@@ -71,7 +71,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private final ExchangeLog log;
   private InetSocketAddress clientSocket;
   private InetSocketAddress localSocket;
-  private Exchange exchange;
+  private ClientExchange exchange;
   /** The proxy's own answer being written, while {@link State#ANSWERING}. */
   private BodyRelay answer;
   private boolean closeAfterAnswer;
@@ -386,7 +386,17 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     }
     Route route = (Route) admission;
     log.routed(route);
-    Exchange next = new Exchange(this, policy, pool, head, route, requestId, target, host);
+    ClientExchange next;
+    if (route.upstreamKey().protocol().http2()) {
+      if (head.webSocketUpgrade()) {
+        // RFC 8441's extended CONNECT is not spoken to backends: a WebSocket needs an HTTP/1.1 pool
+        answer(new ProxyError(501, "WebSocket upgrades are not carried to an HTTP/2 pool"), requestId, true);
+        return;
+      }
+      next = new H1ToH2Exchange(this, policy, pool, head, route, requestId, target, host);
+    } else {
+      next = new Exchange(this, policy, pool, head, route, requestId, target, host);
+    }
     exchange = next;
     state = State.EXCHANGING;
     if (!next.start()) {
@@ -487,7 +497,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     if (state != State.PREAMBLE && listener.tlsOrNull() != null && transport() != null && transport().session() == null) {
       listener.tlsRefused(clientSocket);
     }
-    Exchange current = state == State.EXCHANGING ? exchange : null;
+    ClientExchange current = state == State.EXCHANGING ? exchange : null;
     boolean http2 = state == State.HTTP2;
     state = State.CLOSED;
     if (http2) h2.closed();

@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * the next backend when the policy says so, then streams the response to the client. A {@code 101} to a WebSocket
  * upgrade turns it into a tunnel.
  */
-final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
+final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamConnection.User {
   private static final Logger log = LoggerFactory.getLogger(Exchange.class);
 
   /** Where the exchange is; each attempt on a backend starts again at {@link #CONNECTING}. */
@@ -61,15 +61,12 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   private final String backendTarget;
   /** Neither a Host header nor an absolute target (HTTP/1.0): as nginx, the backend is named as the host. */
   private final boolean hostless;
-  private final boolean replayable;
   private Phase phase = Phase.CONNECTING;
-  private BackendSelection selection;
-  private RoutedBackend backend;
+  private final BackendAttempts attempts;
   private UpstreamPool.Target target;
   private UpstreamConnection connection;
   /** The head sent to the backend, kept whole so another attempt can send it again. */
   private ByteBuffer requestHead;
-  private long attemptStarted;
   private BodyRelay upload;
   private BodyRelay download;
   /** Decided with the response head: whether the client's connection takes another request afterwards. */
@@ -87,7 +84,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     this.route = route;
     this.requestId = requestId;
     this.path = target.path();
-    this.replayable = !head.hasBody() && BackendSelection.idempotent(head.method());
+    boolean replayable = !head.hasBody() && BackendSelection.idempotent(head.method());
     HeaderFields headers = new HeaderFields(head.headers().size() + 6);
     route.requestHeaders(head.headers(), client.forwarded(requestId, host), headers);
     if (target.authority() != null) {
@@ -103,22 +100,21 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     this.backendTarget = route.backendPath(target) + target.query();
     this.hostless = host == null;
     if (!hostless) requestHead = HeadWriter.request(head.method(), backendTarget, head.minorVersion(), headers);
+    this.attempts = new BackendAttempts(policy, route, client.log(), client.loop::now, requestId, replayable);
   }
 
   /** Starts the first attempt; false (and nothing started) when the route's pool has no eligible backend. */
-  boolean start() {
-    selection = policy.select(route, client.address(), head.headers(), path, replayable);
-    if (selection == null) return false;
-    attempt(selection.first());
+  @Override
+  public boolean start() {
+    RoutedBackend first = attempts.select(client.address(), head.headers(), path);
+    if (first == null) return false;
+    attempt(first);
     return true;
   }
 
-  private void attempt(RoutedBackend next) {
+  private void attempt(RoutedBackend backend) {
     phase = Phase.CONNECTING;
-    backend = next;
-    backend.stats().requestStarted();
-    attemptStarted = client.loop.now();
-    client.log().attempt(backend, attemptStarted);
+    attempts.begin(backend);
     if (hostless) {
       requestHeaders.removeAll("host");
       requestHeaders.add("Host", backend.address().toString());
@@ -191,7 +187,8 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   }
 
   /** The client sent bytes or closed; body bytes go on to the backend. */
-  void clientReadable() {
+  @Override
+  public void clientReadable() {
     if (client.inputEnded() && phase != Phase.TUNNEL && uploading() && upload.wantsInput()) {
       // the client went away in the middle of its body
       abort();
@@ -202,18 +199,21 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     if (phase != Phase.DONE) updateInterest();
   }
 
-  void clientWritable() {
+  @Override
+  public void clientWritable() {
     if (download != null) pumpDownload();
     if (phase != Phase.DONE) updateInterest();
   }
 
   /** Whether the client's socket is to be watched for room to write. */
-  boolean wantsClientWrite() {
+  @Override
+  public boolean wantsClientWrite() {
     return download != null && download.blocked();
   }
 
   /** Checks the response timeout and the backend connection's idle time; called on every sweep of the client. */
-  void sweep(long now) {
+  @Override
+  public void sweep(long now) {
     if (phase == Phase.WAITING && now - responseDeadline >= 0) {
       failed(new BackendFailure(BackendFailure.Kind.TIMEOUT, "response timeout"));
       return;
@@ -232,7 +232,8 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   }
 
   /** Ends everything at once, e.g. because the client connection closed. */
-  void abort() {
+  @Override
+  public void abort() {
     if (phase == Phase.DONE) return;
     if (phase == Phase.CONNECTING && connection == null) pool.cancel(target, this);
     endAttempt();
@@ -313,16 +314,14 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   }
 
   private void respond(ResponseHead response) {
-    backend.stats().connectSucceeded();
-    selection.responded(response.status());
-    client.log().responseHead(response.status(), client.loop.now());
+    attempts.responded(response.status());
     boolean tunnel = response.status() == 101 && head.webSocketUpgrade();
     BodyFraming framing = BodyFraming.of(response, head.method());
     keepClient = BodyFraming.clientMayKeepAlive(head, framing) && !client.draining() && !uploading();
     backendKeepAlive = response.keepAlive();
     HeaderFields headers = new HeaderFields(response.headers().size() + 4);
     route.responseHeaders(response.headers(), requestId, headers);
-    String cookie = selection.stickyCookie();
+    String cookie = attempts.stickyCookie();
     if (cookie != null) headers.add("Set-Cookie", cookie);
     if (tunnel) {
       headers.add("Connection", "Upgrade");
@@ -353,7 +352,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
       if (!download.pump(client)) return;
     } catch (IOException e) {
       // the response is under way: all the client can be told is that the connection ends
-      log.debug("request {}: response from {} broke off: {}", requestId, backend.address(), e.getMessage());
+      log.debug("request {}: response from {} broke off: {}", requestId, attempts.backend().address(), e.getMessage());
       abort();
       client.close();
       return;
@@ -387,7 +386,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   private void backendBroke(String reason) {
     if (phase == Phase.DONE) return;
     if (download != null) {
-      log.debug("request {}: backend {} broke off: {}", requestId, backend.address(), reason);
+      log.debug("request {}: backend {} broke off: {}", requestId, attempts.backend().address(), reason);
       client.log().mark(ExchangeLog.Termination.BACKEND_RESET);
       abort();
       client.close();
@@ -399,25 +398,15 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   /** The attempt failed before any of the response reached the client: try again, or answer with an error. */
   private void failed(BackendFailure failure) {
     if (phase == Phase.DONE) return;
-    boolean staleReuse = failure.kind() == BackendFailure.Kind.RESET && connection != null && connection.reused()
-        && replayable;
+    boolean pooled = connection != null && connection.reused();
     endAttempt();
-    client.log().attemptFailed(failure);
-    log.debug("request {} to {} failed on attempt {}: {} ({})",
-        requestId, backend.address(), selection.attemptsMade(), failure.kind(), failure.reason());
-    if (staleReuse) {
-      // a pooled connection the backend had closed while idle: the request never reached it, so try once more
-      attempt(backend);
-      return;
-    }
-    RoutedBackend next = selection.retryAfter(failure);
+    RoutedBackend next = attempts.retry(failure, pooled);
     if (next != null) {
       attempt(next);
     } else {
       phase = Phase.DONE;
-      client.log().gaveUp(failure);
       // an unread request body leaves the connection's framing unknown
-      client.answer(policy.answer(selection, failure), requestId, head.hasBody() || !head.keepAlive());
+      client.answer(attempts.answer(failure), requestId, head.hasBody() || !head.keepAlive());
     }
   }
 
@@ -427,7 +416,7 @@ final class Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
       pool.close(connection);
       connection = null;
     }
-    backend.stats().requestFinished(client.loop.now() - attemptStarted);
+    attempts.end();
   }
 
   /** The request is over for the access log and the counters, with the bytes moved so far. */

@@ -26,16 +26,17 @@ import org.eclipse.jetty.http2.ErrorCode;
 /**
  * An HTTP/2 client connection of the nio engine, once ALPN chose h2 or the h2c preface arrived: the frames are
  * {@link H2ServerConnection}'s, and each stream is an {@link H2Exchange} through the listener's policy (route,
- * firewall, limits, selection and retries) to an HTTP/1.1 backend from the loop's {@link UpstreamPool}.
+ * firewall, limits, selection and retries) to a backend from the loop's {@link UpstreamPool}: an HTTP/1.1 one
+ * ({@link H2Exchange}) or an HTTP/2 one ({@link H2ToH2Exchange}), as the route's pool says.
  */
 final class H2ClientSession implements H2ServerConnection.Handler {
   private final ClientConnection client;
   private final ListenerPolicy policy;
   private final UpstreamPool pool;
   private final H2ServerConnection h2;
-  private final Map<Integer, H2Exchange> exchanges = new HashMap<>();
+  private final Map<Integer, H2StreamUser> exchanges = new HashMap<>();
   /** Exchanges that stopped taking response bytes because the client's output was full. */
-  private final List<H2Exchange> paused = new ArrayList<>();
+  private final List<H2StreamUser> paused = new ArrayList<>();
 
   H2ClientSession(ClientConnection client, ListenerPolicy policy, UpstreamPool pool, Http2Settings settings,
       H2ServerConnection.Observer observer) {
@@ -102,17 +103,17 @@ final class H2ClientSession implements H2ServerConnection.Handler {
   /** The client may take more: response bytes waiting on a full output go on. */
   private void resumePaused() {
     if (paused.isEmpty() || h2.outputFull()) return;
-    H2Exchange[] waiting = paused.toArray(H2Exchange[]::new);
+    H2StreamUser[] waiting = paused.toArray(H2StreamUser[]::new);
     paused.clear();
-    for (H2Exchange e : waiting) e.clientWritable();
+    for (H2StreamUser e : waiting) e.clientWritable();
   }
 
-  void pause(H2Exchange exchange) {
+  void pause(H2StreamUser exchange) {
     if (!paused.contains(exchange)) paused.add(exchange);
   }
 
   void sweep(long now) {
-    for (H2Exchange e : exchanges.values().toArray(H2Exchange[]::new)) e.sweep(now);
+    for (H2StreamUser e : exchanges.values().toArray(H2StreamUser[]::new)) e.sweep(now);
   }
 
   /** Whether streams are under way (the connection is not idle even if no byte moves). */
@@ -135,12 +136,12 @@ final class H2ClientSession implements H2ServerConnection.Handler {
 
   /** The client connection closed: every exchange ends. */
   void closed() {
-    for (H2Exchange e : exchanges.values().toArray(H2Exchange[]::new)) e.abort();
+    for (H2StreamUser e : exchanges.values().toArray(H2StreamUser[]::new)) e.abort();
     exchanges.clear();
     paused.clear();
   }
 
-  void exchangeDone(H2Exchange exchange) {
+  void exchangeDone(H2StreamUser exchange) {
     exchanges.remove(exchange.streamId());
     paused.remove(exchange);
   }
@@ -171,7 +172,9 @@ final class H2ClientSession implements H2ServerConnection.Handler {
     }
     Route route = (Route) admission;
     log.routed(route);
-    H2Exchange exchange = new H2Exchange(this, policy, pool, request, route, requestId, target, log);
+    H2StreamUser exchange = route.upstreamKey().protocol().http2()
+        ? new H2ToH2Exchange(this, policy, pool, request, route, requestId, target, log)
+        : new H2Exchange(this, policy, pool, request, route, requestId, target, log);
     exchanges.put(request.streamId(), exchange);
     if (!exchange.start()) {
       exchanges.remove(request.streamId());
@@ -181,25 +184,25 @@ final class H2ClientSession implements H2ServerConnection.Handler {
 
   @Override
   public void bodyArrived(int streamId) {
-    H2Exchange e = exchanges.get(streamId);
+    H2StreamUser e = exchanges.get(streamId);
     if (e != null) e.requestBodyArrived();
   }
 
   @Override
   public void trailers(int streamId, HeaderFields trailers) {
-    H2Exchange e = exchanges.get(streamId);
+    H2StreamUser e = exchanges.get(streamId);
     if (e != null) e.requestTrailers(trailers);
   }
 
   @Override
   public void reset(int streamId, int errorCode) {
-    H2Exchange e = exchanges.remove(streamId);
+    H2StreamUser e = exchanges.remove(streamId);
     if (e != null) e.cancelled();
   }
 
   @Override
   public void writable(int streamId) {
-    H2Exchange e = exchanges.get(streamId);
+    H2StreamUser e = exchanges.get(streamId);
     if (e != null) e.clientWritable();
   }
 

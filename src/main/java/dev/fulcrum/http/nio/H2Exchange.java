@@ -13,6 +13,7 @@ import dev.fulcrum.http.proxy.ProxyError;
 import dev.fulcrum.http.proxy.Route;
 import dev.fulcrum.http.wire.BodyFraming;
 import dev.fulcrum.http.wire.ChunkedScanner;
+import dev.fulcrum.http.wire.ChunkedTrailers;
 import dev.fulcrum.http.wire.HeadWriter;
 import dev.fulcrum.http.wire.HeaderFields;
 import dev.fulcrum.http.wire.HttpHeads;
@@ -35,7 +36,7 @@ import org.eclipse.jetty.http2.ErrorCode;
  * (length, chunked or until close) DATA frames, as fast as the stream's window and the client's reading allow. A
  * slow reader stalls its own stream only: this stops reading its backend connection, nothing else waits.
  */
-final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
+final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamConnection.User {
   private static final byte[] CRLF = {'\r', '\n'};
 
   enum Phase { CONNECTING, SENDING, WAITING, RESPONDING, DONE }
@@ -43,7 +44,6 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   private final H2ClientSession session;
   private final ClientConnection client;
   private final H2ServerConnection h2;
-  private final ListenerPolicy policy;
   private final UpstreamPool pool;
   private final H2Request request;
   private final int stream;
@@ -51,17 +51,14 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   private final String requestId;
   private final String path;
   private final ExchangeLog log;
-  private final boolean replayable;
   private final BodyFraming upFraming;
   private final ByteBuffer requestHead;
   /** gRPC's deadline (from grpc-timeout), or 0. */
   private final long grpcDeadline;
   private Phase phase = Phase.CONNECTING;
-  private BackendSelection selection;
-  private RoutedBackend backend;
+  private final BackendAttempts attempts;
   private UpstreamPool.Target target;
   private UpstreamConnection connection;
-  private long attemptStarted;
   /** Bytes for the backend not written yet (flush mode): the head, then framed body pieces. */
   private ByteBuffer up;
   private boolean upEnded;
@@ -73,6 +70,7 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   private BodyFraming downFraming;
   private long downRemaining;
   private ChunkedScanner chunked;
+  private ChunkedTrailers trailers;
   private boolean downBlocked;
   private boolean backendKeepAlive;
   private long downBytes;
@@ -82,7 +80,6 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     this.session = session;
     this.client = session.client();
     this.h2 = session.frames();
-    this.policy = policy;
     this.pool = pool;
     this.request = request;
     this.stream = request.streamId();
@@ -90,7 +87,8 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     this.requestId = requestId;
     this.path = target.path();
     this.log = log;
-    this.replayable = !request.hasBody() && BackendSelection.idempotent(request.method());
+    this.attempts = new BackendAttempts(policy, route, log, client.loop::now, requestId,
+        !request.hasBody() && BackendSelection.idempotent(request.method()));
     HeaderFields headers = new HeaderFields(request.headers().size() + 6);
     route.requestHeaders(request.headers(), client.forwarded(requestId, request.authority()), headers);
     if (request.endStream()) {
@@ -106,24 +104,23 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
     this.grpcDeadline = timeout > 0 ? client.loop.now() + timeout : 0;
   }
 
-  int streamId() {
+  @Override
+  public int streamId() {
     return stream;
   }
 
   /** Starts the first attempt; false (and nothing started) when the route's pool has no eligible backend. */
-  boolean start() {
-    selection = policy.select(route, client.address(), request.headers(), path, replayable);
-    if (selection == null) return false;
-    attempt(selection.first());
+  @Override
+  public boolean start() {
+    RoutedBackend first = attempts.select(client.address(), request.headers(), path);
+    if (first == null) return false;
+    attempt(first);
     return true;
   }
 
-  private void attempt(RoutedBackend next) {
+  private void attempt(RoutedBackend backend) {
     phase = Phase.CONNECTING;
-    backend = next;
-    backend.stats().requestStarted();
-    attemptStarted = client.loop.now();
-    log.attempt(backend, attemptStarted);
+    attempts.begin(backend);
     up = requestHead.duplicate();
     upEnded = upFraming == BodyFraming.NONE;
     target = UpstreamPool.Target.of(backend, route.upstreamKey(backend), client.clientSocket());
@@ -174,32 +171,37 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
 
   // --- from the client's stream
 
-  void requestBodyArrived() {
+  @Override
+  public void requestBodyArrived() {
     pumpUpload();
     settle();
   }
 
-  void requestTrailers(HeaderFields trailers) {
+  @Override
+  public void requestTrailers(HeaderFields trailers) {
     requestTrailers = trailers;
     pumpUpload();
     settle();
   }
 
   /** The stream's window opened, or the client's output drained. */
-  void clientWritable() {
+  @Override
+  public void clientWritable() {
     downBlocked = false;
     if (phase == Phase.RESPONDING) pumpDownload();
     settle();
   }
 
   /** The client reset the stream: the backend's request ends too (for HTTP/1.1, by closing its connection). */
-  void cancelled() {
+  @Override
+  public void cancelled() {
     if (phase == Phase.DONE) return;
     log.mark(ExchangeLog.Termination.CLIENT_ABORT);
     abort();
   }
 
-  void sweep(long now) {
+  @Override
+  public void sweep(long now) {
     if (phase == Phase.DONE) return;
     if (grpcDeadline != 0 && now - grpcDeadline >= 0) {
       if (!responseStarted) {
@@ -237,7 +239,8 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
   }
 
   /** Ends everything at once (the client connection closed or the stream was reset). */
-  void abort() {
+  @Override
+  public void abort() {
     if (phase == Phase.DONE) return;
     if (phase == Phase.CONNECTING && connection == null) pool.cancel(target, this);
     endAttempt();
@@ -357,16 +360,17 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
 
   private void respond(ResponseHead response) {
     responseStarted = true;
-    backend.stats().connectSucceeded();
-    selection.responded(response.status());
-    log.responseHead(response.status(), client.loop.now());
+    attempts.responded(response.status());
     downFraming = BodyFraming.of(response, request.method());
     downRemaining = response.contentLength();
     backendKeepAlive = response.keepAlive();
-    if (downFraming == BodyFraming.CHUNKED) chunked = new ChunkedScanner(Long.MAX_VALUE);
+    if (downFraming == BodyFraming.CHUNKED) {
+      chunked = new ChunkedScanner(Long.MAX_VALUE);
+      trailers = new ChunkedTrailers();
+    }
     HeaderFields headers = new HeaderFields(response.headers().size() + 2);
     route.responseHeaders(response.headers(), requestId, headers);
-    String cookie = selection.stickyCookie();
+    String cookie = attempts.stickyCookie();
     if (cookie != null) headers.add("Set-Cookie", cookie);
     if (downFraming == BodyFraming.CHUNKED) headers.removeAll("content-length");
     h2.respond(stream, response.status(), headers, downFraming == BodyFraming.NONE);
@@ -411,9 +415,13 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
               h2.reset(stream, ErrorCode.INTERNAL_ERROR);
               return;
             }
+            trailers.framing(connection.unconsumedView(end), chunked.inData());
             connection.consume(end);
             if (chunked.done()) {
-              h2.data(stream, ByteBuffer.allocate(0), true);
+              // the trailers of the chunked answer (gRPC's status among them) end the stream as HEADERS
+              HeaderFields fields = trailers.trailers();
+              if (fields != null) h2.trailers(stream, fields);
+              else h2.data(stream, ByteBuffer.allocate(0), true);
               finish();
               return;
             }
@@ -483,23 +491,16 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
 
   private void failed(BackendFailure failure) {
     if (phase == Phase.DONE) return;
-    boolean staleReuse = failure.kind() == BackendFailure.Kind.RESET && connection != null && connection.reused()
-        && replayable;
+    boolean pooled = connection != null && connection.reused();
     endAttempt();
-    log.attemptFailed(failure);
-    if (staleReuse) {
-      attempt(backend);
-      return;
-    }
-    RoutedBackend next = selection.retryAfter(failure);
+    RoutedBackend next = attempts.retry(failure, pooled);
     if (next != null) {
       attempt(next);
       return;
     }
     phase = Phase.DONE;
-    log.gaveUp(failure);
     session.exchangeDone(this);
-    session.answer(request, policy.answer(selection, failure), requestId, log);
+    session.answer(request, attempts.answer(failure), requestId, log);
   }
 
   private void endAttempt() {
@@ -507,7 +508,7 @@ final class H2Exchange implements UpstreamPool.Waiter, UpstreamConnection.User {
       pool.close(connection);
       connection = null;
     }
-    if (backend != null) backend.stats().requestFinished(client.loop.now() - attemptStarted);
+    attempts.end();
   }
 
   private void logEnd(ExchangeLog.Termination otherwise) {

@@ -127,11 +127,18 @@ final class UpstreamPool implements EventLoop.Sweepable {
   private final EventLoop loop;
   private final Limits limits;
   private final Map<Target, Slot> slots = new HashMap<>();
+  private final H2Upstreams h2;
 
   UpstreamPool(EventLoop loop, Limits limits) {
     this.loop = loop;
     this.limits = limits;
+    this.h2 = new H2Upstreams(loop, this);
     loop.addSweepable(this);
+  }
+
+  /** The HTTP/2 connections of this loop, for pools with {@code protocol = h2 | h2c}; counted in the same limits. */
+  H2Upstreams h2() {
+    return h2;
   }
 
   /** An idle connection to the target, or null. */
@@ -216,11 +223,13 @@ final class UpstreamPool implements EventLoop.Sweepable {
     for (Slot slot : slots.values()) {
       while (!slot.idle.isEmpty()) close(slot.idle.poll());
     }
+    h2.stop();
   }
 
   /** Closes connections idle past their keep-alive timeout, and answers requests queued past their queue timeout. */
   @Override
   public void sweep(long now) {
+    h2.sweep(now);
     for (Map.Entry<Target, Slot> e : slots.entrySet()) {
       Target target = e.getKey();
       Slot slot = e.getValue();
@@ -301,7 +310,11 @@ final class UpstreamPool implements EventLoop.Sweepable {
    */
   private void handshake(Target target, Waiter waiter, UpstreamConnection connection, SocketChannel channel,
       SelectionKey key) {
-    connection.attach(channel, target.key().tls().clientTransport(channel, target.backend().host(), target.backend().port()), key);
+    // h2 is agreed on by ALPN (RFC 9113 §3.2): a backend that does not choose it is not spoken HTTP/2 to
+    boolean h2 = target.key().protocol().http2();
+    connection.attach(channel, h2
+        ? target.key().tls().clientTransport(channel, target.backend().host(), target.backend().port(), "h2")
+        : target.key().tls().clientTransport(channel, target.backend().host(), target.backend().port()), key);
     final class Handshaking implements EventLoop.Handler {
       final EventLoop.Timer timer = loop.schedule(target.key().connectTimeout().toNanos(), () -> fail(
           "the TLS handshake with " + target.backend() + " did not complete within " + target.key().connectTimeout().toMillis() + " ms", true));
@@ -323,6 +336,10 @@ final class UpstreamPool implements EventLoop.Sweepable {
         }
         if (!done) {
           key.interestOps(connection.transport().wantsWrite() ? SelectionKey.OP_WRITE : SelectionKey.OP_READ);
+          return;
+        }
+        if (h2 && !"h2".equals(connection.transport().applicationProtocol())) {
+          fail(target.backend() + " did not agree to h2 by ALPN (pool protocol = h2)", false);
           return;
         }
         ended = true;

@@ -38,7 +38,9 @@ public final class Route implements Admission {
     this.requestRules = new HeaderRewriter.Rules(settings.requestHeaders());
     this.responseRules = new HeaderRewriter.Rules(settings.responseHeaders());
     this.table = table;
-    this.upstreamKey = UpstreamKey.of(settings.upstream());
+    // the pool's protocol to its backends is node-local config, looked up by pool name (routes added at runtime too);
+    // its TLS comes with each backend of the routing table (see upstreamKey(RoutedBackend))
+    this.upstreamKey = UpstreamKey.of(settings.upstream(), null, PoolProtocols.forPool(settings.pool()));
     this.withTls = upstreamKey;
   }
 

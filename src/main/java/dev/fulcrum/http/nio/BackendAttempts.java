@@ -1,0 +1,108 @@
+package dev.fulcrum.http.nio;
+
+import dev.fulcrum.http.proxy.BackendFailure;
+import dev.fulcrum.http.proxy.BackendSelection;
+import dev.fulcrum.http.proxy.ExchangeLog;
+import dev.fulcrum.http.proxy.ListenerPolicy;
+import dev.fulcrum.http.proxy.ProxyError;
+import dev.fulcrum.http.proxy.Route;
+import dev.fulcrum.http.wire.HeaderView;
+import dev.fulcrum.routing.RoutedBackend;
+import java.net.InetAddress;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The attempts of one request of the nio engine on its route's backends, whatever carries it (an HTTP/1.1 exchange, an
+ * HTTP/2 stream; to an HTTP/1.1 or an HTTP/2 backend): the selection, each attempt's counting in the backend's stats
+ * and the access log, and after a failure before any of the response reached the client the one decision of what
+ * comes next: the same backend once more (a stale pooled connection), the next backend, or an answer.
+ */
+final class BackendAttempts {
+  private static final Logger log = LoggerFactory.getLogger(BackendAttempts.class);
+
+  private final ListenerPolicy policy;
+  private final Route route;
+  private final ExchangeLog record;
+  private final LongSupplier clock;
+  private final String requestId;
+  private final boolean replayable;
+  private BackendSelection selection;
+  private RoutedBackend backend;
+  private long started;
+  private boolean counting;
+
+  BackendAttempts(ListenerPolicy policy, Route route, ExchangeLog record, LongSupplier clock, String requestId,
+      boolean replayable) {
+    this.policy = policy;
+    this.route = route;
+    this.record = record;
+    this.clock = clock;
+    this.requestId = requestId;
+    this.replayable = replayable;
+  }
+
+  /** The first backend, or null when the route's pool has no eligible one (nothing was counted). */
+  RoutedBackend select(InetAddress client, HeaderView headers, String path) {
+    selection = policy.select(route, client, headers, path, replayable);
+    return selection == null ? null : selection.first();
+  }
+
+  boolean replayable() {
+    return replayable;
+  }
+
+  /** The backend of the attempt under way (or of the last one). */
+  RoutedBackend backend() {
+    return backend;
+  }
+
+  /** An attempt on {@code next} starts: its stats and the access log hear of it. */
+  void begin(RoutedBackend next) {
+    backend = next;
+    backend.stats().requestStarted();
+    started = clock.getAsLong();
+    counting = true;
+    record.attempt(backend, started);
+  }
+
+  /** The attempt got its response head. */
+  void responded(int status) {
+    backend.stats().connectSucceeded();
+    selection.responded(status);
+    record.responseHead(status, clock.getAsLong());
+  }
+
+  /** The sticky cookie the response sets, or null. */
+  String stickyCookie() {
+    return selection.stickyCookie();
+  }
+
+  /** The attempt is over (once; later calls do nothing): its backend's stats count its time. */
+  void end() {
+    if (!counting) return;
+    counting = false;
+    backend.stats().requestFinished(clock.getAsLong() - started);
+  }
+
+  /**
+   * The attempt (already {@link #end ended}) failed before any of the response reached the client: the backend of the
+   * next attempt, or null when the client is to get {@link #answer}. {@code staleReuse}: it failed on a pooled
+   * connection the backend may have closed while idle, so the request never reached it and goes there once more.
+   */
+  RoutedBackend retry(BackendFailure failure, boolean staleReuse) {
+    record.attemptFailed(failure);
+    log.debug("request {} to {} failed on attempt {}: {} ({})",
+        requestId, backend.address(), selection.attemptsMade(), failure.kind(), failure.reason());
+    if (staleReuse && replayable && failure.kind() == BackendFailure.Kind.RESET) return backend;
+    RoutedBackend next = selection.retryAfter(failure);
+    if (next == null) record.gaveUp(failure);
+    return next;
+  }
+
+  /** The client's answer after the last failed attempt. */
+  ProxyError answer(BackendFailure failure) {
+    return policy.answer(selection, failure);
+  }
+}
