@@ -364,6 +364,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   private void handle(RequestHead head) {
     String requestId = HeaderRewriter.requestId(head.headers());
+    log.protocol = head.minorVersion() == 0 ? ExchangeLog.HTTP_1_0 : ExchangeLog.HTTP_1_1;
     log.request(head.method(), head.target(), requestId);
     boolean mustClose = head.hasBody() || !head.keepAlive();
     ParsedTarget parsed = policy.parseTarget(head.target());
