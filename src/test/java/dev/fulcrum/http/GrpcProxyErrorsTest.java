@@ -120,6 +120,29 @@ class GrpcProxyErrorsTest {
     assertEquals("POST", line.get("method").asText());
   }
 
+  /**
+   * A preface in pieces: its first 18 bytes ("PRI * HTTP/2.0" and an empty line) parse as an HTTP/1.1 head, and were
+   * answered as one (or the connection dropped) when they came in a read of their own.
+   */
+  @Test
+  void anH2cPrefaceInPiecesIsStillHttp2() throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", fulcrum.httpListener("dead").localAddress().getPort())) {
+      socket.setTcpNoDelay(true);
+      byte[] preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+      socket.getOutputStream().write(preface, 0, 18);
+      socket.getOutputStream().flush();
+      socket.setSoTimeout(300);
+      assertThrows(java.net.SocketTimeoutException.class, () -> socket.getInputStream().read(),
+          "an answer to half a preface");
+      socket.getOutputStream().write(preface, 18, preface.length - 18);
+      socket.getOutputStream().write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // an empty SETTINGS frame
+      socket.setSoTimeout(10_000);
+      byte[] head = socket.getInputStream().readNBytes(9);
+      assertEquals(9, head.length);
+      assertEquals(4, head[3], "the first frame is SETTINGS"); // type 4
+    }
+  }
+
   @Test
   void noRouteIsUnavailable() {
     Status status = failure(() -> stub("noroute").unaryRpc(request("x")));
