@@ -436,12 +436,11 @@ public final class HealthProbes {
 
     /** A gRPC check offers only h2 by ALPN: gRPC servers refuse a TLS connection that did not choose it. */
     private Transport tlsTransport() {
+      if (settings.kind() != HealthCheckSettings.Kind.GRPC) return tls.clientTransport(channel, backend.host(), backend.port());
       javax.net.ssl.SSLEngine engine = tls.newEngine(backend.host(), backend.port());
-      if (settings.kind() == HealthCheckSettings.Kind.GRPC) {
-        javax.net.ssl.SSLParameters parameters = engine.getSSLParameters();
-        parameters.setApplicationProtocols(new String[] {"h2"});
-        engine.setSSLParameters(parameters);
-      }
+      javax.net.ssl.SSLParameters parameters = engine.getSSLParameters();
+      parameters.setApplicationProtocols(new String[] {"h2"});
+      engine.setSSLParameters(parameters);
       return Transport.tls(tlschannel.ClientTlsChannel.newBuilder(channel, engine).build(), channel);
     }
 
