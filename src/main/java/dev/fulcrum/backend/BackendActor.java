@@ -102,7 +102,7 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
   }
 
   private byte[] request(HealthCheckSettings check) {
-    return check.kind() == HealthCheckSettings.Kind.HTTP ? HealthProbes.request(address, check) : null;
+    return HealthProbes.requestFor(address, check);
   }
 
   @Override
@@ -180,6 +180,10 @@ public final class BackendActor extends AbstractBehavior<BackendActor.Command> {
   }
 
   private String describeCheck() {
-    return check.kind() == HealthCheckSettings.Kind.HTTP ? "HTTP check" : "TCP check";
+    return switch (check.kind()) {
+      case HTTP -> "HTTP check";
+      case GRPC -> "gRPC check";
+      case TCP -> "TCP check";
+    };
   }
 }

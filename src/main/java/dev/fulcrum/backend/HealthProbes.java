@@ -160,6 +160,18 @@ public final class HealthProbes {
     return openConnections.get();
   }
 
+  /**
+   * What a check sends, built once per check settings rather than per check: an HTTP check's request, a gRPC check's
+   * HealthCheckRequest message, nothing for TCP.
+   */
+  public static byte[] requestFor(HostPort backend, HealthCheckSettings check) {
+    return switch (check.kind()) {
+      case HTTP -> request(backend, check);
+      case GRPC -> GrpcHealthMessages.request(check.service());
+      case TCP -> null;
+    };
+  }
+
   /** The request an HTTP check sends to {@code backend}, built once per check settings rather than per check. */
   public static byte[] request(HostPort backend, HealthCheckSettings check) {
     StringBuilder head = new StringBuilder(128)
@@ -341,6 +353,8 @@ public final class HealthProbes {
     private int bodyStart;
     private ChunkedScanner chunks;
     private long deadline;
+    /** A gRPC check's call, once its connection is ready. */
+    private GrpcProbe grpc;
 
     Check(EventLoop loop, HostPort backend, HealthCheckSettings settings, byte[] request, BackendTls tls,
         Consumer<Outcome> done) {
@@ -364,7 +378,7 @@ public final class HealthProbes {
       // The connector's own timeout is the check's: a connect that hangs is a check that timed out.
       deadline = loop.now() + timeout;
       // a TCP check writes nothing: no TCP_NODELAY, one system call fewer per check
-      connector = Connector.connect(loop, address, timeout, this, settings.kind() == HealthCheckSettings.Kind.HTTP);
+      connector = Connector.connect(loop, address, timeout, this, settings.kind() != HealthCheckSettings.Kind.TCP);
     }
 
     @Override
@@ -379,11 +393,11 @@ public final class HealthProbes {
       // most checks of a pool of dead backends end at the connect: their timeout is the connector's alone
       timer = loop.schedule(Math.max(0, deadline - loop.now()), this::timedOut);
       key.attach(this);
-      transport = tls == null ? Transport.plain(channel) : tls.clientTransport(channel, backend.host(), backend.port());
+      transport = tls == null ? Transport.plain(channel) : tlsTransport();
       handshaking = tls != null;
       try {
         if (handshaking) handshake();
-        else write();
+        else afterHandshake();
       } catch (IOException e) {
         finish(new Failed(Failures.describe(e)));
       }
@@ -403,8 +417,68 @@ public final class HealthProbes {
         return;
       }
       handshaking = false;
-      if (settings.kind() == HealthCheckSettings.Kind.TCP) finish(new Passed());
-      else write();
+      afterHandshake();
+    }
+
+    private void afterHandshake() throws IOException {
+      switch (settings.kind()) {
+        case TCP -> finish(new Passed());
+        case HTTP -> write();
+        case GRPC -> startGrpc();
+      }
+    }
+
+    /** A gRPC check offers only h2 by ALPN: gRPC servers refuse a TLS connection that did not choose it. */
+    private Transport tlsTransport() {
+      if (settings.kind() != HealthCheckSettings.Kind.GRPC) return tls.clientTransport(channel, backend.host(), backend.port());
+      javax.net.ssl.SSLEngine engine = tls.newEngine(backend.host(), backend.port());
+      javax.net.ssl.SSLParameters parameters = engine.getSSLParameters();
+      parameters.setApplicationProtocols(new String[] {"h2"});
+      engine.setSSLParameters(parameters);
+      return Transport.tls(tlschannel.ClientTlsChannel.newBuilder(channel, engine).build(), channel);
+    }
+
+    private void startGrpc() throws IOException {
+      String chosen = transport.applicationProtocol();
+      if (tls != null && chosen != null && !chosen.equals("h2")) {
+        finish(new Failed("gRPC health check: the backend chose " + chosen + " by ALPN, not h2"));
+        return;
+      }
+      grpc = new GrpcProbe(settings, tls == null ? "http" : "https", backend.toString(), request.array(),
+          settings.timeout().toNanos(), loop::now, this::finish);
+      grpcIo();
+    }
+
+    /** Writes what the call has to send, reads what arrived: both ways at once, as HTTP/2 may need. */
+    private void grpcIo() throws IOException {
+      ByteBuffer out = grpc.output();
+      while (out.hasRemaining() || transport.writePending()) {
+        int before = out.remaining();
+        transport.write(out);
+        if (transport.writePending() || out.remaining() == before) break;
+      }
+      if (finished) return;
+      if (buffer == null) buffer = loop.acquire();
+      while (!finished) {
+        buffer.clear();
+        int read = transport.read(buffer);
+        if (read < 0) {
+          grpc.closed();
+          return;
+        }
+        if (read == 0) break;
+        buffer.flip();
+        grpc.feed(buffer);
+        // the frames may answer (SETTINGS ACK, WINDOW_UPDATE): written before waiting again
+        while (!finished && (out = grpc.output()).hasRemaining()) {
+          int before = out.remaining();
+          transport.write(out);
+          if (transport.writePending() || out.remaining() == before) break;
+        }
+      }
+      if (finished || !key.isValid()) return;
+      boolean write = grpc.output().hasRemaining() || transport.writePending() || transport.wantsWrite();
+      key.interestOps(write ? SelectionKey.OP_READ | SelectionKey.OP_WRITE : SelectionKey.OP_READ);
     }
 
     @Override
@@ -415,6 +489,7 @@ public final class HealthProbes {
     @Override
     public void ready(SelectionKey key) throws IOException {
       if (handshaking) handshake();
+      else if (grpc != null) grpcIo();
       else if (request.hasRemaining()) write();
       else read();
     }
@@ -552,6 +627,7 @@ public final class HealthProbes {
     }
 
     private String what() {
+      if (settings.kind() == HealthCheckSettings.Kind.GRPC) return "gRPC health check";
       return "HTTP " + settings.method() + " " + settings.path();
     }
 

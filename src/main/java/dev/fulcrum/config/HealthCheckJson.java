@@ -11,7 +11,8 @@ import java.util.Set;
 
 /**
  * The body of {@code PUT /api/pools/{pool}/health-check}: the same fields as a pool's {@code health-check} block in the
- * config ({@code type, path, expect-status, expect-body, interval, timeout, rise, fall, method, host, headers};
+ * config ({@code type, path, expect-status, expect-body, interval, timeout, rise, fall, method, host, headers,
+ * service};
  * durations as "2s" or
  * milliseconds), validated by the same parser, so the API accepts exactly what the config accepts. Fields left out
  * keep the pool's current values.
@@ -19,7 +20,7 @@ import java.util.Set;
 public final class HealthCheckJson {
   public static final Set<String> FIELDS =
       Set.of("type", "path", "expect-status", "expect-body", "interval", "timeout", "rise", "fall", "method", "host",
-          "headers");
+          "headers", "service");
 
   private HealthCheckJson() {}
 
@@ -60,6 +61,7 @@ public final class HealthCheckJson {
     map.put("method", s.method());
     map.put("host", s.host().orElse(""));
     map.put("headers", s.headers());
+    map.put("service", s.service());
     return map;
   }
 

@@ -12,7 +12,8 @@ import java.util.TreeMap;
  *
  * @param method the HTTP check's request method
  * @param host the HTTP check's Host header; empty: the backend's own host:port
- * @param headers further header fields of the HTTP check's request
+ * @param headers further header fields of the HTTP check's request (metadata of a gRPC check's call)
+ * @param service the gRPC check's service name; empty: the server's overall health
  */
 public record HealthCheckSettings(
     Kind kind,
@@ -25,7 +26,8 @@ public record HealthCheckSettings(
     int fall,
     String method,
     Optional<String> host,
-    Map<String, String> headers) {
+    Map<String, String> headers,
+    String service) {
 
   public static final String DEFAULT_METHOD = "GET";
 
@@ -35,7 +37,9 @@ public record HealthCheckSettings(
 
   public enum Kind {
     TCP,
-    HTTP
+    HTTP,
+    /** grpc.health.v1.Health/Check over HTTP/2 (h2c, or h2 when the pool has TLS to its backends). */
+    GRPC
   }
 
   public HealthCheckSettings {
@@ -43,6 +47,7 @@ public record HealthCheckSettings(
     if (method == null) method = DEFAULT_METHOD;
     if (host == null) host = Optional.empty();
     if (expectBody == null) expectBody = Optional.empty();
+    if (service == null) service = "";
     headers = headers == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(headers));
     // the request is written from these as they are: a CR or LF would let config inject another request
     Optional<String> bad = methodProblem(method);
@@ -50,6 +55,7 @@ public record HealthCheckSettings(
     for (Map.Entry<String, String> field : headers.entrySet()) {
       if (bad.isEmpty()) bad = headerProblem(field.getKey(), field.getValue());
     }
+    if (bad.isEmpty()) bad = serviceProblem(kind, service);
     if (bad.isPresent()) throw new IllegalArgumentException(bad.get());
   }
 
@@ -59,8 +65,33 @@ public record HealthCheckSettings(
     this(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, DEFAULT_METHOD, Optional.empty(), Map.of());
   }
 
+  /** No gRPC service: the check of a whole server (or not a gRPC check). */
+  public HealthCheckSettings(Kind kind, String path, int expectStatus, Optional<String> expectBody, Duration interval,
+      Duration timeout, int rise, int fall, String method, Optional<String> host, Map<String, String> headers) {
+    this(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers, "");
+  }
+
   public HealthCheckSettings withRequest(String method, Optional<String> host, Map<String, String> headers) {
-    return new HealthCheckSettings(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers);
+    return new HealthCheckSettings(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers, service);
+  }
+
+  /** A gRPC check of {@code service} (empty: the server as a whole). */
+  public HealthCheckSettings withGrpcService(String service) {
+    return new HealthCheckSettings(Kind.GRPC, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers, service);
+  }
+
+  /**
+   * A gRPC service name as it goes into the request (grpc.health.v1 takes any string; a fully qualified proto name
+   * such as {@code package.Service} is what servers register). Only a gRPC check names one: elsewhere it would be
+   * silently ignored.
+   */
+  public static Optional<String> serviceProblem(Kind kind, String service) {
+    if (service.isEmpty()) return Optional.empty();
+    if (kind != Kind.GRPC) return Optional.of("only a check of type grpc names a service");
+    if (service.length() > 256 || !service.matches("[A-Za-z0-9_.$/-]+")) {
+      return Optional.of("'" + service + "' is not a gRPC service name (letters, digits and _.$/-, at most 256)");
+    }
+    return Optional.empty();
   }
 
   /** Header values are left out: they may be credentials, and this string is logged (e.g. a journal-config diff). */
@@ -68,7 +99,7 @@ public record HealthCheckSettings(
   public String toString() {
     return "HealthCheckSettings[kind=" + kind + ", path=" + path + ", expectStatus=" + expectStatus + ", expectBody="
         + expectBody + ", interval=" + interval + ", timeout=" + timeout + ", rise=" + rise + ", fall=" + fall
-        + ", method=" + method + ", host=" + host + ", headers=" + headers.keySet() + "]";
+        + ", method=" + method + ", host=" + host + ", headers=" + headers.keySet() + ", service=" + service + "]";
   }
 
   public static Optional<String> methodProblem(String method) {

@@ -294,7 +294,8 @@ public final class SettingsParser {
         switch (hc.string("type")) {
           case "tcp" -> HealthCheckSettings.Kind.TCP;
           case "http" -> HealthCheckSettings.Kind.HTTP;
-          default -> throw hc.error("type", "'" + hc.string("type") + "' is not a health check type (tcp, http)");
+          case "grpc" -> HealthCheckSettings.Kind.GRPC;
+          default -> throw hc.error("type", "'" + hc.string("type") + "' is not a health check type (tcp, http, grpc)");
         };
     String path = hc.string("path");
     if (!path.startsWith("/")) throw hc.error("path", "must start with '/', got '" + path + "'");
@@ -309,6 +310,10 @@ public final class SettingsParser {
         throw hc.error("host", problem);
       });
     }
+    String service = hc.has("service") ? hc.string("service") : "";
+    HealthCheckSettings.serviceProblem(kind, service).ifPresent(problem -> {
+      throw hc.error("service", problem);
+    });
     return new HealthCheckSettings(
             kind,
             path,
@@ -320,7 +325,8 @@ public final class SettingsParser {
             hc.intIn("fall", 1, 100),
             method,
             host.isEmpty() ? Optional.empty() : Optional.of(host),
-            checkHeaders(hc.child("headers")));
+            checkHeaders(hc.child("headers")),
+            service);
   }
 
   private static Map<String, String> checkHeaders(ConfigReader headers) {

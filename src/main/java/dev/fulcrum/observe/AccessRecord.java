@@ -27,6 +27,8 @@ final class AccessRecord {
   HostPort backend;
   String method;
   String target;
+  /** The client side's protocol: HTTP/1.0, HTTP/1.1, HTTP/2. */
+  String protocol;
   String requestId;
   int status;
   long bytesIn;
@@ -44,7 +46,7 @@ final class AccessRecord {
 
   /** Drops the references once written, so that a quiet ring keeps no request's strings alive. */
   void clear() {
-    clientIp = listener = route = pool = method = target = requestId = termination = null;
+    clientIp = listener = route = pool = method = target = protocol = requestId = termination = null;
     backend = null;
   }
 }

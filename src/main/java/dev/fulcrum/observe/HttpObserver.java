@@ -137,6 +137,7 @@ final class HttpObserver implements ListenerObserver {
     r.backend = log.backend == null ? null : log.backend.address();
     r.method = log.method;
     r.target = log.target;
+    r.protocol = log.protocol;
     r.requestId = log.requestId;
     r.status = log.status;
     r.bytesIn = log.bytesIn;

@@ -31,7 +31,7 @@ abstract class LineFormat {
   }
 
   /**
-   * HAProxy-like text: {@code start client listener route pool backend "METHOD target" status bytes-in bytes-out
+   * HAProxy-like text: {@code start client listener route pool backend "METHOD target PROTOCOL" status bytes-in bytes-out
    * Tq/Tw/Tc/Tr/Tt retries request-id termination}, "-" for what is missing; a TCP connection's line has the same
    * columns with {@code "TCP -"} for the request and "-" for the status.
    */
@@ -51,7 +51,8 @@ abstract class LineFormat {
       if (r.kind == AccessRecord.TCP) {
         l.ascii(' ').ascii('"').ascii('T').ascii('C').ascii('P').ascii(' ').ascii('-').ascii('"').ascii(' ').ascii('-');
       } else {
-        l.ascii(' ').ascii('"').field(r.method).ascii(' ').quoted(target(r)).ascii('"').ascii(' ').number(r.status);
+        l.ascii(' ').ascii('"').field(r.method).ascii(' ').quoted(target(r)).ascii(' ').field(r.protocol).ascii('"')
+            .ascii(' ').number(r.status);
       }
       l.ascii(' ').number(r.bytesIn).ascii(' ').number(r.bytesOut).ascii(' ');
       l.number(ms(r.headRead)).ascii('/').number(ms(r.queued)).ascii('/').number(ms(r.connect)).ascii('/')
@@ -103,6 +104,7 @@ abstract class LineFormat {
       if (http) {
         f.put("method", r.method);
         f.put("uri", target(r));
+        f.put("protocol", r.protocol);
         f.put("status", r.status);
       }
       f.put("bytes_in", r.bytesIn);

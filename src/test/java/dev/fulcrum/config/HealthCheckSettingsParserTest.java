@@ -41,6 +41,16 @@ class HealthCheckSettingsParserTest {
     assertEquals(Map.of("X-Check", "fulcrum", "X-Env", "prod", "Authorization", "Bearer a b"), check.headers());
   }
 
+  @Test
+  void aGrpcCheckNamesItsServiceOrNone() {
+    HealthCheckSettings whole = parse("fulcrum.pools.web.health-check.type = grpc\n");
+    assertEquals(HealthCheckSettings.Kind.GRPC, whole.kind());
+    assertEquals("", whole.service());
+    HealthCheckSettings one = parse("fulcrum.pools.web.health-check { type = grpc, service = \"grpc.testing.SimpleService\" }\n");
+    assertEquals("grpc.testing.SimpleService", one.service());
+    assertEquals("", parse("").service());
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', textBlock = """
       method with a space | fulcrum.health-check.method = "GET /x"                  | fulcrum.health-check.method: 'GET /x' is not an HTTP method
@@ -51,6 +61,9 @@ class HealthCheckSettingsParserTest {
       bad header name     | fulcrum.health-check.headers { "X Y" = z }              | fulcrum.health-check.headers.\"X Y\": 'X Y' is not a header field name
       header value CRLF   | fulcrum.health-check.headers.X-A = "a\\r\\nX-B: b"      | fulcrum.health-check.headers.X-A: the value of X-A has a control or non-Latin-1 character
       header as an object | fulcrum.health-check.headers.X.Y = z                    | fulcrum.health-check.headers.X: must be a string
+      unknown type        | fulcrum.pools.web.health-check.type = ping              | fulcrum.pools.web.health-check.type: 'ping' is not a health check type (tcp, http, grpc)
+      service off grpc    | fulcrum.pools.web.health-check.service = web.Api        | fulcrum.pools.web.health-check.service: only a check of type grpc names a service
+      bad service name    | fulcrum.pools.web.health-check { type = grpc, service = "a b" } | fulcrum.pools.web.health-check.service: 'a b' is not a gRPC service name
       """)
   void mistakesNameTheirPath(String name, String mistake, String expected) {
     String message = assertThrows(SettingsException.class, () -> parse(mistake)).getMessage();

@@ -36,12 +36,20 @@ class HealthCheckSettingsSerializationTest {
   }
 
   @Test
+  void aGrpcCheckRoundTripsWithItsService() throws Exception {
+    ObjectMapper cbor = JacksonObjectMapperProvider.get(kit.system()).getOrCreate("jackson-cbor", Optional.empty());
+    HealthCheckSettings grpc = CHECK.withGrpcService("grpc.testing.SimpleService");
+    assertEquals(grpc, cbor.readValue(cbor.writeValueAsBytes(grpc), HealthCheckSettings.class));
+  }
+
+  @Test
   void aRecordWrittenBeforeTheRequestFieldsReadsAsAPlainGet() throws Exception {
     ObjectMapper json = JacksonObjectMapperProvider.get(kit.system()).getOrCreate("jackson-json", Optional.empty());
     ObjectNode old = json.valueToTree(CHECK);
     old.remove("method");
     old.remove("host");
     old.remove("headers");
+    old.remove("service");
     HealthCheckSettings read = json.treeToValue(old, HealthCheckSettings.class);
     assertEquals(new HealthCheckSettings(HealthCheckSettings.Kind.HTTP, "/health", 200, Optional.of("up"),
         Duration.ofSeconds(2), Duration.ofSeconds(1), 2, 3), read);

@@ -209,6 +209,7 @@ class HttpObservabilityTest {
     assertEquals(live.address(), line.get("backend").asText());
     assertEquals("GET", line.get("method").asText());
     assertEquals("/ok/page?q=1", line.get("uri").asText());
+    assertEquals("HTTP/1.1", line.get("protocol").asText());
     assertEquals("127.0.0.1", line.get("client_ip").asText());
     assertTrue(line.get("client_port").asInt() > 0);
     assertTrue(line.get("bytes_out").asLong() > 0);

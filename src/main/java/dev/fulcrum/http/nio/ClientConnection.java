@@ -80,6 +80,8 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private boolean draining;
   private EventLoop.Timer lingerEnd;
   private H2ClientSession h2;
+  /** The first bytes are the start of the h2c preface and its rest has not arrived yet. */
+  private boolean prefaceAwaited;
   private static final byte[] H2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
   private final long acceptedAt;
   private String subject;
@@ -249,7 +251,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       case HTTP2 -> readHttp2(n);
       case READING -> {
         if (startHttp2()) readHttp2(n);
-        else nextRequest();
+        else if (!prefaceAwaited) nextRequest();
       }
       default -> {}
     }
@@ -309,6 +311,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
    * preface has not all arrived yet.
    */
   private boolean startHttp2() {
+    prefaceAwaited = false;
     var http2 = listener.settings().http2();
     if (!http2.any() || headStartedAt != 0) return false;
     boolean h2 = http2.enabled() && "h2".equals(transport().applicationProtocol());
@@ -320,7 +323,13 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
         return true;
       });
       if (!prefix) return false;
-      if (n < H2_PREFACE.length) return !inputEnded(); // wait for the rest of the preface
+      if (n < H2_PREFACE.length) {
+        // The rest of the preface is still to come (a client may send it in pieces): neither HTTP/2 yet, nor an
+        // HTTP/1.1 head ("PRI * HTTP/2.0" alone parses as one), nor a session without its frames.
+        prefaceAwaited = !inputEnded();
+        if (!prefaceAwaited) close();
+        return false;
+      }
       h2 = true;
     }
     if (!h2) return false;
@@ -364,6 +373,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   private void handle(RequestHead head) {
     String requestId = HeaderRewriter.requestId(head.headers());
+    log.protocol = head.minorVersion() == 0 ? ExchangeLog.HTTP_1_0 : ExchangeLog.HTTP_1_1;
     log.request(head.method(), head.target(), requestId);
     boolean mustClose = head.hasBody() || !head.keepAlive();
     ParsedTarget parsed = policy.parseTarget(head.target());

@@ -151,6 +151,7 @@ final class H2ClientSession implements H2ServerConnection.Handler {
   @Override
   public void request(H2Request request) {
     ExchangeLog log = new ExchangeLog(client.listenerObserver());
+    log.protocol = ExchangeLog.HTTP_2;
     long now = client.loop.now();
     log.begin(now, now, client.ip(), client.clientSocket().getPort(), 0);
     String requestId = HeaderRewriter.requestId(request.headers());

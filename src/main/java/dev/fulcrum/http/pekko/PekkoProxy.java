@@ -43,6 +43,7 @@ final class PekkoProxy implements Function<HttpRequest, CompletionStage<HttpResp
     String requestId = HeaderRewriter.requestId(headers);
     InetAddress client = clientAddress(request);
     ExchangeLog log = new ExchangeLog(context.observer());
+    log.protocol = protocol(request);
     long now = System.nanoTime();
     log.begin(now, now, client.getHostAddress(), clientPort(request), 0);
     log.request(request.method().value(), headers.rawTarget(), requestId);
@@ -76,6 +77,13 @@ final class PekkoProxy implements Function<HttpRequest, CompletionStage<HttpResp
     } catch (UnknownHostException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** The client's protocol as the access log names it (Pekko calls HTTP/2 "HTTP/2.0"). */
+  private static String protocol(HttpRequest request) {
+    String p = request.protocol().value();
+    if (p.equals("HTTP/1.0")) return ExchangeLog.HTTP_1_0;
+    return p.startsWith("HTTP/2") ? ExchangeLog.HTTP_2 : ExchangeLog.HTTP_1_1;
   }
 
   private static int clientPort(HttpRequest request) {

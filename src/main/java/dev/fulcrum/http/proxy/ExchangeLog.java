@@ -44,8 +44,17 @@ public final class ExchangeLog {
     Observer NONE = log -> {};
   }
 
+  public static final String HTTP_1_0 = "HTTP/1.0";
+  public static final String HTTP_1_1 = "HTTP/1.1";
+  public static final String HTTP_2 = "HTTP/2";
+
   private final Observer observer;
   private boolean active;
+  /**
+   * The client side's protocol ({@link #HTTP_1_1} unless the engine says otherwise where the exchange starts); kept
+   * across {@link #begin}, as a connection's protocol is its own.
+   */
+  public String protocol = HTTP_1_1;
   public long started;
   public long headReceived;
   public long attemptStarted;
