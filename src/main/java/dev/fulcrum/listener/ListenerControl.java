@@ -66,6 +66,7 @@ public final class ListenerControl {
 
   /** Binds a configured HTTP listener at start-up, on the route table the start-up bootstrap set. */
   public CompletionStage<HttpListener> startHttp(HttpListenerSettings settings) {
+    routes.served(settings.name(), settings.engine());
     return HttpListeners.start(system, loops, settings, routes.local().ref(settings.name())).thenApply(bound -> {
       http.put(settings.name(), bound);
       return bound;
@@ -123,17 +124,29 @@ public final class ListenerControl {
             + "table already (version " + routes.local().state(name).map(s -> s.version()).orElse(0L) + "); leave routes out to "
             + "use it, or change it through /api/routes/" + name));
       }
+      java.util.Optional<dev.fulcrum.config.RouteRules.Problem> unservable = exists
+          ? dev.fulcrum.config.RouteRules.engine(routes.local().state(name).map(s -> s.routes()).orElse(List.of()), settings.engine())
+          : java.util.Optional.empty();
+      if (unservable.isPresent()) {
+        return done(new ListenerReply.Rejected(ListenerReply.Reason.INVALID, "engine: the route table of listener '" + name
+            + "' has " + unservable.get() + "; add the listener with engine = nio, or change the route first"));
+      }
       if (!exists && settings.routes().isEmpty()) {
         return done(new ListenerReply.Rejected(ListenerReply.Reason.INVALID, "routes: is empty: listener '" + name
             + "' has no route table yet; add at least one route, e.g. [{pool = web}]"));
       }
+      routes.served(name, settings.engine());
       return HttpListeners.start(system, loops, settings, routes.local().ref(name)).handle((bound, failure) -> {
-        if (failure != null) return done(cannotBind(settings.bind().toString(), failure));
+        if (failure != null) {
+          routes.served(name, null);
+          return done(cannotBind(settings.bind().toString(), failure));
+        }
         if (exists) return done(added(settings, bound));
         // the new table goes to every node; if it cannot, the listener goes again and nothing is left behind
         return routes.change(name, command.request(), (request, r) -> new RouteTableEntity.SetRoutes(settings.routes(), request, r))
             .thenCompose(reply -> {
               if (reply instanceof RouteTableEntity.Ok) return done(added(settings, bound));
+              routes.served(name, null);
               return bound.terminate(Duration.ZERO).thenApply(gone -> (ListenerReply) (reply instanceof RouteTableEntity.Rejected rejected
                   ? new ListenerReply.Rejected(rejected.reason() == RouteTableEntity.Reason.INVALID ? ListenerReply.Reason.INVALID
                       : ListenerReply.Reason.UNAVAILABLE, rejected.message())
@@ -166,7 +179,7 @@ public final class ListenerControl {
         : h.terminate(drain).thenApply(done -> 0);
     return drained.thenApply(left -> {
       tcp.remove(name);
-      http.remove(name);
+      if (http.remove(name) != null) routes.served(name, null);
       dev.fulcrum.observe.Observability.get(system).listenerRemoved(name);
       log.info("{} listener {} removed{}", protocol, name, left > 0 ? " (" + left + " connection(s) still open end by themselves)" : "");
       routes.local().notice(new RuntimeChange.ListenerChanged(name, protocol, RuntimeChange.Kind.REMOVED, address,
