@@ -157,6 +157,7 @@ public final class Fulcrum {
     pools.alsoAttach(routes::attach, routes::detach);
     dev.fulcrum.events.FulcrumEvents events = dev.fulcrum.events.FulcrumEvents.get(system);
     localRoutes.onChange(change -> events.publish(dev.fulcrum.events.RuntimeEvents.of(change)));
+    events.snapshot(dev.fulcrum.events.NodeSnapshot.of(system, pools.localPools(), localRoutes, Duration.ofSeconds(3)));
     listeners = new dev.fulcrum.listener.ListenerControl(system, eventLoops, tables, routes, settings.drainTimeout());
     CompletableFuture<Done> attached = new CompletableFuture<>();
     try {
@@ -312,6 +313,17 @@ public final class Fulcrum {
   public org.apache.pekko.stream.javadsl.Source<dev.fulcrum.events.FulcrumEvent, CompletionStage<Done>> events(
       dev.fulcrum.events.EventFilter filter, int bufferSize) {
     return dev.fulcrum.events.FulcrumEvents.get(system).source(filter, bufferSize);
+  }
+
+  /**
+   * As {@link #events(dev.fulcrum.events.EventFilter, int)}; with {@code snapshot}, the stream first tells the node's
+   * current state (each pool's version and the health of each of its backends as this node sees them, each route
+   * table's version; see {@link dev.fulcrum.events.FulcrumEvent.SnapshotEnd}), so a program watching a pool's health
+   * need not poll first, then the live events, none lost between the two.
+   */
+  public org.apache.pekko.stream.javadsl.Source<dev.fulcrum.events.FulcrumEvent, CompletionStage<Done>> events(
+      dev.fulcrum.events.EventFilter filter, int bufferSize, boolean snapshot) {
+    return dev.fulcrum.events.FulcrumEvents.get(system).source(filter, bufferSize, "stream", snapshot);
   }
 
   /**
