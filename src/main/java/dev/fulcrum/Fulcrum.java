@@ -158,7 +158,10 @@ public final class Fulcrum {
     dev.fulcrum.events.FulcrumEvents events = dev.fulcrum.events.FulcrumEvents.get(system);
     localRoutes.onChange(change -> events.publish(dev.fulcrum.events.RuntimeEvents.of(change)));
     events.snapshot(dev.fulcrum.events.NodeSnapshot.of(system, pools.localPools(), localRoutes, Duration.ofSeconds(3)));
-    listeners = new dev.fulcrum.listener.ListenerControl(system, eventLoops, tables, routes, settings.drainTimeout());
+    dev.fulcrum.listener.ListenerJournal listenerJournal =
+        new dev.fulcrum.listener.ListenerJournal(journal, dev.fulcrum.config.NodeName.parse(config));
+    pools.alsoAttach(listenerJournal::attach, listenerJournal::detach);
+    listeners = new dev.fulcrum.listener.ListenerControl(system, eventLoops, tables, routes, settings.drainTimeout(), listenerJournal);
     CompletableFuture<Done> attached = new CompletableFuture<>();
     try {
       membership = Membership.start(system, config, pools, attached);
@@ -177,20 +180,58 @@ public final class Fulcrum {
     }
     // Route tables from the journal (or the config): listeners route by them from their first request.
     await(routes.bootstrap(settings.http().listeners(), BIND_TIMEOUT), "the route tables from the journal");
-    for (TcpListenerSettings listener : settings.tcpListeners()) {
-      TcpListener bound = await(listeners.startTcp(listener), "tcp listener '" + listener.name() + "' on " + listener.bind());
-      log.info("tcp listener {} on {} -> pool {}", listener.name(), bound.localAddress(), listener.pool());
-    }
-    for (HttpListenerSettings listener : settings.http().listeners()) {
-      HttpListener bound = await(listeners.startHttp(listener), "http listener '" + listener.name() + "' on " + listener.bind());
-      log.info("http listener {} on {} with {} route(s)", listener.name(), bound.localAddress(),
-          localRoutes.ref(listener.name()).get().settings().size());
-    }
+    startListeners(listenerJournal);
     if (adminSettings.enabled()) {
       admin = await(AdminServer.start(system, adminSettings, pools, this), "admin api on " + adminSettings.bind());
       log.info("admin api on {}", admin.localAddress());
     }
     registerDrain();
+  }
+
+  /**
+   * This node's listeners by the rule of pools and routes: its listener journal's (the config's as its first state,
+   * then what was added and removed at runtime), or with {@code bootstrap = config} the config's, differences warned
+   * once. A config listener that cannot bind stops the start; one that came from the journal only is reported and
+   * skipped.
+   */
+  private void startListeners(dev.fulcrum.listener.ListenerJournal journalOfListeners) {
+    java.util.Map<String, TcpListenerSettings> configTcp = new java.util.LinkedHashMap<>();
+    java.util.Map<String, HttpListenerSettings> configHttp = new java.util.LinkedHashMap<>();
+    java.util.List<dev.fulcrum.listener.ListenerDefinition> configured = new java.util.ArrayList<>();
+    settings.tcpListeners().forEach(l -> {
+      configTcp.put(l.name(), l);
+      configured.add(dev.fulcrum.listener.ListenerDefinition.of(l));
+    });
+    settings.http().listeners().forEach(l -> {
+      configHttp.put(l.name(), l);
+      configured.add(dev.fulcrum.listener.ListenerDefinition.of(l));
+    });
+    dev.fulcrum.listener.NodeListenersEntity.BootstrapResult journaled =
+        await(journalOfListeners.bootstrap(configured, BIND_TIMEOUT), "this node's listener journal (node " + journalOfListeners.node() + ")");
+    if (journaled.applied()) {
+      log.warn("node {}: the config's listeners differ from the listener journal: {}. The config was applied (fulcrum.journal.bootstrap "
+          + "= config).", journalOfListeners.node(), String.join("; ", journaled.differences()));
+    } else if (!journaled.differences().isEmpty()) {
+      log.warn("node {}: the listener journal differs from the config: {}. The journal is kept (fulcrum.journal.bootstrap = journal); "
+          + "add or remove listeners through the admin API, or set fulcrum.journal.bootstrap = config to apply the config.",
+          journalOfListeners.node(), String.join("; ", journaled.differences()));
+    }
+    for (dev.fulcrum.listener.ListenerDefinition l : journaled.state().listeners()) {
+      TcpListenerSettings tcp = configTcp.get(l.name());
+      HttpListenerSettings http = configHttp.get(l.name());
+      if (tcp != null && dev.fulcrum.listener.ListenerDefinition.of(tcp).equals(l)) {
+        TcpListener bound = await(listeners.startTcp(tcp), "tcp listener '" + tcp.name() + "' on " + tcp.bind());
+        log.info("tcp listener {} on {} -> pool {}", tcp.name(), bound.localAddress(), tcp.pool());
+      } else if (http != null && dev.fulcrum.listener.ListenerDefinition.of(http).equals(l)) {
+        HttpListener bound = await(listeners.startHttp(http), "http listener '" + http.name() + "' on " + http.bind());
+        log.info("http listener {} on {} with {} route(s)", http.name(), bound.localAddress(),
+            localRoutes.ref(http.name()).get().settings().size());
+      } else {
+        dev.fulcrum.listener.ListenerReply restored = await(listeners.restore(l), l.protocol() + " listener '" + l.name() + "' from the journal");
+        if (restored instanceof dev.fulcrum.listener.ListenerReply.Rejected r) listeners.restoreFailed(l, r.message());
+        else log.info("{} listener {} from this node's listener journal: {}", l.protocol(), l.name(), restored);
+      }
+    }
   }
 
   /** On shutdown: stop accepting, then let open connections finish for up to the drain timeout. */
