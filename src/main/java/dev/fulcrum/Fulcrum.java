@@ -101,6 +101,7 @@ public final class Fulcrum {
     AdminSettings admin = AdminSettings.parse(config);
     dev.fulcrum.config.EventSettings.parse(config); // checked before anything starts; the event hub reads it again
     ClusterSettings cluster = ClusterSettings.parse(config);
+    dev.fulcrum.config.NodeName.parse(config); // checked before anything starts; the listener journal reads it again
     Observability.prepare(ObservabilitySettings.parse(config));
     JournalDatabase.checkReachable(config);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fulcrum-node", Membership.nodeConfig(config));
