@@ -26,6 +26,7 @@ public final class ListenerJournal {
   private final JournalSettings settings;
   private final String node;
   private volatile ClusterSharding sharding;
+  private volatile ActorSystem<?> attachedTo;
 
   public ListenerJournal(JournalSettings settings, String node) {
     this.settings = settings;
@@ -40,10 +41,15 @@ public final class ListenerJournal {
     ClusterSharding s = ClusterSharding.get(system);
     s.init(Entity.of(NodeListenersEntity.TYPE_KEY, ctx -> NodeListenersEntity.create(ctx.getEntityId(), settings)));
     sharding = s;
+    attachedTo = system;
   }
 
+  /** An incarnation that ends after the next one attached leaves the next one's sharding alone. */
   public void detach(ActorSystem<?> system) {
-    sharding = null;
+    if (attachedTo == system) {
+      attachedTo = null;
+      sharding = null;
+    }
   }
 
   private EntityRef<NodeListenersEntity.Command> entity() {
