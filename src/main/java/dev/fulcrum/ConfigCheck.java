@@ -41,6 +41,7 @@ final class ConfigCheck {
     AdminSettings admin = AdminSettings.parse(config);
     dev.fulcrum.config.EventSettings.parse(config);
     ClusterSettings.parse(config);
+    dev.fulcrum.config.NodeName.parse(config);
     ObservabilitySettings observability = ObservabilitySettings.parse(config);
     checkLogDirectory(observability);
     Map<String, HostPort> binds = new LinkedHashMap<>();

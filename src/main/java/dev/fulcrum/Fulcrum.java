@@ -101,6 +101,7 @@ public final class Fulcrum {
     AdminSettings admin = AdminSettings.parse(config);
     dev.fulcrum.config.EventSettings.parse(config); // checked before anything starts; the event hub reads it again
     ClusterSettings cluster = ClusterSettings.parse(config);
+    dev.fulcrum.config.NodeName.parse(config); // checked before anything starts; the listener journal reads it again
     Observability.prepare(ObservabilitySettings.parse(config));
     JournalDatabase.checkReachable(config);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fulcrum-node", Membership.nodeConfig(config));
@@ -162,7 +163,11 @@ public final class Fulcrum {
     pools.alsoAttach(routes::attach, routes::detach);
     dev.fulcrum.events.FulcrumEvents events = dev.fulcrum.events.FulcrumEvents.get(system);
     localRoutes.onChange(change -> events.publish(dev.fulcrum.events.RuntimeEvents.of(change)));
-    listeners = new dev.fulcrum.listener.ListenerControl(system, eventLoops, tables, routes, settings.drainTimeout());
+    events.snapshot(dev.fulcrum.events.NodeSnapshot.of(system, pools.localPools(), localRoutes, Duration.ofSeconds(3)));
+    dev.fulcrum.listener.ListenerJournal listenerJournal =
+        new dev.fulcrum.listener.ListenerJournal(journal, dev.fulcrum.config.NodeName.parse(config));
+    pools.alsoAttach(listenerJournal::attach, listenerJournal::detach);
+    listeners = new dev.fulcrum.listener.ListenerControl(system, eventLoops, tables, routes, settings.drainTimeout(), listenerJournal);
     CompletableFuture<Done> attached = new CompletableFuture<>();
     try {
       membership = Membership.start(system, config, pools, attached);
@@ -181,20 +186,58 @@ public final class Fulcrum {
     }
     // Route tables from the journal (or the config): listeners route by them from their first request.
     await(routes.bootstrap(settings.http().listeners(), BIND_TIMEOUT), "the route tables from the journal");
-    for (TcpListenerSettings listener : settings.tcpListeners()) {
-      TcpListener bound = await(listeners.startTcp(listener), "tcp listener '" + listener.name() + "' on " + listener.bind());
-      log.info("tcp listener {} on {} -> pool {}", listener.name(), bound.localAddress(), listener.pool());
-    }
-    for (HttpListenerSettings listener : settings.http().listeners()) {
-      HttpListener bound = await(listeners.startHttp(listener), "http listener '" + listener.name() + "' on " + listener.bind());
-      log.info("http listener {} on {} with {} route(s)", listener.name(), bound.localAddress(),
-          localRoutes.ref(listener.name()).get().settings().size());
-    }
+    startListeners(listenerJournal);
     if (adminSettings.enabled()) {
       admin = await(AdminServer.start(system, adminSettings, pools, this), "admin api on " + adminSettings.bind());
       log.info("admin api on {}", admin.localAddress());
     }
     registerDrain();
+  }
+
+  /**
+   * This node's listeners by the rule of pools and routes: its listener journal's (the config's as its first state,
+   * then what was added and removed at runtime), or with {@code bootstrap = config} the config's, differences warned
+   * once. A config listener that cannot bind stops the start; one that came from the journal only is reported and
+   * skipped.
+   */
+  private void startListeners(dev.fulcrum.listener.ListenerJournal journalOfListeners) {
+    java.util.Map<String, TcpListenerSettings> configTcp = new java.util.LinkedHashMap<>();
+    java.util.Map<String, HttpListenerSettings> configHttp = new java.util.LinkedHashMap<>();
+    java.util.List<dev.fulcrum.listener.ListenerDefinition> configured = new java.util.ArrayList<>();
+    settings.tcpListeners().forEach(l -> {
+      configTcp.put(l.name(), l);
+      configured.add(dev.fulcrum.listener.ListenerDefinition.of(l));
+    });
+    settings.http().listeners().forEach(l -> {
+      configHttp.put(l.name(), l);
+      configured.add(dev.fulcrum.listener.ListenerDefinition.of(l));
+    });
+    dev.fulcrum.listener.NodeListenersEntity.BootstrapResult journaled =
+        await(journalOfListeners.bootstrap(configured, BIND_TIMEOUT), "this node's listener journal (node " + journalOfListeners.node() + ")");
+    if (journaled.applied()) {
+      log.warn("node {}: the config's listeners differ from the listener journal: {}. The config was applied (fulcrum.journal.bootstrap "
+          + "= config).", journalOfListeners.node(), String.join("; ", journaled.differences()));
+    } else if (!journaled.differences().isEmpty()) {
+      log.warn("node {}: the listener journal differs from the config: {}. The journal is kept (fulcrum.journal.bootstrap = journal); "
+          + "add or remove listeners through the admin API, or set fulcrum.journal.bootstrap = config to apply the config.",
+          journalOfListeners.node(), String.join("; ", journaled.differences()));
+    }
+    for (dev.fulcrum.listener.ListenerDefinition l : journaled.state().listeners()) {
+      TcpListenerSettings tcp = configTcp.get(l.name());
+      HttpListenerSettings http = configHttp.get(l.name());
+      if (tcp != null && dev.fulcrum.listener.ListenerDefinition.of(tcp).equals(l)) {
+        TcpListener bound = await(listeners.startTcp(tcp), "tcp listener '" + tcp.name() + "' on " + tcp.bind());
+        log.info("tcp listener {} on {} -> pool {}", tcp.name(), bound.localAddress(), tcp.pool());
+      } else if (http != null && dev.fulcrum.listener.ListenerDefinition.of(http).equals(l)) {
+        HttpListener bound = await(listeners.startHttp(http), "http listener '" + http.name() + "' on " + http.bind());
+        log.info("http listener {} on {} with {} route(s)", http.name(), bound.localAddress(),
+            localRoutes.ref(http.name()).get().settings().size());
+      } else {
+        dev.fulcrum.listener.ListenerReply restored = await(listeners.restore(l), l.protocol() + " listener '" + l.name() + "' from the journal");
+        if (restored instanceof dev.fulcrum.listener.ListenerReply.Rejected r) listeners.restoreFailed(l, r.message());
+        else log.info("{} listener {} from this node's listener journal: {}", l.protocol(), l.name(), restored);
+      }
+    }
   }
 
   /** On shutdown: stop accepting, then let open connections finish for up to the drain timeout. */
@@ -317,6 +360,17 @@ public final class Fulcrum {
   public org.apache.pekko.stream.javadsl.Source<dev.fulcrum.events.FulcrumEvent, CompletionStage<Done>> events(
       dev.fulcrum.events.EventFilter filter, int bufferSize) {
     return dev.fulcrum.events.FulcrumEvents.get(system).source(filter, bufferSize);
+  }
+
+  /**
+   * As {@link #events(dev.fulcrum.events.EventFilter, int)}; with {@code snapshot}, the stream first tells the node's
+   * current state (each pool's version and the health of each of its backends as this node sees them, each route
+   * table's version; see {@link dev.fulcrum.events.FulcrumEvent.SnapshotEnd}), so a program watching a pool's health
+   * need not poll first, then the live events, none lost between the two.
+   */
+  public org.apache.pekko.stream.javadsl.Source<dev.fulcrum.events.FulcrumEvent, CompletionStage<Done>> events(
+      dev.fulcrum.events.EventFilter filter, int bufferSize, boolean snapshot) {
+    return dev.fulcrum.events.FulcrumEvents.get(system).source(filter, bufferSize, "stream", snapshot);
   }
 
   /**

@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * changes) carry {@code id:} = their journal offset; a client that reconnects with {@code Last-Event-ID} first gets
  * the journaled events after that id from the journal, then the live ones, with none missing and none twice (a live
  * event already replayed is skipped by its offset). A comment line goes out every {@code fulcrum.events.heartbeat}
- * so proxies keep the stream open. {@code ?kinds=pool-changed,backend-health&pools=web} filters. And
+ * so proxies keep the stream open. {@code ?kinds=pool-changed,backend-health&pools=web} filters; {@code ?snapshot=true}
+ * starts with the node's current state (pools' versions, backends' health, route tables' versions, then a
+ * {@code snapshot-end} event), before the live events. And
  * {@code GET /api/events/subscribers}: the node's subscriptions with their buffers and drops.
  */
 final class EventStreamRoutes {
@@ -73,6 +75,11 @@ final class EventStreamRoutes {
     if (path.equals("/api/events/subscribers")) return subscribers();
     EventFilter.Parsed filter = EventFilter.parse(request.getUri().query().get("kinds"), request.getUri().query().get("pools"));
     if (filter.problem() != null) return done(badRequest(filter.problem()));
+    Optional<String> snapshotParam = request.getUri().query().get("snapshot");
+    if (snapshotParam.isPresent() && !snapshotParam.get().equals("true") && !snapshotParam.get().equals("false")) {
+      return done(badRequest("query parameter 'snapshot': must be true or false, got '" + snapshotParam.get() + "'"));
+    }
+    boolean snapshot = snapshotParam.map("true"::equals).orElse(false);
     Optional<String> lastId = request.getHeader("Last-Event-ID").map(h -> h.value().trim()).filter(v -> !v.isEmpty());
     long after = -1;
     if (lastId.isPresent()) {
@@ -91,17 +98,17 @@ final class EventStreamRoutes {
         // nginx buffers responses unless told not to
         .addHeader(RawHeader.create("X-Accel-Buffering", "no"))
         .withEntity(HttpEntities.createChunked(MediaTypes.TEXT_EVENT_STREAM.toContentType(),
-            stream(filter.filter(), after, "GET " + request.getUri().toRelative() + " from " + client(request)))));
+            stream(filter.filter(), after, snapshot, "GET " + request.getUri().toRelative() + " from " + client(request)))));
   }
 
   /**
    * Subscribes first, then (on a resume) reads the journal: an event written meanwhile is then both in the replay and
    * in the subscription's buffer, never in neither, and its second copy is dropped by offset.
    */
-  private Source<ByteString, NotUsed> stream(EventFilter filter, long after, String label) {
+  private Source<ByteString, NotUsed> stream(EventFilter filter, long after, boolean snapshot, String label) {
     FulcrumEvents events = FulcrumEvents.get(system);
     Pair<CompletionStage<Done>, Source<FulcrumEvent, NotUsed>> live =
-        events.source(filter, events.settings().bufferSize(), label).preMaterialize(materializer);
+        events.source(filter, events.settings().bufferSize(), label, snapshot).preMaterialize(materializer);
     // elements: FulcrumEvent, or bytes ready to send
     Source<Object, NotUsed> started = Source.completionStage(live.first().<Object>thenApply(d -> SUBSCRIBED))
         .mapMaterializedValue(m -> NotUsed.getInstance());

@@ -68,9 +68,9 @@ public final class HttpSettingsParser {
         TlsSettingsParser.parse(l),
         proxyProtocolFrom(l),
         http2(l.child("http2")));
-    if (added.engine() == HttpListenerSettings.Engine.PEKKO
-        && added.routes().stream().anyMatch(r -> r.upstream().sendProxyProtocol() != ProxyProtocolVersion.OFF)) {
-      throw l.error("send-proxy-protocol", "needs engine = nio (Pekko's client pools cannot send a PROXY header)");
+    // the setting may come from the listener, a route or a pool's overrides: the config names the listener's
+    if (RouteRules.engine(added.routes(), added.engine()).isPresent()) {
+      throw l.error("send-proxy-protocol", RouteRules.PEKKO_CANNOT_SEND_PROXY);
     }
     if (added.engine() == HttpListenerSettings.Engine.PEKKO && added.http2().any()) {
       throw l.error(added.http2().enabled() ? "http2.enabled" : "http2.cleartext",

@@ -174,6 +174,25 @@ public final class RouteRules {
     return Optional.empty();
   }
 
+  /** Why a listener served by Pekko HTTP cannot take a route that sends a PROXY header to its backends. */
+  public static final String PEKKO_CANNOT_SEND_PROXY = "needs engine = nio (Pekko's client pools cannot send a PROXY header)";
+
+  /**
+   * The first route of the table that the listener's {@code engine} cannot serve, as the config parser refuses it at
+   * start-up and the route tables' entity refuses a runtime change: today only {@code send-proxy-protocol} under
+   * {@code engine = pekko}.
+   */
+  public static Optional<Problem> engine(List<HttpRouteSettings> routes, HttpListenerSettings.Engine engine) {
+    if (engine != HttpListenerSettings.Engine.PEKKO) return Optional.empty();
+    for (int i = 0; i < routes.size(); i++) {
+      HttpRouteSettings.Upstream u = routes.get(i).upstream();
+      if (u != null && u.sendProxyProtocol() != null && u.sendProxyProtocol() != ProxyProtocolVersion.OFF) {
+        return Optional.of(new Problem("routes[" + i + "].send-proxy-protocol", PEKKO_CANNOT_SEND_PROXY));
+      }
+    }
+    return Optional.empty();
+  }
+
   /** One route's own problems, as the parser would have found them in a config. */
   static Optional<Problem> route(HttpRouteSettings r, Set<String> pools, String at) {
     try {

@@ -29,7 +29,7 @@ public record EventFilter(Set<FulcrumEvent.Kind> kinds, Set<String> pools) {
   }
 
   public boolean matches(FulcrumEvent event) {
-    if (event.kind() == FulcrumEvent.Kind.EVENTS_DROPPED) return true;
+    if (event.kind() == FulcrumEvent.Kind.EVENTS_DROPPED || event.kind() == FulcrumEvent.Kind.SNAPSHOT_END) return true;
     if (!kinds.isEmpty() && !kinds.contains(event.kind())) return false;
     return pools.isEmpty() || event.pool() == null || pools.contains(event.pool());
   }
@@ -42,9 +42,9 @@ public record EventFilter(Set<FulcrumEvent.Kind> kinds, Set<String> pools) {
     Set<FulcrumEvent.Kind> wanted = EnumSet.noneOf(FulcrumEvent.Kind.class);
     for (String label : items(kinds)) {
       FulcrumEvent.Kind kind = FulcrumEvent.Kind.byLabel(label);
-      if (kind == null || kind == FulcrumEvent.Kind.EVENTS_DROPPED) {
+      if (kind == null || !kind.published()) {
         List<String> known = new ArrayList<>();
-        for (FulcrumEvent.Kind k : FulcrumEvent.Kind.values()) if (k != FulcrumEvent.Kind.EVENTS_DROPPED) known.add(k.label());
+        for (FulcrumEvent.Kind k : FulcrumEvent.Kind.values()) if (k.published()) known.add(k.label());
         return new Parsed(null, "query parameter 'kinds': unknown kind '" + label + "' (known: " + String.join(", ", known) + ")");
       }
       wanted.add(kind);

@@ -7,7 +7,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -34,17 +37,24 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
   /**
    * Subscribes {@code subscriber} (again: a second Subscribe replaces its filter and buffer size, its buffered events
    * stay). {@code confirmTo}, if given, is told {@link Subscribed} once every event published after this point reaches
-   * the subscriber. {@code label} says who subscribes in {@link GetSubscribers} (empty: the actor's path).
+   * the subscriber. {@code label} says who subscribes in {@link GetSubscribers} (empty: the actor's path). With
+   * {@code snapshot}, the subscriber first gets the current state as events (see {@link FulcrumEvents#snapshot}) and
+   * {@link FulcrumEvent.SnapshotEnd}, then the live events published since it subscribed: none lost, a change during
+   * the snapshot possibly told twice (in the snapshot's state and as a live event).
    */
-  public record Subscribe(
-      ActorRef<Delivery> subscriber, EventFilter filter, int bufferSize, Optional<ActorRef<Subscribed>> confirmTo, Optional<String> label)
-      implements Command {
+  public record Subscribe(ActorRef<Delivery> subscriber, EventFilter filter, int bufferSize,
+      Optional<ActorRef<Subscribed>> confirmTo, Optional<String> label, boolean snapshot) implements Command {
     public Subscribe {
       if (bufferSize < 1 || bufferSize > MAX_BUFFER) {
         throw new IllegalArgumentException("bufferSize " + bufferSize + " is outside 1-" + MAX_BUFFER);
       }
       confirmTo = confirmTo == null ? Optional.empty() : confirmTo;
       label = label == null ? Optional.empty() : label;
+    }
+
+    public Subscribe(
+        ActorRef<Delivery> subscriber, EventFilter filter, int bufferSize, Optional<ActorRef<Subscribed>> confirmTo, Optional<String> label) {
+      this(subscriber, filter, bufferSize, confirmTo, label, false);
     }
 
     public Subscribe(ActorRef<Delivery> subscriber, EventFilter filter, int bufferSize, Optional<ActorRef<Subscribed>> confirmTo) {
@@ -70,6 +80,9 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
   public record GetSubscribers(ActorRef<Subscribers> replyTo) implements Command {}
 
   private record Stopped(ActorRef<Delivery> subscriber) implements Command {}
+
+  /** The state a subscriber asked for, gathered after it subscribed (or the reason it could not be). */
+  private record SnapshotTaken(ActorRef<Delivery> subscriber, List<FulcrumEvent> events, String problem) implements Command {}
 
   /**
    * Events for one subscriber, oldest first. Call {@link #ack()} once they are handled: until then the hub sends nothing
@@ -107,6 +120,8 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
     int bufferSize;
     final ArrayDeque<FulcrumEvent> buffer = new ArrayDeque<>();
     boolean awaitingAck;
+    /** Live events wait in the buffer until the snapshot has gone out ahead of them. */
+    boolean awaitingSnapshot;
     long delivered;
     long dropped;
     long unreported;
@@ -121,16 +136,25 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
   private final Map<ActorRef<Delivery>, Subscription> subscriptions = new LinkedHashMap<>();
   private final AtomicLong droppedTotal;
   private final AtomicInteger subscriberCount;
+  private final Supplier<CompletionStage<List<FulcrumEvent>>> snapshot;
 
   /** {@code droppedTotal} and {@code subscriberCount} are kept up to date for the metrics registry. */
   public static Behavior<Command> create(AtomicLong droppedTotal, AtomicInteger subscriberCount) {
-    return Behaviors.setup(ctx -> new EventHub(ctx, droppedTotal, subscriberCount));
+    return create(droppedTotal, subscriberCount, () -> CompletableFuture.completedFuture(List.of()));
   }
 
-  private EventHub(ActorContext<Command> ctx, AtomicLong droppedTotal, AtomicInteger subscriberCount) {
+  /** {@code snapshot} gathers the node's current state as events, without blocking, for a Subscribe that asks. */
+  public static Behavior<Command> create(
+      AtomicLong droppedTotal, AtomicInteger subscriberCount, Supplier<CompletionStage<List<FulcrumEvent>>> snapshot) {
+    return Behaviors.setup(ctx -> new EventHub(ctx, droppedTotal, subscriberCount, snapshot));
+  }
+
+  private EventHub(ActorContext<Command> ctx, AtomicLong droppedTotal, AtomicInteger subscriberCount,
+      Supplier<CompletionStage<List<FulcrumEvent>>> snapshot) {
     super(ctx);
     this.droppedTotal = droppedTotal;
     this.subscriberCount = subscriberCount;
+    this.snapshot = snapshot;
   }
 
   @Override
@@ -142,6 +166,7 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
         .onMessage(Stopped.class, m -> remove(m.subscriber(), false))
         .onMessage(Ack.class, this::onAck)
         .onMessage(GetSubscribers.class, this::onGetSubscribers)
+        .onMessage(SnapshotTaken.class, this::onSnapshot)
         .build();
   }
 
@@ -149,7 +174,7 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
     FulcrumEvent event = publish.event();
     for (Subscription s : subscriptions.values()) {
       if (!s.filter.matches(event)) continue;
-      if (!s.awaitingAck) {
+      if (!s.awaitingAck && !s.awaitingSnapshot) {
         deliver(s, List.of(event));
         continue;
       }
@@ -184,6 +209,38 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
       }
     }
     subscribe.confirmTo().ifPresent(c -> c.tell(new Subscribed(subscribe.subscriber())));
+    if (subscribe.snapshot()) takeSnapshot(subscriptions.get(subscribe.subscriber()));
+    return this;
+  }
+
+  /**
+   * Gathered after the subscription is in place, so that whatever changed before it shows in the snapshot and whatever
+   * changes after it comes as a live event (buffered until the snapshot is out).
+   */
+  private void takeSnapshot(Subscription s) {
+    s.awaitingSnapshot = true;
+    ActorRef<Delivery> ref = s.ref;
+    CompletionStage<List<FulcrumEvent>> taken;
+    try {
+      taken = snapshot.get();
+    } catch (RuntimeException e) {
+      taken = CompletableFuture.failedFuture(e);
+    }
+    getContext().pipeToSelf(taken, (events, failure) -> failure == null
+        ? new SnapshotTaken(ref, events, null)
+        : new SnapshotTaken(ref, List.of(), dev.fulcrum.Failures.describe(failure)));
+  }
+
+  private Behavior<Command> onSnapshot(SnapshotTaken taken) {
+    Subscription s = subscriptions.get(taken.subscriber());
+    if (s == null || !s.awaitingSnapshot) return this;
+    s.awaitingSnapshot = false;
+    List<FulcrumEvent> first = new ArrayList<>();
+    for (FulcrumEvent e : taken.events()) if (s.filter.matches(e)) first.add(e);
+    first.add(new FulcrumEvent.SnapshotEnd(first.size(), Optional.ofNullable(taken.problem()), Instant.now()));
+    // ahead of the live events that waited, whatever the buffer's size
+    for (int i = first.size() - 1; i >= 0; i--) s.buffer.addFirst(first.get(i));
+    if (!s.awaitingAck) onAck(new Ack(s.ref));
     return this;
   }
 
@@ -197,7 +254,7 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
     Subscription s = subscriptions.get(ack.subscriber());
     if (s == null) return this;
     s.awaitingAck = false;
-    if (s.buffer.isEmpty() && s.unreported == 0) return this;
+    if (s.awaitingSnapshot || (s.buffer.isEmpty() && s.unreported == 0)) return this;
     List<FulcrumEvent> batch = new ArrayList<>(s.buffer.size() + 1);
     if (s.unreported > 0) {
       batch.add(new FulcrumEvent.EventsDropped(s.unreported, s.dropped, Instant.now()));

@@ -39,7 +39,14 @@ public sealed interface FulcrumEvent {
     BACKEND_RETURNED,
     MEMBER_CHANGED,
     /** Not published: told to one subscriber whose buffer overflowed, before the events that follow the gap. */
-    EVENTS_DROPPED;
+    EVENTS_DROPPED,
+    /** Not published: ends the snapshot a subscriber asked for; live events follow. */
+    SNAPSHOT_END;
+
+    /** Whether the hub publishes events of this kind (a filter may ask for them); the others go to one subscriber. */
+    public boolean published() {
+      return this != EVENTS_DROPPED && this != SNAPSHOT_END;
+    }
 
     public String label() {
       return name().toLowerCase(Locale.ROOT).replace('_', '-');
@@ -138,6 +145,23 @@ public sealed interface FulcrumEvent {
       return Kind.MEMBER_CHANGED;
     }
   }
+
+  /**
+   * The snapshot a subscriber asked for is complete: the {@code count} events before this one were the node's state
+   * when it subscribed (each backend's health as {@link BackendHealthChanged} with {@code from == to} and reason
+   * {@value #SNAPSHOT}, each pool's version as {@link PoolChanged} of type {@value #SNAPSHOT}, each route table's
+   * version as {@link RouteChanged} of change {@value #SNAPSHOT}), the live events follow. {@code problem}: why the
+   * state could not be read in full (then re-read it, e.g. {@code GET /api/pools}).
+   */
+  record SnapshotEnd(int count, java.util.Optional<String> problem, Instant time) implements FulcrumEvent {
+    @Override
+    public Kind kind() {
+      return Kind.SNAPSHOT_END;
+    }
+  }
+
+  /** The type, reason or change of a snapshot's events. */
+  String SNAPSHOT = "snapshot";
 
   /**
    * {@code count} events meant for this subscriber were dropped (the oldest first) because it fell behind; {@code total}

@@ -40,11 +40,13 @@ public final class FulcrumEvents implements Extension {
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicInteger subscribers = new AtomicInteger();
   private final ActorSystem<?> system;
+  private final java.util.concurrent.atomic.AtomicReference<java.util.function.Supplier<CompletionStage<java.util.List<FulcrumEvent>>>> snapshot =
+      new java.util.concurrent.atomic.AtomicReference<>(() -> java.util.concurrent.CompletableFuture.completedFuture(java.util.List.of()));
 
   private FulcrumEvents(ActorSystem<?> system) {
     this.system = system;
     this.settings = EventSettings.parse(system.settings().config());
-    this.hub = system.systemActorOf(EventHub.create(dropped, subscribers), "event-hub", Props.empty());
+    this.hub = system.systemActorOf(EventHub.create(dropped, subscribers, () -> snapshot.get().get()), "event-hub", Props.empty());
     var registry = Observability.get(system).registry();
     FunctionCounter.builder("fulcrum.events.dropped", dropped, AtomicLong::get)
         .description("Events dropped for subscribers that fell behind (the oldest of their buffer)")
@@ -66,6 +68,14 @@ public final class FulcrumEvents implements Extension {
   public void link(ActorSystem<?> incarnation) {
     INCARNATIONS.put(incarnation, this);
     incarnation.getWhenTerminated().thenRun(() -> INCARNATIONS.remove(incarnation));
+  }
+
+  /**
+   * Sets what a subscription that asks for a snapshot gets first: the node's current state as events, gathered
+   * without blocking (the node sets it once at start: backends' health, pools' and route tables' versions).
+   */
+  public void snapshot(java.util.function.Supplier<CompletionStage<java.util.List<FulcrumEvent>>> gather) {
+    snapshot.set(gather);
   }
 
   public ActorRef<EventHub.Command> hub() {
@@ -93,7 +103,15 @@ public final class FulcrumEvents implements Extension {
 
   /** As {@link #source(EventFilter, int)}; {@code label} names the subscription in {@link #subscribers}. */
   public Source<FulcrumEvent, CompletionStage<Done>> source(EventFilter filter, int bufferSize, String label) {
-    return Source.fromGraph(new HubSource(hub, filter, bufferSize, label));
+    return source(filter, bufferSize, label, false);
+  }
+
+  /**
+   * As {@link #source(EventFilter, int)}; with {@code snapshot}, the stream starts with the node's current state (the
+   * events {@link FulcrumEvent.SnapshotEnd} describes, then that event), then the live events.
+   */
+  public Source<FulcrumEvent, CompletionStage<Done>> source(EventFilter filter, int bufferSize, String label, boolean snapshot) {
+    return Source.fromGraph(new HubSource(hub, filter, bufferSize, label, snapshot));
   }
 
   /** {@link #source(EventFilter, int)} with every event and {@code fulcrum.events.buffer-size}. */

@@ -29,8 +29,10 @@ final class HubSource extends AbstractGraphStageWithMaterializedValue<SourceShap
   private final EventFilter filter;
   private final int bufferSize;
   private final String label;
+  private final boolean snapshot;
 
-  HubSource(ActorRef<EventHub.Command> hub, EventFilter filter, int bufferSize, String label) {
+  HubSource(ActorRef<EventHub.Command> hub, EventFilter filter, int bufferSize, String label, boolean snapshot) {
+    this.snapshot = snapshot;
     this.hub = hub;
     this.filter = filter;
     this.bufferSize = bufferSize;
@@ -67,7 +69,7 @@ final class HubSource extends AbstractGraphStageWithMaterializedValue<SourceShap
         });
         self = Adapter.toTyped(actor.ref());
         ActorRef<EventHub.Subscribed> confirm = Adapter.toTyped(actor.ref());
-        hub.tell(new EventHub.Subscribe(self, filter, bufferSize, Optional.of(confirm), Optional.of(label)));
+        hub.tell(new EventHub.Subscribe(self, filter, bufferSize, Optional.of(confirm), Optional.of(label), snapshot));
       }
 
       private void receive(Object message) {

@@ -19,7 +19,7 @@ public final class RuntimeEvents {
     }
     RuntimeChange.ListenerChanged l = (RuntimeChange.ListenerChanged) change;
     String where = l.address() == null ? "" : " " + l.address().getAddress().getHostAddress() + ":" + l.address().getPort();
-    return new FulcrumEvent.ListenerChanged(l.listener(), 0, l.kind().name().toLowerCase(java.util.Locale.ROOT),
+    return new FulcrumEvent.ListenerChanged(l.listener(), 0, l.kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'),
         l.protocol() + where + (l.detail().isEmpty() ? "" : ": " + l.detail()), "", 0, now);
   }
 }

@@ -39,8 +39,16 @@ public final class ListenerControl {
   private final Map<String, HttpListener> http = new ConcurrentHashMap<>();
   /** Names being added or removed: a second command for the same name waits for none, it is refused. */
   private final Map<String, Boolean> busy = new ConcurrentHashMap<>();
+  private final ListenerJournal journal;
 
   public ListenerControl(ActorSystem<?> system, EventLoops loops, RoutingTables tables, RouteControl routes, Duration drainTimeout) {
+    this(system, loops, tables, routes, drainTimeout, null);
+  }
+
+  /** {@code journal}: where the listeners added and removed at runtime are journaled (null: nowhere). */
+  public ListenerControl(ActorSystem<?> system, EventLoops loops, RoutingTables tables, RouteControl routes, Duration drainTimeout,
+      ListenerJournal journal) {
+    this.journal = journal;
     this.system = system;
     this.loops = loops;
     this.tables = tables;
@@ -66,6 +74,7 @@ public final class ListenerControl {
 
   /** Binds a configured HTTP listener at start-up, on the route table the start-up bootstrap set. */
   public CompletionStage<HttpListener> startHttp(HttpListenerSettings settings) {
+    routes.served(settings.name(), settings.engine());
     return HttpListeners.start(system, loops, settings, routes.local().ref(settings.name())).thenApply(bound -> {
       http.put(settings.name(), bound);
       return bound;
@@ -82,9 +91,17 @@ public final class ListenerControl {
     }
     CompletionStage<ListenerReply> outcome;
     try {
-      if (command instanceof ListenerCommand.AddTcp a) outcome = addTcp(a.settings());
-      else if (command instanceof ListenerCommand.AddHttp h) outcome = addHttp(h);
-      else outcome = remove(name, ((ListenerCommand.Remove) command).drain().orElse(drainTimeout));
+      if (command instanceof ListenerCommand.AddTcp a) {
+        outcome = addTcp(a.settings()).thenCompose(reply -> journalAdded(reply, ListenerDefinition.of(a.settings()), RUNTIME));
+      } else if (command instanceof ListenerCommand.AddHttp h) {
+        outcome = addHttp(h).thenCompose(reply -> journalAdded(reply, ListenerDefinition.of(h.settings()), h.request().origin()));
+      } else {
+        Duration drain = ((ListenerCommand.Remove) command).drain().orElse(drainTimeout);
+        outcome = journal == null || !taken(name) ? remove(name, drain) : journal.removed(name, RUNTIME).handle((state, failure) ->
+            failure == null ? remove(name, drain) : done((ListenerReply) new ListenerReply.Rejected(ListenerReply.Reason.UNAVAILABLE,
+                "the journal did not record the removal (" + Failures.describe(failure) + "); listener '" + name + "' was not removed, retry")))
+            .thenCompose(stage -> stage);
+      }
     } catch (RuntimeException e) {
       outcome = CompletableFuture.failedFuture(e);
     }
@@ -92,6 +109,48 @@ public final class ListenerControl {
       log.warn("listener {}: {}", name, Failures.describe(failure));
       return new ListenerReply.Rejected(ListenerReply.Reason.UNAVAILABLE, Failures.describe(failure));
     }).whenComplete((reply, failure) -> busy.remove(name));
+  }
+
+  /** The origin of journaled listener changes whose command names none. */
+  static final String RUNTIME = "runtime";
+
+  /**
+   * An added listener is journaled for the node's next start; if the journal does not confirm it, the listener goes
+   * again (its route table, when it brought one, stays) and the command is refused.
+   */
+  private CompletionStage<ListenerReply> journalAdded(ListenerReply reply, ListenerDefinition listener, String origin) {
+    if (journal == null || !(reply instanceof ListenerReply.Added)) return done(reply);
+    return journal.added(listener, origin).handle((state, failure) -> {
+      if (failure == null) return done(reply);
+      String why = Failures.describe(failure);
+      log.warn("listener {}: the journal did not record it ({}); removing it again", listener.name(), why);
+      return remove(listener.name(), Duration.ZERO).thenApply(removed -> (ListenerReply) new ListenerReply.Rejected(
+          ListenerReply.Reason.UNAVAILABLE, "the journal did not record listener '" + listener.name() + "' (" + why
+              + "); it was not added, retry"));
+    }).thenCompose(stage -> stage);
+  }
+
+  /**
+   * Binds a listener from the node's listener journal at start (not journaled again): an HTTP one takes the route
+   * table of its name. Completes normally, with the reason when it cannot bind.
+   */
+  public CompletionStage<ListenerReply> restore(ListenerDefinition listener) {
+    CompletionStage<ListenerReply> outcome;
+    try {
+      outcome = listener.tcp() != null
+          ? addTcp(listener.tcp())
+          : addHttp(new ListenerCommand.AddHttp(listener.http(), dev.fulcrum.pool.PoolEntity.Request.of("restart", Duration.ofSeconds(10))));
+    } catch (RuntimeException e) {
+      outcome = CompletableFuture.failedFuture(e);
+    }
+    return outcome.exceptionally(failure -> new ListenerReply.Rejected(ListenerReply.Reason.UNAVAILABLE, Failures.describe(failure)));
+  }
+
+  /** Tells that a journaled listener could not come back at start. */
+  public void restoreFailed(ListenerDefinition listener, String reason) {
+    log.warn("{} listener {} from this node's listener journal was not started: {}", listener.protocol(), listener.name(), reason);
+    routes.local().notice(new RuntimeChange.ListenerChanged(listener.name(), listener.protocol(), RuntimeChange.Kind.BIND_FAILED,
+        null, reason));
   }
 
   private boolean taken(String name) {
@@ -123,17 +182,29 @@ public final class ListenerControl {
             + "table already (version " + routes.local().state(name).map(s -> s.version()).orElse(0L) + "); leave routes out to "
             + "use it, or change it through /api/routes/" + name));
       }
+      java.util.Optional<dev.fulcrum.config.RouteRules.Problem> unservable = exists
+          ? dev.fulcrum.config.RouteRules.engine(routes.local().state(name).map(s -> s.routes()).orElse(List.of()), settings.engine())
+          : java.util.Optional.empty();
+      if (unservable.isPresent()) {
+        return done(new ListenerReply.Rejected(ListenerReply.Reason.INVALID, "engine: the route table of listener '" + name
+            + "' has " + unservable.get() + "; add the listener with engine = nio, or change the route first"));
+      }
       if (!exists && settings.routes().isEmpty()) {
         return done(new ListenerReply.Rejected(ListenerReply.Reason.INVALID, "routes: is empty: listener '" + name
             + "' has no route table yet; add at least one route, e.g. [{pool = web}]"));
       }
+      routes.served(name, settings.engine());
       return HttpListeners.start(system, loops, settings, routes.local().ref(name)).handle((bound, failure) -> {
-        if (failure != null) return done(cannotBind(settings.bind().toString(), failure));
+        if (failure != null) {
+          routes.served(name, null);
+          return done(cannotBind(settings.bind().toString(), failure));
+        }
         if (exists) return done(added(settings, bound));
         // the new table goes to every node; if it cannot, the listener goes again and nothing is left behind
         return routes.change(name, command.request(), (request, r) -> new RouteTableEntity.SetRoutes(settings.routes(), request, r))
             .thenCompose(reply -> {
               if (reply instanceof RouteTableEntity.Ok) return done(added(settings, bound));
+              routes.served(name, null);
               return bound.terminate(Duration.ZERO).thenApply(gone -> (ListenerReply) (reply instanceof RouteTableEntity.Rejected rejected
                   ? new ListenerReply.Rejected(rejected.reason() == RouteTableEntity.Reason.INVALID ? ListenerReply.Reason.INVALID
                       : ListenerReply.Reason.UNAVAILABLE, rejected.message())
@@ -166,7 +237,7 @@ public final class ListenerControl {
         : h.terminate(drain).thenApply(done -> 0);
     return drained.thenApply(left -> {
       tcp.remove(name);
-      http.remove(name);
+      if (http.remove(name) != null) routes.served(name, null);
       dev.fulcrum.observe.Observability.get(system).listenerRemoved(name);
       log.info("{} listener {} removed{}", protocol, name, left > 0 ? " (" + left + " connection(s) still open end by themselves)" : "");
       routes.local().notice(new RuntimeChange.ListenerChanged(name, protocol, RuntimeChange.Kind.REMOVED, address,

@@ -47,6 +47,8 @@ public final class RouteControl {
   private volatile ClusterSharding sharding;
   private volatile ActorSystem<?> clusterSystem;
   private final AtomicLong calls = new AtomicLong();
+  /** The engine of each HTTP listener of this node: a table its listener's engine cannot serve is refused. */
+  private final java.util.Map<String, HttpListenerSettings.Engine> engines = new java.util.concurrent.ConcurrentHashMap<>();
 
   public RouteControl(JournalSettings settings, ClusterSettings cluster, LocalRoutes local, PoolControl poolControl) {
     this.settings = settings;
@@ -62,7 +64,8 @@ public final class RouteControl {
         RouteTableReplicator.create(local, cluster.stateWriteTimeout()), "route-table-replicator", Props.empty());
     RouteTablePublisher publisher = state -> replicator.tell(new RouteTableReplicator.Publish(state));
     ClusterSharding s = ClusterSharding.get(system);
-    s.init(Entity.of(RouteTableEntity.TYPE_KEY, ctx -> RouteTableEntity.create(ctx.getEntityId(), settings, publisher, pools)));
+    s.init(Entity.of(RouteTableEntity.TYPE_KEY, ctx -> RouteTableEntity.create(ctx.getEntityId(), settings, publisher, pools,
+        name -> Optional.ofNullable(engines.get(name)))));
     sharding = s;
     clusterSystem = system;
   }
@@ -72,6 +75,12 @@ public final class RouteControl {
       clusterSystem = null;
       sharding = null;
     }
+  }
+
+  /** This node serves (or is about to serve) {@code listener} with {@code engine}; null: no more. */
+  public void served(String listener, HttpListenerSettings.Engine engine) {
+    if (engine == null) engines.remove(listener);
+    else engines.put(listener, engine);
   }
 
   public LocalRoutes local() {

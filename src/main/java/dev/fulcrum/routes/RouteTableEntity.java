@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import dev.fulcrum.CborSerializable;
 import dev.fulcrum.Failures;
 import dev.fulcrum.config.FirewallSettings;
+import dev.fulcrum.config.HttpListenerSettings;
 import dev.fulcrum.config.HttpRouteSettings;
 import dev.fulcrum.config.HttpRouteSettings.HeaderRules;
 import dev.fulcrum.config.HttpRouteSettings.WeightedPool;
@@ -19,6 +20,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -156,22 +158,33 @@ public final class RouteTableEntity
   private final JournalSettings settings;
   private final RouteTablePublisher publisher;
   private final Supplier<Set<String>> pools;
+  private final Function<String, Optional<HttpListenerSettings.Engine>> engines;
   private final ActorSystem<?> system;
   private ActorRef<Reply> writing;
 
-  /** {@code pools}: the pools that exist as this node knows them, which routes may name. */
-  public static Behavior<Command> create(
-      String listener, JournalSettings settings, RouteTablePublisher publisher, Supplier<Set<String>> pools) {
-    return Behaviors.setup(ctx -> new RouteTableEntity(listener, settings, publisher, pools, ctx.getSystem()));
+  /**
+   * {@code pools}: the pools that exist as this node knows them, which routes may name; {@code engines}: the engine
+   * that serves a listener of that name on this node, if one does (a table the engine cannot serve is refused).
+   */
+  public static Behavior<Command> create(String listener, JournalSettings settings, RouteTablePublisher publisher,
+      Supplier<Set<String>> pools, Function<String, Optional<HttpListenerSettings.Engine>> engines) {
+    return Behaviors.setup(ctx -> new RouteTableEntity(listener, settings, publisher, pools, engines, ctx.getSystem()));
   }
 
-  private RouteTableEntity(
-      String listener, JournalSettings settings, RouteTablePublisher publisher, Supplier<Set<String>> pools, ActorSystem<?> system) {
+  /** As {@link #create(String, JournalSettings, RouteTablePublisher, Supplier, Function)} with no listener known. */
+  public static Behavior<Command> create(
+      String listener, JournalSettings settings, RouteTablePublisher publisher, Supplier<Set<String>> pools) {
+    return create(listener, settings, publisher, pools, name -> Optional.empty());
+  }
+
+  private RouteTableEntity(String listener, JournalSettings settings, RouteTablePublisher publisher,
+      Supplier<Set<String>> pools, Function<String, Optional<HttpListenerSettings.Engine>> engines, ActorSystem<?> system) {
     super(persistenceId(listener), SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.listener = listener;
     this.settings = settings;
     this.publisher = publisher;
     this.pools = pools;
+    this.engines = engines;
     this.system = system;
   }
 
@@ -294,6 +307,13 @@ public final class RouteTableEntity
     List<HttpRouteSettings> next = RouteTableState.applyTo(state.routes(), event);
     Optional<RouteRules.Problem> problem = RouteRules.table(next, pools.get());
     if (problem.isPresent()) return reject(c.replyTo(), Reason.INVALID, problem.get().toString());
+    Optional<HttpListenerSettings.Engine> engine = engines.apply(listener);
+    Optional<RouteRules.Problem> unservable = engine.flatMap(e -> RouteRules.engine(next, e));
+    if (unservable.isPresent()) {
+      return reject(c.replyTo(), Reason.INVALID, unservable.get() + " (listener '" + listener + "' has engine = "
+          + engine.get().name().toLowerCase(java.util.Locale.ROOT) + ")");
+    }
+    // a change that is in effect already writes nothing: no event, no new version, no notice to anyone
     if (next.equals(state.routes())) return Effect().reply(c.replyTo(), new Ok(state));
     request.startedTo().ifPresent(started -> started.tell(new Started(listener)));
     writing = c.replyTo();

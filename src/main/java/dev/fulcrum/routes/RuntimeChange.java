@@ -16,5 +16,6 @@ public sealed interface RuntimeChange {
   record ListenerChanged(String listener, String protocol, Kind kind, InetSocketAddress address, String detail)
       implements RuntimeChange {}
 
-  enum Kind { ADDED, DRAINING, REMOVED }
+  /** {@code BIND_FAILED}: a listener from the node's listener journal could not bind at start; the node started without it. */
+  enum Kind { ADDED, DRAINING, REMOVED, BIND_FAILED }
 }

@@ -64,6 +64,62 @@ class EventHubTest {
   }
 
   @Test
+  void aSnapshotComesBeforeTheLiveEventsPublishedWhileItWasGathered() {
+    java.util.concurrent.CompletableFuture<List<FulcrumEvent>> gathered = new java.util.concurrent.CompletableFuture<>();
+    AtomicInteger asked = new AtomicInteger();
+    ActorRef<EventHub.Command> hub = kit.spawn(EventHub.create(new AtomicLong(), new AtomicInteger(), () -> {
+      asked.incrementAndGet();
+      return gathered;
+    }));
+    TestProbe<EventHub.Delivery> probe = kit.createTestProbe();
+    TestProbe<EventHub.Subscribed> confirmed = kit.createTestProbe();
+    hub.tell(new EventHub.Subscribe(probe.getRef(), EventFilter.kinds(FulcrumEvent.Kind.BACKEND_HEALTH).withPools("web"), 10,
+        Optional.of(confirmed.getRef()), Optional.empty(), true));
+    confirmed.expectMessageClass(EventHub.Subscribed.class);
+    FulcrumEvent live = health("web", 3);
+    hub.tell(new EventHub.Publish(live));
+    hub.tell(new EventHub.Publish(health("api", 4)));
+    probe.expectNoMessage(Duration.ofMillis(100));
+    assertEquals(1, asked.get());
+    FulcrumEvent snapUp = new FulcrumEvent.BackendHealthChanged("web", new HostPort("127.0.0.1", 1), Health.UP, Health.UP, "snapshot", Instant.now());
+    FulcrumEvent snapDown = new FulcrumEvent.BackendHealthChanged("web", new HostPort("127.0.0.1", 2), Health.DOWN, Health.DOWN, "snapshot", Instant.now());
+    FulcrumEvent otherPool = new FulcrumEvent.BackendHealthChanged("api", new HostPort("127.0.0.1", 5), Health.UP, Health.UP, "snapshot", Instant.now());
+    FulcrumEvent version = new FulcrumEvent.PoolChanged("web", 3, "snapshot", "", null, 0, Instant.now());
+    gathered.complete(List.of(version, snapUp, snapDown, otherPool));
+    List<FulcrumEvent> events = receive(probe, 4);
+    assertEquals(List.of(snapUp, snapDown), events.subList(0, 2), "the snapshot, as the filter wants it, first");
+    FulcrumEvent.SnapshotEnd end = assertInstanceOf(FulcrumEvent.SnapshotEnd.class, events.get(2));
+    assertEquals(2, end.count());
+    assertTrue(end.problem().isEmpty());
+    assertEquals(live, events.get(3), "then the live event that waited");
+    FulcrumEvent later = health("web", 6);
+    hub.tell(new EventHub.Publish(later));
+    assertEquals(List.of(later), receive(probe, 1));
+    // no snapshot unless asked
+    TestProbe<EventHub.Delivery> plain = kit.createTestProbe();
+    hub.tell(new EventHub.Subscribe(plain.getRef(), EventFilter.ALL, 10, Optional.of(confirmed.getRef())));
+    confirmed.expectMessageClass(EventHub.Subscribed.class);
+    hub.tell(new EventHub.Publish(later));
+    assertEquals(List.of(later), receive(plain, 1));
+    assertEquals(1, asked.get());
+  }
+
+  @Test
+  void aSnapshotThatCannotBeGatheredSaysSoAndTheLiveEventsFollow() {
+    ActorRef<EventHub.Command> hub = kit.spawn(EventHub.create(new AtomicLong(), new AtomicInteger(),
+        () -> java.util.concurrent.CompletableFuture.failedFuture(new java.util.concurrent.TimeoutException("router did not answer"))));
+    TestProbe<EventHub.Delivery> probe = kit.createTestProbe();
+    hub.tell(new EventHub.Subscribe(probe.getRef(), EventFilter.ALL, 10, Optional.empty(), Optional.empty(), true));
+    List<FulcrumEvent> events = receive(probe, 1);
+    FulcrumEvent.SnapshotEnd end = assertInstanceOf(FulcrumEvent.SnapshotEnd.class, events.get(0));
+    assertEquals(0, end.count());
+    assertTrue(end.problem().orElseThrow().contains("router did not answer"), end.toString());
+    FulcrumEvent live = health("web", 1);
+    hub.tell(new EventHub.Publish(live));
+    assertEquals(List.of(live), receive(probe, 1));
+  }
+
+  @Test
   void deliversInOrderWhatTheFilterWants() {
     Hub hub = hub();
     TestProbe<EventHub.Delivery> all = kit.createTestProbe();
@@ -159,7 +215,7 @@ class EventHubTest {
     AtomicInteger count = new AtomicInteger();
     ActorRef<EventHub.Command> hub = kit.spawn(EventHub.create(dropped, count));
     ManualSubscriber<FulcrumEvent> consumer = new ManualSubscriber<>();
-    org.apache.pekko.stream.javadsl.Source.fromGraph(new HubSource(hub, EventFilter.ALL, 5, "test stream"))
+    org.apache.pekko.stream.javadsl.Source.fromGraph(new HubSource(hub, EventFilter.ALL, 5, "test stream", false))
         .runWith(Sink.fromSubscriber(consumer), kit.system());
     dev.fulcrum.testing.Eventually.await(WAIT, "subscribed", () -> count.get() == 1);
     List<FulcrumEvent> published = new ArrayList<>();

@@ -13,12 +13,14 @@ import dev.fulcrum.testing.AdminClient;
 import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.HttpBackend;
 import dev.fulcrum.testing.PoolHealth;
+import dev.fulcrum.testing.SseClient;
 import dev.fulcrum.testing.PrometheusText;
 import dev.fulcrum.testing.RawHttp;
 import dev.fulcrum.testing.TestConfig;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -189,6 +191,69 @@ class EventsTest {
     FulcrumEvent.BackendReturned returned = assertInstanceOf(FulcrumEvent.BackendReturned.class, outlier.get(1));
     assertEquals(at(bad), returned.backend());
     assertTrue(!returned.time().isBefore(ejected.time().plusMillis(900)), outlier.toString());
+  }
+
+  /** A program watching health asks for the current state first, by the Java API, an actor or SSE, and polls nothing. */
+  @Test
+  void aSnapshotTellsEachBackendsHealthAndEachPoolsVersionBeforeTheLiveEvents() throws Exception {
+    b.stop();
+    Eventually.await(WAIT, "backend b down", () -> PoolHealth.status(fulcrum, "web").backends().stream()
+        .anyMatch(x -> x.address().equals(at(b)) && x.health() == Health.DOWN));
+    long webVersion = fulcrum.state("web").toCompletableFuture().get().orElseThrow().version();
+
+    // the Java API's stream
+    var stream = fulcrum.events(EventFilter.kinds(FulcrumEvent.Kind.BACKEND_HEALTH, FulcrumEvent.Kind.POOL_CHANGED).withPools("web"), 100, true)
+        .takeWhile(e -> !(e instanceof FulcrumEvent.BackendHealthChanged h && !h.reason().equals(FulcrumEvent.SNAPSHOT)), true)
+        .toMat(Sink.seq(), org.apache.pekko.stream.javadsl.Keep.both())
+        .run(fulcrum.system());
+    stream.first().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    // the actor API
+    TestProbe<EventHub.Delivery> actor = kit.createTestProbe();
+    fulcrum.eventHub().tell(new EventHub.Subscribe(actor.getRef(), EventFilter.kinds(FulcrumEvent.Kind.BACKEND_HEALTH), 100,
+        Optional.empty(), Optional.of("snapshot test"), true));
+    // SSE
+    try (SseClient sse = SseClient.open(fulcrum.adminAddress(), "/api/events?snapshot=true&pools=web", Optional.empty())) {
+      assertEquals(200, sse.status());
+      Map<String, String> sseHealth = new java.util.TreeMap<>();
+      SseClient.Message m;
+      while (!(m = sse.nextEvent(WAIT)).event().equals("snapshot-end")) {
+        if (m.event().equals("backend-health")) {
+          com.fasterxml.jackson.databind.JsonNode data = new com.fasterxml.jackson.databind.ObjectMapper().readTree(m.data());
+          assertEquals("snapshot", data.path("reason").asText(), m.data());
+          sseHealth.put(data.path("backend").asText(), data.path("to").asText());
+        }
+      }
+      assertEquals(Map.of(a.address(), "up", b.address(), "down"), sseHealth, "every backend of web, as this node sees it");
+      assertEquals(4, new com.fasterxml.jackson.databind.ObjectMapper().readTree(m.data()).path("count").asInt(),
+          "the pool's version, its two backends and the route table: " + m.data());
+    }
+
+    List<FulcrumEvent> snapshot = new ArrayList<>();
+    while (snapshot.stream().noneMatch(e -> e instanceof FulcrumEvent.SnapshotEnd)) {
+      EventHub.Delivery d = actor.expectMessageClass(EventHub.Delivery.class, WAIT);
+      snapshot.addAll(d.events());
+      d.ack();
+    }
+    assertInstanceOf(FulcrumEvent.SnapshotEnd.class, snapshot.get(4), snapshot.toString());
+    Map<String, Health> health = new java.util.TreeMap<>();
+    snapshot.stream().filter(e -> e instanceof FulcrumEvent.BackendHealthChanged).map(e -> (FulcrumEvent.BackendHealthChanged) e)
+        .forEach(h -> health.put(h.pool() + " " + h.backend(), h.to()));
+    assertEquals(Map.of("web " + at(a), Health.UP, "web " + at(b), Health.DOWN, "flaky " + at(good), Health.UP,
+        "flaky " + at(bad), Health.UP), health);
+
+    // then live: b comes back, and every subscriber hears it after its snapshot
+    b.start();
+    FulcrumEvent.BackendHealthChanged back = assertInstanceOf(FulcrumEvent.BackendHealthChanged.class, receive(actor, 1).get(0));
+    assertEquals(at(b), back.backend());
+    assertEquals(Health.UP, back.to());
+    List<FulcrumEvent> streamed = stream.second().toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    FulcrumEvent.PoolChanged version = assertInstanceOf(FulcrumEvent.PoolChanged.class, streamed.get(0));
+    assertEquals(FulcrumEvent.SNAPSHOT, version.type());
+    assertEquals(webVersion, version.version());
+    assertEquals(List.of(Health.UP, Health.DOWN), streamed.subList(1, 3).stream()
+        .map(e -> ((FulcrumEvent.BackendHealthChanged) e).to()).toList());
+    assertEquals(3, assertInstanceOf(FulcrumEvent.SnapshotEnd.class, streamed.get(3)).count());
+    assertEquals(back.backend(), ((FulcrumEvent.BackendHealthChanged) streamed.get(streamed.size() - 1)).backend());
   }
 
   @Test

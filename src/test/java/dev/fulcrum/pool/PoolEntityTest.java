@@ -208,6 +208,34 @@ class PoolEntityTest {
     assertRejected(run(r -> new PoolEntity.SetHealthCheck(bad, r)), Reason.INVALID);
   }
 
+  /**
+   * As a route table's: a change that is in effect already answers Ok with the current version and persists and
+   * publishes nothing (so no event in the history, no version bump, no notice to subscribers).
+   */
+  @Test
+  void aChangeThatIsInEffectAlreadyWritesNothing() {
+    create(new BackendSettings(A, 3));
+    assertEquals(1, published.receiveMessage().version());
+    PoolState before = entity.getState();
+    PoolEntity.Request keyed = PoolEntity.Request.javaApi().withIdempotencyKey("same-weight");
+    List<java.util.function.Function<org.apache.pekko.actor.typed.ActorRef<PoolEntity.Reply>, PoolEntity.Command>> noOps = List.of(
+        r -> new PoolEntity.SetWeight(A, 3, r),
+        r -> new PoolEntity.SetWeight(A, 3, keyed, r),
+        r -> new PoolEntity.Undrain(A, r),
+        r -> new PoolEntity.SetStrategy(StrategyKind.ROUND_ROBIN, r),
+        r -> new PoolEntity.SetHealthCheck(before.pool().healthCheck(), r));
+    for (var command : noOps) {
+      var result = run(command);
+      assertTrue(result.hasNoEvents(), "no event: " + result.command());
+      assertEquals(1, ok(result).version(), "the current version: " + result.command());
+    }
+    assertEquals(before, entity.getState(), "no version bump, and the key of a change that changed nothing is not kept");
+    published.expectNoMessage(Duration.ofMillis(50));
+    // a real change still writes
+    assertEquals(2, ok(run(r -> new PoolEntity.SetWeight(A, 4, r))).version());
+    assertEquals(2, published.receiveMessage().version());
+  }
+
   @Test
   void tlsToTheBackendsIsPartOfTheDefinitionAndSurvivesOtherChanges() {
     BackendTlsSettings tls = new BackendTlsSettings(Optional.of("/etc/fulcrum/ca.pem"), Optional.of("api.internal"), true,

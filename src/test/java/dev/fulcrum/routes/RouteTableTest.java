@@ -97,6 +97,7 @@ class RouteTableTest {
           bind = "127.0.0.1:0"
           routes = [{name = main, pool = blue}, {name = slow, path = "/slow", pool = slow}]
         }
+        fulcrum.listeners.http.pk { bind = "127.0.0.1:0", engine = pekko, routes = [{name = main, pool = blue}] }
         """.formatted(TestConfig.fileJournalUrl(dir), blue.address(), green.address(), slow.address())));
     for (String pool : List.of("blue", "green", "slow")) PoolHealth.awaitAllUp(node, pool, 1);
     return node;
@@ -230,6 +231,23 @@ class RouteTableTest {
         () -> fulcrum.parseRoute("web", "{host = \"bad host\", pool = green}")).getMessage();
     assertTrue(parse.startsWith("route.host: 'bad host' is not"), parse);
     assertEquals(before, table(), "nothing changed");
+  }
+
+  @Test
+  @Order(4)
+  void aRouteThePekkoEngineCannotServeIsRefusedAsTheConfigRefusesIt() {
+    String expected = "routes[0].send-proxy-protocol: needs engine = nio (Pekko's client pools cannot send a PROXY header)";
+    long version = admin.get("/api/routes/pk").json().path("version").asLong();
+    AdminClient.Response api = admin.post("/api/routes/pk", "{\"position\": 0, \"name\": \"p\", \"path\": \"/p\", \"pool\": \"green\", "
+        + "\"send-proxy-protocol\": \"v2\"}");
+    assertEquals(400, api.status(), api.toString());
+    assertTrue(api.error().startsWith(expected), api.error());
+    RouteTableEntity.Reply reply = fulcrum.changeRoutes("pk", PoolEntity.Request.javaApi(), (request, r) -> new RouteTableEntity.AddRoute(
+        fulcrum.parseRoute("pk", "{name = p, path = /p, pool = green, send-proxy-protocol = v1}"), OptionalInt.of(0), request, r))
+        .toCompletableFuture().join();
+    assertTrue(assertInstanceOf(RouteTableEntity.Rejected.class, reply).message().startsWith(expected), reply.toString());
+    assertEquals(version, admin.get("/api/routes/pk").json().path("version").asLong(), "nothing changed");
+    assertEquals(1, admin.get("/api/routes/pk/events").json().size(), "nothing written");
   }
 
   @Test

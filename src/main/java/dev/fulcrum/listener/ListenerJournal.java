@@ -1,0 +1,103 @@
+package dev.fulcrum.listener;
+
+import dev.fulcrum.Failures;
+import dev.fulcrum.config.JournalSettings;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's listener journal ({@link NodeListenersEntity} named by {@code fulcrum.node-name}) in the current cluster
+ * incarnation: read at start, told of every listener added or removed at runtime.
+ */
+public final class ListenerJournal {
+  private static final Logger log = LoggerFactory.getLogger(ListenerJournal.class);
+  private static final Duration ATTEMPT = Duration.ofSeconds(5);
+
+  private final JournalSettings settings;
+  private final String node;
+  private volatile ClusterSharding sharding;
+  private volatile ActorSystem<?> attachedTo;
+
+  public ListenerJournal(JournalSettings settings, String node) {
+    this.settings = settings;
+    this.node = node;
+  }
+
+  public String node() {
+    return node;
+  }
+
+  public void attach(ActorSystem<?> system) {
+    ClusterSharding s = ClusterSharding.get(system);
+    s.init(Entity.of(NodeListenersEntity.TYPE_KEY, ctx -> NodeListenersEntity.create(ctx.getEntityId(), settings)));
+    sharding = s;
+    attachedTo = system;
+  }
+
+  /** An incarnation that ends after the next one attached leaves the next one's sharding alone. */
+  public void detach(ActorSystem<?> system) {
+    if (attachedTo == system) {
+      attachedTo = null;
+      sharding = null;
+    }
+  }
+
+  private EntityRef<NodeListenersEntity.Command> entity() {
+    ClusterSharding s = sharding;
+    if (s == null) throw new IllegalStateException("this node is not a member of the cluster now; its listener journal cannot be written");
+    return s.entityRefFor(NodeListenersEntity.TYPE_KEY, node);
+  }
+
+  /** The journal's listeners, or the config's as its first state; asked again while the entity does not answer. */
+  public CompletionStage<NodeListenersEntity.BootstrapResult> bootstrap(List<ListenerDefinition> config, Duration timeout) {
+    boolean apply = settings.bootstrap() == JournalSettings.Bootstrap.CONFIG;
+    long deadline = System.nanoTime() + timeout.toNanos();
+    return patiently(() -> entity().ask(r -> new NodeListenersEntity.Bootstrap(config, apply, r), ATTEMPT), deadline);
+  }
+
+  /** Journals a listener added at runtime; fails when the journal did not confirm in time. */
+  public CompletionStage<NodeListenersState> added(ListenerDefinition listener, String origin) {
+    return write(() -> entity().ask(r -> new NodeListenersEntity.Add(listener, origin, r), writeTimeout()));
+  }
+
+  /** Journals a listener removed at runtime; fails when the journal did not confirm in time. */
+  public CompletionStage<NodeListenersState> removed(String name, String origin) {
+    return write(() -> entity().ask(r -> new NodeListenersEntity.Remove(name, origin, r), writeTimeout()));
+  }
+
+  private Duration writeTimeout() {
+    return settings.writeTimeout().plus(Duration.ofSeconds(1));
+  }
+
+  private static CompletionStage<NodeListenersState> write(Supplier<CompletionStage<NodeListenersState>> ask) {
+    try {
+      return ask.get();
+    } catch (IllegalStateException notAMember) {
+      return CompletableFuture.failedFuture(notAMember);
+    }
+  }
+
+  private static <T> CompletionStage<T> patiently(Supplier<CompletionStage<T>> ask, long deadline) {
+    CompletionStage<T> attempt;
+    try {
+      attempt = ask.get();
+    } catch (IllegalStateException notAMember) {
+      attempt = CompletableFuture.failedStage(notAMember);
+    }
+    return attempt.exceptionallyComposeAsync(failure -> {
+      if (System.nanoTime() > deadline) return CompletableFuture.failedStage(failure);
+      log.info("this node's listener journal did not answer at start-up ({}); asking again", Failures.describe(failure));
+      return patiently(ask, deadline);
+    }, CompletableFuture.delayedExecutor(500, TimeUnit.MILLISECONDS));
+  }
+}
