@@ -13,6 +13,9 @@ import java.util.TreeMap;
  * @param method the HTTP check's request method
  * @param host the HTTP check's Host header; empty: the backend's own host:port
  * @param headers further header fields of the HTTP check's request
+ * @param downInterval HAProxy's {@code downinter}: how often a backend that is down is checked; empty: {@code interval}
+ * @param fastInterval HAProxy's {@code fastinter}: how often a backend is checked while it is on its way up or down
+ *     (the last check disagreed with its state, or it has no state yet); empty: {@code interval}
  */
 public record HealthCheckSettings(
     Kind kind,
@@ -25,7 +28,9 @@ public record HealthCheckSettings(
     int fall,
     String method,
     Optional<String> host,
-    Map<String, String> headers) {
+    Map<String, String> headers,
+    Optional<Duration> downInterval,
+    Optional<Duration> fastInterval) {
 
   public static final String DEFAULT_METHOD = "GET";
 
@@ -43,6 +48,8 @@ public record HealthCheckSettings(
     if (method == null) method = DEFAULT_METHOD;
     if (host == null) host = Optional.empty();
     if (expectBody == null) expectBody = Optional.empty();
+    if (downInterval == null) downInterval = Optional.empty();
+    if (fastInterval == null) fastInterval = Optional.empty();
     headers = headers == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(headers));
     // the request is written from these as they are: a CR or LF would let config inject another request
     Optional<String> bad = methodProblem(method);
@@ -56,11 +63,43 @@ public record HealthCheckSettings(
   /** A GET with the backend's address as Host and no further headers, as checks were before these were settable. */
   public HealthCheckSettings(
       Kind kind, String path, int expectStatus, Optional<String> expectBody, Duration interval, Duration timeout, int rise, int fall) {
-    this(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, DEFAULT_METHOD, Optional.empty(), Map.of());
+    this(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, DEFAULT_METHOD, Optional.empty(), Map.of(),
+        Optional.empty(), Optional.empty());
+  }
+
+  /** As the settings were before the down and fast intervals: both {@code interval}. */
+  public HealthCheckSettings(Kind kind, String path, int expectStatus, Optional<String> expectBody, Duration interval,
+      Duration timeout, int rise, int fall, String method, Optional<String> host, Map<String, String> headers) {
+    this(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers, Optional.empty(),
+        Optional.empty());
   }
 
   public HealthCheckSettings withRequest(String method, Optional<String> host, Map<String, String> headers) {
-    return new HealthCheckSettings(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers);
+    return new HealthCheckSettings(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers,
+        downInterval, fastInterval);
+  }
+
+  public HealthCheckSettings withIntervals(Optional<Duration> downInterval, Optional<Duration> fastInterval) {
+    return new HealthCheckSettings(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers,
+        downInterval, fastInterval);
+  }
+
+  /** The interval between checks of a backend that is down (and whose last check failed). */
+  public Duration effectiveDownInterval() {
+    return downInterval.orElse(interval);
+  }
+
+  /** The interval between checks of a backend on its way up or down. */
+  public Duration effectiveFastInterval() {
+    return fastInterval.orElse(interval);
+  }
+
+  /** The shortest of the three intervals. */
+  public Duration shortestInterval() {
+    Duration shortest = interval;
+    if (effectiveDownInterval().compareTo(shortest) < 0) shortest = effectiveDownInterval();
+    if (effectiveFastInterval().compareTo(shortest) < 0) shortest = effectiveFastInterval();
+    return shortest;
   }
 
   /** Header values are left out: they may be credentials, and this string is logged (e.g. a journal-config diff). */
@@ -68,7 +107,8 @@ public record HealthCheckSettings(
   public String toString() {
     return "HealthCheckSettings[kind=" + kind + ", path=" + path + ", expectStatus=" + expectStatus + ", expectBody="
         + expectBody + ", interval=" + interval + ", timeout=" + timeout + ", rise=" + rise + ", fall=" + fall
-        + ", method=" + method + ", host=" + host + ", headers=" + headers.keySet() + "]";
+        + ", method=" + method + ", host=" + host + ", headers=" + headers.keySet() + ", downInterval=" + downInterval
+        + ", fastInterval=" + fastInterval + "]";
   }
 
   public static Optional<String> methodProblem(String method) {

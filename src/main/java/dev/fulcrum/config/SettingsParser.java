@@ -284,7 +284,15 @@ public final class SettingsParser {
             hc.intIn("fall", 1, 100),
             method,
             host.isEmpty() ? Optional.empty() : Optional.of(host),
-            checkHeaders(hc.child("headers")));
+            checkHeaders(hc.child("headers")),
+            optionalInterval(hc, "down-interval"),
+            optionalInterval(hc, "fast-interval"));
+  }
+
+  /** Empty (or absent, as in configs and API bodies from before the key existed): the check's {@code interval}. */
+  private static Optional<Duration> optionalInterval(ConfigReader hc, String key) {
+    if (!hc.has(key) || hc.string(key).isBlank()) return Optional.empty();
+    return Optional.of(hc.positiveDuration(key));
   }
 
   private static Map<String, String> checkHeaders(ConfigReader headers) {

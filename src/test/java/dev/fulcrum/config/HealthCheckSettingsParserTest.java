@@ -41,6 +41,38 @@ class HealthCheckSettingsParserTest {
     assertEquals(Map.of("X-Check", "fulcrum", "X-Env", "prod", "Authorization", "Bearer a b"), check.headers());
   }
 
+  @Test
+  void downAndFastIntervalsFollowTheIntervalUnlessSet() {
+    HealthCheckSettings check = parse("fulcrum.health-check.interval = 3s");
+    assertEquals(Optional.empty(), check.downInterval());
+    assertEquals(Optional.empty(), check.fastInterval());
+    assertEquals(Duration.ofSeconds(3), check.effectiveDownInterval());
+    assertEquals(Duration.ofSeconds(3), check.effectiveFastInterval());
+
+    HealthCheckSettings set = parse("""
+        fulcrum.health-check { down-interval = 10s }
+        fulcrum.pools.web.health-check { interval = 3s, fast-interval = 500ms }
+        """);
+    assertEquals(Duration.ofSeconds(10), set.effectiveDownInterval());
+    assertEquals(Duration.ofMillis(500), set.effectiveFastInterval());
+    assertEquals(Duration.ofMillis(500), set.shortestInterval());
+  }
+
+  @Test
+  void theApiTakesAndShowsTheIntervalsAndAnUnsetOneFollowsANewInterval() {
+    HealthCheckSettings current = parse("");
+    HealthCheckSettings put = HealthCheckJson.parse("{\"down-interval\": \"15s\"}", current);
+    assertEquals(Optional.of(Duration.ofSeconds(15)), put.downInterval());
+    assertEquals("15000ms", HealthCheckJson.render(put).get("down-interval"));
+    assertEquals("", HealthCheckJson.render(put).get("fast-interval"));
+    HealthCheckSettings faster = HealthCheckJson.parse("{\"interval\": \"1s\"}", put);
+    assertEquals(Duration.ofSeconds(1), faster.effectiveFastInterval(), "unset: follows the new interval");
+    assertEquals(Duration.ofSeconds(15), faster.effectiveDownInterval(), "set: kept");
+    String message = assertThrows(SettingsException.class,
+        () -> HealthCheckJson.parse("{\"fast-interval\": \"0ms\"}", current)).getMessage();
+    assertTrue(message.startsWith("field fast-interval: must be a positive duration"), message);
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', textBlock = """
       method with a space | fulcrum.health-check.method = "GET /x"                  | fulcrum.health-check.method: 'GET /x' is not an HTTP method
@@ -51,6 +83,9 @@ class HealthCheckSettingsParserTest {
       bad header name     | fulcrum.health-check.headers { "X Y" = z }              | fulcrum.health-check.headers.\"X Y\": 'X Y' is not a header field name
       header value CRLF   | fulcrum.health-check.headers.X-A = "a\\r\\nX-B: b"      | fulcrum.health-check.headers.X-A: the value of X-A has a control or non-Latin-1 character
       header as an object | fulcrum.health-check.headers.X.Y = z                    | fulcrum.health-check.headers.X: must be a string
+      zero down interval  | fulcrum.pools.web.health-check.down-interval = 0s       | fulcrum.pools.web.health-check.down-interval: must be a positive duration
+      negative fast       | fulcrum.health-check.fast-interval = -1s                | fulcrum.health-check.fast-interval: must be a positive duration
+      not a duration      | fulcrum.pools.web.health-check.down-interval = soon     | fulcrum.pools.web.health-check.down-interval:
       """)
   void mistakesNameTheirPath(String name, String mistake, String expected) {
     String message = assertThrows(SettingsException.class, () -> parse(mistake)).getMessage();
