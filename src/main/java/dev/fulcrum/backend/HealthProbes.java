@@ -19,12 +19,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
- * Active health checks on the node's event loops, through the data plane's non-blocking {@link Connector}: a check
+ * Active health checks on the node's event loops, through the data plane's non-blocking {@link dev.fulcrum.nio.Connector}: a check
  * is a connect, or a minimal HTTP/1.1 exchange parsed by {@code http.wire}, on a fresh connection each time (as HAProxy
  * does) so that it sees what a new client connection would see. A check costs no thread, stream or actor of its own,
  * which is what lets a node check a thousand backends every two seconds for a few percent of a core. A backend's
  * checks are timed on its loop too ({@link #schedule}), one after the other, so that a check costs no cross-thread
- * hand-off to start; each outcome is handed to a listener (the {@link BackendActor}, which owns what it means).
+ * hand-off to start; each outcome is handed to a listener (the {@link BackendActor}, which owns what it means). The
+ * checks of a loop start and time out on a shared grid ({@link CheckGrid}), and a backend keeps one
+ * {@link ProbeConnection} for all its checks, so that what a check allocates is the JDK's socket and little else.
  */
 public final class HealthProbes {
   /** The first check runs within this of a backend's appearance, or within its interval if that is shorter. */
