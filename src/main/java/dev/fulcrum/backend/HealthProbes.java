@@ -1,30 +1,17 @@
 package dev.fulcrum.backend;
 
-import dev.fulcrum.Failures;
 import dev.fulcrum.config.HealthCheckSettings;
 import dev.fulcrum.config.HostPort;
-import dev.fulcrum.http.wire.BodyFraming;
-import dev.fulcrum.http.wire.ChunkedScanner;
-import dev.fulcrum.http.wire.HttpHeads;
-import dev.fulcrum.http.wire.ParsedResponse;
-import dev.fulcrum.http.wire.ResponseHead;
-import dev.fulcrum.http.wire.WireError;
-import dev.fulcrum.nio.Connector;
 import dev.fulcrum.nio.EventLoop;
 import dev.fulcrum.nio.EventLoops;
-import dev.fulcrum.nio.Transport;
 import dev.fulcrum.tls.BackendTls;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.StandardSocketOptions;
-import java.nio.ByteBuffer;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Locale;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
@@ -32,12 +19,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
- * Active health checks on the node's event loops, through the data plane's non-blocking {@link Connector}: a check
+ * Active health checks on the node's event loops, through the data plane's non-blocking {@link dev.fulcrum.nio.Connector}: a check
  * is a connect, or a minimal HTTP/1.1 exchange parsed by {@code http.wire}, on a fresh connection each time (as HAProxy
  * does) so that it sees what a new client connection would see. A check costs no thread, stream or actor of its own,
  * which is what lets a node check a thousand backends every two seconds for a few percent of a core. A backend's
  * checks are timed on its loop too ({@link #schedule}), one after the other, so that a check costs no cross-thread
- * hand-off to start; each outcome is handed to a listener (the {@link BackendActor}, which owns what it means).
+ * hand-off to start; each outcome is handed to a listener (the {@link BackendActor}, which owns what it means). The
+ * checks of a loop start and time out on a shared grid ({@link CheckGrid}), and a backend keeps one
+ * {@link ProbeConnection} for all its checks, so that what a check allocates is the JDK's socket and little else.
  */
 public final class HealthProbes {
   /** The first check runs within this of a backend's appearance, or within its interval if that is shorter. */
@@ -49,6 +38,8 @@ public final class HealthProbes {
   private final EventLoops loops;
   private final AtomicInteger nextLoop = new AtomicInteger();
   private final AtomicInteger openConnections = new AtomicInteger();
+  /** Each loop's grids (one per tick in use, usually one); each list is touched by its loop only. */
+  private final Map<EventLoop, List<CheckGrid>> grids = new ConcurrentHashMap<>();
   /** The loops, once started: {@link EventLoops#all()} copies its array under a lock on every call. */
   private volatile EventLoop[] started;
 
@@ -62,6 +53,9 @@ public final class HealthProbes {
 
   /** The backend answered as expected. */
   public record Passed() implements Outcome {}
+
+  /** Every pass is this one: a check allocates no outcome. */
+  static final Passed PASSED = new Passed();
 
   /** A definite answer that is not the expected one: refused, reset, wrong status or body, malformed response. */
   public record Failed(String reason) implements Outcome {}
@@ -115,6 +109,18 @@ public final class HealthProbes {
   static Duration firstCheckDelay(Duration interval, double random) {
     Duration spread = interval.compareTo(FIRST_CHECK_SPREAD) < 0 ? interval : FIRST_CHECK_SPREAD;
     return Duration.ofNanos((long) (spread.toNanos() * random));
+  }
+
+  /**
+   * The interval before the next check, as HAProxy's {@code inter}, {@code fastinter} and {@code downinter}: a backend
+   * that is down and failed again waits {@code down-interval}; one whose last check disagreed with its state (an up
+   * backend failing, a down one passing: it is on its way to {@code fall} or {@code rise}) waits {@code fast-interval};
+   * an up (or not yet decided) backend that passed waits {@code interval}. The health is the owner's view, which lags
+   * the check that changes it by a message: the check that takes a backend down is still followed by a fast one.
+   */
+  static Duration nextInterval(HealthCheckSettings check, Health health, boolean passed) {
+    if (health == Health.DOWN) return passed ? check.effectiveFastInterval() : check.effectiveDownInterval();
+    return passed ? check.interval() : check.effectiveFastInterval();
   }
 
   /** How long after a check ended the next one runs, for a uniform {@code random} in [0, 1). */
@@ -195,7 +201,9 @@ public final class HealthProbes {
     EventLoop loop = nextLoop();
     if (loop == null) return new Finished(new Failed("fulcrum is stopping"));
     CompletableFuture<Outcome> outcome = new CompletableFuture<>();
-    Check c = new Check(loop, backend, check, request, null, outcome::complete);
+    ProbeConnection c = new ProbeConnection(loop, openConnections, outcome::complete, true);
+    c.configure(backend.isIpLiteral() ? backend.toSocketAddress() : null, backend.host(), backend.port(), check, request,
+        null);
     loop.execute(c::start);
     return new Probe() {
       @Override
@@ -224,18 +232,52 @@ public final class HealthProbes {
     return all[Math.floorMod(nextLoop.getAndIncrement(), all.length)];
   }
 
+  /** Where a backend's checks are. */
+  private enum ScheduleState {
+    /** The next check starts at {@code Checks.startSlot}. */
+    WAITING,
+    /** A check is in flight; it times out at {@code Checks.deadlineSlot}. */
+    RUNNING,
+    CANCELLED
+  }
+
+  /** The grid of {@code tick} on {@code loop}; loop thread only. */
+  private CheckGrid gridFor(EventLoop loop, long tick) {
+    List<CheckGrid> ofLoop = grids.computeIfAbsent(loop, l -> new ArrayList<>(1));
+    for (CheckGrid grid : ofLoop) {
+      if (grid.tick() == tick) return grid;
+    }
+    CheckGrid grid = new CheckGrid(loop, tick);
+    ofLoop.add(grid);
+    return grid;
+  }
+
+  /**
+   * Checks start on a grid of 50 ms (a tenth of the shortest interval if that is shorter): what wakes a loop then is a
+   * handful of checks at once rather than one (and their connects end together too), which is most of what a check
+   * costs a loop; 10 ms cost a third more on a quiet machine (load-tests/README.md). Timeouts end on the same grid, so
+   * a check may run up to a tick longer than its timeout.
+   */
+  static long tickFor(HealthCheckSettings check) {
+    return Math.max(1, Math.min(CHECK_TICK_NANOS, check.shortestInterval().toNanos() / 10));
+  }
+
   /** One backend's {@link Schedule}, confined to its loop but for the calls that hand work to it. */
-  private final class Checks implements Schedule {
+  private final class Checks implements Schedule, CheckGrid.Member {
     private final EventLoop loop;
     private final HostPort backend;
+    /** The backend's address when it is one (not a name to look up for each check). */
+    private final InetSocketAddress address;
     private final Consumer<Outcome> listener;
     private final Consumer<Outcome> counted;
+    /** The pool's TLS to the backend, as its routing table says now (null: plain). */
     private BackendTls tls;
+    private final ProbeConnection connection;
     private HealthCheckSettings check;
-    private byte[] request;
-    private EventLoop.Timer timer;
-    private Check running;
-    private boolean cancelled;
+    private CheckGrid grid;
+    private ScheduleState state = ScheduleState.WAITING;
+    private long startSlot = Long.MIN_VALUE;
+    private long deadlineSlot = Long.MIN_VALUE;
     /** Whether the last check passed; null before the first. */
     private Boolean lastPassed;
     private volatile Health health = Health.UNKNOWN;
@@ -246,41 +288,49 @@ public final class HealthProbes {
       this.loop = loop;
       this.tls = tls;
       this.backend = backend;
+      this.address = backend.isIpLiteral() ? backend.toSocketAddress() : null;
       this.check = check;
-      this.request = request;
       this.listener = listener;
+      this.connection = new ProbeConnection(loop, openConnections, this::ended, false);
+      connection.configure(address, backend.host(), backend.port(), check, request, tls);
     }
 
     void first() {
-      if (cancelled) return;
+      if (state == ScheduleState.CANCELLED) return;
+      grid = gridFor(loop, tickFor(check));
       arm(firstCheckDelay(check.interval(), ThreadLocalRandom.current().nextDouble()));
     }
 
-    /**
-     * Checks start on a grid of 50 ms (a tenth of the interval if that is shorter): what wakes a loop then is a handful
-     * of checks at once rather than one (and their connects end together too), which is most of what a check costs a
-     * loop; 10 ms cost a third more on a quiet machine (load-tests/README.md).
-     */
     private void arm(Duration delay) {
-      long tick = Math.max(1, Math.min(CHECK_TICK_NANOS, check.interval().toNanos() / 10));
-      long now = loop.now();
-      long due = now + delay.toNanos();
-      timer = loop.schedule(Math.floorDiv(due + tick - 1, tick) * tick - now, this::run);
+      state = ScheduleState.WAITING;
+      startSlot = grid.slotAt(loop.now() + delay.toNanos());
+      grid.add(startSlot, this);
     }
 
-    private void run() {
-      timer = null;
-      running = new Check(loop, backend, check, request, tls, this::ended);
-      running.start();
+    /** Entries for slots that no longer matter (a check that ended before its deadline, a re-armed start) are ignored. */
+    @Override
+    public void due(long slot) {
+      if (state == ScheduleState.WAITING && slot == startSlot) {
+        state = ScheduleState.RUNNING;
+        long deadline = loop.now() + check.timeout().toNanos();
+        connection.start();
+        // most checks (refused ports) have ended by now: they leave no entry behind
+        if (state == ScheduleState.RUNNING && connection.running()) {
+          deadlineSlot = grid.slotAt(deadline);
+          grid.add(deadlineSlot, this);
+        }
+      } else if (state == ScheduleState.RUNNING && slot == deadlineSlot) {
+        connection.timedOut();
+      }
     }
 
     private void ended(Outcome outcome) {
-      running = null;
-      if (cancelled) return;
-      arm(nextCheckDelay(check.interval(), ThreadLocalRandom.current().nextDouble()));
-      counted.accept(outcome);
+      if (state == ScheduleState.CANCELLED) return;
       boolean passed = outcome instanceof Passed;
-      boolean quiet = redundant(lastPassed, passed, health);
+      Health now = health;
+      arm(nextCheckDelay(nextInterval(check, now, passed), ThreadLocalRandom.current().nextDouble()));
+      counted.accept(outcome);
+      boolean quiet = redundant(lastPassed, passed, now);
       lastPassed = passed;
       if (!quiet) listener.accept(outcome);
     }
@@ -293,28 +343,29 @@ public final class HealthProbes {
     @Override
     public void update(HealthCheckSettings next, byte[] nextRequest) {
       loop.execute(() -> {
+        if (state == ScheduleState.CANCELLED) return;
         check = next;
-        request = nextRequest;
-        // a check in flight arms the next one when it ends, with the new interval
-        if (running == null && timer != null && !cancelled) {
-          timer.cancel();
-          first();
-        }
+        boolean wasRunning = connection.running();
+        if (wasRunning) connection.cancel();
+        connection.configure(address, backend.host(), backend.port(), next, nextRequest, tls);
+        // the next check follows the new settings from now on (a check in flight under the old ones is dropped)
+        first();
       });
     }
 
     @Override
     public void updateTls(BackendTls next) {
-      loop.execute(() -> tls = next);
+      loop.execute(() -> {
+        tls = next;
+        connection.useTls(next);
+      });
     }
 
     @Override
     public void cancel() {
       loop.execute(() -> {
-        cancelled = true;
-        if (timer != null) timer.cancel();
-        timer = null;
-        if (running != null) running.cancel();
+        state = ScheduleState.CANCELLED;
+        connection.cancel();
       });
     }
   }
@@ -327,340 +378,5 @@ public final class HealthProbes {
 
     @Override
     public void cancel() {}
-  }
-
-  /** One check's connection, confined to its loop from {@link #start()} on. */
-  private final class Check implements Connector.Callback, EventLoop.Handler {
-    private final EventLoop loop;
-    private final HostPort backend;
-    private final HealthCheckSettings settings;
-    private final ByteBuffer request;
-    private final Consumer<Outcome> done;
-    /** Null for a plain check. */
-    private final BackendTls tls;
-    private Transport transport;
-    private boolean handshaking;
-    private Connector connector;
-    private EventLoop.Timer timer;
-    private SocketChannel channel;
-    private SelectionKey key;
-    private ByteBuffer buffer;
-    private boolean finished;
-    /** Where to look for the end of the head (or of the chunked body) when more bytes arrive. */
-    private int scanFrom;
-    private ResponseHead head;
-    private BodyFraming framing;
-    private int bodyStart;
-    private ChunkedScanner chunks;
-    private long deadline;
-    /** A gRPC check's call, once its connection is ready. */
-    private GrpcProbe grpc;
-
-    Check(EventLoop loop, HostPort backend, HealthCheckSettings settings, byte[] request, BackendTls tls,
-        Consumer<Outcome> done) {
-      this.loop = loop;
-      this.tls = tls;
-      this.done = done;
-      this.backend = backend;
-      this.settings = settings;
-      this.request = request == null ? null : ByteBuffer.wrap(request);
-    }
-
-    /** Loop thread only. */
-    void cancel() {
-      finish(null);
-    }
-
-    void start() {
-      if (finished) return;
-      long timeout = settings.timeout().toNanos();
-      InetSocketAddress address = backend.toSocketAddress();
-      // The connector's own timeout is the check's: a connect that hangs is a check that timed out.
-      deadline = loop.now() + timeout;
-      // a TCP check writes nothing: no TCP_NODELAY, one system call fewer per check
-      connector = Connector.connect(loop, address, timeout, this, settings.kind() != HealthCheckSettings.Kind.TCP);
-    }
-
-    @Override
-    public void connected(SocketChannel channel, SelectionKey key) {
-      this.channel = channel;
-      this.key = key;
-      openConnections.incrementAndGet();
-      if (settings.kind() == HealthCheckSettings.Kind.TCP && tls == null) {
-        finish(new Passed());
-        return;
-      }
-      // most checks of a pool of dead backends end at the connect: their timeout is the connector's alone
-      timer = loop.schedule(Math.max(0, deadline - loop.now()), this::timedOut);
-      key.attach(this);
-      transport = tls == null ? Transport.plain(channel) : tlsTransport();
-      handshaking = tls != null;
-      try {
-        if (handshaking) handshake();
-        else afterHandshake();
-      } catch (IOException e) {
-        finish(new Failed(Failures.describe(e)));
-      }
-    }
-
-    /** TLS first: a TCP check passes with the handshake (the backend's certificate verified), an HTTP check goes on. */
-    private void handshake() throws IOException {
-      boolean done;
-      try {
-        done = transport.handshake();
-      } catch (IOException e) {
-        finish(new Failed("TLS handshake failed: " + Failures.describe(e)));
-        return;
-      }
-      if (!done) {
-        key.interestOps(transport.wantsWrite() ? SelectionKey.OP_WRITE : SelectionKey.OP_READ);
-        return;
-      }
-      handshaking = false;
-      afterHandshake();
-    }
-
-    private void afterHandshake() throws IOException {
-      switch (settings.kind()) {
-        case TCP -> finish(new Passed());
-        case HTTP -> write();
-        case GRPC -> startGrpc();
-      }
-    }
-
-    /** A gRPC check offers only h2 by ALPN: gRPC servers refuse a TLS connection that did not choose it. */
-    private Transport tlsTransport() {
-      if (settings.kind() != HealthCheckSettings.Kind.GRPC) return tls.clientTransport(channel, backend.host(), backend.port());
-      javax.net.ssl.SSLEngine engine = tls.newEngine(backend.host(), backend.port());
-      javax.net.ssl.SSLParameters parameters = engine.getSSLParameters();
-      parameters.setApplicationProtocols(new String[] {"h2"});
-      engine.setSSLParameters(parameters);
-      return Transport.tls(tlschannel.ClientTlsChannel.newBuilder(channel, engine).build(), channel);
-    }
-
-    private void startGrpc() throws IOException {
-      String chosen = transport.applicationProtocol();
-      if (tls != null && chosen != null && !chosen.equals("h2")) {
-        finish(new Failed("gRPC health check: the backend chose " + chosen + " by ALPN, not h2"));
-        return;
-      }
-      grpc = new GrpcProbe(settings, tls == null ? "http" : "https", backend.toString(), request.array(),
-          settings.timeout().toNanos(), loop::now, this::finish);
-      grpcIo();
-    }
-
-    /** Writes what the call has to send, reads what arrived: both ways at once, as HTTP/2 may need. */
-    private void grpcIo() throws IOException {
-      ByteBuffer out = grpc.output();
-      while (out.hasRemaining() || transport.writePending()) {
-        int before = out.remaining();
-        transport.write(out);
-        if (transport.writePending() || out.remaining() == before) break;
-      }
-      if (finished) return;
-      if (buffer == null) buffer = loop.acquire();
-      while (!finished) {
-        buffer.clear();
-        int read = transport.read(buffer);
-        if (read < 0) {
-          grpc.closed();
-          return;
-        }
-        if (read == 0) break;
-        buffer.flip();
-        grpc.feed(buffer);
-        // the frames may answer (SETTINGS ACK, WINDOW_UPDATE): written before waiting again
-        while (!finished && (out = grpc.output()).hasRemaining()) {
-          int before = out.remaining();
-          transport.write(out);
-          if (transport.writePending() || out.remaining() == before) break;
-        }
-      }
-      if (finished || !key.isValid()) return;
-      boolean write = grpc.output().hasRemaining() || transport.writePending() || transport.wantsWrite();
-      key.interestOps(write ? SelectionKey.OP_READ | SelectionKey.OP_WRITE : SelectionKey.OP_READ);
-    }
-
-    @Override
-    public void failed(String reason, boolean timedOut) {
-      finish(timedOut ? timedOutOutcome() : new Failed(reason));
-    }
-
-    @Override
-    public void ready(SelectionKey key) throws IOException {
-      if (handshaking) handshake();
-      else if (grpc != null) grpcIo();
-      else if (request.hasRemaining()) write();
-      else read();
-    }
-
-    @Override
-    public void abort(Throwable cause) {
-      finish(new Failed(Failures.describe(cause)));
-    }
-
-    private void timedOut() {
-      timer = null;
-      finish(timedOutOutcome());
-    }
-
-    private TimedOut timedOutOutcome() {
-      return new TimedOut(
-          settings.kind().name().toLowerCase(Locale.ROOT) + " check timed out after " + settings.timeout().toMillis() + " ms");
-    }
-
-    private void write() throws IOException {
-      transport.write(request);
-      key.interestOps(request.hasRemaining() ? SelectionKey.OP_WRITE : SelectionKey.OP_READ);
-    }
-
-    private void read() throws IOException {
-      if (buffer == null) buffer = loop.acquire();
-      int read = transport.read(buffer);
-      // TLS hands out one record per read: the rest of what arrived may wait inside, announced by no event
-      while (read > 0 && buffer.hasRemaining() && transport.mayHoldInput()) {
-        int more = transport.read(buffer);
-        if (more <= 0) break;
-        read += more;
-      }
-      if (transport.wantsWrite()) key.interestOps(SelectionKey.OP_WRITE);
-      else if (key.isValid()) key.interestOps(SelectionKey.OP_READ);
-      if (read < 0) {
-        closedByBackend();
-        return;
-      }
-      if (read > 0) progress();
-      if (!finished && !buffer.hasRemaining()) {
-        finish(new Failed(what() + " answered more than " + buffer.capacity() / 1024 + " KiB of head and body"));
-      }
-    }
-
-    private void progress() {
-      int limit = buffer.position();
-      if (head == null) {
-        int end = HttpHeads.headEnd(buffer, scanFrom, limit);
-        if (end < 0) {
-          scanFrom = Math.max(0, limit - 4);
-          return;
-        }
-        ParsedResponse parsed = HttpHeads.parseResponse(buffer, 0, end);
-        if (parsed instanceof WireError error) {
-          finish(new Failed(what() + " answered a malformed response: " + error.problem()));
-          return;
-        }
-        head = (ResponseHead) parsed;
-        if (head.status() != settings.expectStatus()) {
-          finish(new Failed(what() + " answered " + head.status() + ", expected " + settings.expectStatus()));
-          return;
-        }
-        if (settings.expectBody().isEmpty()) {
-          // the body cannot change the verdict: not read at all
-          finish(new Passed());
-          return;
-        }
-        framing = BodyFraming.of(head, settings.method());
-        bodyStart = end;
-        scanFrom = end;
-        if (framing == BodyFraming.LENGTH && head.contentLength() > buffer.capacity() - end) {
-          finish(new Failed(what() + " answered a body of " + head.contentLength() + " bytes, more than a check reads"));
-          return;
-        }
-        if (framing == BodyFraming.CHUNKED) chunks = new ChunkedScanner(buffer.capacity());
-      }
-      switch (framing) {
-        case NONE -> judge("");
-        case LENGTH -> {
-          if (limit - bodyStart >= head.contentLength()) judge(text(bodyStart, bodyStart + (int) head.contentLength()));
-        }
-        case CHUNKED -> {
-          chunks.scan(buffer, scanFrom, limit);
-          scanFrom = limit;
-          if (chunks.failed()) finish(new Failed(what() + " answered a malformed chunked body: " + chunks.error().problem()));
-          else if (chunks.done()) judge(dechunked());
-        }
-        case UNTIL_CLOSE -> {
-          // the backend's close ends the body
-        }
-      }
-    }
-
-    private void closedByBackend() {
-      if (head == null) {
-        finish(new Failed(what() + ": the backend closed the connection before a complete response head"));
-      } else if (framing == BodyFraming.UNTIL_CLOSE) {
-        judge(text(bodyStart, buffer.position()));
-      } else {
-        finish(new Failed(what() + ": the backend closed the connection before the end of the body"));
-      }
-    }
-
-    private void judge(String body) {
-      String trimmed = body.trim();
-      String expected = settings.expectBody().orElseThrow();
-      finish(trimmed.equals(expected)
-          ? new Passed()
-          : new Failed(what() + " body was '" + abbreviate(trimmed) + "', expected '" + expected + "'"));
-    }
-
-    private String text(int from, int to) {
-      byte[] bytes = new byte[to - from];
-      buffer.get(from, bytes);
-      return new String(bytes, StandardCharsets.UTF_8);
-    }
-
-    /** The data of the chunked body that {@link ChunkedScanner} accepted, so its lines need no more checking. */
-    private String dechunked() {
-      ByteArrayOutputStream data = new ByteArrayOutputStream();
-      int i = bodyStart;
-      while (true) {
-        int size = 0;
-        for (int d; (d = Character.digit(buffer.get(i), 16)) >= 0; i++) size = size * 16 + d;
-        while (buffer.get(i) != '\n') i++;
-        i++;
-        if (size == 0) break;
-        byte[] chunk = new byte[size];
-        buffer.get(i, chunk);
-        data.writeBytes(chunk);
-        i += size + 2;
-      }
-      return data.toString(StandardCharsets.UTF_8);
-    }
-
-    private String what() {
-      if (settings.kind() == HealthCheckSettings.Kind.GRPC) return "gRPC health check";
-      return "HTTP " + settings.method() + " " + settings.path();
-    }
-
-    /** Closes everything the check holds and hands on {@code result}, unless that is null (cancelled). */
-    private void finish(Outcome result) {
-      if (finished) return;
-      finished = true;
-      if (timer != null) timer.cancel();
-      if (connector != null) connector.cancel();
-      if (channel != null) {
-        openConnections.decrementAndGet();
-        try {
-          // Closed with a reset, as HAProxy closes its checks: a node checking a thousand backends would otherwise
-          // leave thousands of sockets in TIME_WAIT.
-          channel.setOption(StandardSocketOptions.SO_LINGER, 0);
-        } catch (IOException ignored) {
-          // closed below all the same
-        }
-        try {
-          channel.close();
-        } catch (IOException ignored) {
-          // nothing left to release
-        }
-      }
-      if (buffer != null) {
-        loop.release(buffer);
-        buffer = null;
-      }
-      if (result != null) done.accept(result);
-    }
-  }
-
-  private static String abbreviate(String body) {
-    return body.length() <= 40 ? body : body.substring(0, 40) + "...";
   }
 }

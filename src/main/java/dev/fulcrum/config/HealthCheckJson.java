@@ -12,7 +12,7 @@ import java.util.Set;
 /**
  * The body of {@code PUT /api/pools/{pool}/health-check}: the same fields as a pool's {@code health-check} block in the
  * config ({@code type, path, expect-status, expect-body, interval, timeout, rise, fall, method, host, headers,
- * service};
+ * service, down-interval, fast-interval};
  * durations as "2s" or
  * milliseconds), validated by the same parser, so the API accepts exactly what the config accepts. Fields left out
  * keep the pool's current values.
@@ -20,7 +20,7 @@ import java.util.Set;
 public final class HealthCheckJson {
   public static final Set<String> FIELDS =
       Set.of("type", "path", "expect-status", "expect-body", "interval", "timeout", "rise", "fall", "method", "host",
-          "headers", "service");
+          "headers", "service", "down-interval", "fast-interval");
 
   private HealthCheckJson() {}
 
@@ -62,6 +62,9 @@ public final class HealthCheckJson {
     map.put("host", s.host().orElse(""));
     map.put("headers", s.headers());
     map.put("service", s.service());
+    // empty: follows the interval, also when a later request changes only that
+    map.put("down-interval", s.downInterval().map(d -> d.toMillis() + "ms").orElse(""));
+    map.put("fast-interval", s.fastInterval().map(d -> d.toMillis() + "ms").orElse(""));
     return map;
   }
 

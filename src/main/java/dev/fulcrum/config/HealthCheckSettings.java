@@ -14,6 +14,9 @@ import java.util.TreeMap;
  * @param host the HTTP check's Host header; empty: the backend's own host:port
  * @param headers further header fields of the HTTP check's request (metadata of a gRPC check's call)
  * @param service the gRPC check's service name; empty: the server's overall health
+ * @param downInterval HAProxy's {@code downinter}: how often a backend that is down is checked; empty: {@code interval}
+ * @param fastInterval HAProxy's {@code fastinter}: how often a backend is checked while it is on its way up or down
+ *     (the last check disagreed with its state, or it has no state yet); empty: {@code interval}
  */
 public record HealthCheckSettings(
     Kind kind,
@@ -27,7 +30,9 @@ public record HealthCheckSettings(
     String method,
     Optional<String> host,
     Map<String, String> headers,
-    String service) {
+    String service,
+    Optional<Duration> downInterval,
+    Optional<Duration> fastInterval) {
 
   public static final String DEFAULT_METHOD = "GET";
 
@@ -48,6 +53,8 @@ public record HealthCheckSettings(
     if (host == null) host = Optional.empty();
     if (expectBody == null) expectBody = Optional.empty();
     if (service == null) service = "";
+    if (downInterval == null) downInterval = Optional.empty();
+    if (fastInterval == null) fastInterval = Optional.empty();
     headers = headers == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(headers));
     // the request is written from these as they are: a CR or LF would let config inject another request
     Optional<String> bad = methodProblem(method);
@@ -65,19 +72,34 @@ public record HealthCheckSettings(
     this(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, DEFAULT_METHOD, Optional.empty(), Map.of());
   }
 
-  /** No gRPC service: the check of a whole server (or not a gRPC check). */
+  /** No gRPC service (the check of a whole server, or not a gRPC check), the down and fast intervals {@code interval}. */
   public HealthCheckSettings(Kind kind, String path, int expectStatus, Optional<String> expectBody, Duration interval,
       Duration timeout, int rise, int fall, String method, Optional<String> host, Map<String, String> headers) {
     this(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers, "");
   }
 
+  /** The down and fast intervals follow {@code interval}. */
+  public HealthCheckSettings(Kind kind, String path, int expectStatus, Optional<String> expectBody, Duration interval,
+      Duration timeout, int rise, int fall, String method, Optional<String> host, Map<String, String> headers,
+      String service) {
+    this(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers, service,
+        Optional.empty(), Optional.empty());
+  }
+
   public HealthCheckSettings withRequest(String method, Optional<String> host, Map<String, String> headers) {
-    return new HealthCheckSettings(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers, service);
+    return new HealthCheckSettings(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers,
+        service, downInterval, fastInterval);
   }
 
   /** A gRPC check of {@code service} (empty: the server as a whole). */
   public HealthCheckSettings withGrpcService(String service) {
-    return new HealthCheckSettings(Kind.GRPC, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers, service);
+    return new HealthCheckSettings(Kind.GRPC, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host,
+        headers, service, downInterval, fastInterval);
+  }
+
+  public HealthCheckSettings withIntervals(Optional<Duration> downInterval, Optional<Duration> fastInterval) {
+    return new HealthCheckSettings(kind, path, expectStatus, expectBody, interval, timeout, rise, fall, method, host, headers,
+        service, downInterval, fastInterval);
   }
 
   /**
@@ -94,12 +116,31 @@ public record HealthCheckSettings(
     return Optional.empty();
   }
 
+  /** The interval between checks of a backend that is down (and whose last check failed). */
+  public Duration effectiveDownInterval() {
+    return downInterval.orElse(interval);
+  }
+
+  /** The interval between checks of a backend on its way up or down. */
+  public Duration effectiveFastInterval() {
+    return fastInterval.orElse(interval);
+  }
+
+  /** The shortest of the three intervals. */
+  public Duration shortestInterval() {
+    Duration shortest = interval;
+    if (effectiveDownInterval().compareTo(shortest) < 0) shortest = effectiveDownInterval();
+    if (effectiveFastInterval().compareTo(shortest) < 0) shortest = effectiveFastInterval();
+    return shortest;
+  }
+
   /** Header values are left out: they may be credentials, and this string is logged (e.g. a journal-config diff). */
   @Override
   public String toString() {
     return "HealthCheckSettings[kind=" + kind + ", path=" + path + ", expectStatus=" + expectStatus + ", expectBody="
         + expectBody + ", interval=" + interval + ", timeout=" + timeout + ", rise=" + rise + ", fall=" + fall
-        + ", method=" + method + ", host=" + host + ", headers=" + headers.keySet() + ", service=" + service + "]";
+        + ", method=" + method + ", host=" + host + ", headers=" + headers.keySet() + ", service=" + service
+        + ", downInterval=" + downInterval + ", fastInterval=" + fastInterval + "]";
   }
 
   public static Optional<String> methodProblem(String method) {

@@ -326,7 +326,15 @@ public final class SettingsParser {
             method,
             host.isEmpty() ? Optional.empty() : Optional.of(host),
             checkHeaders(hc.child("headers")),
-            service);
+            service,
+            optionalInterval(hc, "down-interval"),
+            optionalInterval(hc, "fast-interval"));
+  }
+
+  /** Empty (or absent, as in configs and API bodies from before the key existed): the check's {@code interval}. */
+  private static Optional<Duration> optionalInterval(ConfigReader hc, String key) {
+    if (!hc.has(key) || hc.string(key).isBlank()) return Optional.empty();
+    return Optional.of(hc.positiveDuration(key));
   }
 
   private static Map<String, String> checkHeaders(ConfigReader headers) {

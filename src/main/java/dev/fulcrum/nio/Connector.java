@@ -14,7 +14,7 @@ import java.nio.channels.SocketChannel;
  * given by host name (which runs off the loop). Exactly one of the callbacks runs, on the loop, unless it is
  * cancelled first.
  */
-public final class Connector implements EventLoop.Handler {
+public final class Connector implements EventLoop.Handler, Runnable {
   /** Backends configured by host name are looked up here, never on an event loop. */
   private static final Resolver RESOLVER = new Resolver("fulcrum-resolver", 4, 256, InetAddress::getByName);
 
@@ -30,7 +30,9 @@ public final class Connector implements EventLoop.Handler {
   private final Callback callback;
   private final boolean noDelay;
   private SocketChannel channel;
+  /** Null when the caller bounds the connect itself. */
   private EventLoop.Timer timeout;
+  private long timeoutNanos;
   private boolean finished;
 
   private Connector(EventLoop loop, Callback callback, boolean noDelay) {
@@ -46,7 +48,8 @@ public final class Connector implements EventLoop.Handler {
 
   /**
    * As above; {@code noDelay} false leaves Nagle's algorithm on and saves a system call, for a connection that sends
-   * nothing (a TCP health check).
+   * nothing (a TCP health check). {@code timeoutNanos} 0: no timeout of its own, the caller bounds the connect (and
+   * cancels it), as health checks do on their shared grid rather than with a timer per connect.
    */
   public static Connector connect(
       EventLoop loop, InetSocketAddress address, long timeoutNanos, Callback callback, boolean noDelay) {
@@ -61,7 +64,8 @@ public final class Connector implements EventLoop.Handler {
   }
 
   private void start(InetSocketAddress address, long timeoutNanos) {
-    timeout = loop.schedule(timeoutNanos, () -> fail("connect timed out after " + timeoutNanos / 1_000_000 + " ms", true));
+    this.timeoutNanos = timeoutNanos;
+    if (timeoutNanos > 0) timeout = loop.schedule(timeoutNanos, this);
     if (!address.isUnresolved()) {
       open(address);
       return;
@@ -105,6 +109,12 @@ public final class Connector implements EventLoop.Handler {
     fail(Failures.describe(cause), false);
   }
 
+  /** The timeout ran out (the connector is its own timer task: no lambda per connect). */
+  @Override
+  public void run() {
+    fail("connect timed out after " + timeoutNanos / 1_000_000 + " ms", true);
+  }
+
   private void succeed(SelectionKey key) {
     if (finish()) callback.connected(channel, key);
   }
@@ -119,7 +129,7 @@ public final class Connector implements EventLoop.Handler {
   private boolean finish() {
     if (finished) return false;
     finished = true;
-    timeout.cancel();
+    if (timeout != null) timeout.cancel();
     return true;
   }
 

@@ -90,10 +90,13 @@ class AdminObservabilityTest {
   @Test
   void healthCheckSettingsAreChangedThroughTheApi() {
     assertEquals(401, admin.put("/api/pools/web/health-check", "{\"rise\": 3}").status());
-    AdminClient.Response changed = withToken.put("/api/pools/web/health-check", "{\"interval\": \"5s\", \"rise\": 3}");
+    AdminClient.Response changed =
+        withToken.put("/api/pools/web/health-check", "{\"interval\": \"5s\", \"rise\": 3, \"down-interval\": \"30s\"}");
     assertEquals(200, changed.status(), changed.toString());
     assertEquals("5000ms", changed.json().get("healthCheck").get("interval").asText());
     assertEquals(3, changed.json().get("healthCheck").get("rise").asInt());
+    assertEquals("30000ms", changed.json().get("healthCheck").get("down-interval").asText());
+    assertEquals("", changed.json().get("healthCheck").get("fast-interval").asText(), "unset: follows the interval");
     JsonNode now = admin.get("/api/pools/web/health-check").json().get("healthCheck");
     assertEquals(3, now.get("rise").asInt());
     assertEquals("http", now.get("type").asText(), "fields left out keep their values");
@@ -106,6 +109,9 @@ class AdminObservabilityTest {
     AdminClient.Response negative = withToken.put("/api/pools/web/health-check", "{\"interval\": \"-1s\"}");
     assertEquals(400, negative.status());
     assertTrue(negative.error().contains("interval: must be a positive duration"), negative.error());
+    AdminClient.Response zeroDown = withToken.put("/api/pools/web/health-check", "{\"down-interval\": \"0s\"}");
+    assertEquals(400, zeroDown.status());
+    assertTrue(zeroDown.error().contains("down-interval: must be a positive duration"), zeroDown.error());
     AdminClient.Response unknown = withToken.put("/api/pools/web/health-check", "{\"every\": \"1s\"}");
     assertEquals(400, unknown.status());
     assertTrue(unknown.error().contains("unknown field 'every'"), unknown.error());

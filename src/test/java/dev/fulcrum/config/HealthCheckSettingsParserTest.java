@@ -51,6 +51,38 @@ class HealthCheckSettingsParserTest {
     assertEquals("", parse("").service());
   }
 
+  @Test
+  void downAndFastIntervalsFollowTheIntervalUnlessSet() {
+    HealthCheckSettings check = parse("fulcrum.health-check.interval = 3s");
+    assertEquals(Optional.empty(), check.downInterval());
+    assertEquals(Optional.empty(), check.fastInterval());
+    assertEquals(Duration.ofSeconds(3), check.effectiveDownInterval());
+    assertEquals(Duration.ofSeconds(3), check.effectiveFastInterval());
+
+    HealthCheckSettings set = parse("""
+        fulcrum.health-check { down-interval = 10s }
+        fulcrum.pools.web.health-check { interval = 3s, fast-interval = 500ms }
+        """);
+    assertEquals(Duration.ofSeconds(10), set.effectiveDownInterval());
+    assertEquals(Duration.ofMillis(500), set.effectiveFastInterval());
+    assertEquals(Duration.ofMillis(500), set.shortestInterval());
+  }
+
+  @Test
+  void theApiTakesAndShowsTheIntervalsAndAnUnsetOneFollowsANewInterval() {
+    HealthCheckSettings current = parse("");
+    HealthCheckSettings put = HealthCheckJson.parse("{\"down-interval\": \"15s\"}", current);
+    assertEquals(Optional.of(Duration.ofSeconds(15)), put.downInterval());
+    assertEquals("15000ms", HealthCheckJson.render(put).get("down-interval"));
+    assertEquals("", HealthCheckJson.render(put).get("fast-interval"));
+    HealthCheckSettings faster = HealthCheckJson.parse("{\"interval\": \"1s\"}", put);
+    assertEquals(Duration.ofSeconds(1), faster.effectiveFastInterval(), "unset: follows the new interval");
+    assertEquals(Duration.ofSeconds(15), faster.effectiveDownInterval(), "set: kept");
+    String message = assertThrows(SettingsException.class,
+        () -> HealthCheckJson.parse("{\"fast-interval\": \"0ms\"}", current)).getMessage();
+    assertTrue(message.startsWith("field fast-interval: must be a positive duration"), message);
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', textBlock = """
       method with a space | fulcrum.health-check.method = "GET /x"                  | fulcrum.health-check.method: 'GET /x' is not an HTTP method
@@ -64,6 +96,9 @@ class HealthCheckSettingsParserTest {
       unknown type        | fulcrum.pools.web.health-check.type = ping              | fulcrum.pools.web.health-check.type: 'ping' is not a health check type (tcp, http, grpc)
       service off grpc    | fulcrum.pools.web.health-check.service = web.Api        | fulcrum.pools.web.health-check.service: only a check of type grpc names a service
       bad service name    | fulcrum.pools.web.health-check { type = grpc, service = "a b" } | fulcrum.pools.web.health-check.service: 'a b' is not a gRPC service name
+      zero down interval  | fulcrum.pools.web.health-check.down-interval = 0s       | fulcrum.pools.web.health-check.down-interval: must be a positive duration
+      negative fast       | fulcrum.health-check.fast-interval = -1s                | fulcrum.health-check.fast-interval: must be a positive duration
+      not a duration      | fulcrum.pools.web.health-check.down-interval = soon     | fulcrum.pools.web.health-check.down-interval:
       """)
   void mistakesNameTheirPath(String name, String mistake, String expected) {
     String message = assertThrows(SettingsException.class, () -> parse(mistake)).getMessage();

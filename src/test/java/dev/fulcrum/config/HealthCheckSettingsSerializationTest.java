@@ -43,6 +43,18 @@ class HealthCheckSettingsSerializationTest {
   }
 
   @Test
+  void downAndFastIntervalsRoundTripAndOldRecordsHaveNone() throws Exception {
+    ObjectMapper cbor = JacksonObjectMapperProvider.get(kit.system()).getOrCreate("jackson-cbor", Optional.empty());
+    HealthCheckSettings intervals = CHECK.withIntervals(Optional.of(Duration.ofSeconds(10)), Optional.of(Duration.ofMillis(500)));
+    assertEquals(intervals, cbor.readValue(cbor.writeValueAsBytes(intervals), HealthCheckSettings.class));
+    ObjectMapper json = JacksonObjectMapperProvider.get(kit.system()).getOrCreate("jackson-json", Optional.empty());
+    ObjectNode old = json.valueToTree(intervals);
+    old.remove("downInterval");
+    old.remove("fastInterval");
+    assertEquals(CHECK, json.treeToValue(old, HealthCheckSettings.class));
+  }
+
+  @Test
   void aRecordWrittenBeforeTheRequestFieldsReadsAsAPlainGet() throws Exception {
     ObjectMapper json = JacksonObjectMapperProvider.get(kit.system()).getOrCreate("jackson-json", Optional.empty());
     ObjectNode old = json.valueToTree(CHECK);

@@ -28,4 +28,14 @@ class HostPortTest {
   void portZeroOnlyWhereBinding() {
     assertEquals(0, HostPort.parse("127.0.0.1:0", true).port());
   }
+
+  @Test
+  void ipLiteralsAreToldFromNamesAsTheOldPatternDid() {
+    java.util.regex.Pattern quad = java.util.regex.Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
+    for (String host : new String[] {"127.0.0.1", "10.0.0.255", "1.2.3.4", "999.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3",
+        ".1.2.3", "1.2.3.", "1234.1.1.1", "a.b.c.d", "web-1", "backend.internal", "1.2.3.4a", "localhost"}) {
+      assertEquals(quad.matcher(host).matches(), new HostPort(host, 80).isIpLiteral(), host);
+    }
+    assertTrue(new HostPort("::1", 80).isIpLiteral());
+  }
 }
