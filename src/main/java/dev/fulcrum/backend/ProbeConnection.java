@@ -68,6 +68,11 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
   private long deadline;
   /** A gRPC check's call, once its connection is ready. */
   private GrpcProbe grpc;
+  /**
+   * While the call reads the buffer: a verdict reached in the middle of it must not hand the buffer back to the loop's
+   * pool yet (the frame decoder goes on reading it, and would leave it used up for the next check that takes it).
+   */
+  private boolean feeding;
 
   ProbeConnection(EventLoop loop, AtomicInteger openConnections, Consumer<Outcome> done, boolean ownTimeout) {
     this.loop = loop;
@@ -222,7 +227,16 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
       }
       if (read == 0) break;
       buffer.flip();
-      grpc.feed(buffer);
+      feeding = true;
+      try {
+        grpc.feed(buffer);
+      } finally {
+        feeding = false;
+      }
+      if (finished) {
+        releaseBuffer();
+        return;
+      }
       // the frames may answer (SETTINGS ACK, WINDOW_UPDATE): written before waiting again
       while (!finished && (out = grpc.output()).hasRemaining()) {
         int before = out.remaining();
@@ -407,11 +421,14 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
       key = null;
     }
     transport = null;
-    if (buffer != null) {
-      loop.release(buffer);
-      buffer = null;
-    }
+    if (!feeding) releaseBuffer();
     if (result != null) done.accept(result);
+  }
+
+  private void releaseBuffer() {
+    if (buffer == null) return;
+    loop.release(buffer);
+    buffer = null;
   }
 
   private static String abbreviate(String body) {

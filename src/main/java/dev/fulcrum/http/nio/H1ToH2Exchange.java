@@ -92,7 +92,7 @@ final class H1ToH2Exchange implements ClientExchange, H2Upstreams.Waiter, H2Upst
   private void attempt(RoutedBackend backend) {
     phase = Phase.CONNECTING;
     attempts.begin(backend);
-    target = UpstreamPool.Target.of(backend, route.upstreamKey(), client.clientSocket());
+    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend), client.clientSocket());
     pool.h2().acquire(target, backend.stats(), this);
   }
 
@@ -108,7 +108,7 @@ final class H1ToH2Exchange implements ClientExchange, H2Upstreams.Waiter, H2Upst
     if (phase != Phase.CONNECTING) return;
     client.log().connected(client.loop.now());
     String authority = host != null ? host : attempts.backend().address().toString();
-    String scheme = route.upstreamKey().tls() != null ? "https" : "http";
+    String scheme = target.key().tls() != null ? "https" : "http";
     boolean noBody = upFraming == BodyFraming.NONE;
     int id = connection.open(this, head.method(), scheme, authority, backendPath, headers, noBody);
     if (id < 0) {

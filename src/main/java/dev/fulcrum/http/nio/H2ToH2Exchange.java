@@ -92,7 +92,7 @@ final class H2ToH2Exchange implements H2StreamUser, H2Upstreams.Waiter, H2Upstre
   private void attempt(RoutedBackend backend) {
     phase = Phase.CONNECTING;
     attempts.begin(backend);
-    target = UpstreamPool.Target.of(backend, route.upstreamKey(), client.clientSocket());
+    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend), client.clientSocket());
     pool.h2().acquire(target, backend.stats(), this);
   }
 
@@ -108,7 +108,7 @@ final class H2ToH2Exchange implements H2StreamUser, H2Upstreams.Waiter, H2Upstre
     if (phase != Phase.CONNECTING) return;
     log.connected(client.loop.now());
     String authority = request.authority() != null ? request.authority() : attempts.backend().address().toString();
-    String scheme = route.upstreamKey().tls() != null ? "https" : "http";
+    String scheme = target.key().tls() != null ? "https" : "http";
     int id = connection.open(this, request.method(), scheme, authority, backendPath, headers, request.endStream());
     if (id < 0) {
       failed(new BackendFailure(BackendFailure.Kind.RESET, "no stream could be opened"), false);
