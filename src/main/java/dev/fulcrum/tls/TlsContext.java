@@ -144,9 +144,11 @@ public final class TlsContext {
    * A TLS server transport over {@code in} (the socket, or the socket behind bytes read already) for one client
    * connection of the nio engine; its handshake begins with the first read.
    */
-  public dev.fulcrum.nio.Transport serverTransport(java.nio.channels.ByteChannel in, java.nio.channels.SocketChannel socket) {
+  public dev.fulcrum.nio.Transport serverTransport(java.nio.channels.ByteChannel in, java.nio.channels.SocketChannel socket,
+      tlschannel.BufferAllocator encryptedBuffers) {
     return dev.fulcrum.nio.Transport.tls(tlschannel.ServerTlsChannel.newBuilder(in, context)
         .withEngineFactory(ignored -> newServerEngine())
+        .withEncryptedBufferAllocator(encryptedBuffers)
         .build(), socket);
   }
 
