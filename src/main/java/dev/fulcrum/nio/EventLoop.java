@@ -93,6 +93,7 @@ public final class EventLoop implements Runnable {
   private final TlsBuffers tlsBuffers = new TlsBuffers();
   /** Handshake work done in this turn, against {@link #HANDSHAKE_NANOS_PER_TURN}. */
   private long handshakeNanos;
+  private long turns;
   /** Timers in the queue whose task is gone; purged once they are half of it. */
   private int cancelledTimers;
   private long now = System.nanoTime();
@@ -186,6 +187,11 @@ public final class EventLoop implements Runnable {
     return handshakeNanos < HANDSHAKE_NANOS_PER_TURN;
   }
 
+  /** How many turns the loop has begun; for tests. Loop thread only. */
+  long turn() {
+    return turns;
+  }
+
   /** A handshake step took this long (see {@link #mayHandshake}). */
   public void handshakeTook(long nanos) {
     handshakeNanos += nanos;
@@ -207,6 +213,7 @@ public final class EventLoop implements Runnable {
     try {
       while (running) {
         handshakeNanos = 0;
+        turns++;
         if (tasks.isEmpty()) selector.select(this::dispatch, selectTimeoutMillis());
         else selector.selectNow(this::dispatch);
         wakeupPending.set(false);
