@@ -84,6 +84,8 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private final long acceptedAt;
   private String subject;
   private boolean subjectKnown;
+  /** Plain, or TLS with its handshake done: asked of the engine only until then. */
+  private boolean handshook;
 
   ClientConnection(NioHttpListener listener, EventLoop loop, SocketChannel socket, UpstreamPool pool) {
     super(loop);
@@ -192,7 +194,9 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   /** TLS is still being negotiated: the listener has TLS and the connection no session yet. */
   private boolean handshaking() {
-    return state != State.PREAMBLE && listener.tlsOrNull() != null && transport().session() == null;
+    if (handshook || state == State.PREAMBLE) return false;
+    handshook = listener.tlsOrNull() == null || transport().session() != null;
+    return !handshook;
   }
 
   private void serve(int ops) throws IOException {
