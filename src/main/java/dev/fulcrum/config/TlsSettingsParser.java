@@ -13,7 +13,7 @@ import java.util.Optional;
 /** Reads a listener's {@code tls} block; every mistake names its path. Files must exist; their content is read later. */
 final class TlsSettingsParser {
   private static final Config DEFAULTS = ConfigFactory.parseString(
-      "protocols = [\"TLSv1.3\", \"TLSv1.2\"], ciphers = [], client-auth = none, handshake-timeout = 10s, provider = jdk");
+      "protocols = [\"TLSv1.3\", \"TLSv1.2\"], ciphers = [], client-auth = none, handshake-timeout = 10s, provider = conscrypt");
 
   private TlsSettingsParser() {}
 
