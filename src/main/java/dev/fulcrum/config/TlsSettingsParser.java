@@ -13,7 +13,7 @@ import java.util.Optional;
 /** Reads a listener's {@code tls} block; every mistake names its path. Files must exist; their content is read later. */
 final class TlsSettingsParser {
   private static final Config DEFAULTS = ConfigFactory.parseString(
-      "protocols = [\"TLSv1.3\", \"TLSv1.2\"], ciphers = [], client-auth = none, handshake-timeout = 10s");
+      "protocols = [\"TLSv1.3\", \"TLSv1.2\"], ciphers = [], client-auth = none, handshake-timeout = 10s, provider = conscrypt");
 
   private TlsSettingsParser() {}
 
@@ -54,8 +54,15 @@ final class TlsSettingsParser {
     if (clientAuth != TlsSettings.ClientAuth.NONE && clientCa.isEmpty()) {
       throw tls.error("client-ca", "is missing: client-auth = " + auth + " needs the CA bundle (PEM) client certificates are checked against");
     }
+    String provider = tls.string("provider");
+    TlsSettings.Provider chosen;
+    try {
+      chosen = TlsSettings.Provider.valueOf(provider.trim().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw tls.error("provider", "must be jdk or conscrypt, got '" + provider + "'");
+    }
     return Optional.of(new TlsSettings(certificates, protocols, strings(tls, "ciphers"), clientAuth, clientCa,
-        tls.positiveDuration("handshake-timeout")));
+        tls.positiveDuration("handshake-timeout"), chosen));
   }
 
   private static TlsSettings.Certificate certificate(ConfigReader c) {

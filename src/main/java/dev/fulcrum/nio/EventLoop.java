@@ -28,6 +28,13 @@ public final class EventLoop implements Runnable {
   private static final long SWEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   /** Buffers kept for reuse: enough for the connections of a busy loop that are mid-transfer at any one time. */
   private static final int POOLED_BUFFERS = 256;
+  /**
+   * How much TLS handshake work one turn of the loop does before the other handshakes ready wait for the next turn. A
+   * full handshake costs a millisecond or more of CPU (JSSE): without a bound, a burst of new connections (64 at once
+   * when a load test starts) held every request of the connections already open until the whole burst was done, half
+   * a second; with it, each turn serves every ready request and then at least one handshake.
+   */
+  static final long HANDSHAKE_NANOS_PER_TURN = TimeUnit.MICROSECONDS.toNanos(500);
 
   /** Something registered on this loop's selector; the key's attachment. */
   public interface Handler {
@@ -83,6 +90,10 @@ public final class EventLoop implements Runnable {
   private final Set<Sweepable> sweepables = new HashSet<>();
   private final RateLimitedCounter handlerFailures;
   private long timerSeq;
+  private final TlsBuffers tlsBuffers = new TlsBuffers();
+  /** Handshake work done in this turn, against {@link #HANDSHAKE_NANOS_PER_TURN}. */
+  private long handshakeNanos;
+  private long turns;
   /** Timers in the queue whose task is gone; purged once they are half of it. */
   private int cancelledTimers;
   private long now = System.nanoTime();
@@ -163,6 +174,29 @@ public final class EventLoop implements Runnable {
     if (buffers.size() < POOLED_BUFFERS) buffers.addLast(buffer);
   }
 
+  /** The encrypted-side buffers of this loop's TLS connections. Loop thread only. */
+  public TlsBuffers tlsBuffers() {
+    return tlsBuffers;
+  }
+
+  /**
+   * Whether a TLS handshake may go on in this turn. When not, the handler leaves its socket unread: the selector,
+   * level-triggered, reports it again at the next turn, after the requests that are ready then. Loop thread only.
+   */
+  public boolean mayHandshake() {
+    return handshakeNanos < HANDSHAKE_NANOS_PER_TURN;
+  }
+
+  /** How many turns the loop has begun; for tests. Loop thread only. */
+  long turn() {
+    return turns;
+  }
+
+  /** A handshake step took this long (see {@link #mayHandshake}). */
+  public void handshakeTook(long nanos) {
+    handshakeNanos += nanos;
+  }
+
   /** Handlers aborted because they threw a RuntimeException: bugs, not the peers' doing. */
   public long handlerFailures() {
     return handlerFailures.total();
@@ -178,6 +212,8 @@ public final class EventLoop implements Runnable {
   public void run() {
     try {
       while (running) {
+        handshakeNanos = 0;
+        turns++;
         if (tasks.isEmpty()) selector.select(this::dispatch, selectTimeoutMillis());
         else selector.selectNow(this::dispatch);
         wakeupPending.set(false);

@@ -82,7 +82,7 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
       clientTransport = Transport.plain(client);
       if (listener.expectsProxyProtocol() || tls != null) {
         phase = listener.expectsProxyProtocol() ? Phase.PREAMBLE : Phase.HANDSHAKE;
-        if (phase == Phase.HANDSHAKE) clientTransport = tls.serverTransport(client, client);
+        if (phase == Phase.HANDSHAKE) clientTransport = tls.serverTransport(client, client, loop.tlsBuffers());
         clientKey = loop.register(client, SelectionKey.OP_READ, this);
         long timeout = (tls != null ? tls.handshakeTimeout() : dev.fulcrum.config.TlsSettings.HANDSHAKE_TIMEOUT).toNanos();
         preambleEnd = loop.schedule(timeout, this::preambleTimedOut);
@@ -144,7 +144,7 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
       TlsContext tls = listener.tls0();
       if (tls != null) {
         phase = Phase.HANDSHAKE;
-        clientTransport = tls.serverTransport(new PrefixedChannel(rest, client), client);
+        clientTransport = tls.serverTransport(new PrefixedChannel(rest, client), client, loop.tlsBuffers());
         handshake();
       } else {
         clientTransport = Transport.prefixed(rest, client);

@@ -30,7 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A listener's TLS: JSSE's {@code SSLEngine} with the listener's certificates (chosen by SNI), TLS 1.2 and 1.3 only,
+ * A listener's TLS: an {@code SSLEngine} (JSSE's, or Conscrypt's as {@code tls.provider} says) with the listener's certificates (chosen by SNI), TLS 1.2 and 1.3 only,
  * modern TLS 1.2 cipher suites (ECDHE with AES-GCM or ChaCha20) unless configured, ALPN {@code http/1.1}, optional
  * client certificates. {@link #reload} re-reads the certificate files; a file that cannot be used keeps the
  * certificates in use and says why.
@@ -89,7 +89,7 @@ public final class TlsContext {
   public static TlsContext load(String listener, TlsSettings settings, boolean h2) throws TlsException {
     SniKeyManager keys = new SniKeyManager(entries(settings));
     try {
-      SSLContext context = SSLContext.getInstance("TLS");
+      SSLContext context = TlsProviders.context(listener, settings.provider());
       TrustManagerFactory trust = null;
       if (settings.clientCa().isPresent()) {
         KeyStore cas = KeyStore.getInstance("PKCS12");
@@ -132,6 +132,8 @@ public final class TlsContext {
     SSLParameters parameters = engine.getSSLParameters();
     apply(parameters);
     engine.setSSLParameters(parameters);
+    // Conscrypt sends no session tickets unless told to: without them its TLS 1.3 sessions would never resume
+    if (settings.provider() == TlsSettings.Provider.CONSCRYPT) org.conscrypt.Conscrypt.setUseSessionTickets(engine, true);
     // h2 first when served, then http/1.1; as nginx, no ALPN answer (rather than an alert) when they offer only others
     engine.setHandshakeApplicationProtocolSelector((e, offered) -> {
       if (h2 && offered.contains("h2")) return "h2";
@@ -144,9 +146,11 @@ public final class TlsContext {
    * A TLS server transport over {@code in} (the socket, or the socket behind bytes read already) for one client
    * connection of the nio engine; its handshake begins with the first read.
    */
-  public dev.fulcrum.nio.Transport serverTransport(java.nio.channels.ByteChannel in, java.nio.channels.SocketChannel socket) {
+  public dev.fulcrum.nio.Transport serverTransport(java.nio.channels.ByteChannel in, java.nio.channels.SocketChannel socket,
+      tlschannel.BufferAllocator encryptedBuffers) {
     return dev.fulcrum.nio.Transport.tls(tlschannel.ServerTlsChannel.newBuilder(in, context)
         .withEngineFactory(ignored -> newServerEngine())
+        .withEncryptedBufferAllocator(encryptedBuffers)
         .build(), socket);
   }
 

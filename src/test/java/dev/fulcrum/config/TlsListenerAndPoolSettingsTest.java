@@ -44,6 +44,18 @@ class TlsListenerAndPoolSettingsTest {
   }
 
   @Test
+  void theTlsProviderIsConscryptUnlessTheJdkIsAskedForAndAnythingElseIsNamed() {
+    String listener = "fulcrum.listeners.tcp.l4 { bind = \"127.0.0.1:0\", pool = web, tls { certificates = "
+        + "[{cert = \"%s\", key = \"%s\"}] %s } }";
+    assertEquals(TlsSettings.Provider.CONSCRYPT,
+        parse(listener.formatted(pem, pem, "")).tcpListeners().get(0).tls().orElseThrow().provider());
+    assertEquals(TlsSettings.Provider.JDK, parse(listener.formatted(pem, pem, ", provider = JDK"))
+        .tcpListeners().get(0).tls().orElseThrow().provider());
+    String error = error(listener.formatted(pem, pem, ", provider = openssl"));
+    assertTrue(error.contains("fulcrum.listeners.tcp.l4.tls.provider") && error.contains("jdk or conscrypt"), error);
+  }
+
+  @Test
   void mistakesInATcpListenersTlsNameTheirPath() {
     assertTrue(error("fulcrum.listeners.tcp.l4 { bind = \"127.0.0.1:0\", pool = web, tls.certificates = [] }")
         .contains("fulcrum.listeners.tcp.l4.tls.certificates"));

@@ -116,6 +116,51 @@ class EventLoopTest {
   }
 
   @Test
+  void handshakesPastTheTurnsShareWaitForTheNextTurnAndEveryTurnAllowsOne() throws Exception {
+    CompletableFuture<List<Boolean>> seen = new CompletableFuture<>();
+    loop.execute(() -> {
+      List<Boolean> allowed = new ArrayList<>();
+      allowed.add(loop.mayHandshake());
+      loop.handshakeTook(EventLoop.HANDSHAKE_NANOS_PER_TURN / 2);
+      allowed.add(loop.mayHandshake());
+      loop.handshakeTook(EventLoop.HANDSHAKE_NANOS_PER_TURN);
+      allowed.add(loop.mayHandshake());
+      long turn = loop.turn();
+      laterTurn(turn, () -> {
+        allowed.add(loop.mayHandshake());
+        seen.complete(allowed);
+      });
+    });
+    assertEquals(List.of(true, true, false, true), seen.get(5, TimeUnit.SECONDS));
+  }
+
+  /** Runs the task in a turn after {@code turn}: a timer a millisecond away, again until the turn is another. */
+  private void laterTurn(long turn, Runnable task) {
+    loop.schedule(TimeUnit.MILLISECONDS.toNanos(1), () -> {
+      if (loop.turn() == turn) laterTurn(turn, task);
+      else task.run();
+    });
+  }
+
+  @Test
+  void tlsBuffersAreReusedBySizeAndOnlyWhileFewAreKept() {
+    TlsBuffers buffers = new TlsBuffers();
+    ByteBuffer first = buffers.allocate(4096);
+    assertTrue(first.isDirect());
+    first.put((byte) 1);
+    buffers.free(first);
+    ByteBuffer again = buffers.allocate(4096);
+    assertSame(first, again, "the freed buffer is handed out again");
+    assertEquals(0, again.position(), "cleared");
+    assertTrue(buffers.allocate(8192) != again);
+    for (int i = 0; i < 1000; i++) buffers.free(ByteBuffer.allocateDirect(17 * 1024));
+    assertEquals(64, buffers.kept(), "a burst of frees keeps a bounded number");
+    buffers.free(ByteBuffer.allocate(4096));
+    buffers.free(ByteBuffer.allocateDirect(1000));
+    assertEquals(64, buffers.kept(), "heap buffers and odd sizes are left to the GC");
+  }
+
+  @Test
   void cancelledTimersNeverRunAndDoNotPileUpBehindLiveOnes() throws Exception {
     CompletableFuture<Integer> mostHeld = new CompletableFuture<>();
     CompletableFuture<String> ran = new CompletableFuture<>();

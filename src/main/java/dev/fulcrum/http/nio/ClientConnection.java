@@ -86,6 +86,8 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private final long acceptedAt;
   private String subject;
   private boolean subjectKnown;
+  /** Plain, or TLS with its handshake done: asked of the engine only until then. */
+  private boolean handshook;
 
   ClientConnection(NioHttpListener listener, EventLoop loop, SocketChannel socket, UpstreamPool pool) {
     super(loop);
@@ -180,7 +182,26 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   @Override
   public void ready(SelectionKey key) throws IOException {
     if (state == State.CLOSED) return;
-    int ops = key.readyOps();
+    if (handshaking()) {
+      // a handshake costs as much as dozens of requests: past the turn's share it waits, its socket unread, for the
+      // next turn (the selector reports it again), so a burst of new connections does not hold the open ones up
+      if (!loop.mayHandshake()) return;
+      long began = System.nanoTime();
+      serve(key.readyOps());
+      loop.handshakeTook(System.nanoTime() - began);
+      return;
+    }
+    serve(key.readyOps());
+  }
+
+  /** TLS is still being negotiated: the listener has TLS and the connection no session yet. */
+  private boolean handshaking() {
+    if (handshook || state == State.PREAMBLE) return false;
+    handshook = listener.tlsOrNull() == null || transport().session() != null;
+    return !handshook;
+  }
+
+  private void serve(int ops) throws IOException {
     // a TLS read that had to write a handshake message first goes on once the socket can take it
     if ((ops & SelectionKey.OP_WRITE) != 0 && transport().wantsWrite()) readable();
     // encrypted bytes of an earlier write go first: what follows them may be all that is left to send
@@ -270,7 +291,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private Transport clientTransport(ByteChannel channel) {
     TlsContext tls = listener.tlsOrNull();
     if (tls == null) return Transport.plain(socket);
-    return tls.serverTransport(channel, socket);
+    return tls.serverTransport(channel, socket, loop.tlsBuffers());
   }
 
   /** The PROXY header: the client's address in it is the one every rule and the backend then see. */
