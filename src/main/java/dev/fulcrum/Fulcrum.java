@@ -58,6 +58,8 @@ import org.slf4j.LoggerFactory;
 public final class Fulcrum {
   private static final Logger log = LoggerFactory.getLogger(Fulcrum.class);
   private static final Duration BIND_TIMEOUT = Duration.ofSeconds(30);
+  /** How long a start waits for this node's listener journal before it serves the config's listeners without it. */
+  private static final Duration LISTENER_JOURNAL_WAIT = Duration.ofSeconds(10);
 
   private final ActorSystem<Void> system;
   private final FulcrumSettings settings;
@@ -212,17 +214,26 @@ public final class Fulcrum {
       configHttp.put(l.name(), l);
       configured.add(dev.fulcrum.listener.ListenerDefinition.of(l));
     });
-    dev.fulcrum.listener.NodeListenersEntity.BootstrapResult journaled =
-        await(journalOfListeners.bootstrap(configured, BIND_TIMEOUT), "this node's listener journal (node " + journalOfListeners.node() + ")");
-    if (journaled.applied()) {
-      log.warn("node {}: the config's listeners differ from the listener journal: {}. The config was applied (fulcrum.journal.bootstrap "
-          + "= config).", journalOfListeners.node(), String.join("; ", journaled.differences()));
-    } else if (!journaled.differences().isEmpty()) {
-      log.warn("node {}: the listener journal differs from the config: {}. The journal is kept (fulcrum.journal.bootstrap = journal); "
-          + "add or remove listeners through the admin API, or set fulcrum.journal.bootstrap = config to apply the config.",
-          journalOfListeners.node(), String.join("; ", journaled.differences()));
+    java.util.List<dev.fulcrum.listener.ListenerDefinition> toStart;
+    try {
+      dev.fulcrum.listener.NodeListenersEntity.BootstrapResult journaled = await(
+          journalOfListeners.bootstrap(configured, LISTENER_JOURNAL_WAIT), "this node's listener journal (node " + journalOfListeners.node() + ")");
+      if (journaled.applied()) {
+        log.warn("node {}: the config's listeners differ from the listener journal: {}. The config was applied (fulcrum.journal.bootstrap "
+            + "= config).", journalOfListeners.node(), String.join("; ", journaled.differences()));
+      } else if (!journaled.differences().isEmpty()) {
+        log.warn("node {}: the listener journal differs from the config: {}. The journal is kept (fulcrum.journal.bootstrap = journal); "
+            + "add or remove listeners through the admin API, or set fulcrum.journal.bootstrap = config to apply the config.",
+            journalOfListeners.node(), String.join("; ", journaled.differences()));
+      }
+      toStart = journaled.state().listeners();
+    } catch (StartupException unreachable) {
+      // the data plane does not wait for the control plane: the config's listeners serve, as they would on a first start
+      log.warn("node {}: {}; starting the config's listeners (listeners added at runtime are not restored, and adding or "
+          + "removing one is refused until the journal answers)", journalOfListeners.node(), unreachable.getMessage());
+      toStart = configured;
     }
-    for (dev.fulcrum.listener.ListenerDefinition l : journaled.state().listeners()) {
+    for (dev.fulcrum.listener.ListenerDefinition l : toStart) {
       TcpListenerSettings tcp = configTcp.get(l.name());
       HttpListenerSettings http = configHttp.get(l.name());
       if (tcp != null && dev.fulcrum.listener.ListenerDefinition.of(tcp).equals(l)) {

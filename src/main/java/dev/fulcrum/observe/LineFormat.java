@@ -51,7 +51,10 @@ abstract class LineFormat {
       if (r.kind == AccessRecord.TCP) {
         l.ascii(' ').ascii('"').ascii('T').ascii('C').ascii('P').ascii(' ').ascii('-').ascii('"').ascii(' ').ascii('-');
       } else {
-        l.ascii(' ').ascii('"').field(r.method).ascii(' ').quoted(target(r)).ascii(' ').field(r.protocol).ascii('"')
+        l.ascii(' ').ascii('"').field(r.method).ascii(' ').quoted(target(r));
+        // as HAProxy's "GET /uri HTTP/1.1"; an engine that does not tell leaves it out
+        if (r.protocol != null) l.ascii(' ').field(r.protocol);
+        l.ascii('"')
             .ascii(' ').number(r.status);
       }
       l.ascii(' ').number(r.bytesIn).ascii(' ').number(r.bytesOut).ascii(' ');

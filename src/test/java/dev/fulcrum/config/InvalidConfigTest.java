@@ -36,7 +36,7 @@ class InvalidConfigTest {
       not a duration     | fulcrum.health-check.timeout = soon                                  | fulcrum.health-check.timeout: No number in duration value 'soon'
       weight too large   | fulcrum.pools.web.backends = [{address = "127.0.0.1:1", weight = 5000}] | fulcrum.pools.web.backends[0].weight: 5000 is outside 0-1000
       unknown pool       | fulcrum.listeners.tcp.main.pool = nope                               | fulcrum.listeners.tcp.main.pool: unknown pool 'nope' (defined: web)
-      bad check type     | fulcrum.health-check.type = ping                                     | fulcrum.health-check.type: 'ping' is not a health check type (tcp, http)
+      bad check type     | fulcrum.health-check.type = ping                                     | fulcrum.health-check.type: 'ping' is not a health check type (tcp, http, grpc)
       unknown tcp engine | fulcrum.listeners.tcp.main.engine = epoll                           | fulcrum.listeners.tcp.main.engine: 'epoll' is not a tcp engine (nio, streams)
       unknown http engine | fulcrum.listeners.http.h { bind = "127.0.0.1:0", routes = [{pool = web}], engine = netty } | fulcrum.listeners.http.h.engine: 'netty' is not an http engine (nio, pekko)
       negative loops     | fulcrum.event-loops = -1                                             | fulcrum.event-loops: -1 is outside 0-1024
