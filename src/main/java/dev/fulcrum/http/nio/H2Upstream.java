@@ -147,22 +147,27 @@ final class H2Upstream implements UpstreamConnection.User, H2ClientConnection.Ha
   }
 
   private void readable() {
-    int n;
-    try {
-      n = socket.read();
-    } catch (IOException e) {
-      lost(Failures.describe(e));
-      return;
+    while (true) {
+      int n;
+      try {
+        n = socket.read();
+      } catch (IOException e) {
+        lost(Failures.describe(e));
+        return;
+      }
+      int held = socket.unconsumed();
+      if (held > 0) {
+        socket.parseHead(held, (buf, from, to) -> {
+          h2.feed(buf.duplicate().limit(to).position(from));
+          return null;
+        });
+        if (!dead) socket.consumeAll();
+      }
+      if (n < 0 && !dead) lost("the backend closed the connection");
+      // a read that filled the buffer may have left decrypted records inside TLS, which no selector event announces:
+      // read on once the frames are taken (a server stream over h2 stalled here until its deadline)
+      if (dead || n <= 0 || !socket.transport().mayHoldInput()) return;
     }
-    int held = socket.unconsumed();
-    if (held > 0) {
-      socket.parseHead(held, (buf, from, to) -> {
-        h2.feed(buf.duplicate().limit(to).position(from));
-        return null;
-      });
-      if (!dead) socket.consumeAll();
-    }
-    if (n < 0 && !dead) lost("the backend closed the connection");
   }
 
   // --- frames
