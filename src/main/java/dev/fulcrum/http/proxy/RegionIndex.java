@@ -13,6 +13,9 @@ final class RegionIndex<V> {
   private final int mask;
   private final boolean ignoreCase;
   private int size;
+  /** Bit {@code min(length, 63)} is set for each key's length: most regions a lookup would try have no key that long. */
+  private long lengths;
+  private int longest;
 
   RegionIndex(int expected, boolean ignoreCase) {
     int capacity = Integer.highestOneBit(Math.max(4, expected * 2 + 1) - 1) << 1;
@@ -25,6 +28,16 @@ final class RegionIndex<V> {
 
   boolean isEmpty() {
     return size == 0;
+  }
+
+  /** Whether a key may be {@code length} long (false: no key is; true: one may be, for lengths of 63 and more). */
+  boolean mayHaveLength(int length) {
+    return (lengths & (1L << Math.min(length, 63))) != 0;
+  }
+
+  /** The length of the longest key (0 when empty). */
+  int longest() {
+    return longest;
   }
 
   /** The hash a region is looked up with: String's polynomial, over ASCII-lower-cased characters when ignoring case. */
@@ -49,6 +62,8 @@ final class RegionIndex<V> {
         hashes[i] = h;
         values[i] = value;
         size++;
+        lengths |= 1L << Math.min(k.length(), 63);
+        longest = Math.max(longest, k.length());
         return;
       }
       if (hashes[i] == h && keys[i].equals(k)) {

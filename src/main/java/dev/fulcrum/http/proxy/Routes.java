@@ -60,7 +60,8 @@ public final class Routes {
       if (colon >= 0) end = colon;
     }
     if (end > 0 && hostHeader.charAt(end - 1) == '.') end--;
-    if (!exact.isEmpty()) {
+    // a host whose length no pattern has is not hashed, nor looked up
+    if (exact.mayHaveLength(end)) {
       HostGroup group = exact.get(hostHeader, 0, end, RegionIndex.hash(hostHeader, 0, end, true));
       Route route = group == null ? null : group.match(path, headers);
       if (route != null) return route;
@@ -68,6 +69,7 @@ public final class Routes {
     if (!wildcard.isEmpty()) {
       // the leftmost dot gives the longest suffix: the most specific wildcard first
       for (int dot = hostHeader.indexOf('.', 1); dot > 0 && dot < end; dot = hostHeader.indexOf('.', dot + 1)) {
+        if (!wildcard.mayHaveLength(end - dot)) continue;
         HostGroup group = wildcard.get(hostHeader, dot, end, RegionIndex.hash(hostHeader, dot, end, true));
         Route route = group == null ? null : group.match(path, headers);
         if (route != null) return route;
@@ -90,23 +92,28 @@ public final class Routes {
       });
     }
 
-    /** One pass over the path: at each segment end, the prefix so far; the longest that takes the request wins. */
+    /**
+     * One pass over the path, up to the longest prefix: at each segment end as long as a prefix, the prefix so far; the
+     * longest that takes the request wins, the root's routes when none does.
+     */
     Route match(String path, HeaderView headers) {
-      Route best = root == null ? null : first(root, headers);
-      if (prefixes.isEmpty()) return best;
-      int n = path.length();
-      int h = 0;
-      for (int i = 0; i < n; i++) {
-        h = 31 * h + path.charAt(i);
-        if (i > 0 && (i + 1 == n || path.charAt(i + 1) == '/')) {
-          Candidate[] candidates = prefixes.get(path, 0, i + 1, h);
-          if (candidates != null) {
-            Route route = first(candidates, headers);
-            if (route != null) best = route;
+      Route best = null;
+      if (!prefixes.isEmpty()) {
+        int n = Math.min(path.length(), prefixes.longest());
+        int h = 0;
+        for (int i = 0; i < n; i++) {
+          h = 31 * h + path.charAt(i);
+          int length = i + 1;
+          if (i > 0 && (length == path.length() || path.charAt(length) == '/') && prefixes.mayHaveLength(length)) {
+            Candidate[] candidates = prefixes.get(path, 0, length, h);
+            if (candidates != null) {
+              Route route = first(candidates, headers);
+              if (route != null) best = route;
+            }
           }
         }
       }
-      return best;
+      return best != null || root == null ? best : first(root, headers);
     }
 
     private static Route first(Candidate[] candidates, HeaderView headers) {

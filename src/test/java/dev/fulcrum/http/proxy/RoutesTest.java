@@ -142,6 +142,30 @@ class RoutesTest {
   }
 
   @Test
+  void lengthsTheIndexSkipsAndLengthsBeyondItsMaskStillMatch() {
+    String segment = "s".repeat(70); // longer than the 63 lengths the index keeps apart
+    String longHost = "h".repeat(40) + "." + "k".repeat(40) + ".example.com"; // 93 characters
+    Routes routes = new Routes(routes("""
+        [{path = "/a", pool = a}, {path = "/%1$s", pool = long}, {path = "/%1$s/b", pool = longb},
+         {path = "/c", match-header = "X-Canary: 1", pool = canary}, {host = "%2$s", pool = exact},
+         {host = "*.%2$s", path = "/w", pool = wild}, {pool = root}]
+        """.formatted(segment, longHost), "a", "long", "longb", "canary", "exact", "wild", "root"), new RoutingTables());
+    assertEquals("a", pool(routes, "x", "/a"));
+    assertEquals("a", pool(routes, "x", "/a/" + segment));
+    assertEquals("root", pool(routes, "x", "/ab"), "whole segments only");
+    assertEquals("long", pool(routes, "x", "/" + segment));
+    assertEquals("long", pool(routes, "x", "/" + segment + "/c"));
+    assertEquals("longb", pool(routes, "x", "/" + segment + "/b/d"));
+    assertEquals("root", pool(routes, "x", "/" + segment + "s"), "a longer segment than the longest prefix");
+    assertEquals("root", pool(routes, "x", "/c"), "the prefix's only route does not take it: the root's does");
+    assertEquals("canary", routes.match("x", "/c/d", headers("X-Canary", "1")).pool());
+    assertEquals("exact", pool(routes, longHost.toUpperCase(java.util.Locale.ROOT) + ":8080", "/w"));
+    assertEquals("wild", pool(routes, "a." + longHost, "/w/x"));
+    assertEquals("root", pool(routes, "a." + longHost, "/v"), "the wildcard host has no route for /v: any host's");
+    assertEquals("root", pool(routes, "h" + longHost, "/w"), "a host of another length");
+  }
+
+  @Test
   void matchingAllocatesNothing() {
     Routes routes = new Routes(routes("""
         [{host = "a.example.com", path = "/api/v1", pool = a}, {host = "*.example.com", pool = a},
