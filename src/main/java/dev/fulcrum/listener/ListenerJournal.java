@@ -9,6 +9,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -21,7 +22,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class ListenerJournal {
   private static final Logger log = LoggerFactory.getLogger(ListenerJournal.class);
-  private static final Duration ATTEMPT = Duration.ofSeconds(5);
+  /**
+   * One ask at start-up. While nodes join, sharding hands shards over to them and drops the messages it buffered for a
+   * shard on the move (Pekko: "dropping buffered messages during hand off"): an ask then gets no answer at all, so short
+   * attempts leave room for several within the start's wait ({@code Bootstrap} is idempotent).
+   */
+  private static final Duration ATTEMPT = Duration.ofSeconds(2);
 
   private final JournalSettings settings;
   private final String node;
@@ -39,7 +45,11 @@ public final class ListenerJournal {
 
   public void attach(ActorSystem<?> system) {
     ClusterSharding s = ClusterSharding.get(system);
-    s.init(Entity.of(NodeListenersEntity.TYPE_KEY, ctx -> NodeListenersEntity.create(ctx.getEntityId(), settings)));
+    // Not remembered (the cluster's default): nothing needs a node's listener journal running but its node's asks,
+    // and a remembered shard first reads its entity list from the journal, which a node busy starting took longer for
+    // than Pekko's 5 s (the shard then stops and backs off), leaving a starting node without an answer.
+    s.init(Entity.of(NodeListenersEntity.TYPE_KEY, ctx -> NodeListenersEntity.create(ctx.getEntityId(), settings))
+        .withSettings(ClusterShardingSettings.create(system).withRememberEntities(false)));
     sharding = s;
     attachedTo = system;
   }
