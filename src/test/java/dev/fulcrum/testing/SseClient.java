@@ -22,8 +22,8 @@ import java.util.concurrent.TimeUnit;
 public final class SseClient implements AutoCloseable {
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-  /** One message: an event (with its id, type and data) or a comment. */
-  public record Message(String id, String event, String data, String comment) {
+  /** One message: an event (with its id, type and data) or a comment; {@code receivedAt}: its arrival (nanoTime). */
+  public record Message(String id, String event, String data, String comment, long receivedAt) {
     public boolean isComment() {
       return comment != null;
     }
@@ -105,13 +105,13 @@ public final class SseClient implements AutoCloseable {
       for (String line = in.readLine(); line != null; line = in.readLine()) {
         if (line.isEmpty()) {
           if (data != null || event != null || id != null) {
-            messages.add(new Message(id, event, data == null ? "" : data.toString(), null));
+            messages.add(new Message(id, event, data == null ? "" : data.toString(), null, System.nanoTime()));
           }
           id = null;
           event = null;
           data = null;
         } else if (line.startsWith(":")) {
-          messages.add(new Message(null, null, null, line.substring(1)));
+          messages.add(new Message(null, null, null, line.substring(1), System.nanoTime()));
         } else {
           int colon = line.indexOf(':');
           String field = colon < 0 ? line : line.substring(0, colon);
