@@ -1,5 +1,6 @@
 package dev.fulcrum.http.nio;
 
+import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.http.h2.H2ClientConnection;
 import dev.fulcrum.http.proxy.BackendFailure;
 import dev.fulcrum.http.proxy.BackendSelection;
@@ -35,6 +36,8 @@ final class H1ToH2Exchange implements ClientExchange, H2Upstreams.Waiter, H2Upst
   private final UpstreamPool pool;
   private final RequestHead head;
   private final Route route;
+  /** The pool's protocol when the request came: it keeps it if the pool's changes meanwhile. */
+  private final BackendProtocol protocol;
   private final String requestId;
   private final String path;
   private final String host;
@@ -63,11 +66,12 @@ final class H1ToH2Exchange implements ClientExchange, H2Upstreams.Waiter, H2Upst
   private long downBytes;
 
   H1ToH2Exchange(ClientConnection client, ListenerPolicy policy, UpstreamPool pool, RequestHead head, Route route,
-      String requestId, RequestTarget target, String host) {
+      BackendProtocol protocol, String requestId, RequestTarget target, String host) {
     this.client = client;
     this.pool = pool;
     this.head = head;
     this.route = route;
+    this.protocol = protocol;
     this.requestId = requestId;
     this.path = target.path();
     this.host = host;
@@ -92,7 +96,7 @@ final class H1ToH2Exchange implements ClientExchange, H2Upstreams.Waiter, H2Upst
   private void attempt(RoutedBackend backend) {
     phase = Phase.CONNECTING;
     attempts.begin(backend);
-    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend), client.clientSocket());
+    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend, protocol), client.clientSocket());
     pool.h2().acquire(target, backend.stats(), this);
   }
 

@@ -1,5 +1,6 @@
 package dev.fulcrum.http.nio;
 
+import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.http.h2.H2ClientConnection;
 import dev.fulcrum.http.h2.H2Request;
 import dev.fulcrum.http.h2.H2ServerConnection;
@@ -35,6 +36,8 @@ final class H2ToH2Exchange implements H2StreamUser, H2Upstreams.Waiter, H2Upstre
   private final H2Request request;
   private final int stream;
   private final Route route;
+  /** The pool's protocol when the request came: it keeps it if the pool's changes meanwhile. */
+  private final BackendProtocol protocol;
   private final String requestId;
   private final String path;
   private final ExchangeLog log;
@@ -56,7 +59,7 @@ final class H2ToH2Exchange implements H2StreamUser, H2Upstreams.Waiter, H2Upstre
   private long downBytes;
 
   H2ToH2Exchange(H2ClientSession session, ListenerPolicy policy, UpstreamPool pool, H2Request request, Route route,
-      String requestId, RequestTarget target, ExchangeLog log) {
+      BackendProtocol protocol, String requestId, RequestTarget target, ExchangeLog log) {
     this.session = session;
     this.client = session.client();
     this.h2 = session.frames();
@@ -64,6 +67,7 @@ final class H2ToH2Exchange implements H2StreamUser, H2Upstreams.Waiter, H2Upstre
     this.request = request;
     this.stream = request.streamId();
     this.route = route;
+    this.protocol = protocol;
     this.requestId = requestId;
     this.path = target.path();
     this.log = log;
@@ -92,7 +96,7 @@ final class H2ToH2Exchange implements H2StreamUser, H2Upstreams.Waiter, H2Upstre
   private void attempt(RoutedBackend backend) {
     phase = Phase.CONNECTING;
     attempts.begin(backend);
-    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend), client.clientSocket());
+    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend, protocol), client.clientSocket());
     pool.h2().acquire(target, backend.stats(), this);
   }
 
