@@ -1,0 +1,248 @@
+package dev.fulcrum.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.fulcrum.Fulcrum;
+import dev.fulcrum.http.h2.H2Request;
+import dev.fulcrum.http.h2.H2ServerConnection;
+import dev.fulcrum.http.h2.H2Settings;
+import dev.fulcrum.http.h2.RawFrames;
+import dev.fulcrum.http.wire.HeaderFields;
+import dev.fulcrum.testing.Eventually;
+import dev.fulcrum.testing.PoolHealth;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.eclipse.jetty.http2.ErrorCode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * An h2c backend that misbehaves as each request's path asks (Fulcrum's own frame layer on blocking sockets, raw
+ * frames where it breaks the protocol): a graceful GOAWAY (the request under way finishes, the next one goes on a new
+ * connection), a reset stream (502), a refused stream (retried, answered), a malformed frame and a flow-control
+ * violation (502 or a cut response, never a hang), a stream never answered (504 after the client's grpc-timeout or
+ * the pool's response timeout, the stream reset); the listener serves on after each.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HostileH2BackendTest {
+  private final AtomicInteger connections = new AtomicInteger();
+  private final AtomicBoolean refusedOnce = new AtomicBoolean();
+  /** Streams of {@code /hang} requests that Fulcrum reset. */
+  private final AtomicInteger hangsReset = new AtomicInteger();
+  private ServerSocket backend;
+  private ActorSystem<Void> system;
+  private Fulcrum fulcrum;
+  private int port;
+
+  @BeforeAll
+  void start() throws Exception {
+    backend = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+    daemon(this::serve);
+    system = ActorSystem.create(Behaviors.empty(), "hostile-h2");
+    fulcrum = Fulcrum.start(ProxyTests.config("nio", """
+        fulcrum.pools.hostile {
+          backends = ["127.0.0.1:%d"], protocol = h2c, health-check.type = tcp
+          outlier-detection { consecutive-local-origin-failures = 0, consecutive-gateway-errors = 0, consecutive-5xx = 0 }
+        }
+        fulcrum.http.pools.hostile.response-timeout = 1s
+        fulcrum.listeners.http.l { bind = "127.0.0.1:0", http2.cleartext = on, routes = [{pool = hostile, path = "/"}] }
+        """.formatted(backend.getLocalPort())));
+    PoolHealth.awaitAllUp(fulcrum, "hostile", 1);
+    port = fulcrum.httpListener("l").localAddress().getPort();
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    try {
+      if (backend != null) backend.close();
+    } finally {
+      ProxyTests.stop(fulcrum, system);
+    }
+  }
+
+  private RawHttp.Response get(String path) {
+    return RawHttp.exchange(port, "GET " + path + " HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  }
+
+  private void stillServes() {
+    RawHttp.Response ok = get("/ok");
+    assertEquals(200, ok.status(), ok.toString());
+    assertTrue(ok.body().startsWith("conn-"), ok.body());
+  }
+
+  @Test
+  void aGracefulGoawayFinishesTheStreamAndTheNextRequestTakesANewConnection() {
+    RawHttp.Response last = get("/goaway");
+    assertEquals(200, last.status(), last.toString());
+    assertTrue(last.body().endsWith("going away"), last.body());
+    String old = last.body().split(" ")[0];
+    RawHttp.Response next = get("/ok");
+    assertEquals(200, next.status(), next.toString());
+    assertNotEquals(old, next.body(), "a connection that said GOAWAY takes no new streams");
+  }
+
+  @Test
+  void aResetStreamIsA502AndARefusedOneIsRetried() {
+    assertEquals(502, get("/reset").status());
+    stillServes();
+    RawHttp.Response retried = get("/refused-once");
+    assertEquals(200, retried.status(), "REFUSED_STREAM: never processed, so tried again: " + retried);
+  }
+
+  @Test
+  void aMalformedFrameIsA502AndTheListenerLivesOn() {
+    assertEquals(502, get("/malformed").status());
+    stillServes();
+  }
+
+  @Test
+  void aFlowControlViolationCutsTheResponseAndTheListenerLivesOn() {
+    RawHttp.Response r;
+    try {
+      r = get("/flood");
+    } catch (RuntimeException e) {
+      r = null; // the connection ended in the middle of the body: what a client can be told once the head went
+    }
+    if (r != null) {
+      assertFalse(r.status() == 200 && r.body().length() >= 300 * 1024, "a body beyond the window was not passed on");
+    }
+    stillServes();
+  }
+
+  @Test
+  void aStreamNeverAnsweredIsA504AtTheDeadlineAndIsReset() {
+    long start = System.nanoTime();
+    RawHttp.Response r = RawHttp.exchange(port,
+        "GET /hang HTTP/1.1\r\nHost: h\r\ngrpc-timeout: 200m\r\nConnection: close\r\n\r\n");
+    assertEquals(504, r.status(), r.toString());
+    long took = System.nanoTime() - start;
+    assertTrue(took < TimeUnit.MILLISECONDS.toNanos(900), "the client's grpc-timeout, not the response timeout: " + took);
+    Eventually.await(java.time.Duration.ofSeconds(10), "the backend's stream reset", () -> hangsReset.get() >= 1);
+    int before = hangsReset.get();
+    assertEquals(504, get("/hang").status(), "the pool's response timeout");
+    Eventually.await(java.time.Duration.ofSeconds(10), "reset again", () -> hangsReset.get() > before);
+    stillServes();
+  }
+
+  // --- the backend
+
+  private void serve() {
+    while (!backend.isClosed()) {
+      Socket s;
+      try {
+        s = backend.accept();
+      } catch (IOException e) {
+        return;
+      }
+      daemon(() -> connection(s));
+    }
+  }
+
+  private void connection(Socket s) {
+    String name = "conn-" + connections.incrementAndGet();
+    ByteArrayOutputStream raw = new ByteArrayOutputStream();
+    AtomicBoolean closing = new AtomicBoolean();
+    java.util.Set<Integer> hanging = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    H2ServerConnection[] frames = new H2ServerConnection[1];
+    frames[0] = new H2ServerConnection(H2Settings.DEFAULTS, new H2ServerConnection.Handler() {
+      @Override
+      public void request(H2Request request) {
+        int id = request.streamId();
+        H2ServerConnection h2 = frames[0];
+        switch (request.path()) {
+          case "/goaway" -> {
+            h2.goAway();
+            text(h2, id, name + " going away");
+            closing.set(true);
+          }
+          case "/reset" -> h2.reset(id, ErrorCode.INTERNAL_ERROR);
+          case "/refused-once" -> {
+            if (refusedOnce.compareAndSet(false, true)) h2.reset(id, ErrorCode.REFUSED_STREAM_ERROR);
+            else text(h2, id, name);
+          }
+          // SETTINGS whose length is no multiple of 6: a connection error (FRAME_SIZE_ERROR)
+          case "/malformed" -> raw.writeBytes(new RawFrames().frame(RawFrames.SETTINGS, 0, 0, new byte[5]).bytes());
+          case "/flood" -> {
+            HeaderFields headers = new HeaderFields();
+            headers.add("content-type", "text/plain");
+            h2.respond(id, 200, headers, false);
+            // 320 KiB of DATA at once, past the 256 KiB window Fulcrum gives a stream
+            RawFrames flood = new RawFrames();
+            for (int i = 0; i < 20; i++) flood.data(id, false, new byte[16_384]);
+            raw.writeBytes(flood.bytes());
+          }
+          case "/hang" -> hanging.add(id);
+          default -> text(h2, id, name);
+        }
+      }
+
+      @Override
+      public void bodyArrived(int streamId) {}
+
+      @Override
+      public void trailers(int streamId, HeaderFields trailers) {}
+
+      @Override
+      public void reset(int streamId, int errorCode) {
+        if (hanging.remove(streamId)) hangsReset.incrementAndGet();
+      }
+
+      @Override
+      public void writable(int streamId) {}
+    }, H2ServerConnection.Observer.NONE, System::nanoTime);
+    try (s) {
+      OutputStream out = s.getOutputStream();
+      InputStream in = s.getInputStream();
+      byte[] buf = new byte[16_384];
+      while (true) {
+        int n = in.read(buf);
+        if (n < 0) return;
+        frames[0].feed(ByteBuffer.wrap(buf, 0, n));
+        ByteBuffer output = frames[0].output();
+        byte[] bytes = new byte[output.remaining()];
+        output.get(bytes);
+        out.write(bytes);
+        out.write(raw.toByteArray());
+        raw.reset();
+        out.flush();
+        if (closing.get()) {
+          // a graceful close: the peer saw the GOAWAY and the last stream's end; give it a moment to read them
+          s.shutdownOutput();
+          while (in.read(buf) >= 0) {}
+          return;
+        }
+      }
+    } catch (IOException e) {
+      // a health check's connection, a connection Fulcrum ended, or the end of the test
+    }
+  }
+
+  private static void text(H2ServerConnection h2, int id, String body) {
+    HeaderFields headers = new HeaderFields();
+    headers.add("content-type", "text/plain");
+    h2.respond(id, 200, headers, false);
+    h2.data(id, ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)), true);
+  }
+
+  private static void daemon(Runnable r) {
+    Thread t = new Thread(r, "hostile-h2-backend");
+    t.setDaemon(true);
+    t.start();
+  }
+}
