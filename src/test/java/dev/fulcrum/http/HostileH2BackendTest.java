@@ -43,6 +43,8 @@ import org.junit.jupiter.api.TestInstance;
 class HostileH2BackendTest {
   private final AtomicInteger connections = new AtomicInteger();
   private final AtomicBoolean refusedOnce = new AtomicBoolean();
+  /** The connection and stream of a {@code /held} request, answered once a later stream comes. */
+  private final java.util.concurrent.atomic.AtomicReference<Object[]> held = new java.util.concurrent.atomic.AtomicReference<>();
   /** Streams of {@code /hang} requests that Fulcrum reset. */
   private final AtomicInteger hangsReset = new AtomicInteger();
   private ServerSocket backend;
@@ -95,6 +97,21 @@ class HostileH2BackendTest {
     RawHttp.Response next = get("/ok");
     assertEquals(200, next.status(), next.toString());
     assertNotEquals(old, next.body(), "a connection that said GOAWAY takes no new streams");
+  }
+
+  @Test
+  void aStreamAboveTheGoawaysLastStreamIdIsRetriedOnANewConnection() throws Exception {
+    try (RawHttp first = new RawHttp(port); RawHttp second = new RawHttp(port)) {
+      first.send("GET /held HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+      Eventually.await(java.time.Duration.ofSeconds(10), "the first stream at the backend", () -> held.get() != null);
+      // the second stream goes on the same connection; the backend answers it with GOAWAY naming the first as last
+      second.send("GET /above HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+      RawHttp.Response below = first.read();
+      RawHttp.Response above = second.read();
+      assertEquals(200, below.status(), below.toString());
+      assertEquals(200, above.status(), "refused by the GOAWAY, so never processed: tried again " + above);
+      assertNotEquals(below.body(), above.body(), "the retry took a new connection");
+    }
   }
 
   @Test
@@ -188,6 +205,18 @@ class HostileH2BackendTest {
             raw.writeBytes(flood.bytes());
           }
           case "/hang" -> hanging.add(id);
+          case "/held" -> held.set(new Object[] {h2, id});
+          case "/above" -> {
+            Object[] below = held.get();
+            if (below == null || below[0] != h2) {
+              text(h2, id, name); // a retry, on another connection
+              return;
+            }
+            int last = (Integer) below[1];
+            byte[] payload = ByteBuffer.allocate(8).putInt(last).putInt(0).array();
+            raw.writeBytes(new RawFrames().frame(RawFrames.GOAWAY, 0, 0, payload).bytes()); // last, NO_ERROR
+            text(h2, last, name);
+          }
           default -> text(h2, id, name);
         }
       }
