@@ -35,9 +35,10 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * An h2c backend that misbehaves as each request's path asks (Fulcrum's own frame layer on blocking sockets, raw
  * frames where it breaks the protocol): a graceful GOAWAY (the request under way finishes, the next one goes on a new
- * connection), a reset stream (502), a refused stream (retried, answered), a malformed frame and a flow-control
- * violation (502 or a cut response, never a hang), a stream never answered (504 after the client's grpc-timeout or
- * the pool's response timeout, the stream reset); the listener serves on after each.
+ * connection; a stream above its last-stream-id retried on a new one), a reset stream (502), a refused stream
+ * (retried, answered), a malformed frame and a flow-control violation (502), a stream never answered (504 after the
+ * client's grpc-timeout or the pool's response timeout) or whose response stalls (cut after the backend idle
+ * timeout), both reset on the backend; the listener serves on after each.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HostileH2BackendTest {
@@ -47,6 +48,8 @@ class HostileH2BackendTest {
   private final java.util.concurrent.atomic.AtomicReference<Object[]> held = new java.util.concurrent.atomic.AtomicReference<>();
   /** Streams of {@code /hang} requests that Fulcrum reset. */
   private final AtomicInteger hangsReset = new AtomicInteger();
+  /** Streams of {@code /stall} requests that Fulcrum reset. */
+  private final AtomicInteger stallsReset = new AtomicInteger();
   private ServerSocket backend;
   private ActorSystem<Void> system;
   private Fulcrum fulcrum;
@@ -62,7 +65,7 @@ class HostileH2BackendTest {
           backends = ["127.0.0.1:%d"], protocol = h2c, health-check.type = tcp
           outlier-detection { consecutive-local-origin-failures = 0, consecutive-gateway-errors = 0, consecutive-5xx = 0 }
         }
-        fulcrum.http.pools.hostile.response-timeout = 1s
+        fulcrum.http.pools.hostile { response-timeout = 1s, backend-idle-timeout = 1s }
         fulcrum.listeners.http.l { bind = "127.0.0.1:0", http2.cleartext = on, routes = [{pool = hostile, path = "/"}] }
         """.formatted(backend.getLocalPort())));
     PoolHealth.awaitAllUp(fulcrum, "hostile", 1);
@@ -129,16 +132,23 @@ class HostileH2BackendTest {
   }
 
   @Test
-  void aFlowControlViolationCutsTheResponseAndTheListenerLivesOn() {
-    RawHttp.Response r;
-    try {
-      r = get("/flood");
+  void aFlowControlViolationIsA502AndTheListenerLivesOn() {
+    assertEquals(502, get("/window-overflow").status());
+    stillServes();
+  }
+
+  @Test
+  void aResponseThatStallsIsCutAfterTheBackendIdleTimeout() {
+    long start = System.nanoTime();
+    try (RawHttp http = new RawHttp(port)) {
+      http.send("GET /stall HTTP/1.1\r\nHost: h\r\n\r\n");
+      http.read(); // the head and the body so far, then the end of the connection
     } catch (RuntimeException e) {
-      r = null; // the connection ended in the middle of the body: what a client can be told once the head went
+      // the connection ended in the middle of the body: all an HTTP/1.1 client can be told once the head went
     }
-    if (r != null) {
-      assertFalse(r.status() == 200 && r.body().length() >= 300 * 1024, "a body beyond the window was not passed on");
-    }
+    long took = System.nanoTime() - start;
+    assertTrue(took < TimeUnit.SECONDS.toNanos(8), "cut by the 1 s backend idle timeout, not the client's 10 s: " + took);
+    Eventually.await(java.time.Duration.ofSeconds(10), "the stalled stream reset", () -> stallsReset.get() >= 1);
     stillServes();
   }
 
@@ -176,6 +186,7 @@ class HostileH2BackendTest {
     ByteArrayOutputStream raw = new ByteArrayOutputStream();
     AtomicBoolean closing = new AtomicBoolean();
     java.util.Set<Integer> hanging = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.Set<Integer> stalling = java.util.concurrent.ConcurrentHashMap.newKeySet();
     H2ServerConnection[] frames = new H2ServerConnection[1];
     frames[0] = new H2ServerConnection(H2Settings.DEFAULTS, new H2ServerConnection.Handler() {
       @Override
@@ -195,14 +206,15 @@ class HostileH2BackendTest {
           }
           // SETTINGS whose length is no multiple of 6: a connection error (FRAME_SIZE_ERROR)
           case "/malformed" -> raw.writeBytes(new RawFrames().frame(RawFrames.SETTINGS, 0, 0, new byte[5]).bytes());
-          case "/flood" -> {
+          // the connection's send window past 2^31-1: a connection error (FLOW_CONTROL_ERROR)
+          case "/window-overflow" -> raw.writeBytes(new RawFrames().windowUpdate(0, Integer.MAX_VALUE)
+              .windowUpdate(0, Integer.MAX_VALUE).bytes());
+          case "/stall" -> {
+            stalling.add(id);
             HeaderFields headers = new HeaderFields();
             headers.add("content-type", "text/plain");
             h2.respond(id, 200, headers, false);
-            // 320 KiB of DATA at once, past the 256 KiB window Fulcrum gives a stream
-            RawFrames flood = new RawFrames();
-            for (int i = 0; i < 20; i++) flood.data(id, false, new byte[16_384]);
-            raw.writeBytes(flood.bytes());
+            h2.data(id, ByteBuffer.wrap("a body that never ends".getBytes(StandardCharsets.UTF_8)), false);
           }
           case "/hang" -> hanging.add(id);
           case "/held" -> held.set(new Object[] {h2, id});
@@ -230,6 +242,7 @@ class HostileH2BackendTest {
       @Override
       public void reset(int streamId, int errorCode) {
         if (hanging.remove(streamId)) hangsReset.incrementAndGet();
+        if (stalling.remove(streamId)) stallsReset.incrementAndGet();
       }
 
       @Override

@@ -180,8 +180,7 @@ final class H1ToH2Exchange extends H2BackendStream implements ClientExchange {
   @Override
   public void response(int status, HeaderFields fields, boolean endStream) {
     if (phase == Phase.DONE) return;
-    responseStarted = true;
-    attempts.responded(status);
+    responded(status);
     HeaderFields out = new HeaderFields(fields.size() + 4);
     route.responseHeaders(fields, requestId, out);
     String cookie = attempts.stickyCookie();

@@ -42,6 +42,10 @@ abstract class H2BackendStream implements H2Upstreams.Waiter, H2Upstream.Stream 
   HeaderFields responseTrailers;
   long upBytes;
   long downBytes;
+  /** Frames the backend sent on the stream: with the bytes moved, what tells an idle stream from a busy one. */
+  private long arrivals;
+  private long progressSeen = -1;
+  private long lastActivity;
 
   H2BackendStream(ClientConnection client, UpstreamPool pool, Route route, BackendProtocol protocol, String requestId,
       ExchangeLog log, BackendAttempts attempts, String backendPath, String grpcTimeout) {
@@ -122,6 +126,7 @@ abstract class H2BackendStream implements H2Upstreams.Waiter, H2Upstream.Stream 
     }
     upstream = connection;
     upstreamId = id;
+    lastActivity = client.loop.now();
     upEnded = noBody;
     phase = Phase.SENDING;
     if (upEnded) waiting();
@@ -165,7 +170,27 @@ abstract class H2BackendStream implements H2Upstreams.Waiter, H2Upstream.Stream 
       // a backend that took the stream and does not answer: the stream is reset (endAttempt) and the next tried
       failed(new BackendFailure(BackendFailure.Kind.TIMEOUT, "response timeout"), false);
       settle();
+      return;
     }
+    if (upstream == null) return;
+    // as an HTTP/1.1 backend connection with no bytes either way for the backend idle timeout, a stream with none
+    long progress = upBytes + downBytes + arrivals;
+    if (progress != progressSeen) {
+      progressSeen = progress;
+      lastActivity = now;
+      return;
+    }
+    long idle = route.upstream().idleTimeout().toNanos();
+    if (now - lastActivity < idle) return;
+    if (responseStarted) {
+      log.mark(ExchangeLog.Termination.TIMEOUT);
+      abort();
+      cut(ErrorCode.CANCEL_STREAM_ERROR);
+    } else {
+      failed(new BackendFailure(BackendFailure.Kind.TIMEOUT,
+          "the backend's stream was idle for " + idle / 1_000_000 + " ms"), false);
+    }
+    settle();
   }
 
   /** Ends everything at once (the client went away or reset its stream). */
@@ -180,14 +205,23 @@ abstract class H2BackendStream implements H2Upstreams.Waiter, H2Upstream.Stream 
 
   // --- from the backend's stream
 
+  /** The backend's response head came (called by the subclass as it takes it). */
+  void responded(int status) {
+    responseStarted = true;
+    arrivals++;
+    attempts.responded(status);
+  }
+
   @Override
   public void bodyArrived() {
+    arrivals++;
     if (phase == Phase.RESPONDING) pumpDownload();
     settle();
   }
 
   @Override
   public void trailers(HeaderFields trailers) {
+    arrivals++;
     responseTrailers = trailers;
     if (phase == Phase.RESPONDING) pumpDownload();
     settle();

@@ -129,8 +129,7 @@ final class H2ToH2Exchange extends H2BackendStream implements H2StreamUser {
   @Override
   public void response(int status, HeaderFields fields, boolean endStream) {
     if (phase == Phase.DONE) return;
-    responseStarted = true;
-    attempts.responded(status);
+    responded(status);
     HeaderFields out = new HeaderFields(fields.size() + 2);
     route.responseHeaders(fields, requestId, out);
     String cookie = attempts.stickyCookie();
