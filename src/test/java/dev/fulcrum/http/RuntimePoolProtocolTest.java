@@ -43,11 +43,16 @@ class RuntimePoolProtocolTest {
   void start() throws Exception {
     backend = GrpcTestServer.plain();
     fulcrum = Fulcrum.start(TestConfig.of("""
-        fulcrum.admin.token = "%s"
+        fulcrum.admin.token = "%1$s"
         fulcrum.health-check { type = tcp, interval = 300ms, timeout = 5s, rise = 1, fall = 1 }
-        fulcrum.pools.base { backends = ["%s"] }
+        fulcrum.pools.base { backends = ["%2$s"] }
+        fulcrum.pools.proxied { backends = ["%2$s"] }
+        fulcrum.http.pools.proxied.send-proxy-protocol = v1
         fulcrum.http.max-attempts = 1
-        fulcrum.listeners.http.l { bind = "127.0.0.1:0", engine = nio, http2.cleartext = on, routes = [{path = "/base", pool = base}] }
+        fulcrum.listeners.http.l {
+          bind = "127.0.0.1:0", engine = nio, http2.cleartext = on
+          routes = [{path = "/base", pool = base}, {path = "/proxied", pool = proxied}]
+        }
         """.formatted(TOKEN, backend.address())));
     admin = new AdminClient(fulcrum.adminAddress(), Optional.of(TOKEN));
     port = fulcrum.httpListener("l").localAddress().getPort();
@@ -116,6 +121,16 @@ class RuntimePoolProtocolTest {
     assertEquals(401, admin.send("PUT", "/api/pools/base/protocol", "\"h2c\"", Optional.empty()).status());
     assertEquals(404, admin.put("/api/pools/nothing/protocol", "\"h2c\"").status());
     assertEquals("http/1.1", admin.get("/api/pools/base/protocol").json().path("protocol").path("protocol").asText());
+  }
+
+  @Test
+  void aRouteWithAProxyHeaderToAPoolChangedToH2IsAnsweredWithA502SayingWhy() {
+    AdminClient.Response h2c = admin.put("/api/pools/proxied/protocol", "\"h2c\"");
+    assertEquals(200, h2c.status(), h2c.toString());
+    // the config refuses this; at runtime the route's requests are refused, naming the conflict
+    String answer = Eventually.await(Duration.ofSeconds(20), "refused", () -> raw("/proxied/x"),
+        a -> a.startsWith("HTTP/1.1 502"));
+    assertTrue(answer.contains("send-proxy-protocol"), answer);
   }
 
   private static void assertRefused(AdminClient.Response response, String expected) {
