@@ -38,7 +38,7 @@ import org.junit.jupiter.api.TestInstance;
  * connection; a stream above its last-stream-id retried on a new one), a reset stream (502), a refused stream
  * (retried, answered), a malformed frame and a flow-control violation (502), a stream never answered (504 after the
  * client's grpc-timeout or the pool's response timeout) or whose response stalls (cut after the backend idle
- * timeout), both reset on the backend; the listener serves on after each.
+ * timeout), both reset on the backend; a gRPC client gets the reset as UNAVAILABLE; the listener serves on after each.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HostileH2BackendTest {
@@ -126,6 +126,22 @@ class HostileH2BackendTest {
   }
 
   @Test
+  void aGrpcClientGetsTheResetInGrpcTerms() throws Exception {
+    io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
+        .forAddress("127.0.0.1", port).usePlaintext().build();
+    try {
+      // the backend resets every call of this method before answering: the proxy's 502 as gRPC's UNAVAILABLE
+      io.grpc.StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class,
+          () -> io.grpc.testing.protobuf.SimpleServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+              .unaryRpc(io.grpc.testing.protobuf.SimpleRequest.newBuilder().setRequestMessage("x").build()));
+      assertEquals(io.grpc.Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.getStatus().toString());
+    } finally {
+      channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+    }
+    stillServes();
+  }
+
+  @Test
   void aMalformedFrameIsA502AndTheListenerLivesOn() {
     assertEquals(502, get("/malformed").status());
     stillServes();
@@ -199,7 +215,7 @@ class HostileH2BackendTest {
             text(h2, id, name + " going away");
             closing.set(true);
           }
-          case "/reset" -> h2.reset(id, ErrorCode.INTERNAL_ERROR);
+          case "/reset", "/grpc.testing.SimpleService/UnaryRpc" -> h2.reset(id, ErrorCode.INTERNAL_ERROR);
           case "/refused-once" -> {
             if (refusedOnce.compareAndSet(false, true)) h2.reset(id, ErrorCode.REFUSED_STREAM_ERROR);
             else text(h2, id, name);
