@@ -150,7 +150,6 @@ public final class Fulcrum {
         : new PoolDiscovery(settings::discoveryFor, new DnsResolver(settings.dns()), Observability.get(system)::dnsResolutionFailed);
     // before anything starts: a pool's unusable backend certificate or CA file is a start-up error naming it
     // (loaded here, each pool's router then finds it loaded and need not read a file)
-    dev.fulcrum.http.proxy.PoolProtocols.configure(settings.backendProtocols());
     for (var pool : settings.backendTls().entrySet()) {
       try {
         dev.fulcrum.tls.BackendTls.of(pool.getValue());

@@ -146,7 +146,7 @@ final class AdminApi {
   }
 
   private CompletionStage<HttpResponse> createPool(String body, PoolEntity.Request change) {
-    ObjectNode json = Json.body(body, Set.of("name", "strategy", "backends", "tls"));
+    ObjectNode json = Json.body(body, Set.of("name", "strategy", "backends", "tls", "protocol"));
     String name = Json.requiredString(json, "name", "name");
     try {
       SettingsParser.checkName(name);
@@ -168,12 +168,14 @@ final class AdminApi {
       }
     }
     Optional<dev.fulcrum.config.BackendTlsSettings> tls;
+    dev.fulcrum.config.BackendProtocol protocol;
     try {
       tls = json.has("tls") ? PoolTls.parse(json.get("tls").toString()) : Optional.empty();
+      protocol = json.has("protocol") ? PoolProtocol.parse(json.get("protocol")) : null;
     } catch (dev.fulcrum.config.SettingsException e) {
       throw ApiError.badRequest(e.getMessage());
     }
-    return command(name, change, (c, r) -> new PoolEntity.Create(strategy, backends, Optional.empty(), tls, c, r))
+    return command(name, change, (c, r) -> new PoolEntity.Create(strategy, backends, Optional.empty(), tls, protocol, c, r))
         .thenCompose(state -> poolResponse(StatusCodes.CREATED, state))
         .thenApply(response -> response.addHeader(Location.create("/api/pools/" + name)));
   }
@@ -337,6 +339,7 @@ final class AdminApi {
           .put("version", state.version());
       state.pool().tls().ifPresent(tls ->
           pool.set("tls", Json.MAPPER.valueToTree(dev.fulcrum.config.BackendTlsSettingsParser.render(Optional.of(tls)))));
+      pool.set("protocol", Json.MAPPER.valueToTree(state.pool().protocol().render()));
       ArrayNode backends = pool.putArray("backends");
       for (BackendSettings b : state.pool().backends()) {
         PoolStatus.Backend here = seen.get(b.address());

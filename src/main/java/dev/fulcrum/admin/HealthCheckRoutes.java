@@ -27,12 +27,14 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 
 /**
- * {@code GET} and {@code PUT /api/pools/{pool}/health-check} and {@code /api/pools/{pool}/tls}: a pool's health-check
- * settings and its TLS to its backends, changed as events ({@link PoolEntity.SetHealthCheck}, {@link PoolEntity.SetTls})
- * like every other change, with the token when one is set. The body has the config's field names and is validated by
- * the config's parser. A health-check body changes the fields it names; a tls body is the whole block (fields left out
- * take their defaults, {@code {"enabled": false}} turns TLS off), and its files must be usable on the node that takes
- * the call.
+ * {@code GET} and {@code PUT /api/pools/{pool}/health-check}, {@code /api/pools/{pool}/tls} and {@code
+ * /api/pools/{pool}/protocol}: a pool's health-check settings, its TLS to its backends and the protocol spoken on those
+ * connections, changed as events ({@link PoolEntity.SetHealthCheck}, {@link PoolEntity.SetTls}, {@link
+ * PoolEntity.SetProtocol}) like every other change, with the token when one is set. The body has the config's field
+ * names and is validated by the config's parser. A health-check body changes the fields it names; a tls body is the
+ * whole block (fields left out take their defaults, {@code {"enabled": false}} turns TLS off), and its files must be
+ * usable on the node that takes the call; a protocol body is {@code {"protocol": "h2c", "max-concurrent-streams": 50}}
+ * (the streams left out take their default).
  */
 final class HealthCheckRoutes {
   private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -55,14 +57,14 @@ final class HealthCheckRoutes {
       if (!s.isEmpty()) path.add(s);
     });
     if (path.size() != 4 || !path.get(0).equals("api") || !path.get(1).equals("pools")
-        || !(path.get(3).equals("health-check") || path.get(3).equals("tls"))) {
+        || !(path.get(3).equals("health-check") || path.get(3).equals("tls") || path.get(3).equals("protocol"))) {
       return null;
     }
-    boolean tls = path.get(3).equals("tls");
+    String part = path.get(3);
     String pool = path.get(2);
     if (request.method() == HttpMethods.GET) {
       request.discardEntityBytes(system);
-      return state(pool).thenApply(state -> json(StatusCodes.OK, tls ? renderTls(state) : render(state)))
+      return state(pool).thenApply(state -> json(StatusCodes.OK, render(part, state)))
           .exceptionally(this::failure);
     }
     if (request.method() != HttpMethods.PUT) {
@@ -83,9 +85,13 @@ final class HealthCheckRoutes {
     return request.entity().toStrict(settings.askTimeout().toMillis(), MAX_BODY, system)
         .thenCompose(body -> state(pool).thenCompose(state -> {
           PoolEntity.Request change = PoolEntity.Request.of(origin, settings.askTimeout());
-          if (tls) {
+          if (part.equals("tls")) {
             java.util.Optional<dev.fulcrum.config.BackendTlsSettings> next = PoolTls.parse(body.getData().utf8String());
             return pools.pool(pool).<PoolEntity.Reply>ask(r -> new PoolEntity.SetTls(next, change, r), settings.askTimeout());
+          }
+          if (part.equals("protocol")) {
+            dev.fulcrum.config.BackendProtocol next = PoolProtocol.parse(body.getData().utf8String());
+            return pools.pool(pool).<PoolEntity.Reply>ask(r -> new PoolEntity.SetProtocol(next, change, r), settings.askTimeout());
           }
           HealthCheckSettings next = HealthCheckJson.parse(body.getData().utf8String(), state.pool().healthCheck());
           return pools.pool(pool).<PoolEntity.Reply>ask(r -> new PoolEntity.SetHealthCheck(next, change, r), settings.askTimeout());
@@ -105,7 +111,7 @@ final class HealthCheckRoutes {
             return error(StatusCodes.SERVICE_UNAVAILABLE, unknown.message());
           }
           PoolState state = ((PoolEntity.Ok) reply).state();
-          return json(StatusCodes.OK, tls ? renderTls(state) : render(state));
+          return json(StatusCodes.OK, render(part, state));
         })
         .exceptionally(this::failure);
   }
@@ -117,15 +123,13 @@ final class HealthCheckRoutes {
     });
   }
 
-  private static ObjectNode render(PoolState state) {
+  private static ObjectNode render(String part, PoolState state) {
     ObjectNode node = MAPPER.createObjectNode().put("pool", state.name()).put("version", state.version());
-    node.set("healthCheck", MAPPER.valueToTree(HealthCheckJson.render(state.pool().healthCheck())));
-    return node;
-  }
-
-  private static ObjectNode renderTls(PoolState state) {
-    ObjectNode node = MAPPER.createObjectNode().put("pool", state.name()).put("version", state.version());
-    node.set("tls", MAPPER.valueToTree(dev.fulcrum.config.BackendTlsSettingsParser.render(state.pool().tls())));
+    switch (part) {
+      case "tls" -> node.set("tls", MAPPER.valueToTree(dev.fulcrum.config.BackendTlsSettingsParser.render(state.pool().tls())));
+      case "protocol" -> node.set("protocol", MAPPER.valueToTree(state.pool().protocol().render()));
+      default -> node.set("healthCheck", MAPPER.valueToTree(HealthCheckJson.render(state.pool().healthCheck())));
+    }
     return node;
   }
 

@@ -13,21 +13,12 @@ public record FulcrumSettings(
     StrategySettings balancingDefaults,
     HttpSettings http,
     DnsSettings dns,
-    List<DiscoverySettings> discovery,
-    java.util.Map<String, BackendProtocol> backendProtocols) {
+    List<DiscoverySettings> discovery) {
 
   public FulcrumSettings {
     discovery = List.copyOf(discovery);
     pools = List.copyOf(pools);
     tcpListeners = List.copyOf(tcpListeners);
-    backendProtocols = java.util.Map.copyOf(backendProtocols);
-  }
-
-  /** Settings whose pools all speak HTTP/1.1 to their backends. */
-  public FulcrumSettings(List<PoolSettings> pools, List<TcpListenerSettings> tcpListeners, DemoSettings demo,
-      Duration drainTimeout, int eventLoops, StrategySettings balancingDefaults, HttpSettings http, DnsSettings dns,
-      List<DiscoverySettings> discovery) {
-    this(pools, tcpListeners, demo, drainTimeout, eventLoops, balancingDefaults, http, dns, discovery, java.util.Map.of());
   }
 
   /** The pool's TLS to its backends in the config, if it has any (pools created at runtime say theirs themselves). */

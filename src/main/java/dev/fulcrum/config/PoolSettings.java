@@ -5,8 +5,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A pool's definition. {@code tls}: TLS to its backends, or empty for plain connections; journals and replicated
- * states written before pools had it read back with none.
+ * A pool's definition. {@code tls}: TLS to its backends, or empty for plain connections; {@code protocol}: what is
+ * spoken on those connections. Journals and replicated states written before pools had them read back with no TLS
+ * and HTTP/1.1.
  */
 public record PoolSettings(
     String name,
@@ -14,10 +15,17 @@ public record PoolSettings(
     List<BackendSettings> backends,
     HealthCheckSettings healthCheck,
     StrategySettings strategySettings,
-    Optional<BackendTlsSettings> tls) {
+    Optional<BackendTlsSettings> tls,
+    BackendProtocol protocol) {
   public PoolSettings {
     backends = List.copyOf(backends);
     tls = tls == null ? Optional.empty() : tls;
+    protocol = protocol == null ? BackendProtocol.HTTP_1_1 : protocol;
+  }
+
+  public PoolSettings(String name, StrategyKind strategy, List<BackendSettings> backends, HealthCheckSettings healthCheck,
+      StrategySettings strategySettings, Optional<BackendTlsSettings> tls) {
+    this(name, strategy, backends, healthCheck, strategySettings, tls, null);
   }
 
   public PoolSettings(String name, StrategyKind strategy, List<BackendSettings> backends, HealthCheckSettings healthCheck,
@@ -26,11 +34,15 @@ public record PoolSettings(
   }
 
   public PoolSettings withStrategySettings(StrategySettings settings) {
-    return new PoolSettings(name, strategy, backends, healthCheck, settings, tls);
+    return new PoolSettings(name, strategy, backends, healthCheck, settings, tls, protocol);
   }
 
   public PoolSettings withTls(Optional<BackendTlsSettings> tls) {
-    return new PoolSettings(name, strategy, backends, healthCheck, strategySettings, tls);
+    return new PoolSettings(name, strategy, backends, healthCheck, strategySettings, tls, protocol);
+  }
+
+  public PoolSettings withProtocol(BackendProtocol protocol) {
+    return new PoolSettings(name, strategy, backends, healthCheck, strategySettings, tls, protocol);
   }
 
   /** A pool with the default balancing settings. */

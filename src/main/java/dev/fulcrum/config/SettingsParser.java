@@ -26,7 +26,7 @@ public final class SettingsParser {
     healthCheck(fulcrum.child("health-check"));
     DnsSettings dns = dns(fulcrum.child("dns"));
     List<DiscoverySettings> discovery = new ArrayList<>();
-    List<PoolSettings> pools = withTls(fulcrum, pools(fulcrum, dns, discovery));
+    List<PoolSettings> pools = withBackendConnections(fulcrum, pools(fulcrum, dns, discovery));
     Set<String> poolNames = new HashSet<>();
     pools.forEach(p -> poolNames.add(p.name()));
     List<TcpListenerSettings> tcp = tcpListeners(fulcrum, poolNames);
@@ -34,7 +34,8 @@ public final class SettingsParser {
     Map<String, BackendTlsSettings> backendTls = new TreeMap<>();
     pools.forEach(p -> p.tls().ifPresent(tls -> backendTls.put(p.name(), tls)));
     checkStreamsReencryption(tcp, backendTls);
-    Map<String, BackendProtocol> protocols = backendProtocols(fulcrum, poolNames, backendTls);
+    Map<String, BackendProtocol> protocols = new TreeMap<>();
+    pools.forEach(p -> protocols.put(p.name(), p.protocol()));
     HttpSettings http = HttpSettingsParser.parse(fulcrum, poolNames);
     checkHttp2Backends(http, protocols);
     return new FulcrumSettings(
@@ -46,20 +47,7 @@ public final class SettingsParser {
         StrategySettingsParser.parse(balancing, balancing),
         http,
         dns,
-        discovery,
-        protocols);
-  }
-
-  /** Each pool's protocol to its backends ({@code fulcrum.pools.<pool>.protocol}), for the pools that set one. */
-  static Map<String, BackendProtocol> backendProtocols(ConfigReader fulcrum, Set<String> pools,
-      Map<String, BackendTlsSettings> tls) {
-    ConfigReader all = fulcrum.child("pools");
-    Map<String, BackendProtocol> result = new TreeMap<>();
-    for (String pool : pools) {
-      BackendProtocol protocol = BackendProtocol.parse(all.child(quoted(pool)), tls.containsKey(pool));
-      if (protocol != null) result.put(pool, protocol);
-    }
-    return result;
+        discovery);
   }
 
   /**
@@ -97,10 +85,17 @@ public final class SettingsParser {
     }
   }
 
-  /** Each pool with its TLS to its backends ({@code fulcrum.pools.<pool>.tls}), part of its journaled definition. */
-  private static List<PoolSettings> withTls(ConfigReader fulcrum, List<PoolSettings> pools) {
+  /**
+   * Each pool with its TLS to its backends ({@code fulcrum.pools.<pool>.tls}) and the protocol spoken on those
+   * connections ({@code protocol}, {@code max-concurrent-streams}), parts of its journaled definition.
+   */
+  private static List<PoolSettings> withBackendConnections(ConfigReader fulcrum, List<PoolSettings> pools) {
     ConfigReader all = fulcrum.child("pools");
-    return pools.stream().map(p -> p.withTls(BackendTlsSettingsParser.parse(all.child(quoted(p.name()))))).toList();
+    return pools.stream().map(p -> {
+      ConfigReader pool = all.child(quoted(p.name()));
+      PoolSettings withTls = p.withTls(BackendTlsSettingsParser.parse(pool));
+      return withTls.withProtocol(BackendProtocol.parse(pool, withTls.tls().isPresent()));
+    }).toList();
   }
 
   /** Validates a pool or listener name: it appears in actor names and admin URLs. */

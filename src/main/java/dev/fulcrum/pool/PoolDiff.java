@@ -43,6 +43,10 @@ record PoolDiff(List<PoolEvent> events, List<String> descriptions) {
       events.add(new PoolEvent.TlsChanged(config.tls(), now, ORIGIN));
       why.add("tls is " + describe(current) + " in the journal, " + describe(config) + " in config");
     }
+    if (!current.protocol().equals(config.protocol())) {
+      events.add(new PoolEvent.ProtocolChanged(config.protocol(), now, ORIGIN));
+      why.add("protocol is " + describe(current.protocol()) + " in the journal, " + describe(config.protocol()) + " in config");
+    }
     Map<HostPort, BackendSettings> wanted = byAddress(config.backends());
     Map<HostPort, BackendSettings> have = byAddress(current.backends());
     for (BackendSettings b : current.backends()) {
@@ -75,6 +79,10 @@ record PoolDiff(List<PoolEvent> events, List<String> descriptions) {
 
   private static String describe(PoolSettings pool) {
     return pool.tls().map(Object::toString).orElse("off");
+  }
+
+  private static String describe(dev.fulcrum.config.BackendProtocol protocol) {
+    return protocol.kind().label + (protocol.http2() ? " (max-concurrent-streams " + protocol.maxStreams() + ")" : "");
   }
 
   private static Map<HostPort, BackendSettings> byAddress(List<BackendSettings> backends) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import dev.fulcrum.CborSerializable;
 import dev.fulcrum.config.BackendSettings;
+import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.config.BackendTlsSettings;
 import dev.fulcrum.config.HealthCheckSettings;
 import dev.fulcrum.config.HostPort;
@@ -144,19 +145,26 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
 
   /**
    * Creates the pool. An empty {@code healthCheck} takes {@code fulcrum.health-check}; an empty {@code tls} means plain
-   * connections to the backends. Rejected if it exists.
+   * connections to the backends, a null {@code protocol} HTTP/1.1 on them. Rejected if it exists.
    */
   public record Create(
       StrategyKind strategy,
       List<BackendSettings> backends,
       Optional<HealthCheckSettings> healthCheck,
       Optional<BackendTlsSettings> tls,
+      BackendProtocol protocol,
       Request request,
       ActorRef<Reply> replyTo)
       implements Change {
     public Create {
       backends = List.copyOf(backends);
       tls = tls == null ? Optional.empty() : tls;
+      protocol = protocol == null ? BackendProtocol.HTTP_1_1 : protocol;
+    }
+
+    public Create(StrategyKind strategy, List<BackendSettings> backends, Optional<HealthCheckSettings> healthCheck,
+        Optional<BackendTlsSettings> tls, Request request, ActorRef<Reply> replyTo) {
+      this(strategy, backends, healthCheck, tls, null, request, replyTo);
     }
 
     public Create(StrategyKind strategy, List<BackendSettings> backends, Optional<HealthCheckSettings> healthCheck,
@@ -245,6 +253,17 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
   }
 
   /**
+   * Sets the protocol spoken to the pool's backends. h2 needs the pool's TLS and h2c plain connections: to move
+   * between them, set http/1.1 first, then the TLS, then the new protocol. Requests already under way finish on the
+   * connections they have; new ones use the new protocol.
+   */
+  public record SetProtocol(BackendProtocol protocol, Request request, ActorRef<Reply> replyTo) implements Change {
+    public SetProtocol(BackendProtocol protocol, ActorRef<Reply> replyTo) {
+      this(protocol, Request.javaApi(), replyTo);
+    }
+  }
+
+  /**
    * Replies the current state, whether or not the pool exists ({@link PoolState#exists()}). It waits for the entity;
    * {@code Fulcrum.state(pool)} answers from the node's replicated view at once.
    */
@@ -329,7 +348,8 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
         @JsonSubTypes.Type(PoolEvent.DrainStopped.class),
         @JsonSubTypes.Type(PoolEvent.StrategyChanged.class),
         @JsonSubTypes.Type(PoolEvent.HealthCheckChanged.class),
-        @JsonSubTypes.Type(PoolEvent.TlsChanged.class)
+        @JsonSubTypes.Type(PoolEvent.TlsChanged.class),
+        @JsonSubTypes.Type(PoolEvent.ProtocolChanged.class)
       })
       PoolEvent event)
       implements CborSerializable {}
@@ -544,7 +564,18 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
             .<Decision>map(problem -> new Refuse(Reason.INVALID, problem))
             .orElseGet(() -> whenExists(s, p -> p.tls().equals(c.tls())
                 ? UNCHANGED
-                : write(new PoolEvent.TlsChanged(c.tls(), Instant.now(), c.request().origin(), key))))))
+                : p.protocol().problem(c.tls().isPresent())
+                    .<Decision>map(problem -> new Refuse(Reason.INVALID, "tls: the pool speaks "
+                        + p.protocol().kind().label + " to its backends, which "
+                        + (c.tls().isPresent() ? "is plain TCP" : "needs TLS") + ": change its protocol first"))
+                    .orElseGet(() -> write(new PoolEvent.TlsChanged(c.tls(), Instant.now(), c.request().origin(), key)))))))
+        .onCommand(SetProtocol.class, (state, c) -> change(state, c, (s, key) -> c.protocol() == null
+            ? new Refuse(Reason.INVALID, "protocol is missing")
+            : whenExists(s, p -> p.protocol().equals(c.protocol())
+                ? UNCHANGED
+                : c.protocol().problem(p.tls().isPresent())
+                    .<Decision>map(problem -> new Refuse(Reason.INVALID, problem))
+                    .orElseGet(() -> write(new PoolEvent.ProtocolChanged(c.protocol(), Instant.now(), c.request().origin(), key))))))
         .build();
   }
 
@@ -625,7 +656,10 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
     if (bad.isPresent()) return new Refuse(Reason.INVALID, bad.get());
     Optional<String> badTls = tlsProblem(c.tls());
     if (badTls.isPresent()) return new Refuse(Reason.INVALID, badTls.get());
-    PoolSettings definition = new PoolSettings(pool, c.strategy(), c.backends(), healthCheck).withTls(c.tls());
+    Optional<String> badProtocol = c.protocol().problem(c.tls().isPresent());
+    if (badProtocol.isPresent()) return new Refuse(Reason.INVALID, badProtocol.get());
+    PoolSettings definition = new PoolSettings(pool, c.strategy(), c.backends(), healthCheck).withTls(c.tls())
+        .withProtocol(c.protocol());
     return write(new PoolEvent.PoolCreated(definition, Instant.now(), c.request().origin(), key));
   }
 

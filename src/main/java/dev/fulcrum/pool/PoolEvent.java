@@ -89,6 +89,17 @@ public sealed interface PoolEvent extends CborSerializable {
     }
   }
 
+  /** The protocol spoken to the pool's backends is now {@code protocol}. */
+  record ProtocolChanged(dev.fulcrum.config.BackendProtocol protocol, Instant timestamp, String origin, @JsonInclude(JsonInclude.Include.NON_NULL) String idempotencyKey) implements PoolEvent {
+    public ProtocolChanged {
+      protocol = protocol == null ? dev.fulcrum.config.BackendProtocol.HTTP_1_1 : protocol;
+    }
+
+    public ProtocolChanged(dev.fulcrum.config.BackendProtocol protocol, Instant timestamp, String origin) {
+      this(protocol, timestamp, origin, null);
+    }
+  }
+
   /** The name used in the admin API's history: {@code BackendAdded} reads {@code backend-added}. */
   static String typeName(PoolEvent event) {
     return event.getClass().getSimpleName().replaceAll("([a-z])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);

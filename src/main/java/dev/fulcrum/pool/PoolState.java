@@ -118,6 +118,9 @@ public record PoolState(
     if (event instanceof PoolEvent.TlsChanged e) {
       return new PoolState(name, next, Optional.of(definition(p.strategy(), p.backends(), p.healthCheck()).withTls(e.tls())), recentKeys);
     }
+    if (event instanceof PoolEvent.ProtocolChanged e) {
+      return new PoolState(name, next, Optional.of(definition(p.strategy(), p.backends(), p.healthCheck()).withProtocol(e.protocol())), recentKeys);
+    }
     if (event instanceof PoolEvent.BackendRemoved e) {
       return changed(next, p.strategy(), p.backends().stream().filter(b -> !b.address().equals(e.address())).toList(), p.healthCheck());
     }
@@ -144,8 +147,8 @@ public record PoolState(
     return new PoolState(name, next, Optional.of(definition(strategy, backends, healthCheck)), recentKeys);
   }
 
-  /** The definition with these parts changed; its TLS to the backends stays. */
+  /** The definition with these parts changed; its TLS to the backends and protocol stay. */
   private PoolSettings definition(StrategyKind strategy, List<BackendSettings> backends, HealthCheckSettings healthCheck) {
-    return new PoolSettings(name, strategy, backends, healthCheck).withTls(pool().tls());
+    return new PoolSettings(name, strategy, backends, healthCheck).withTls(pool().tls()).withProtocol(pool().protocol());
   }
 }

@@ -301,7 +301,8 @@ public final class PoolRouter extends AbstractBehavior<PoolRouter.Command> {
     int[] weights = slowStart.weights(backends, window, pool.strategy().rampsWeights(), now);
     Strategy strategy = pool.strategy().build(backends, weights, pool.strategySettings(), table.current().strategy());
     table.publish(
-        new RoutingTable(pool.name(), ++version, backends, weights, strategy, pool.strategySettings().hashKey()));
+        new RoutingTable(pool.name(), ++version, backends, weights, strategy, pool.strategySettings().hashKey(),
+            pool.protocol()));
     if (nextRampStep != null) nextRampStep.cancel();
     nextRampStep = slowStart.untilNextStep(window, now)
         .map(delay -> getContext().scheduleOnce(delay, getContext().getSelf(), new RampStep()))

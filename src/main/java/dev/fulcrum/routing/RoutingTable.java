@@ -15,9 +15,17 @@ public final class RoutingTable {
   private final int[] weights;
   private final Strategy strategy;
   private final HashKey hashKey;
+  private final dev.fulcrum.config.BackendProtocol protocol;
 
   /** {@code weights} are effective weights in {@link SlowStart#STEPS}ths of a configured weight unit. */
   RoutingTable(String pool, long version, RoutedBackend[] backends, int[] weights, Strategy strategy, HashKey hashKey) {
+    this(pool, version, backends, weights, strategy, hashKey, dev.fulcrum.config.BackendProtocol.HTTP_1_1);
+  }
+
+  /** {@code protocol}: what the pool's backends are spoken to in, as of this table. */
+  RoutingTable(String pool, long version, RoutedBackend[] backends, int[] weights, Strategy strategy, HashKey hashKey,
+      dev.fulcrum.config.BackendProtocol protocol) {
+    this.protocol = protocol;
     this.pool = pool;
     this.version = version;
     this.backends = backends;
@@ -32,6 +40,14 @@ public final class RoutingTable {
 
   public String pool() {
     return pool;
+  }
+
+  /**
+   * The protocol the pool's backends are spoken to in. Read once per request, before its backend is picked: a request
+   * keeps the protocol it started with when the pool's changes while it is under way.
+   */
+  public dev.fulcrum.config.BackendProtocol protocol() {
+    return protocol;
   }
 
   /** Increases with every table the router publishes for this pool. */

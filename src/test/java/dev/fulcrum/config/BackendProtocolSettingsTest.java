@@ -1,7 +1,6 @@
 package dev.fulcrum.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -31,16 +30,16 @@ class BackendProtocolSettingsTest {
 
   @Test
   void poolsSpeakHttp11UnlessTheySayOtherwise() {
-    assertNull(parse("").backendProtocols().get("web"));
-    BackendProtocol h2c = parse("fulcrum.pools.web.protocol = h2c").backendProtocols().get("web");
+    assertEquals(BackendProtocol.HTTP_1_1, parse("").pool("web").protocol());
+    BackendProtocol h2c = parse("fulcrum.pools.web.protocol = h2c").pool("web").protocol();
     assertEquals(BackendProtocol.Kind.H2C, h2c.kind());
     assertEquals(BackendProtocol.DEFAULT_MAX_STREAMS, h2c.maxStreams());
     BackendProtocol h2 = parse("fulcrum.pools.web { protocol = h2, max-concurrent-streams = 8, tls.ca-file = \"%s\" }"
-        .formatted(pem)).backendProtocols().get("web");
+        .formatted(pem)).pool("web").protocol();
     assertEquals(BackendProtocol.Kind.H2, h2.kind());
     assertEquals(8, h2.maxStreams());
     assertEquals(BackendProtocol.Kind.HTTP_1_1,
-        parse("fulcrum.pools.web.protocol = \"http/1.1\"").backendProtocols().get("web").kind());
+        parse("fulcrum.pools.web.protocol = \"http/1.1\"").pool("web").protocol().kind());
   }
 
   @Test
@@ -53,6 +52,26 @@ class BackendProtocolSettingsTest {
     assertTrue(tlsOnH2c.contains("fulcrum.pools.web.protocol"), tlsOnH2c);
     String streams = error("fulcrum.pools.web { protocol = h2c, max-concurrent-streams = 0 }");
     assertTrue(streams.contains("fulcrum.pools.web.max-concurrent-streams"), streams);
+  }
+
+  @Test
+  void theAdminApisJsonHasTheConfigsNamesAndChecks() {
+    assertEquals(new BackendProtocol(BackendProtocol.Kind.H2C, 50),
+        BackendProtocol.parseJson("{\"protocol\": \"h2c\", \"max-concurrent-streams\": 50}"));
+    assertEquals(BackendProtocol.Kind.H2, BackendProtocol.parseJson("{\"protocol\": \"h2\"}").kind());
+    BackendProtocol back = BackendProtocol.parseJson(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(
+        new BackendProtocol(BackendProtocol.Kind.H2C, 7).render()).toString());
+    assertEquals(new BackendProtocol(BackendProtocol.Kind.H2C, 7), back);
+    String unknown = assertThrows(SettingsException.class, () -> BackendProtocol.parseJson("{\"protocol\": \"h3\"}")).getMessage();
+    assertEquals("protocol: 'h3' is not a backend protocol (http/1.1, h2, h2c)", unknown);
+    String field = assertThrows(SettingsException.class, () -> BackendProtocol.parseJson("{\"streams\": 3}")).getMessage();
+    assertTrue(field.startsWith("streams: unknown field"), field);
+    String range = assertThrows(SettingsException.class,
+        () -> BackendProtocol.parseJson("{\"protocol\": \"h2c\", \"max-concurrent-streams\": 0}")).getMessage();
+    assertEquals("max-concurrent-streams: 0 is outside 1-1000000", range);
+    assertTrue(new BackendProtocol(BackendProtocol.Kind.H2, 10).problem(false).orElseThrow().contains("use h2c"));
+    assertTrue(new BackendProtocol(BackendProtocol.Kind.H2C, 10).problem(true).orElseThrow().contains("use h2"));
+    assertTrue(new BackendProtocol(BackendProtocol.Kind.H2, 10).problem(true).isEmpty());
   }
 
   @Test

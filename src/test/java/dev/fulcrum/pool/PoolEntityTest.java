@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
+import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.config.BackendSettings;
 import dev.fulcrum.config.BackendTlsSettings;
 import dev.fulcrum.config.HealthCheckSettings;
@@ -266,6 +267,57 @@ class PoolEntityTest {
     BackendTlsSettings oldProtocol = new BackendTlsSettings(Optional.empty(), Optional.empty(), true,
         Optional.empty(), Optional.empty(), List.of("TLSv1.1"));
     assertRejected(run(r -> new PoolEntity.SetTls(Optional.of(oldProtocol), r)), Reason.INVALID);
+  }
+
+  @Test
+  void theProtocolToTheBackendsIsPartOfTheDefinitionAndMatchesItsTls() {
+    BackendProtocol h2c = new BackendProtocol(BackendProtocol.Kind.H2C, 20);
+    var created = run(r -> new PoolEntity.Create(StrategyKind.ROUND_ROBIN, List.of(new BackendSettings(A, 1)),
+        Optional.empty(), Optional.empty(), h2c, PoolEntity.Request.javaApi(), r));
+    assertEquals(h2c, created.eventOfType(PoolEvent.PoolCreated.class).pool().protocol());
+    run(r -> new PoolEntity.AddBackend(B, 1, r));
+    run(r -> new PoolEntity.SetStrategy(StrategyKind.LEAST_CONNECTIONS, r));
+    assertEquals(h2c, entity.getState().pool().protocol());
+    assertTrue(run(r -> new PoolEntity.SetProtocol(h2c, r)).hasNoEvents(), "unchanged: nothing persisted");
+
+    BackendTlsSettings tls = new BackendTlsSettings(Optional.empty(), Optional.of("api.internal"), true,
+        Optional.empty(), Optional.empty(), List.of("TLSv1.3"));
+    // h2c is plain TCP: TLS cannot come before the protocol changes, and h2 not before the TLS
+    var tlsFirst = run(r -> new PoolEntity.SetTls(Optional.of(tls), r));
+    assertRejected(tlsFirst, Reason.INVALID);
+    assertTrue(((PoolEntity.Rejected) tlsFirst.reply()).message().contains("h2c"), tlsFirst.reply().toString());
+    var h2First = run(r -> new PoolEntity.SetProtocol(new BackendProtocol(BackendProtocol.Kind.H2, 20), r));
+    assertRejected(h2First, Reason.INVALID);
+    assertTrue(((PoolEntity.Rejected) h2First.reply()).message().contains("use h2c"), h2First.reply().toString());
+    assertRejected(run(r -> new PoolEntity.SetProtocol(new BackendProtocol(BackendProtocol.Kind.H2C, 0), r)), Reason.INVALID);
+
+    var http1 = run(r -> new PoolEntity.SetProtocol(BackendProtocol.HTTP_1_1, r));
+    assertEquals(BackendProtocol.HTTP_1_1, http1.eventOfType(PoolEvent.ProtocolChanged.class).protocol());
+    ok(run(r -> new PoolEntity.SetTls(Optional.of(tls), r)));
+    var h2 = run(r -> new PoolEntity.SetProtocol(new BackendProtocol(BackendProtocol.Kind.H2, 20), r));
+    assertEquals(BackendProtocol.Kind.H2, ok(h2).pool().protocol().kind());
+    assertEquals(Optional.of(tls), ok(h2).pool().tls());
+
+    var other = EventSourcedBehaviorTestKit.<PoolEntity.Command, PoolEvent, PoolState>create(
+        kit.system(), PoolEntity.create("h2-" + UUID.randomUUID().toString().substring(0, 8), settings, published.ref()::tell));
+    var badCreate = other.<PoolEntity.Reply>runCommand(r -> new PoolEntity.Create(
+        StrategyKind.ROUND_ROBIN, List.of(), Optional.empty(), Optional.empty(),
+        new BackendProtocol(BackendProtocol.Kind.H2, 5), PoolEntity.Request.javaApi(), r));
+    assertRejected(badCreate, Reason.INVALID);
+  }
+
+  @Test
+  void bootstrapReportsAndAppliesADifferentProtocol() {
+    String name = entity.getState().name();
+    PoolSettings plain = new PoolSettings(name, StrategyKind.ROUND_ROBIN, List.of(new BackendSettings(A, 1)),
+        settings.defaultHealthCheck());
+    entity.<PoolEntity.BootstrapResult>runCommand(r -> new PoolEntity.Bootstrap(plain, false, r));
+    PoolSettings h2c = plain.withProtocol(new BackendProtocol(BackendProtocol.Kind.H2C, 100));
+    var kept = entity.<PoolEntity.BootstrapResult>runCommand(r -> new PoolEntity.Bootstrap(h2c, false, r));
+    assertEquals(List.of("protocol is http/1.1 in the journal, h2c (max-concurrent-streams 100) in config"),
+        kept.reply().differences());
+    var applied = entity.<PoolEntity.BootstrapResult>runCommand(r -> new PoolEntity.Bootstrap(h2c, true, r));
+    assertEquals(h2c.protocol(), applied.reply().state().pool().protocol());
   }
 
   @Test

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.ConfigFactory;
+import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.config.BackendSettings;
 import dev.fulcrum.config.BackendTlsSettings;
 import dev.fulcrum.config.HealthCheckSettings;
@@ -24,8 +25,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A pool's TLS to its backends is journaled and replicated: it survives the journal's and Distributed Data's
- * serialization as it is, and events and states written before pools had it read back as plain pools.
+ * A pool's TLS to its backends and the protocol spoken on them are journaled and replicated: they survive the
+ * journal's and Distributed Data's serialization as they are, and events and states written before pools had them
+ * read back as plain HTTP/1.1 pools.
  */
 class PoolTlsSerializationTest {
   private static final ActorTestKit kit = ActorTestKit.create("pool-tls-serialization",
@@ -78,6 +80,39 @@ class PoolTlsSerializationTest {
     assertEquals(plain, fromBytes);
     PoolState state = PoolState.empty("web").apply(fromBytes);
     assertTrue(state.pool().tls().isEmpty());
+  }
+
+  @Test
+  void eventsAndStatesWithAProtocolRoundTrip() throws Exception {
+    BackendProtocol h2 = new BackendProtocol(BackendProtocol.Kind.H2, 42);
+    kit.serializationTestKit().verifySerialization(new PoolEvent.PoolCreated(POOL.withProtocol(h2), NOW, "java-api"), true);
+    kit.serializationTestKit().verifySerialization(new PoolEvent.ProtocolChanged(h2, NOW, "admin-api 127.0.0.1", "k2"), true);
+    kit.serializationTestKit().verifySerialization(new PoolState("web", 4, Optional.of(POOL.withProtocol(h2))), true);
+    kit.serializationTestKit().verifySerialization(new PoolEntity.History(List.of(
+        new PoolEntity.Entry(8, new PoolEvent.ProtocolChanged(h2, NOW, "java-api")))), true);
+    assertEquals(h2, roundTrip(new PoolEvent.ProtocolChanged(h2, NOW, "java-api")).protocol());
+  }
+
+  @Test
+  void aDefinitionWrittenBeforePoolsHadAProtocolReadsAsHttp11() throws Exception {
+    ObjectMapper cbor = org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider.get(kit.system())
+        .getOrCreate("jackson-cbor", Optional.empty());
+    PoolEvent.PoolCreated created = new PoolEvent.PoolCreated(POOL, NOW, "config");
+    ObjectNode old = cbor.valueToTree(created);
+    ((ObjectNode) old.get("pool")).remove("protocol");
+    PoolEvent.PoolCreated fromBytes = roundTripBytes(cbor.writeValueAsBytes(old), created);
+    assertEquals(BackendProtocol.HTTP_1_1, fromBytes.pool().protocol());
+    assertEquals(created, fromBytes);
+    ObjectNode oldState = cbor.valueToTree(new PoolState("web", 3, Optional.of(POOL)));
+    ((ObjectNode) oldState.get("definition")).remove("protocol");
+    assertFalse(oldState.get("definition").has("protocol"));
+    PoolState state = roundTripBytes(cbor.writeValueAsBytes(oldState), new PoolState("web", 3, Optional.of(POOL)));
+    assertEquals(BackendProtocol.HTTP_1_1, state.pool().protocol());
+    // the other changes of such a pool keep it HTTP/1.1; a ProtocolChanged changes it
+    PoolState changed = state.apply(new PoolEvent.BackendRemoved(A, NOW, "config"))
+        .apply(new PoolEvent.ProtocolChanged(new BackendProtocol(BackendProtocol.Kind.H2C, 9), NOW, "config"))
+        .apply(new PoolEvent.BackendAdded(A, 1, NOW, "config"));
+    assertEquals(new BackendProtocol(BackendProtocol.Kind.H2C, 9), changed.pool().protocol());
   }
 
   @SuppressWarnings("unchecked")

@@ -1,5 +1,6 @@
 package dev.fulcrum.http.nio;
 
+import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.http.proxy.Admission;
 import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.Forwarded;
@@ -418,13 +419,18 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
     Route route = (Route) admission;
     log.routed(route);
     ClientExchange next;
-    if (route.upstreamKey().protocol().http2()) {
+    BackendProtocol protocol = route.protocol();
+    if (protocol.http2()) {
       if (head.webSocketUpgrade()) {
         // RFC 8441's extended CONNECT is not spoken to backends: a WebSocket needs an HTTP/1.1 pool
         answer(new ProxyError(501, "WebSocket upgrades are not carried to an HTTP/2 pool"), requestId, true);
         return;
       }
-      next = new H1ToH2Exchange(this, policy, pool, head, route, requestId, target, host);
+      if (route.upstreamKey().perClient()) {
+        answer(ProxyError.needsHttp1(route.pool(), protocol, "the route's send-proxy-protocol"), requestId, mustClose);
+        return;
+      }
+      next = new H1ToH2Exchange(this, policy, pool, head, route, protocol, requestId, target, host);
     } else {
       next = new Exchange(this, policy, pool, head, route, requestId, target, host);
     }

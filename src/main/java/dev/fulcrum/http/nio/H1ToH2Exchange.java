@@ -1,7 +1,7 @@
 package dev.fulcrum.http.nio;
 
+import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.http.h2.H2ClientConnection;
-import dev.fulcrum.http.proxy.BackendFailure;
 import dev.fulcrum.http.proxy.BackendSelection;
 import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.ListenerPolicy;
@@ -14,10 +14,10 @@ import dev.fulcrum.http.wire.HeadWriter;
 import dev.fulcrum.http.wire.HeaderFields;
 import dev.fulcrum.http.wire.RequestHead;
 import dev.fulcrum.http.wire.RequestTarget;
-import dev.fulcrum.routing.RoutedBackend;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import org.eclipse.jetty.http2.ErrorCode;
 
 /**
  * An HTTP/1.1 request carried on a stream of an HTTP/2 backend connection ({@link H2Upstream}), as RFC 9113 §8 says:
@@ -26,55 +26,31 @@ import java.nio.charset.StandardCharsets;
  * as HTTP/1.1, its body with the backend's Content-Length, else chunked (its trailers in the last chunk), else (an
  * HTTP/1.0 client) until close. Body bytes move only as the other side takes them: a slow side stalls its stream.
  */
-final class H1ToH2Exchange implements ClientExchange, H2Upstreams.Waiter, H2Upstream.Stream {
-  private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
-
-  enum Phase { CONNECTING, SENDING, WAITING, RESPONDING, DONE }
-
-  private final ClientConnection client;
-  private final UpstreamPool pool;
+final class H1ToH2Exchange extends H2BackendStream implements ClientExchange {
   private final RequestHead head;
-  private final Route route;
-  private final String requestId;
   private final String path;
   private final String host;
-  private final BackendAttempts attempts;
   private final HeaderFields headers;
-  private final String backendPath;
   private final BodyFraming upFraming;
   private final ChunkedScanner upChunked;
   private final ChunkedTrailers upTrailers;
   private long upRemaining;
-  private Phase phase = Phase.CONNECTING;
-  private UpstreamPool.Target target;
-  private H2Upstream upstream;
-  private int upstreamId;
-  private boolean upEnded;
-  private boolean responseStarted;
-  private long responseDeadline;
   private BodyFraming downFraming;
   private boolean keepClient;
-  private HeaderFields responseTrailers;
   /** Response bytes for the client not written yet. */
   private ByteBuffer pending;
   private boolean downEnded;
   private boolean blocked;
-  private long upBytes;
-  private long downBytes;
 
   H1ToH2Exchange(ClientConnection client, ListenerPolicy policy, UpstreamPool pool, RequestHead head, Route route,
-      String requestId, RequestTarget target, String host) {
-    this.client = client;
-    this.pool = pool;
+      BackendProtocol protocol, String requestId, RequestTarget target, String host) {
+    super(client, pool, route, protocol, requestId, client.log(), new BackendAttempts(policy, route, client.log(),
+        client.loop::now, requestId, !head.hasBody() && BackendSelection.idempotent(head.method())),
+        route.backendPath(target) + target.query(), head.headers().get("grpc-timeout"));
     this.head = head;
-    this.route = route;
-    this.requestId = requestId;
     this.path = target.path();
     this.host = host;
-    this.attempts = new BackendAttempts(policy, route, client.log(), client.loop::now, requestId,
-        !head.hasBody() && BackendSelection.idempotent(head.method()));
     this.headers = H2Translation.requestHeaders(head.headers(), route, client.forwarded(requestId, host));
-    this.backendPath = route.backendPath(target) + target.query();
     this.upFraming = BodyFraming.of(head);
     this.upRemaining = head.contentLength();
     this.upChunked = upFraming == BodyFraming.CHUNKED ? new ChunkedScanner(policy.maxBodySize()) : null;
@@ -82,55 +58,28 @@ final class H1ToH2Exchange implements ClientExchange, H2Upstreams.Waiter, H2Upst
   }
 
   @Override
+  String method() {
+    return head.method();
+  }
+
+  @Override
+  String authority() {
+    return host;
+  }
+
+  @Override
+  HeaderFields headers() {
+    return headers;
+  }
+
+  @Override
+  boolean endsWithHead() {
+    return upFraming == BodyFraming.NONE;
+  }
+
+  @Override
   public boolean start() {
-    RoutedBackend first = attempts.select(client.address(), head.headers(), path);
-    if (first == null) return false;
-    attempt(first);
-    return true;
-  }
-
-  private void attempt(RoutedBackend backend) {
-    phase = Phase.CONNECTING;
-    attempts.begin(backend);
-    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend), client.clientSocket());
-    pool.h2().acquire(target, backend.stats(), this);
-  }
-
-  // --- from the backend pool
-
-  @Override
-  public void queued() {
-    if (phase == Phase.CONNECTING) client.log().queued(client.loop.now());
-  }
-
-  @Override
-  public void streamReady(H2Upstream connection) {
-    if (phase != Phase.CONNECTING) return;
-    client.log().connected(client.loop.now());
-    String authority = host != null ? host : attempts.backend().address().toString();
-    String scheme = target.key().tls() != null ? "https" : "http";
-    boolean noBody = upFraming == BodyFraming.NONE;
-    int id = connection.open(this, head.method(), scheme, authority, backendPath, headers, noBody);
-    if (id < 0) {
-      failed(new BackendFailure(BackendFailure.Kind.RESET, "no stream could be opened"), false);
-      settle();
-      return;
-    }
-    upstream = connection;
-    upstreamId = id;
-    upEnded = noBody;
-    phase = Phase.SENDING;
-    if (upEnded) waiting();
-    pumpUpload();
-    settle();
-  }
-
-  @Override
-  public void acquireFailed(BackendFailure failure) {
-    if (phase == Phase.CONNECTING) {
-      failed(failure, false);
-      settle();
-    }
+    return start(attempts.select(client.address(), head.headers(), path));
   }
 
   // --- from the client
@@ -159,33 +108,10 @@ final class H1ToH2Exchange implements ClientExchange, H2Upstreams.Waiter, H2Upst
     return blocked && phase == Phase.RESPONDING;
   }
 
-  @Override
-  public void sweep(long now) {
-    if (phase == Phase.WAITING && !responseStarted && now - responseDeadline >= 0) {
-      failed(new BackendFailure(BackendFailure.Kind.TIMEOUT, "response timeout"), false);
-      settle();
-    }
-  }
-
-  @Override
-  public void abort() {
-    if (phase == Phase.DONE) return;
-    if (phase == Phase.CONNECTING && upstream == null && target != null) pool.h2().cancel(target, this);
-    endAttempt();
-    phase = Phase.DONE;
-    logEnd(ExchangeLog.Termination.CLIENT_ABORT);
-  }
-
   // --- request body: out of its HTTP/1.1 framing into DATA
 
-  private void waiting() {
-    if (phase == Phase.SENDING) {
-      phase = Phase.WAITING;
-      responseDeadline = client.loop.now() + route.upstream().responseTimeout().toNanos();
-    }
-  }
-
-  private void pumpUpload() {
+  @Override
+  void pumpUpload() {
     if (upstream == null || upEnded || phase == Phase.DONE) return;
     H2ClientConnection frames = upstream.frames();
     while (!upEnded) {
@@ -254,8 +180,7 @@ final class H1ToH2Exchange implements ClientExchange, H2Upstreams.Waiter, H2Upst
   @Override
   public void response(int status, HeaderFields fields, boolean endStream) {
     if (phase == Phase.DONE) return;
-    responseStarted = true;
-    attempts.responded(status);
+    responded(status);
     HeaderFields out = new HeaderFields(fields.size() + 4);
     route.responseHeaders(fields, requestId, out);
     String cookie = attempts.stickyCookie();
@@ -283,42 +208,7 @@ final class H1ToH2Exchange implements ClientExchange, H2Upstreams.Waiter, H2Upst
   }
 
   @Override
-  public void bodyArrived() {
-    if (phase == Phase.RESPONDING) pumpDownload();
-    settle();
-  }
-
-  @Override
-  public void trailers(HeaderFields trailers) {
-    responseTrailers = trailers;
-    if (phase == Phase.RESPONDING) pumpDownload();
-    settle();
-  }
-
-  @Override
-  public void reset(int errorCode, String reason) {
-    if (phase == Phase.DONE) return;
-    upstream = null; // the stream is gone from the connection already
-    if (!responseStarted) {
-      boolean unprocessed = errorCode == org.eclipse.jetty.http2.ErrorCode.REFUSED_STREAM_ERROR.code && upBytes == 0;
-      failed(new BackendFailure(BackendFailure.Kind.RESET, reason), unprocessed);
-    } else {
-      // the response is under way: all the client can be told is that the connection ends
-      client.log().mark(ExchangeLog.Termination.BACKEND_RESET);
-      abort();
-      client.close();
-      return;
-    }
-    settle();
-  }
-
-  @Override
-  public void writable() {
-    pumpUpload();
-    settle();
-  }
-
-  private void pumpDownload() {
+  void pumpDownload() {
     while (phase == Phase.RESPONDING) {
       if (pending != null && pending.hasRemaining()) {
         try {
@@ -387,42 +277,21 @@ final class H1ToH2Exchange implements ClientExchange, H2Upstreams.Waiter, H2Upst
     client.exchangeDone(keep);
   }
 
-  // --- failures
+  // --- to the client
 
-  private void failed(BackendFailure failure, boolean unprocessed) {
-    if (phase == Phase.DONE) return;
-    endAttempt();
-    RoutedBackend next = attempts.retry(failure, unprocessed);
-    if (next != null) {
-      attempt(next);
-      return;
-    }
-    phase = Phase.DONE;
+  @Override
+  void answer(ProxyError error) {
     // an unread request body leaves the connection's framing unknown
-    client.answer(attempts.answer(failure), requestId, head.hasBody() || !head.keepAlive());
+    client.answer(error, requestId, head.hasBody() || !head.keepAlive());
   }
 
-  /** The attempt is over: its stream is released (cancelled on the backend if it was still open either way). */
-  private void endAttempt() {
-    if (upstream != null) {
-      H2Upstream used = upstream;
-      upstream = null;
-      if (upEnded && used.frames().bodyEnded(upstreamId)) used.release(upstreamId);
-      else used.cancel(upstreamId);
-      // window updates for what was taken must go out: other streams of the connection may wait for them
-      used.flush();
-    }
-    attempts.end();
+  @Override
+  void cut(ErrorCode code) {
+    client.close(); // all an HTTP/1.1 client can be told is that the connection ends
   }
 
-  private void logEnd(ExchangeLog.Termination otherwise) {
-    ExchangeLog record = client.log();
-    if (!record.active()) return;
-    record.addBytes(upBytes, downBytes);
-    record.end(otherwise, client.loop.now());
-  }
-
-  private void settle() {
+  @Override
+  void settle() {
     if (upstream != null) upstream.flush();
     if (phase != Phase.DONE) client.updateInterest();
   }

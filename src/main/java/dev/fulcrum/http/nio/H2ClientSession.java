@@ -173,8 +173,13 @@ final class H2ClientSession implements H2ServerConnection.Handler {
     }
     Route route = (Route) admission;
     log.routed(route);
-    H2StreamUser exchange = route.upstreamKey().protocol().http2()
-        ? new H2ToH2Exchange(this, policy, pool, request, route, requestId, target, log)
+    dev.fulcrum.config.BackendProtocol protocol = route.protocol();
+    if (protocol.http2() && route.upstreamKey().perClient()) {
+      answer(request, ProxyError.needsHttp1(route.pool(), protocol, "the route's send-proxy-protocol"), requestId, log);
+      return;
+    }
+    H2StreamUser exchange = protocol.http2()
+        ? new H2ToH2Exchange(this, policy, pool, request, route, protocol, requestId, target, log)
         : new H2Exchange(this, policy, pool, request, route, requestId, target, log);
     exchanges.put(request.streamId(), exchange);
     if (!exchange.start()) {

@@ -329,7 +329,8 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
     }
     if (responseStarted) pumpDownload();
     else readResponseHead();
-    if (phase != Phase.DONE && n < 0 && connection != null && connection.unconsumed() == 0) {
+    // closed with part of a head unread (a backend that is no HTTP/1.1 server: an HTTP/2 one's GOAWAY) is as broken
+    if (phase != Phase.DONE && n < 0 && connection != null && (!responseStarted || connection.unconsumed() == 0)) {
       if (responseStarted && downFraming == BodyFraming.UNTIL_CLOSE) pumpDownload();
       else backendBroke("the backend closed the connection");
     }

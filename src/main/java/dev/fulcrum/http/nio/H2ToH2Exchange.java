@@ -1,18 +1,16 @@
 package dev.fulcrum.http.nio;
 
+import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.http.h2.H2ClientConnection;
 import dev.fulcrum.http.h2.H2Request;
 import dev.fulcrum.http.h2.H2ServerConnection;
-import dev.fulcrum.http.proxy.BackendFailure;
 import dev.fulcrum.http.proxy.BackendSelection;
 import dev.fulcrum.http.proxy.ExchangeLog;
-import dev.fulcrum.http.proxy.GrpcStatus;
 import dev.fulcrum.http.proxy.ListenerPolicy;
 import dev.fulcrum.http.proxy.ProxyError;
 import dev.fulcrum.http.proxy.Route;
 import dev.fulcrum.http.wire.HeaderFields;
 import dev.fulcrum.http.wire.RequestTarget;
-import dev.fulcrum.routing.RoutedBackend;
 import java.nio.ByteBuffer;
 import org.eclipse.jetty.http2.ErrorCode;
 
@@ -23,57 +21,47 @@ import org.eclipse.jetty.http2.ErrorCode;
  * and response flow independently, as gRPC's bidirectional streams need: the response may begin while the request
  * body still comes. Memory is bounded by the windows: body bytes are taken from one side only as the other takes them.
  */
-final class H2ToH2Exchange implements H2StreamUser, H2Upstreams.Waiter, H2Upstream.Stream {
-  private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
-
-  enum Phase { CONNECTING, SENDING, WAITING, RESPONDING, DONE }
-
+final class H2ToH2Exchange extends H2BackendStream implements H2StreamUser {
   private final H2ClientSession session;
-  private final ClientConnection client;
   private final H2ServerConnection h2;
-  private final UpstreamPool pool;
   private final H2Request request;
   private final int stream;
-  private final Route route;
-  private final String requestId;
   private final String path;
-  private final ExchangeLog log;
-  private final BackendAttempts attempts;
   private final HeaderFields headers;
-  private final String backendPath;
-  /** gRPC's deadline (from grpc-timeout), or 0. */
-  private final long grpcDeadline;
-  private Phase phase = Phase.CONNECTING;
-  private UpstreamPool.Target target;
-  private H2Upstream upstream;
-  private int upstreamId;
-  private boolean upEnded;
   private HeaderFields requestTrailers;
-  private HeaderFields responseTrailers;
-  private boolean responseStarted;
-  private long responseDeadline;
-  private long upBytes;
-  private long downBytes;
 
   H2ToH2Exchange(H2ClientSession session, ListenerPolicy policy, UpstreamPool pool, H2Request request, Route route,
-      String requestId, RequestTarget target, ExchangeLog log) {
+      BackendProtocol protocol, String requestId, RequestTarget target, ExchangeLog log) {
+    super(session.client(), pool, route, protocol, requestId, log, new BackendAttempts(policy, route, log,
+        session.client().loop::now, requestId, !request.hasBody() && BackendSelection.idempotent(request.method())),
+        route.backendPath(target) + target.query(), request.headers().get("grpc-timeout"));
     this.session = session;
-    this.client = session.client();
     this.h2 = session.frames();
-    this.pool = pool;
     this.request = request;
     this.stream = request.streamId();
-    this.route = route;
-    this.requestId = requestId;
     this.path = target.path();
-    this.log = log;
-    this.attempts = new BackendAttempts(policy, route, log, client.loop::now, requestId,
-        !request.hasBody() && BackendSelection.idempotent(request.method()));
     this.headers = H2Translation.requestHeaders(request.headers(), route,
         client.forwarded(requestId, request.authority()));
-    this.backendPath = route.backendPath(target) + target.query();
-    long timeout = GrpcStatus.timeoutNanos(request.headers().get("grpc-timeout"));
-    this.grpcDeadline = timeout > 0 ? client.loop.now() + timeout : 0;
+  }
+
+  @Override
+  String method() {
+    return request.method();
+  }
+
+  @Override
+  String authority() {
+    return request.authority();
+  }
+
+  @Override
+  HeaderFields headers() {
+    return headers;
+  }
+
+  @Override
+  boolean endsWithHead() {
+    return request.endStream();
   }
 
   @Override
@@ -83,53 +71,7 @@ final class H2ToH2Exchange implements H2StreamUser, H2Upstreams.Waiter, H2Upstre
 
   @Override
   public boolean start() {
-    RoutedBackend first = attempts.select(client.address(), request.headers(), path);
-    if (first == null) return false;
-    attempt(first);
-    return true;
-  }
-
-  private void attempt(RoutedBackend backend) {
-    phase = Phase.CONNECTING;
-    attempts.begin(backend);
-    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend), client.clientSocket());
-    pool.h2().acquire(target, backend.stats(), this);
-  }
-
-  // --- from the backend pool
-
-  @Override
-  public void queued() {
-    if (phase == Phase.CONNECTING) log.queued(client.loop.now());
-  }
-
-  @Override
-  public void streamReady(H2Upstream connection) {
-    if (phase != Phase.CONNECTING) return;
-    log.connected(client.loop.now());
-    String authority = request.authority() != null ? request.authority() : attempts.backend().address().toString();
-    String scheme = target.key().tls() != null ? "https" : "http";
-    int id = connection.open(this, request.method(), scheme, authority, backendPath, headers, request.endStream());
-    if (id < 0) {
-      failed(new BackendFailure(BackendFailure.Kind.RESET, "no stream could be opened"), false);
-      settle();
-      return;
-    }
-    upstream = connection;
-    upstreamId = id;
-    upEnded = request.endStream();
-    phase = Phase.SENDING;
-    if (upEnded) waiting();
-    pumpUpload();
-    settle();
-  }
-
-  @Override
-  public void acquireFailed(BackendFailure failure) {
-    if (phase == Phase.CONNECTING) {
-      failed(failure, false);
-      settle();
-    }
+    return start(attempts.select(client.address(), request.headers(), path));
   }
 
   // --- from the client's stream
@@ -160,50 +102,10 @@ final class H2ToH2Exchange implements H2StreamUser, H2Upstreams.Waiter, H2Upstre
     abort();
   }
 
-  @Override
-  public void sweep(long now) {
-    if (phase == Phase.DONE) return;
-    if (grpcDeadline != 0 && now - grpcDeadline >= 0) {
-      // the client's deadline passed: the backend's call is cancelled, and the client told in gRPC's terms
-      log.mark(ExchangeLog.Termination.TIMEOUT);
-      if (!responseStarted) {
-        endAttempt();
-        phase = Phase.DONE;
-        session.exchangeDone(this);
-        session.answer(request, new ProxyError(504, "the call's grpc-timeout passed"), requestId, log);
-      } else {
-        abort();
-        h2.reset(stream, ErrorCode.CANCEL_STREAM_ERROR);
-      }
-      settle();
-      return;
-    }
-    if (phase == Phase.WAITING && !responseStarted && now - responseDeadline >= 0) {
-      failed(new BackendFailure(BackendFailure.Kind.TIMEOUT, "response timeout"), false);
-      settle();
-    }
-  }
-
-  @Override
-  public void abort() {
-    if (phase == Phase.DONE) return;
-    if (phase == Phase.CONNECTING && upstream == null && target != null) pool.h2().cancel(target, this);
-    endAttempt();
-    phase = Phase.DONE;
-    logEnd(ExchangeLog.Termination.CLIENT_ABORT);
-    session.exchangeDone(this);
-  }
-
   // --- request
 
-  private void waiting() {
-    if (phase == Phase.SENDING) {
-      phase = Phase.WAITING;
-      responseDeadline = client.loop.now() + route.upstream().responseTimeout().toNanos();
-    }
-  }
-
-  private void pumpUpload() {
+  @Override
+  void pumpUpload() {
     if (upstream == null || upEnded || phase == Phase.DONE) return;
     H2ClientConnection frames = upstream.frames();
     ByteBuffer body = h2.body(stream);
@@ -227,8 +129,7 @@ final class H2ToH2Exchange implements H2StreamUser, H2Upstreams.Waiter, H2Upstre
   @Override
   public void response(int status, HeaderFields fields, boolean endStream) {
     if (phase == Phase.DONE) return;
-    responseStarted = true;
-    attempts.responded(status);
+    responded(status);
     HeaderFields out = new HeaderFields(fields.size() + 2);
     route.responseHeaders(fields, requestId, out);
     String cookie = attempts.stickyCookie();
@@ -244,42 +145,7 @@ final class H2ToH2Exchange implements H2StreamUser, H2Upstreams.Waiter, H2Upstre
   }
 
   @Override
-  public void bodyArrived() {
-    if (phase == Phase.RESPONDING) pumpDownload();
-    settle();
-  }
-
-  @Override
-  public void trailers(HeaderFields trailers) {
-    responseTrailers = trailers;
-    if (phase == Phase.RESPONDING) pumpDownload();
-    settle();
-  }
-
-  @Override
-  public void reset(int errorCode, String reason) {
-    if (phase == Phase.DONE) return;
-    upstream = null; // the stream is gone from the connection already
-    if (!responseStarted) {
-      // REFUSED_STREAM (or a connection lost before the backend took the stream): it was never processed
-      boolean unprocessed = errorCode == ErrorCode.REFUSED_STREAM_ERROR.code && upBytes == 0;
-      failed(new BackendFailure(BackendFailure.Kind.RESET, reason), unprocessed);
-    } else {
-      log.mark(ExchangeLog.Termination.BACKEND_RESET);
-      ErrorCode code = ErrorCode.from(errorCode);
-      abort();
-      h2.reset(stream, code == null || code == ErrorCode.NO_ERROR ? ErrorCode.INTERNAL_ERROR : code);
-    }
-    settle();
-  }
-
-  @Override
-  public void writable() {
-    pumpUpload();
-    settle();
-  }
-
-  private void pumpDownload() {
+  void pumpDownload() {
     H2ClientConnection frames = upstream.frames();
     while (phase == Phase.RESPONDING) {
       if (h2.outputFull()) {
@@ -323,42 +189,27 @@ final class H2ToH2Exchange implements H2StreamUser, H2Upstreams.Waiter, H2Upstre
     session.exchangeDone(this);
   }
 
-  // --- failures
+  // --- to the client
 
-  private void failed(BackendFailure failure, boolean unprocessed) {
-    if (phase == Phase.DONE) return;
-    endAttempt();
-    RoutedBackend next = attempts.retry(failure, unprocessed);
-    if (next != null) {
-      attempt(next);
-      return;
-    }
-    phase = Phase.DONE;
+  @Override
+  void answer(ProxyError error) {
     session.exchangeDone(this);
-    session.answer(request, attempts.answer(failure), requestId, log);
+    session.answer(request, error, requestId, log);
   }
 
-  /** The attempt is over: its stream is released (cancelled on the backend if it was still open). */
-  private void endAttempt() {
-    if (upstream != null) {
-      H2Upstream used = upstream;
-      upstream = null;
-      if (upEnded && used.frames().bodyEnded(upstreamId)) used.release(upstreamId);
-      else used.cancel(upstreamId);
-      // window updates for what was taken must go out: other streams of the connection may wait for them
-      used.flush();
-    }
-    attempts.end();
+  @Override
+  void cut(ErrorCode code) {
+    h2.reset(stream, code);
   }
 
-  private void logEnd(ExchangeLog.Termination otherwise) {
-    if (!log.active()) return;
-    log.addBytes(upBytes, downBytes);
-    log.end(otherwise, client.loop.now());
+  @Override
+  void released() {
+    session.exchangeDone(this);
   }
 
   /** After any event: both connections write what was produced, and the client's socket watches what it waits for. */
-  private void settle() {
+  @Override
+  void settle() {
     if (upstream != null) upstream.flush();
     session.flush();
     client.updateInterest();

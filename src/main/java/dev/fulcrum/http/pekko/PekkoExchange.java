@@ -75,6 +75,10 @@ final class PekkoExchange {
 
   /** Sends the request on; {@code connection} (null when unknown) tells it if the client leaves before the head. */
   CompletionStage<HttpResponse> start(PekkoConnection connection) {
+    if (route.protocol().http2()) {
+      return CompletableFuture.completedFuture(
+          answer(ProxyError.needsHttp1(route.pool(), route.protocol(), "a listener with engine = pekko")));
+    }
     selection = context.policy().select(route, client, headers, target.path(), replayable);
     if (selection == null) return CompletableFuture.completedFuture(answer(ProxyError.noBackend(route.pool())));
     if (connection != null) {

@@ -17,6 +17,15 @@ public record ProxyError(int status, String message) implements Admission {
     return new ProxyError(503, "no healthy backend in pool '" + pool + "'");
   }
 
+  /**
+   * The pool speaks HTTP/2 to its backends (changed at runtime: the config refuses this) and the request cannot be
+   * carried so: {@code why} says what needs HTTP/1.1.
+   */
+  public static ProxyError needsHttp1(String pool, dev.fulcrum.config.BackendProtocol protocol, String why) {
+    return new ProxyError(502, "pool " + pool + " speaks " + protocol.kind().label + " to its backends, and " + why
+        + " needs HTTP/1.1");
+  }
+
   public static ProxyError tooLarge(long limit) {
     return new ProxyError(413, "request body larger than the limit of " + limit + " bytes");
   }

@@ -1,5 +1,6 @@
 package dev.fulcrum.http.proxy;
 
+import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.config.HttpRouteSettings.Upstream;
 import dev.fulcrum.config.HttpRouteSettings;
 import dev.fulcrum.firewall.Firewall;
@@ -17,8 +18,11 @@ public final class Route implements Admission {
   private final HeaderRewriter.Rules responseRules;
   private final TableRef table;
   private final UpstreamKey upstreamKey;
-  /** The key last asked for with a pool's TLS: one per pool definition, so cached rather than made per request. */
-  private volatile UpstreamKey withTls;
+  /**
+   * The key last asked for with a pool's TLS and protocol: one per pool definition, so cached rather than made per
+   * request.
+   */
+  private volatile UpstreamKey lastKey;
   private final String pool;
   private final Key key;
 
@@ -38,10 +42,9 @@ public final class Route implements Admission {
     this.requestRules = new HeaderRewriter.Rules(settings.requestHeaders());
     this.responseRules = new HeaderRewriter.Rules(settings.responseHeaders());
     this.table = table;
-    // the pool's protocol to its backends is node-local config, looked up by pool name (routes added at runtime too);
-    // its TLS comes with each backend of the routing table (see upstreamKey(RoutedBackend))
-    this.upstreamKey = UpstreamKey.of(settings.upstream(), null, PoolProtocols.forPool(settings.pool()));
-    this.withTls = upstreamKey;
+    // the pool's TLS comes with each backend of its routing table, its protocol with the table (see upstreamKey(..))
+    this.upstreamKey = UpstreamKey.of(settings.upstream());
+    this.lastKey = upstreamKey;
   }
 
   /** How metrics and the access log name the route: its name, by default its host and path prefix, e.g. {@code *\/api}. */
@@ -66,22 +69,39 @@ public final class Route implements Admission {
     return settings.upstream();
   }
 
-  /** Routes with equal keys share backend connections. Plain connections; see {@link #upstreamKey(RoutedBackend)}. */
+  /**
+   * Routes with equal keys share backend connections. Plain HTTP/1.1 connections; see {@link
+   * #upstreamKey(RoutedBackend, BackendProtocol)}.
+   */
   public UpstreamKey upstreamKey() {
     return upstreamKey;
   }
 
   /**
-   * The key for a connection to {@code backend}, with the TLS its pool speaks to it as of its table (the pool's TLS
-   * is part of its definition and may change at runtime: connections made with other settings are not shared).
+   * The protocol the pool's backends are spoken to in now. A request reads it once, before a backend is picked, and
+   * keeps it (see {@link #upstreamKey(RoutedBackend, BackendProtocol)}).
    */
+  public BackendProtocol protocol() {
+    return table.current().protocol();
+  }
+
+  /** The key for an HTTP/1.1 connection to {@code backend}; see {@link #upstreamKey(RoutedBackend, BackendProtocol)}. */
   public UpstreamKey upstreamKey(dev.fulcrum.routing.RoutedBackend backend) {
+    return upstreamKey(backend, BackendProtocol.HTTP_1_1);
+  }
+
+  /**
+   * The key for a connection to {@code backend} speaking {@code protocol}, with the TLS its pool speaks to it as of
+   * its table (the pool's TLS and protocol are part of its definition and may change at runtime: connections made
+   * with other settings are not shared).
+   */
+  public UpstreamKey upstreamKey(dev.fulcrum.routing.RoutedBackend backend, BackendProtocol protocol) {
     dev.fulcrum.tls.BackendTls tls = backend.tls();
-    if (tls == null) return upstreamKey;
-    UpstreamKey cached = withTls;
-    if (cached.tls() == tls) return cached;
-    cached = upstreamKey.withTls(tls);
-    withTls = cached;
+    if (tls == null && protocol.equals(BackendProtocol.HTTP_1_1)) return upstreamKey;
+    UpstreamKey cached = lastKey;
+    if (cached.tls() == tls && cached.protocol().equals(protocol)) return cached;
+    cached = upstreamKey.with(tls, protocol);
+    lastKey = cached;
     return cached;
   }
 

@@ -47,7 +47,7 @@ public record UpstreamKey(
         null, null);
   }
 
-  public UpstreamKey withTls(BackendTls tls) {
+  public UpstreamKey with(BackendTls tls, BackendProtocol protocol) {
     return new UpstreamKey(connectTimeout, idleTimeout, keepAliveTimeout, maxConnections, queueSize, queueTimeout,
         sendProxyProtocol, tls, protocol);
   }
