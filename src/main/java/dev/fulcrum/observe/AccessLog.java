@@ -23,21 +23,22 @@ import org.slf4j.LoggerFactory;
  * several microseconds of CPU for every request, more than the rest of the proxying. Here the writer is woken at most
  * once per batch: after writing it lingers, looking again every {@link #LINGER_NANOS}, so that under load the event
  * loops do not have to wake it, and only after a quiet spell does it sleep until a line comes. Each look costs a
- * wake-up and a write system call, shared by the lines it finds; a loop nudges the writer when a quarter of the ring
- * has filled since, so a long linger does not let a fast node fill the ring.
+ * wake-up and a write system call, shared by the lines it finds; a loop nudges the writer when an eighth of the ring
+ * has filled since, so that the linger does not let a fast node fill the ring.
  */
 final class AccessLog {
   private static final AtomicInteger NODES = new AtomicInteger();
   /**
    * How long the writer waits between looks while lines keep coming. Each look costs a wake-up and a write system
    * call, shared by the lines it finds: measured under L7 keep-alive load (~20k req/s), the writer spent 2.6 µs per
-   * line looking every 1 ms, 1.8 µs every 5 ms, 1.6 µs every 10 ms, and on a busy machine (~5k req/s, a look costing
-   * ~100 µs) 4-5 µs per line every 5 ms (load-tests/README.md). A line is on its way to the file for at most this
-   * long; a faster stream of lines than the ring holds in that time nudges the writer ({@link #publish}).
+   * line looking every 1 ms, 1.8 µs every 5 ms, 1.6 µs every 10 ms (when it still formatted the lines itself), and on a
+   * busy machine (~5k req/s) 4-8 µs per line every 5 ms (load-tests/README.md). A line is on its way to the file for
+   * at most this long. 25 ms dropped lines on a busy machine (a fed-back writer waits for a core): 10 ms with the
+   * nudges did not ({@link #publish}).
    */
-  private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
+  private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
   /** Looks that found nothing (100 ms) before the writer sleeps until it is woken. */
-  private static final int LINGER_LOOKS = 4;
+  private static final int LINGER_LOOKS = 10;
   /** A safety net: a sleeping writer looks again this often, whatever happens. */
   private static final long SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   /** A batch is handed to the file when it is this large, or when the ring is empty. */
@@ -46,7 +47,10 @@ final class AccessLog {
 
   private final ObservabilitySettings.AccessLog settings;
   private final AccessRing ring;
-  /** Every this many lines (a quarter of the ring) the publishing loop nudges the writer, whether it lingers or not. */
+  /**
+   * Every this many lines (an eighth of the ring) the publishing loop nudges the writer, whether it lingers or not: on
+   * a busy machine a woken writer may wait for a core for a while, which the rest of the ring must cover.
+   */
   private final long nudgeMask;
   private final LineFormat format;
   private final FileAppender<ILoggingEvent> file;
@@ -62,7 +66,7 @@ final class AccessLog {
   AccessLog(ObservabilitySettings.AccessLog settings) {
     this.settings = settings;
     this.ring = new AccessRing(settings.queueSize());
-    this.nudgeMask = Math.max(1, ring.capacity() / 4) - 1;
+    this.nudgeMask = Math.max(1, ring.capacity() / 8) - 1;
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     // one logger per node: several nodes in one JVM (tests, embedding) each keep their own file
     int node = NODES.incrementAndGet();
@@ -111,7 +115,7 @@ final class AccessLog {
 
   /**
    * Hands a filled slot to the writer (the text format makes its line here first), waking the writer when it sleeps
-   * or, once every quarter of the ring, when it lingers.
+   * or, once every eighth of the ring, when it lingers.
    */
   void publish(AccessRecord record) {
     try {
