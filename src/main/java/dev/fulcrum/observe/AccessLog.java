@@ -33,7 +33,7 @@ final class AccessLog {
    * call, shared by the lines it finds: measured under L7 keep-alive load (~20k req/s), the writer spent 2.6 µs per
    * line looking every 1 ms, 1.8 µs every 5 ms, 1.6 µs every 10 ms (when it still formatted the lines itself), and on a
    * busy machine (~5k req/s) 4-8 µs per line every 5 ms (load-tests/README.md). A line is on its way to the file for
-   * at most this long. 25 ms dropped lines on a busy machine (a fed-back writer waits for a core): 10 ms with the
+   * at most this long. 25 ms dropped lines on a busy machine (a woken writer may wait long for a core): 10 ms with the
    * nudges did not ({@link #publish}).
    */
   private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
