@@ -14,26 +14,31 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The access log of one node. The event loops fill preallocated slots of an {@link AccessRing} (a compare-and-set and
- * a few field writes, no allocation, no lock, no system call); one writer thread formats the lines into a batch and
- * hands each batch to a Logback {@link FileAppender} as a single event. When the ring is full the line is dropped and
- * counted: a slow or stuck disk costs lines, never latency.
+ * a few field writes, no lock, no system call) and, for the text format, turn them into the line's bytes in the slot
+ * (no allocation); one writer thread adds the times, gathers the lines into a batch and hands each batch to a Logback
+ * {@link FileAppender} as a single event. When the ring is full the line is dropped and counted: a slow or stuck disk
+ * costs lines, never latency.
  *
  * <p>Why not Logback's AsyncAppender: it costs a logging event, a lock and, when its worker sleeps, a wake-up per line,
  * several microseconds of CPU for every request, more than the rest of the proxying. Here the writer is woken at most
- * once per batch: after writing it lingers a little, looking again every {@link #LINGER_NANOS}, so that under load the
- * event loops never have to wake it, and only after a quiet spell does it sleep until a line comes.
+ * once per batch: after writing it lingers, looking again every {@link #LINGER_NANOS}, so that under load the event
+ * loops do not have to wake it, and only after a quiet spell does it sleep until a line comes. Each look costs a
+ * wake-up and a write system call, shared by the lines it finds; a loop nudges the writer when an eighth of the ring
+ * has filled since, so that the linger does not let a fast node fill the ring.
  */
 final class AccessLog {
   private static final AtomicInteger NODES = new AtomicInteger();
   /**
    * How long the writer waits between looks while lines keep coming. Each look costs a wake-up and a write system
    * call, shared by the lines it finds: measured under L7 keep-alive load (~20k req/s), the writer spent 2.6 µs per
-   * line looking every 1 ms, 1.8 µs every 5 ms, 1.6 µs every 10 ms (load-tests/README.md). 5 ms keeps a line on its
-   * way to the file for at most that long, and the default ring (8192 slots) holds 5 ms of 1.6 M requests/s.
+   * line looking every 1 ms, 1.8 µs every 5 ms, 1.6 µs every 10 ms (when it still formatted the lines itself), and on a
+   * busy machine (~5k req/s) 4-8 µs per line every 5 ms (load-tests/README.md). A line is on its way to the file for
+   * at most this long. 25 ms dropped lines on a busy machine (a woken writer may wait long for a core): 10 ms with the
+   * nudges did not ({@link #publish}).
    */
-  private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+  private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
   /** Looks that found nothing (100 ms) before the writer sleeps until it is woken. */
-  private static final int LINGER_LOOKS = 20;
+  private static final int LINGER_LOOKS = 10;
   /** A safety net: a sleeping writer looks again this often, whatever happens. */
   private static final long SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   /** A batch is handed to the file when it is this large, or when the ring is empty. */
@@ -42,6 +47,11 @@ final class AccessLog {
 
   private final ObservabilitySettings.AccessLog settings;
   private final AccessRing ring;
+  /**
+   * Every this many lines (an eighth of the ring) the publishing loop nudges the writer, whether it lingers or not: on
+   * a busy machine a woken writer may wait for a core for a while, which the rest of the ring must cover.
+   */
+  private final long nudgeMask;
   private final LineFormat format;
   private final FileAppender<ILoggingEvent> file;
   private final BatchEncoder encoder = new BatchEncoder();
@@ -56,6 +66,7 @@ final class AccessLog {
   AccessLog(ObservabilitySettings.AccessLog settings) {
     this.settings = settings;
     this.ring = new AccessRing(settings.queueSize());
+    this.nudgeMask = Math.max(1, ring.capacity() / 8) - 1;
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     // one logger per node: several nodes in one JVM (tests, embedding) each keep their own file
     int node = NODES.incrementAndGet();
@@ -102,14 +113,27 @@ final class AccessLog {
     return ring.claim();
   }
 
-  /** Hands a filled slot to the writer, waking it only when it sleeps. */
+  /**
+   * Hands a filled slot to the writer (the text format makes its line here first), waking the writer when it sleeps
+   * or, once every eighth of the ring, when it lingers.
+   */
   void publish(AccessRecord record) {
+    try {
+      format.prepare(record);
+    } catch (RuntimeException e) {
+      // one bad record (a bug) costs its line, not the log: the slot is published all the same, or the ring would stop
+      record.clear();
+      record.line.length = 0;
+      file.addError("cannot format an access-log line", e);
+    }
     ring.publish(record);
     // a volatile read after the publishing volatile write: a writer that raised the flag before sees the line, or
     // is seen asleep here (two producers may both wake it, which is harmless)
     if (sleeping) {
       sleeping = false;
       LockSupport.unpark(writer);
+    } else if ((record.position & nudgeMask) == 0) {
+      LockSupport.unpark(writer); // lingering: its next look comes now (running: its next park returns at once)
     }
   }
 
@@ -152,13 +176,13 @@ final class AccessLog {
     while (true) {
       boolean last = !running;
       int n = drain();
-      if (n > 0) {
-        idle = 0;
+      if (last) {
+        if (n == 0) return;
         continue;
       }
-      if (last) return;
-      if (idle < LINGER_LOOKS) {
-        idle++;
+      // lines found: the next look after the linger too (not at once, which would mostly cost a write of a few)
+      idle = n > 0 ? 0 : idle + 1;
+      if (idle <= LINGER_LOOKS) {
         LockSupport.parkNanos(this, LINGER_NANOS);
         continue;
       }

@@ -76,7 +76,7 @@ final class AccessRing {
 
   /** The consumer is done with the slot {@link #poll} gave: producers may claim it again. */
   void release(AccessRecord slot) {
-    slot.clear();
+    slot.release();
     sequences.setRelease((int) head & mask, head + mask + 1);
     head++;
   }

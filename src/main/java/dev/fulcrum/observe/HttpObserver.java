@@ -120,8 +120,8 @@ final class HttpObserver implements ListenerObserver {
   }
 
   /**
-   * Fills a slot of the access log's ring with the request's values; the writer thread formats the line. Nothing is
-   * allocated or formatted here.
+   * Fills a slot of the access log's ring with the request's values; publishing it makes the text line in the slot
+   * (its time is the writer thread's). Nothing is allocated here, unless a long line grows the slot's buffer.
    */
   private void write(ExchangeLog log) {
     AccessRecord r = accessLog.claim();

@@ -86,17 +86,23 @@ final class LineBuffer {
 
   /** A client-supplied value inside quotes: quotes, backslashes and control characters are escaped. */
   LineBuffer quoted(String value) {
-    return escaped(value, false);
+    return escaped(value, false, Integer.MAX_VALUE);
+  }
+
+  /** As {@link #quoted(String)}, of the first {@code max} characters (a path cut to the configured length). */
+  LineBuffer quoted(String value, int max) {
+    return escaped(value, false, max);
   }
 
   /** A client-supplied value outside quotes (a request id): spaces are escaped too, so it stays one field. */
   LineBuffer token(String value) {
-    return value == null || value.isEmpty() ? ascii('-') : escaped(value, true);
+    return value == null || value.isEmpty() ? ascii('-') : escaped(value, true, Integer.MAX_VALUE);
   }
 
-  private LineBuffer escaped(String value, boolean space) {
+  private LineBuffer escaped(String value, boolean space, int max) {
     if (value == null) return ascii('-');
-    int n = value.length();
+    // a surrogate pair the limit cuts in two leaves a lone surrogate, written as "?" (as String.substring would)
+    int n = Math.min(value.length(), max);
     for (int i = 0; i < n; i++) {
       char c = value.charAt(i);
       if (c == '"' || c == '\\') {

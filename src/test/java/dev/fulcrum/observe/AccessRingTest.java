@@ -75,6 +75,18 @@ class AccessRingTest {
   }
 
   @Test
+  void aSlotGivesBackTheLineBufferALongLineGrew() {
+    AccessRing ring = new AccessRing(2);
+    AccessRecord r = ring.claim();
+    int small = r.line.bytes.length;
+    r.line.text("x".repeat(10_000));
+    ring.publish(r);
+    ring.release(ring.poll());
+    assertEquals(0, r.line.length);
+    assertEquals(small, r.line.bytes.length, "a released slot keeps no long line's buffer");
+  }
+
+  @Test
   void manyProducersOneConsumerLoseNothingThatWasAccepted() throws Exception {
     AccessRing ring = new AccessRing(64);
     int producers = 4;

@@ -1,6 +1,7 @@
 package dev.fulcrum.observe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dev.fulcrum.config.HostPort;
 import java.nio.charset.StandardCharsets;
@@ -55,6 +56,10 @@ class LineBufferTest {
     assertEquals("/a \\\"b\\\" \\\\ \\x0d\\x0a\\x7f é",
         text(new LineBuffer(2).quoted("/a \"b\" \\ \r\n\u007f é")));
     assertEquals("id\\x20with\\x20space", text(new LineBuffer(2).token("id with space")));
+    // a path cut to max-uri-length; a surrogate pair the cut splits leaves "?", as the substring it replaces did
+    assertEquals("/a\\\"b", text(new LineBuffer(2).quoted("/a\"bcdef", 4)));
+    assertEquals("/a?", text(new LineBuffer(2).quoted("/a\uD83D\uDE00", 3)));
+    assertEquals("/a\uD83D\uDE00", text(new LineBuffer(2).quoted("/a\uD83D\uDE00", 4)));
     assertEquals("-", text(new LineBuffer(2).token("")));
     assertEquals("-", text(new LineBuffer(2).token(null)));
     assertEquals("-", text(new LineBuffer(2).field(null)));
@@ -86,12 +91,18 @@ class LineBufferTest {
     r.termination = "normal";
     LineBuffer b = new LineBuffer(8);
     long start = java.time.Instant.parse("2026-12-01T21:55:39.091Z").toEpochMilli();
+    format.prepare(r);
+    assertNull(r.target, "the line is made: the record keeps no request's strings");
     format.append(r, start, b);
     r.kind = AccessRecord.TCP;
-    r.route = r.method = r.target = r.requestId = null;
+    r.clientIp = "192.0.2.1";
+    r.listener = "web";
+    r.pool = "api";
+    r.backend = new HostPort("10.0.0.2", 8080);
     r.headRead = r.queued = r.response = -1;
     r.retries = 0;
     r.termination = "reset";
+    format.prepare(r);
     format.append(r, start + 1000 - 91 + 5, b); // the next second: its date and time are formatted again
     assertEquals("2026-12-01T21:55:39.091Z 192.0.2.1:4242 web */api api 10.0.0.2:8080 \"GET /api/v1/it\" 200 231 5120 "
         + "0/3/1/12/17 1 abc normal\n"
