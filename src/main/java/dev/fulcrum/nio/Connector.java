@@ -29,31 +29,37 @@ public final class Connector implements EventLoop.Handler, Runnable {
   private final EventLoop loop;
   private final Callback callback;
   private final boolean noDelay;
+  private final boolean settleLoopback;
   private SocketChannel channel;
   /** Null when the caller bounds the connect itself. */
   private EventLoop.Timer timeout;
   private long timeoutNanos;
   private boolean finished;
 
-  private Connector(EventLoop loop, Callback callback, boolean noDelay) {
+  private Connector(EventLoop loop, Callback callback, boolean noDelay, boolean settleLoopback) {
     this.loop = loop;
     this.callback = callback;
     this.noDelay = noDelay;
+    this.settleLoopback = settleLoopback;
   }
 
   /** Starts connecting; loop thread only. */
   public static Connector connect(EventLoop loop, InetSocketAddress address, long timeoutNanos, Callback callback) {
-    return connect(loop, address, timeoutNanos, callback, true);
+    return connect(loop, address, timeoutNanos, callback, true, false);
   }
 
   /**
    * As above; {@code noDelay} false leaves Nagle's algorithm on and saves a system call, for a connection that sends
    * nothing (a TCP health check). {@code timeoutNanos} 0: no timeout of its own, the caller bounds the connect (and
-   * cancels it), as health checks do on their shared grid rather than with a timer per connect.
+   * cancels it), as health checks do on their shared grid rather than with a timer per connect. {@code settleLoopback}:
+   * a connect to a loopback address is over (connected or refused) by the time the kernel's connect call returns, so
+   * it is settled at once, in this call (the callback may run before this returns), without a round through the
+   * selector (an epoll registration, a wake-up, a deregistration): a health check of a local backend then costs a
+   * third fewer system calls. For callers that expect the callback later only with false.
    */
-  public static Connector connect(
-      EventLoop loop, InetSocketAddress address, long timeoutNanos, Callback callback, boolean noDelay) {
-    Connector connector = new Connector(loop, callback, noDelay);
+  public static Connector connect(EventLoop loop, InetSocketAddress address, long timeoutNanos, Callback callback,
+      boolean noDelay, boolean settleLoopback) {
+    Connector connector = new Connector(loop, callback, noDelay, settleLoopback);
     connector.start(address, timeoutNanos);
     return connector;
   }
@@ -84,8 +90,12 @@ public final class Connector implements EventLoop.Handler, Runnable {
       channel = SocketChannel.open();
       channel.configureBlocking(false);
       if (noDelay) channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-      if (channel.connect(address)) succeed(loop.register(channel, 0, null));
-      else loop.register(channel, SelectionKey.OP_CONNECT, this);
+      if (channel.connect(address)
+          || settleLoopback && address.getAddress().isLoopbackAddress() && channel.finishConnect()) {
+        succeed(loop.register(channel, 0, null));
+      } else {
+        loop.register(channel, SelectionKey.OP_CONNECT, this);
+      }
     } catch (IOException e) {
       fail(Failures.describe(e), false);
     }
