@@ -50,6 +50,11 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
   private TimedOut timedOutOutcome;
   /** The last failure, handed out again while a backend fails the same way (a refused port, check after check). */
   private Failed lastFailed;
+  /**
+   * Why the last check's connect failed, when it did (an address's only: a name's failure may have been its lookup):
+   * the next check expects the same and does not ask the JDK why again ({@link Connector#check}).
+   */
+  private String connectFailure;
 
   private boolean finished = true;
   private Transport transport;
@@ -85,6 +90,7 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
     this.settings = settings;
     this.request = request == null ? null : ByteBuffer.wrap(request);
     this.tls = tls;
+    this.connectFailure = null;
     this.timedOutOutcome = new TimedOut(
         settings.kind().name().toLowerCase(Locale.ROOT) + " check timed out after " + settings.timeout().toMillis() + " ms");
   }
@@ -118,10 +124,10 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
     deadline = loop.now() + timeout;
     // A backend given by name is looked up for each check (its records may change); an address is reused as it is.
     InetSocketAddress target = address != null ? address : InetSocketAddress.createUnresolved(host, port);
-    // a TCP check writes nothing: no TCP_NODELAY, one system call fewer per check; a local backend's check (refused or
-    // connected) is over within this call
-    Connector started = Connector.connect(loop, target, ownTimeout ? timeout : 0, this,
-        settings.kind() != HealthCheckSettings.Kind.TCP, true);
+    // a TCP check writes nothing: no TCP_NODELAY, one system call fewer per check; a local backend's check may be over
+    // within this call
+    Connector started = Connector.check(loop, target, ownTimeout ? timeout : 0, this,
+        settings.kind() != HealthCheckSettings.Kind.TCP, connectFailure);
     if (!finished) connector = started;
     releaseIfFinished();
   }
@@ -149,6 +155,7 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
   }
 
   private void onConnected(SocketChannel channel, SelectionKey key) {
+    connectFailure = null;
     this.channel = channel;
     this.key = key;
     openConnections.incrementAndGet();
@@ -251,6 +258,7 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
 
   @Override
   public void failed(String reason, boolean timedOut) {
+    connectFailure = timedOut || address == null ? null : reason;
     finish(timedOut ? timedOutOutcome : failed(reason));
     releaseIfFinished();
   }
