@@ -50,6 +50,11 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
   private TimedOut timedOutOutcome;
   /** The last failure, handed out again while a backend fails the same way (a refused port, check after check). */
   private Failed lastFailed;
+  /**
+   * Why the last check's connect failed, when it did (an address's only: a name's failure may have been its lookup):
+   * the next check expects the same and does not ask the JDK why again ({@link Connector#check}).
+   */
+  private String connectFailure;
 
   private boolean finished = true;
   private Transport transport;
@@ -68,11 +73,6 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
   private long deadline;
   /** A gRPC check's call, once its connection is ready. */
   private GrpcProbe grpc;
-  /**
-   * While the call reads the buffer: a verdict reached in the middle of it must not hand the buffer back to the loop's
-   * pool yet (the frame decoder goes on reading it, and would leave it used up for the next check that takes it).
-   */
-  private boolean feeding;
 
   ProbeConnection(EventLoop loop, AtomicInteger openConnections, Consumer<Outcome> done, boolean ownTimeout) {
     this.loop = loop;
@@ -90,6 +90,7 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
     this.settings = settings;
     this.request = request == null ? null : ByteBuffer.wrap(request);
     this.tls = tls;
+    this.connectFailure = null;
     this.timedOutOutcome = new TimedOut(
         settings.kind().name().toLowerCase(Locale.ROOT) + " check timed out after " + settings.timeout().toMillis() + " ms");
   }
@@ -123,24 +124,38 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
     deadline = loop.now() + timeout;
     // A backend given by name is looked up for each check (its records may change); an address is reused as it is.
     InetSocketAddress target = address != null ? address : InetSocketAddress.createUnresolved(host, port);
-    // a TCP check writes nothing: no TCP_NODELAY, one system call fewer per check
-    connector = Connector.connect(loop, target, ownTimeout ? timeout : 0, this,
-        settings.kind() != HealthCheckSettings.Kind.TCP);
+    // a TCP check writes nothing: no TCP_NODELAY, one system call fewer per check; a local backend's check may be over
+    // within this call
+    Connector started = Connector.check(loop, target, ownTimeout ? timeout : 0, this,
+        settings.kind() != HealthCheckSettings.Kind.TCP, connectFailure);
+    if (!finished) connector = started;
+    releaseIfFinished();
   }
 
   /** Ends the check without an outcome; loop thread only. */
   void cancel() {
     finish(null);
+    releaseIfFinished();
   }
 
   /** The owner's grid says the check's time is up. */
   void timedOut() {
     timer = null;
     finish(timedOutOutcome);
+    releaseIfFinished();
   }
 
   @Override
   public void connected(SocketChannel channel, SelectionKey key) {
+    try {
+      onConnected(channel, key);
+    } finally {
+      releaseIfFinished();
+    }
+  }
+
+  private void onConnected(SocketChannel channel, SelectionKey key) {
+    connectFailure = null;
     this.channel = channel;
     this.key = key;
     openConnections.incrementAndGet();
@@ -227,16 +242,8 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
       }
       if (read == 0) break;
       buffer.flip();
-      feeding = true;
-      try {
-        grpc.feed(buffer);
-      } finally {
-        feeding = false;
-      }
-      if (finished) {
-        releaseBuffer();
-        return;
-      }
+      grpc.feed(buffer);
+      if (finished) return;
       // the frames may answer (SETTINGS ACK, WINDOW_UPDATE): written before waiting again
       while (!finished && (out = grpc.output()).hasRemaining()) {
         int before = out.remaining();
@@ -251,20 +258,27 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
 
   @Override
   public void failed(String reason, boolean timedOut) {
+    connectFailure = timedOut || address == null ? null : reason;
     finish(timedOut ? timedOutOutcome : failed(reason));
+    releaseIfFinished();
   }
 
   @Override
   public void ready(SelectionKey key) throws IOException {
-    if (handshaking) handshake();
-    else if (grpc != null) grpcIo();
-    else if (request.hasRemaining()) write();
-    else read();
+    try {
+      if (handshaking) handshake();
+      else if (grpc != null) grpcIo();
+      else if (request.hasRemaining()) write();
+      else read();
+    } finally {
+      releaseIfFinished();
+    }
   }
 
   @Override
   public void abort(Throwable cause) {
     finish(failed(Failures.describe(cause)));
+    releaseIfFinished();
   }
 
   private Failed failed(String reason) {
@@ -395,7 +409,11 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
     return "HTTP " + settings.method() + " " + settings.path();
   }
 
-  /** Closes everything the check holds and hands on {@code result}, unless that is null (cancelled). */
+  /**
+   * Closes everything the check holds and hands on {@code result}, unless that is null (cancelled). The read buffer
+   * stays: a verdict can be reached in the middle of reading it (a gRPC frame decoder reads on after its callback), so
+   * it goes back to the loop's pool only as the entry point that finished the check returns ({@link #releaseIfFinished}).
+   */
   private void finish(Outcome result) {
     if (finished) return;
     finished = true;
@@ -421,12 +439,15 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
       key = null;
     }
     transport = null;
-    if (!feeding) releaseBuffer();
     if (result != null) done.accept(result);
   }
 
-  private void releaseBuffer() {
-    if (buffer == null) return;
+  /**
+   * The end of every way in (the loop's event handler, the connector's callbacks, the owner's timer and cancel): a
+   * finished check hands its read buffer back to the loop here, once nothing of this call reads it any more.
+   */
+  private void releaseIfFinished() {
+    if (!finished || buffer == null) return;
     loop.release(buffer);
     buffer = null;
   }

@@ -151,6 +151,38 @@ class GrpcHealthCheckTest {
     }
   }
 
+  /**
+   * A gRPC check's verdict comes in the middle of decoding what it read (the frame decoder reads on after it): its read
+   * buffer must not go back to the loop's pool before that, or the next check on the loop (an HTTP check reads into
+   * the buffer as it gets it) finds it used up. One loop, so both checks share its pool.
+   */
+  @Test
+  void anHttpCheckAfterAGrpcCheckOnTheSameLoopGetsAFreshBuffer() throws Exception {
+    EventLoops one = new EventLoops("grpc-health-one-loop", 1);
+    HealthProbes onOneLoop = new HealthProbes(one);
+    try (GrpcTestServer grpcServer = GrpcTestServer.plain();
+        RawTcpServer http = new RawTcpServer(socket -> {
+          socket.getInputStream().read(new byte[4096]);
+          socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nup".getBytes());
+        })) {
+      HealthCheckSettings httpCheck = new HealthCheckSettings(HealthCheckSettings.Kind.HTTP, "/health", 200,
+          Optional.of("up"), Duration.ofHours(1), Duration.ofSeconds(5), 1, 1);
+      HostPort grpcBackend = HostPort.parse(grpcServer.address(), false);
+      HostPort httpBackend = HostPort.parse(http.address(), false);
+      HealthCheckSettings grpcCheck = grpc("", Duration.ofHours(1), Duration.ofSeconds(5));
+      for (int i = 0; i < 3; i++) {
+        HealthProbes.Outcome grpcOutcome = onOneLoop.start(grpcBackend, grpcCheck, HealthProbes.requestFor(grpcBackend, grpcCheck))
+            .outcome().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertInstanceOf(HealthProbes.Passed.class, grpcOutcome, grpcOutcome.toString());
+        HealthProbes.Outcome httpOutcome = onOneLoop.start(httpBackend, httpCheck, HealthProbes.requestFor(httpBackend, httpCheck))
+            .outcome().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertInstanceOf(HealthProbes.Passed.class, httpOutcome, "check " + i + ": " + httpOutcome);
+      }
+    } finally {
+      one.stop();
+    }
+  }
+
   @Test
   void overTlsTheCheckSpeaksH2ByAlpn() throws Exception {
     Path dir = Files.createTempDirectory("fulcrum-grpc-tls");

@@ -93,6 +93,49 @@ class ConnectorTest {
     assertTrue(resolvers.size() <= 4, "resolver threads: " + resolvers);
   }
 
+  @Test
+  void aCheckSettlesALoopbackConnectAtOnceOrTakesTheFailureItExpectsFromTheSelector() throws Exception {
+    InetSocketAddress up = (InetSocketAddress) backend.getLocalAddress();
+    InetSocketAddress refused = unusedPort();
+
+    String refusedAtOnce = check(refused, null);
+    assertTrue(refusedAtOnce.startsWith("at once: failed: ") && refusedAtOnce.toLowerCase().contains("refused"),
+        refusedAtOnce);
+    assertEquals("at once: connected", check(up, null));
+    // the failure it expects comes from the selector, with the reason it was given (the JDK is not asked again)
+    assertEquals("later: failed: refused last time", check(refused, "refused last time"));
+    // an expectation never makes a failure of a connect that succeeds
+    assertEquals("later: connected", check(up, "refused last time"));
+    assertEquals(0, onLoop(done -> done.complete(loop.pendingTimers())));
+  }
+
+  /** One {@link Connector#check} without a timeout: how it ended, and whether before it returned. */
+  private String check(InetSocketAddress address, String expectedFailure) throws Exception {
+    CompletableFuture<String> ended = new CompletableFuture<>();
+    boolean[] returned = {false};
+    loop.execute(() -> {
+      Connector.check(loop, address, 0, new Connector.Callback() {
+        @Override
+        public void connected(SocketChannel channel, SelectionKey key) {
+          try {
+            channel.setOption(StandardSocketOptions.SO_LINGER, 0);
+            channel.close();
+          } catch (IOException e) {
+            ended.completeExceptionally(e);
+          }
+          ended.complete((returned[0] ? "later" : "at once") + ": connected");
+        }
+
+        @Override
+        public void failed(String reason, boolean timedOut) {
+          ended.complete((returned[0] ? "later" : "at once") + ": failed: " + reason);
+        }
+      }, false, expectedFailure);
+      returned[0] = true;
+    });
+    return ended.get(10, TimeUnit.SECONDS);
+  }
+
   /** {@code count} connects one after the other, each closed at once; completes with how many ended. */
   private void connectInTurn(InetSocketAddress address, int count, int ended, CompletableFuture<Integer> done) {
     if (ended == count) {
