@@ -50,11 +50,6 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
   private TimedOut timedOutOutcome;
   /** The last failure, handed out again while a backend fails the same way (a refused port, check after check). */
   private Failed lastFailed;
-  /**
-   * Why the last check's connect failed, when it did (an address's only: a name's failure may have been its lookup):
-   * the next check expects the same and does not ask the JDK why again ({@link Connector#check}).
-   */
-  private String connectFailure;
 
   private boolean finished = true;
   private Transport transport;
@@ -90,7 +85,6 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
     this.settings = settings;
     this.request = request == null ? null : ByteBuffer.wrap(request);
     this.tls = tls;
-    this.connectFailure = null;
     this.timedOutOutcome = new TimedOut(
         settings.kind().name().toLowerCase(Locale.ROOT) + " check timed out after " + settings.timeout().toMillis() + " ms");
   }
@@ -127,7 +121,7 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
     // a TCP check writes nothing: no TCP_NODELAY, one system call fewer per check; a local backend's check may be over
     // within this call
     Connector started = Connector.check(loop, target, ownTimeout ? timeout : 0, this,
-        settings.kind() != HealthCheckSettings.Kind.TCP, connectFailure);
+        settings.kind() != HealthCheckSettings.Kind.TCP);
     if (!finished) connector = started;
     releaseIfFinished();
   }
@@ -155,7 +149,6 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
   }
 
   private void onConnected(SocketChannel channel, SelectionKey key) {
-    connectFailure = null;
     this.channel = channel;
     this.key = key;
     openConnections.incrementAndGet();
@@ -258,7 +251,6 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
 
   @Override
   public void failed(String reason, boolean timedOut) {
-    connectFailure = timedOut || address == null ? null : reason;
     finish(timedOut ? timedOutOutcome : failed(reason));
     releaseIfFinished();
   }

@@ -33,25 +33,22 @@ public final class Connector implements EventLoop.Handler, Runnable {
   private final boolean noDelay;
   /** A health check's connect (see {@link #check}). */
   private final boolean check;
-  /** A check's expected failure: reported without asking the JDK (see {@link #check}); null to settle loopback at once. */
-  private final String expectedFailure;
   private SocketChannel channel;
   /** Null when the caller bounds the connect itself. */
   private EventLoop.Timer timeout;
   private long timeoutNanos;
   private boolean finished;
 
-  private Connector(EventLoop loop, Callback callback, boolean noDelay, boolean check, String expectedFailure) {
+  private Connector(EventLoop loop, Callback callback, boolean noDelay, boolean check) {
     this.loop = loop;
     this.callback = callback;
     this.noDelay = noDelay;
     this.check = check;
-    this.expectedFailure = expectedFailure;
   }
 
   /** Starts connecting; loop thread only. */
   public static Connector connect(EventLoop loop, InetSocketAddress address, long timeoutNanos, Callback callback) {
-    Connector connector = new Connector(loop, callback, true, false, null);
+    Connector connector = new Connector(loop, callback, true, false);
     connector.start(address, timeoutNanos);
     return connector;
   }
@@ -62,18 +59,15 @@ public final class Connector implements EventLoop.Handler, Runnable {
    * and saves a system call, for a check that sends nothing. {@code timeoutNanos} 0: no timeout of its own, the caller
    * bounds the connect (and cancels it), as checks do on their shared grid rather than with a timer per connect.
    *
-   * <p>The JDK tells a failed non-blocking connect only by throwing from {@code finishConnect} (an exception built in
-   * native code, with its stack trace: a fifth of a refused check's CPU), so a check that expects the failure it saw
-   * last time ({@code expectedFailure}, its reason) does not ask: it waits for the selector, which reports a failed
-   * connect as ready for reading too (the JDK marks every interest ready on an error or hang-up, and never a read while a
-   * connect is pending otherwise), and fails with that reason. A connect reset right after it was accepted counts as
-   * failed then too. Otherwise a connect to a loopback address, over (connected or refused) by the time the kernel's
-   * connect call returns, is settled at once, in this call (the callback may run before this returns), without a round
-   * through the selector (an epoll registration, a wake-up, a deregistration).
+   * <p>A connect to a loopback address is over (connected or refused) by the time the kernel's connect call returns, so
+   * it is settled at once, in this call (the callback may run before this returns), without a round through the
+   * selector (an epoll registration, a wake-up, a deregistration). A failed connect is learnt from {@code finishConnect}
+   * only: the selector reports it as ready for everything, as it reports a connect whose server spoke first (SSH,
+   * MySQL, SMTP greet at once), so readiness alone cannot tell a refusal from a greeting.
    */
   public static Connector check(EventLoop loop, InetSocketAddress address, long timeoutNanos, Callback callback,
-      boolean noDelay, String expectedFailure) {
-    Connector connector = new Connector(loop, callback, noDelay, true, expectedFailure);
+      boolean noDelay) {
+    Connector connector = new Connector(loop, callback, noDelay, true);
     connector.start(address, timeoutNanos);
     return connector;
   }
@@ -106,12 +100,10 @@ public final class Connector implements EventLoop.Handler, Runnable {
           address.getAddress() instanceof Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
       channel.configureBlocking(false);
       if (noDelay) channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-      if (channel.connect(address) || check && expectedFailure == null
-          && address.getAddress().isLoopbackAddress() && channel.finishConnect()) {
+      if (channel.connect(address) || check && address.getAddress().isLoopbackAddress() && channel.finishConnect()) {
         succeed(loop.register(channel, 0, null));
       } else {
-        loop.register(channel, expectedFailure == null ? SelectionKey.OP_CONNECT
-            : SelectionKey.OP_CONNECT | SelectionKey.OP_READ, this);
+        loop.register(channel, SelectionKey.OP_CONNECT, this);
       }
     } catch (IOException e) {
       fail(Failures.describe(e), false);
@@ -120,10 +112,6 @@ public final class Connector implements EventLoop.Handler, Runnable {
 
   @Override
   public void ready(SelectionKey key) {
-    if (expectedFailure != null && key.isReadable()) {
-      fail(expectedFailure, false);
-      return;
-    }
     try {
       if (channel.finishConnect()) {
         key.interestOps(0);

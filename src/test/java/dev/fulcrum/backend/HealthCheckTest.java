@@ -169,4 +169,38 @@ class HealthCheckTest {
       kit.stop(actor);
     }
   }
+
+  @Test
+  void aBackendThatSpeaksFirstComesUpAfterItWasRefused() throws Exception {
+    int port = dev.fulcrum.testing.TestConfig.freePort();
+    HealthCheckSettings check = new HealthCheckSettings(
+        HealthCheckSettings.Kind.TCP, "/", 200, Optional.empty(), INTERVAL, Duration.ofMillis(500), 1, 1);
+    TestProbe<BackendActor.Transition> router = kit.createTestProbe();
+    ActorRef<BackendActor.Command> backend = checking("127.0.0.1:" + port, check, new BackendStats(), router);
+    java.util.List<java.net.Socket> greeted = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try {
+      next(router, Health.DOWN);
+      // An SSH, MySQL or SMTP server greets as it accepts: its greeting may be waiting, with the connect's completion,
+      // when the check's loop next looks (a selector then reports the connect ready for reading too, as a refusal is).
+      try (java.net.ServerSocket server = new java.net.ServerSocket()) {
+        server.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+        Thread greeter = new Thread(() -> {
+          try {
+            while (true) {
+              java.net.Socket socket = server.accept();
+              greeted.add(socket);
+              socket.getOutputStream().write("SSH-2.0-fulcrum-test\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            }
+          } catch (java.io.IOException closed) {
+            // the test is over
+          }
+        }, "greeting-backend");
+        greeter.start();
+        next(router, Health.UP);
+      }
+    } finally {
+      kit.stop(backend);
+      for (java.net.Socket socket : greeted) socket.close();
+    }
+  }
 }
