@@ -36,10 +36,11 @@ import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * HTTPS listeners of both engines, on both TLS providers, count refused handshakes as TCP listeners do ({@code termination="tls-refused"},
- * here in {@code fulcrum_http_terminations_total}) and bound the handshake by {@code tls.handshake-timeout}: a client
- * that trickles its hello in a byte at a time is closed at the timeout (the pekko engine at its first byte after it),
- * well before the idle timeout, and counted; a client that completes its handshake is not.
+ * HTTPS listeners of both engines, on both TLS providers, count refused handshakes as TCP listeners do
+ * ({@code termination="tls-refused"}, here in {@code fulcrum_http_terminations_total}) and bound the handshake by
+ * {@code tls.handshake-timeout}: a client that trickles its hello in a byte at a time is closed at the timeout (the
+ * pekko engine at its first byte after it), well before the idle timeout, and counted; a client that completes its
+ * handshake is not, and its "Connection: close" answer ends with the connection.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ParameterizedClass(name = "engine = {0}, provider = {1}")
