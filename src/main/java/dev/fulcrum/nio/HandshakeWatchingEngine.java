@@ -6,14 +6,15 @@ import java.util.function.BiFunction;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
 
 /**
  * An engine that knows whether its handshake completed: the wrapped engine said so by a FINISHED result, which
- * SSLEngine's contract reports exactly once. The session's protocol cannot tell: JSSE names the protocol as soon as
+ * SSLEngine reports once a handshake is done. The session's protocol cannot tell: JSSE names the protocol as soon as
  * it chose one, mid-handshake, and Conscrypt names one on a session whose handshake it refused. Everything else is
- * the wrapped engine's.
+ * the wrapped engine's, but for a server's: it refuses renegotiation.
  */
 public class HandshakeWatchingEngine extends SSLEngine {
   private final SSLEngine engine;
@@ -37,7 +38,26 @@ public class HandshakeWatchingEngine extends SSLEngine {
 
   @Override
   public SSLEngineResult unwrap(ByteBuffer src, ByteBuffer[] dsts, int offset, int length) throws SSLException {
-    return seen(engine.unwrap(src, dsts, offset, length));
+    boolean established = finished;
+    SSLEngineResult result = seen(engine.unwrap(src, dsts, offset, length));
+    if (established && renegotiating(result)) {
+      engine.closeOutbound();
+      throw new SSLHandshakeException("TLS renegotiation refused");
+    }
+    return result;
+  }
+
+  /**
+   * A client's hello after the handshake, on TLS 1.2 (1.3 has no renegotiation; its key updates are not one): a
+   * full handshake's cost at the client's will, which Conscrypt refuses and JSSE serves unless told otherwise, and
+   * only JVM-wide (a system property read once).
+   */
+  private boolean renegotiating(SSLEngineResult result) {
+    SSLEngineResult.HandshakeStatus status = result.getHandshakeStatus();
+    return !engine.getUseClientMode()
+        && status != SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING
+        && status != SSLEngineResult.HandshakeStatus.FINISHED
+        && !"TLSv1.3".equals(engine.getSession().getProtocol());
   }
 
   private SSLEngineResult seen(SSLEngineResult result) {

@@ -40,7 +40,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * ({@code termination="tls-refused"}, here in {@code fulcrum_http_terminations_total}) and bound the handshake by
  * {@code tls.handshake-timeout}: a client that trickles its hello in a byte at a time is closed at the timeout (the
  * pekko engine at its first byte after it), well before the idle timeout, and counted; a client that completes its
- * handshake is not, and its "Connection: close" answer ends with the connection.
+ * handshake is not, and its "Connection: close" answer ends with the connection. A TLS 1.2 client's renegotiation
+ * is refused (Conscrypt does; JSSE would serve it).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ParameterizedClass(name = "engine = {0}, provider = {1}")
@@ -134,6 +135,26 @@ class HttpTlsRefusalsTest {
     }
     awaitRefused(before + 4, "plain HTTP after a completed handshake");
     assertEquals(before + 4, refused(scrape()), "a completed handshake is not a refusal");
+  }
+
+  @Test
+  void aRenegotiationIsRefusedAndTheConnectionClosed() throws Exception {
+    try (SSLSocket client = TlsClients.connect(dir.resolve("h.pem"), port, "h.example")) {
+      javax.net.ssl.SSLParameters parameters = client.getSSLParameters();
+      parameters.setProtocols(new String[] {"TLSv1.2"}); // TLS 1.3 has no renegotiation
+      client.setSSLParameters(parameters);
+      client.startHandshake();
+      boolean refused;
+      try {
+        client.startHandshake(); // a second hello on the established connection
+        client.getOutputStream().write("GET / HTTP/1.1\r\nHost: h.example\r\nConnection: close\r\n\r\n"
+            .getBytes(StandardCharsets.ISO_8859_1));
+        refused = client.getInputStream().read() < 0;
+      } catch (IOException alertOrReset) {
+        refused = true;
+      }
+      assertTrue(refused, "renegotiated, and answered");
+    }
   }
 
   private static void drain(InputStream in) throws IOException {
