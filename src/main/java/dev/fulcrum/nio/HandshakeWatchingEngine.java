@@ -14,12 +14,15 @@ import javax.net.ssl.SSLSession;
  * An engine that knows whether its handshake completed: the wrapped engine said so by a FINISHED result, which
  * SSLEngine reports once a handshake is done. The session's protocol cannot tell: JSSE names the protocol as soon as
  * it chose one, mid-handshake, and Conscrypt names one on a session whose handshake it refused. Everything else is
- * the wrapped engine's, but for a server's: it refuses renegotiation.
+ * the wrapped engine's, but for two answers made those of JSSE whatever the provider (Pekko's TLS stage was written
+ * against JSSE's), and a server's refusal of renegotiation.
  */
 public class HandshakeWatchingEngine extends SSLEngine {
   private final SSLEngine engine;
   /** Confined to the caller that drives the engine (one at a time, as SSLEngine's contract asks anyway). */
   private boolean finished;
+  /** closeOutbound was called: a close_notify waits to be wrapped until the engine's outbound is done. */
+  private boolean closing;
 
   public HandshakeWatchingEngine(SSLEngine engine) {
     super(engine.getPeerHost(), engine.getPeerPort());
@@ -82,6 +85,7 @@ public class HandshakeWatchingEngine extends SSLEngine {
 
   @Override
   public void closeOutbound() {
+    closing = true;
     engine.closeOutbound();
   }
 
@@ -137,7 +141,13 @@ public class HandshakeWatchingEngine extends SSLEngine {
 
   @Override
   public SSLEngineResult.HandshakeStatus getHandshakeStatus() {
-    return engine.getHandshakeStatus();
+    SSLEngineResult.HandshakeStatus status = engine.getHandshakeStatus();
+    // a close_notify waits to be wrapped: JSSE says NEED_WRAP, Conscrypt NOT_HANDSHAKING, and Pekko's TLS stage wraps
+    // (and then closes the connection) only on NEED_WRAP: a "Connection: close" answer stayed open with Conscrypt
+    if (closing && status == SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING && !engine.isOutboundDone()) {
+      return SSLEngineResult.HandshakeStatus.NEED_WRAP;
+    }
+    return status;
   }
 
   @Override

@@ -15,11 +15,10 @@ import javax.net.ssl.SSLHandshakeException;
  * is thus closed at its first byte after the timeout; one that sends nothing more is left to the listener's idle
  * timeout.
  *
- * <p>Pekko's stage closes the connection only once the engine says it is done, and its TLS code was written against
- * JSSE's answers: Conscrypt's differ after {@code closeOutbound} (below), so what the stage is told is made the same
- * for both providers. Past the timeout the engine says it is over in both directions at once, whatever the wrapped
- * one would say after a close in mid-handshake (JSSE throws from {@code closeInbound}, which fails the stage;
- * Conscrypt keeps a close_notify that the stage, still awaiting the client's next handshake message, never wraps).
+ * <p>Pekko's stage closes the connection only once the engine says it is done. Past the timeout the engine says it is
+ * over in both directions at once, whatever the wrapped one would say after a close in mid-handshake (JSSE throws
+ * from {@code closeInbound}, which fails the stage; Conscrypt keeps a close_notify that the stage, still awaiting the
+ * client's next handshake message, never wraps).
  */
 public final class HandshakeBoundEngine extends HandshakeWatchingEngine {
   /** Hears a refused handshake once, with the reason. */
@@ -36,8 +35,6 @@ public final class HandshakeBoundEngine extends HandshakeWatchingEngine {
   /** Confined to the stage that drives the engine (one thread at a time, as SSLEngine's contract asks anyway). */
   private boolean told;
   private boolean timedOut;
-  /** closeOutbound was called: the engine has a close_notify to send. */
-  private boolean closing;
 
   public HandshakeBoundEngine(SSLEngine engine, java.time.Duration timeout, Refused refused) {
     super(engine);
@@ -73,7 +70,6 @@ public final class HandshakeBoundEngine extends HandshakeWatchingEngine {
     if (timedOut) return true;
     if (handshakeFinished() || System.nanoTime() - deadline < 0) return false;
     timedOut = true;
-    closing = true;
     String reason = "the TLS handshake did not complete within " + timeoutMs + " ms";
     fail(reason);
     super.closeOutbound();
@@ -108,20 +104,7 @@ public final class HandshakeBoundEngine extends HandshakeWatchingEngine {
   }
 
   @Override
-  public void closeOutbound() {
-    closing = true;
-    super.closeOutbound();
-  }
-
-  @Override
   public SSLEngineResult.HandshakeStatus getHandshakeStatus() {
-    if (timedOut) return SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING;
-    SSLEngineResult.HandshakeStatus status = super.getHandshakeStatus();
-    // a close_notify waits to be wrapped: JSSE says NEED_WRAP, Conscrypt NOT_HANDSHAKING, and Pekko's stage wraps
-    // (and then closes the connection) only on NEED_WRAP: without this, a "Connection: close" answer stayed open
-    if (closing && status == SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING && !super.isOutboundDone()) {
-      return SSLEngineResult.HandshakeStatus.NEED_WRAP;
-    }
-    return status;
+    return timedOut ? SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING : super.getHandshakeStatus();
   }
 }

@@ -111,6 +111,18 @@ class TcpTlsTest {
   }
 
   @Test
+  void theClientSeesTheEndWhenTheBackendCloses() throws Exception {
+    try (SSLSocket socket = TlsClients.connect(dir.resolve("l4.pem"), port, "l4.example")) {
+      socket.getOutputStream().write("bye".getBytes(StandardCharsets.UTF_8));
+      assertEquals("bye", new String(socket.getInputStream().readNBytes(3), StandardCharsets.UTF_8));
+      // TLS 1.3 half-close: the backend gets the end of the client's bytes and closes its side in turn, which the
+      // listener must pass on as the end (its close_notify, then FIN), not leave the client waiting
+      socket.shutdownOutput();
+      assertEquals(-1, socket.getInputStream().read());
+    }
+  }
+
+  @Test
   void plainTextOnTheTlsPortIsClosedCountedAndNotForwarded() throws Exception {
     long before = refusals();
     assertClosedAfter("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
