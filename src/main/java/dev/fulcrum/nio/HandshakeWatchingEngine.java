@@ -57,7 +57,9 @@ public class HandshakeWatchingEngine extends SSLEngine {
    */
   private boolean renegotiating(SSLEngineResult result) {
     SSLEngineResult.HandshakeStatus status = result.getHandshakeStatus();
+    // a close_notify's unwrap (CLOSED, then NEED_WRAP for the answer) is no renegotiation
     return !engine.getUseClientMode()
+        && result.getStatus() == SSLEngineResult.Status.OK
         && status != SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING
         && status != SSLEngineResult.HandshakeStatus.FINISHED
         && !"TLSv1.3".equals(engine.getSession().getProtocol());
