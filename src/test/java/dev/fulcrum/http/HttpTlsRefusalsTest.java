@@ -138,6 +138,19 @@ class HttpTlsRefusalsTest {
   }
 
   @Test
+  void tls10AndSslv2HellosAreRefusedAndCounted() throws Exception {
+    double before = refused(scrape());
+    for (byte[] hello : java.util.List.of(TlsClients.oldClientHello(1), TlsClients.sslv2ClientHello())) {
+      try (Socket old = new Socket("127.0.0.1", port)) {
+        old.setSoTimeout(10_000);
+        old.getOutputStream().write(hello);
+        drain(old.getInputStream());
+      }
+    }
+    awaitRefused(before + 2, "a TLS 1.0 and an SSLv2 hello");
+  }
+
+  @Test
   void aRenegotiationIsRefusedAndTheConnectionClosed() throws Exception {
     try (SSLSocket client = TlsClients.connect(dir.resolve("h.pem"), port, "h.example")) {
       javax.net.ssl.SSLParameters parameters = client.getSSLParameters();
