@@ -197,11 +197,7 @@ final class ProbeConnection implements Connector.Callback, EventLoop.Handler {
   /** A gRPC check offers only h2 by ALPN: gRPC servers refuse a TLS connection that did not choose it. */
   private Transport tlsTransport() {
     if (settings.kind() != HealthCheckSettings.Kind.GRPC) return tls.clientTransport(channel, host, port);
-    javax.net.ssl.SSLEngine engine = tls.newEngine(host, port);
-    javax.net.ssl.SSLParameters parameters = engine.getSSLParameters();
-    parameters.setApplicationProtocols(new String[] {"h2"});
-    engine.setSSLParameters(parameters);
-    return Transport.tls(tlschannel.ClientTlsChannel.newBuilder(channel, engine).build(), channel);
+    return tls.clientTransport(channel, host, port, "h2");
   }
 
   private void startGrpc() throws IOException {

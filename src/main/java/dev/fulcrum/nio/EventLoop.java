@@ -179,11 +179,31 @@ public final class EventLoop implements Runnable {
     return tlsBuffers;
   }
 
+  /** A step of I/O work, such as a TLS handshake's. */
+  public interface Step {
+    void run() throws IOException;
+  }
+
   /**
-   * Whether a TLS handshake may go on in this turn. When not, the handler leaves its socket unread: the selector,
-   * level-triggered, reports it again at the next turn, after the requests that are ready then. Loop thread only.
+   * Runs a step of a TLS handshake if the turn's share of handshake time is not spent, and counts its time against
+   * it: a handshake costs as much as dozens of requests, so a burst of new connections must not hold the open ones up.
+   * False when the step was not run: the handler then leaves its socket unread, and the selector, level-triggered,
+   * reports it again at the next turn, after the requests that are ready then. Every turn allows one step. Loop thread
+   * only; one rule for every listener that terminates TLS (HTTP and L4).
    */
-  public boolean mayHandshake() {
+  public boolean handshakeStep(Step step) throws IOException {
+    if (!mayHandshake()) return false;
+    long began = System.nanoTime();
+    try {
+      step.run();
+    } finally {
+      handshakeTook(System.nanoTime() - began);
+    }
+    return true;
+  }
+
+  /** Whether the turn's share of handshake time is not spent yet (see {@link #handshakeStep}). */
+  boolean mayHandshake() {
     return handshakeNanos < HANDSHAKE_NANOS_PER_TURN;
   }
 
@@ -192,8 +212,8 @@ public final class EventLoop implements Runnable {
     return turns;
   }
 
-  /** A handshake step took this long (see {@link #mayHandshake}). */
-  public void handshakeTook(long nanos) {
+  /** A handshake step took this long (see {@link #handshakeStep}). */
+  void handshakeTook(long nanos) {
     handshakeNanos += nanos;
   }
 

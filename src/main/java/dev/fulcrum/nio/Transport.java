@@ -4,9 +4,15 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.nio.channels.SocketChannel;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSession;
+import tlschannel.BufferAllocator;
+import tlschannel.ClientTlsChannel;
 import tlschannel.NeedsReadException;
 import tlschannel.NeedsWriteException;
+import tlschannel.ServerTlsChannel;
 import tlschannel.TlsChannel;
 
 /**
@@ -71,8 +77,25 @@ public abstract class Transport {
     return new Plain(channel);
   }
 
-  public static Transport tls(TlsChannel tls, SocketChannel channel) {
-    return new Tls(tls, channel);
+  /**
+   * TLS as the server, over {@code in} (the socket, or the socket behind bytes read already); the engine is made once
+   * the client's hello arrived, and the handshake begins with the first read.
+   */
+  public static Transport tlsServer(ByteChannel in, SocketChannel socket, SSLContext context,
+      Supplier<SSLEngine> engines, BufferAllocator encryptedBuffers) {
+    Tls transport = new Tls(socket);
+    transport.start(ServerTlsChannel.newBuilder(in, context)
+        .withEngineFactory(ignored -> transport.watch(engines.get()))
+        .withEncryptedBufferAllocator(encryptedBuffers)
+        .build());
+    return transport;
+  }
+
+  /** TLS as the client, over a connected socket: the caller drives the handshake ({@link #handshake()}). */
+  public static Transport tlsClient(SocketChannel socket, SSLEngine engine) {
+    Tls transport = new Tls(socket);
+    transport.start(ClientTlsChannel.newBuilder(socket, transport.watch(engine)).build());
+    return transport;
   }
 
   private static class Plain extends Transport {
@@ -129,24 +152,40 @@ public abstract class Transport {
   }
 
   private static final class Tls extends Transport {
-    private final TlsChannel tls;
+    private enum Phase { HANDSHAKING, ESTABLISHED }
+
+    private TlsChannel tls;
     private final SocketChannel channel;
+    /** Null until a server's engine is made (with the client's hello). */
+    private HandshakeWatchingEngine engine;
+    private Phase phase = Phase.HANDSHAKING;
     private boolean wantsWrite;
-    private boolean handshaken;
     private boolean writePending;
 
-    Tls(TlsChannel tls, SocketChannel channel) {
-      this.tls = tls;
+    Tls(SocketChannel channel) {
       this.channel = channel;
+    }
+
+    void start(TlsChannel tls) {
+      this.tls = tls;
+    }
+
+    HandshakeWatchingEngine watch(SSLEngine made) {
+      engine = new HandshakeWatchingEngine(made);
+      return engine;
+    }
+
+    /** Whether the engine reported its handshake finished (not undone by a later close). */
+    private boolean established() {
+      if (phase == Phase.HANDSHAKING && engine != null && engine.handshakeFinished()) phase = Phase.ESTABLISHED;
+      return phase == Phase.ESTABLISHED;
     }
 
     @Override
     public int read(ByteBuffer into) throws IOException {
       wantsWrite = false;
       try {
-        int n = tls.read(into);
-        handshaken = true;
-        return n;
+        return tls.read(into);
       } catch (NeedsReadException e) {
         return 0;
       } catch (NeedsWriteException e) {
@@ -193,7 +232,7 @@ public abstract class Transport {
     @Override
     public String applicationProtocol() {
       if (session() == null) return null;
-      String chosen = tls.getSslEngine().getApplicationProtocol();
+      String chosen = engine.getApplicationProtocol();
       return chosen == null || chosen.isEmpty() ? null : chosen;
     }
 
@@ -228,10 +267,9 @@ public abstract class Transport {
         wantsWrite = true;
         return false;
       }
-      // tls-channel also returns when JSSE ended the handshake with an alert of its own (a hello it refuses): the
-      // reason waits in the engine, and comes out of the next read
-      javax.net.ssl.SSLEngine engine = tls.getSslEngine();
-      if (engine.isOutboundDone() || "NONE".equals(engine.getSession().getProtocol())) {
+      // tls-channel also returns when the engine ended the handshake with an alert of its own (a hello it refuses):
+      // the reason waits in the engine, and comes out of the next read
+      if (!established()) {
         try {
           tls.read(ByteBuffer.allocate(1));
         } catch (NeedsReadException | NeedsWriteException e) {
@@ -239,7 +277,6 @@ public abstract class Transport {
         }
         throw new javax.net.ssl.SSLHandshakeException("the TLS handshake ended without a session");
       }
-      handshaken = true;
       return true;
     }
 
@@ -255,14 +292,7 @@ public abstract class Transport {
 
     @Override
     public SSLSession session() {
-      if (!handshaken) {
-        // done when the engine has a session, even before the first byte of data was read; a server's engine is
-        // made only once the hello (and its SNI) arrived
-        javax.net.ssl.SSLEngine engine = tls.getSslEngine();
-        if (engine == null || "NONE".equals(engine.getSession().getProtocol())) return null;
-        handshaken = true;
-      }
-      return tls.getSslEngine().getSession();
+      return established() ? engine.getSession() : null;
     }
   }
 

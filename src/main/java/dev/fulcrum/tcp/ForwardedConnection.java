@@ -315,7 +315,8 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
       return;
     }
     if (phase == Phase.HANDSHAKE) {
-      handshake();
+      // past the turn's share of handshake time, a handshake waits for the next turn, its socket unread (as HTTP's)
+      loop.handshakeStep(this::handshake);
       return;
     }
     if (phase == Phase.BACKEND_HANDSHAKE) {

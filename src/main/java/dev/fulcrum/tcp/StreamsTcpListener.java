@@ -146,7 +146,10 @@ final class StreamsTcpListener extends CountingTcpListener {
         .via(client.flow());
     Flow<ByteString, ByteString, NotUsed> decrypted = Flow.of(ByteString.class)
         .<TLSProtocol.SslTlsOutbound>map(TLSProtocol.SendBytes::new)
-        .via(TLS.create(tls::newServerEngine, session -> handshake.done = true, TLSClosing.eagerClose()).join(network))
+        // wrapped as the pekko HTTP engine's are: Pekko's stage would never send Conscrypt's close_notify (the client
+        // was not told the backend closed), and JSSE would serve a renegotiation
+        .via(TLS.create(() -> new dev.fulcrum.nio.HandshakeWatchingEngine(tls.newServerEngine()),
+            session -> handshake.done = true, TLSClosing.eagerClose()).join(network))
         .collect(new scala.PartialFunction<TLSProtocol.SslTlsInbound, ByteString>() {
           @Override
           public boolean isDefinedAt(TLSProtocol.SslTlsInbound in) {

@@ -17,7 +17,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.TrustManagerFactory;
-import tlschannel.ClientTlsChannel;
 
 /**
  * TLS from Fulcrum to one pool's backends, for every engine and for health checks: the backend's chain is verified
@@ -130,7 +129,7 @@ public final class BackendTls {
 
   /** A TLS client transport over a connected socket of the nio engine; its handshake is driven by the caller. */
   public Transport clientTransport(SocketChannel channel, String host, int port) {
-    return Transport.tls(ClientTlsChannel.newBuilder(channel, newEngine(host, port)).build(), channel);
+    return Transport.tlsClient(channel, newEngine(host, port));
   }
 
   /** As {@link #clientTransport}, offering only {@code alpn} (e.g. {@code h2}) by ALPN. */
@@ -139,7 +138,7 @@ public final class BackendTls {
     SSLParameters parameters = engine.getSSLParameters();
     parameters.setApplicationProtocols(new String[] {alpn});
     engine.setSSLParameters(parameters);
-    return Transport.tls(ClientTlsChannel.newBuilder(channel, engine).build(), channel);
+    return Transport.tlsClient(channel, engine);
   }
 
   public SSLContext sslContext() {

@@ -148,10 +148,7 @@ public final class TlsContext {
    */
   public dev.fulcrum.nio.Transport serverTransport(java.nio.channels.ByteChannel in, java.nio.channels.SocketChannel socket,
       tlschannel.BufferAllocator encryptedBuffers) {
-    return dev.fulcrum.nio.Transport.tls(tlschannel.ServerTlsChannel.newBuilder(in, context)
-        .withEngineFactory(ignored -> newServerEngine())
-        .withEncryptedBufferAllocator(encryptedBuffers)
-        .build(), socket);
+    return dev.fulcrum.nio.Transport.tlsServer(in, socket, context, this::newServerEngine, encryptedBuffers);
   }
 
   /** The listener's protocols, suites and client authentication, on parameters of an engine of its context. */

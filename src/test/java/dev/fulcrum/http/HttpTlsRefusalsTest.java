@@ -33,19 +33,22 @@ import org.junit.jupiter.params.AfterParameterizedClassInvocation;
 import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * HTTPS listeners of both engines count refused handshakes as TCP listeners do ({@code termination="tls-refused"},
- * here in {@code fulcrum_http_terminations_total}) and bound the handshake by {@code tls.handshake-timeout}: a client
- * that trickles its hello in a byte at a time is closed at the timeout (the pekko engine at its first byte after it),
- * well before the idle timeout, and counted; a client that completes its handshake is not.
+ * HTTPS listeners of both engines, on both TLS providers, count refused handshakes as TCP listeners do
+ * ({@code termination="tls-refused"}, here in {@code fulcrum_http_terminations_total}) and bound the handshake by
+ * {@code tls.handshake-timeout}: a client that trickles its hello in a byte at a time is closed at the timeout (the
+ * pekko engine at its first byte after it), well before the idle timeout, and counted; a client that completes its
+ * handshake is not, and its "Connection: close" answer ends with the connection. A TLS 1.2 client's renegotiation
+ * is refused (Conscrypt does; JSSE would serve it).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@ParameterizedClass(name = "engine = {0}")
-@ValueSource(strings = {"nio", "pekko"})
+@ParameterizedClass(name = "engine = {0}, provider = {1}")
+@CsvSource({"nio, conscrypt", "nio, jdk", "pekko, conscrypt", "pekko, jdk"})
 class HttpTlsRefusalsTest {
-  @Parameter String engine;
+  @Parameter(0) String engine;
+  @Parameter(1) String provider;
 
   private Path dir;
   private Fulcrum fulcrum;
@@ -64,11 +67,9 @@ class HttpTlsRefusalsTest {
         fulcrum.pools.none.backends = ["127.0.0.1:1"]
         fulcrum.listeners.http.https {
           bind = "127.0.0.1:0", engine = %s, routes = [{pool = none}], client-idle-timeout = 30s
-          # JSSE: with Conscrypt (the default) a refused TLS 1.1 hello is not yet counted, and the pekko engine's
-          # trickle bound does not close the connection (open, see the session 6 note)
-          tls { certificates = [{cert = "%s", key = "%s"}], handshake-timeout = 1s, provider = jdk }
+          tls { certificates = [{cert = "%s", key = "%s"}], handshake-timeout = 1s, provider = %s }
         }
-        """.formatted(engine, dir.resolve("h.pem"), dir.resolve("h.key"))));
+        """.formatted(engine, dir.resolve("h.pem"), dir.resolve("h.key"), provider)));
     port = fulcrum.httpListener("https").localAddress().getPort();
   }
 
@@ -134,6 +135,39 @@ class HttpTlsRefusalsTest {
     }
     awaitRefused(before + 4, "plain HTTP after a completed handshake");
     assertEquals(before + 4, refused(scrape()), "a completed handshake is not a refusal");
+  }
+
+  @Test
+  void tls10AndSslv2HellosAreRefusedAndCounted() throws Exception {
+    double before = refused(scrape());
+    for (byte[] hello : java.util.List.of(TlsClients.oldClientHello(1), TlsClients.sslv2ClientHello())) {
+      try (Socket old = new Socket("127.0.0.1", port)) {
+        old.setSoTimeout(10_000);
+        old.getOutputStream().write(hello);
+        drain(old.getInputStream());
+      }
+    }
+    awaitRefused(before + 2, "a TLS 1.0 and an SSLv2 hello");
+  }
+
+  @Test
+  void aRenegotiationIsRefusedAndTheConnectionClosed() throws Exception {
+    try (SSLSocket client = TlsClients.connect(dir.resolve("h.pem"), port, "h.example")) {
+      javax.net.ssl.SSLParameters parameters = client.getSSLParameters();
+      parameters.setProtocols(new String[] {"TLSv1.2"}); // TLS 1.3 has no renegotiation
+      client.setSSLParameters(parameters);
+      client.startHandshake();
+      boolean refused;
+      try {
+        client.startHandshake(); // a second hello on the established connection
+        client.getOutputStream().write("GET / HTTP/1.1\r\nHost: h.example\r\nConnection: close\r\n\r\n"
+            .getBytes(StandardCharsets.ISO_8859_1));
+        refused = client.getInputStream().read() < 0;
+      } catch (IOException alertOrReset) {
+        refused = true;
+      }
+      assertTrue(refused, "renegotiated, and answered");
+    }
   }
 
   private static void drain(InputStream in) throws IOException {

@@ -134,6 +134,40 @@ class EventLoopTest {
     assertEquals(List.of(true, true, false, true), seen.get(5, TimeUnit.SECONDS));
   }
 
+  @Test
+  void aHandshakeStepPastTheTurnsShareIsNotRunUntilTheNextTurn() throws Exception {
+    CompletableFuture<List<String>> seen = new CompletableFuture<>();
+    loop.execute(() -> {
+      List<String> log = new ArrayList<>();
+      try {
+        // the first step of a turn always runs, and what it cost is counted against the turn (a failed step too)
+        log.add("first " + loop.handshakeStep(() -> {
+          log.add("first ran");
+          loop.handshakeTook(EventLoop.HANDSHAKE_NANOS_PER_TURN);
+          throw new java.io.IOException("refused");
+        }));
+      } catch (java.io.IOException e) {
+        log.add("first threw " + e.getMessage());
+      }
+      try {
+        log.add("second " + loop.handshakeStep(() -> log.add("second ran")));
+        long turn = loop.turn();
+        laterTurn(turn, () -> {
+          try {
+            log.add("next turn " + loop.handshakeStep(() -> log.add("next turn ran")));
+          } catch (java.io.IOException e) {
+            log.add("next turn threw");
+          }
+          seen.complete(log);
+        });
+      } catch (java.io.IOException e) {
+        seen.completeExceptionally(e);
+      }
+    });
+    assertEquals(List.of("first ran", "first threw refused", "second false", "next turn ran", "next turn true"),
+        seen.get(5, TimeUnit.SECONDS));
+  }
+
   /** Runs the task in a turn after {@code turn}: a timer a millisecond away, again until the turn is another. */
   private void laterTurn(long turn, Runnable task) {
     loop.schedule(TimeUnit.MILLISECONDS.toNanos(1), () -> {

@@ -60,6 +60,7 @@ class TcpTlsTest {
       for (int n; (n = in.read(buffer)) > 0; ) {
         forwarded.addAndGet(n);
         socket.getOutputStream().write(buffer, 0, n);
+        if (new String(buffer, 0, n, StandardCharsets.UTF_8).equals("bye")) break; // the backend closes first
       }
       socket.shutdownOutput();
     });
@@ -108,6 +109,18 @@ class TcpTlsTest {
     // larger than one TLS record each way
     String big = "x".repeat(100_000);
     assertEquals(big, echo(big));
+  }
+
+  @Test
+  void theClientSeesTheEndWhenTheBackendCloses() throws Exception {
+    try (SSLSocket socket = TlsClients.connect(dir.resolve("l4.pem"), port, "l4.example")) {
+      socket.getOutputStream().write("bye".getBytes(StandardCharsets.UTF_8));
+      assertEquals("bye", new String(socket.getInputStream().readNBytes(3), StandardCharsets.UTF_8));
+      // the backend ended its side after "bye": the listener must pass that on as the end (its close_notify), not
+      // leave the client waiting
+      socket.setSoTimeout(5_000);
+      assertEquals(-1, socket.getInputStream().read());
+    }
   }
 
   @Test

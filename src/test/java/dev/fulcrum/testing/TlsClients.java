@@ -69,10 +69,15 @@ public final class TlsClients {
    * JDK would send, since TLS 1.1 is disabled in it.
    */
   public static byte[] tls11ClientHello() {
+    return oldClientHello(2);
+  }
+
+  /** As {@link #tls11ClientHello}, of TLS 1.{@code minor - 1} (1: TLS 1.0). */
+  public static byte[] oldClientHello(int minor) {
     byte[] body = new byte[2 + 32 + 1 + 2 + 2 + 1 + 1];
     int i = 0;
     body[i++] = 3;
-    body[i++] = 2; // TLS 1.1
+    body[i++] = (byte) minor;
     for (int r = 0; r < 32; r++) body[i++] = (byte) r;
     body[i++] = 0; // no session id
     body[i++] = 0;
@@ -93,5 +98,27 @@ public final class TlsClients {
     record[8] = (byte) body.length;
     System.arraycopy(body, 0, record, 9, body.length);
     return record;
+  }
+
+  /** An SSLv2-format ClientHello (offering SSL 2.0, one SSLv2 suite), as very old clients and scanners send it. */
+  public static byte[] sslv2ClientHello() {
+    byte[] hello = new byte[2 + 9 + 3 + 16];
+    int i = 0;
+    hello[i++] = (byte) 0x80; // two-byte header, no padding
+    hello[i++] = (byte) (hello.length - 2);
+    hello[i++] = 1; // CLIENT-HELLO
+    hello[i++] = 0;
+    hello[i++] = 2; // SSL 2.0
+    hello[i++] = 0;
+    hello[i++] = 3; // cipher specs: one
+    hello[i++] = 0;
+    hello[i++] = 0; // no session id
+    hello[i++] = 0;
+    hello[i++] = 16; // challenge
+    hello[i++] = 1;
+    hello[i++] = 0;
+    hello[i++] = (byte) 0x80; // SSL_CK_RC4_128_WITH_MD5
+    for (int r = 0; r < 16; r++) hello[i++] = (byte) r;
+    return hello;
   }
 }

@@ -183,16 +183,10 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   @Override
   public void ready(SelectionKey key) throws IOException {
     if (state == State.CLOSED) return;
-    if (handshaking()) {
-      // a handshake costs as much as dozens of requests: past the turn's share it waits, its socket unread, for the
-      // next turn (the selector reports it again), so a burst of new connections does not hold the open ones up
-      if (!loop.mayHandshake()) return;
-      long began = System.nanoTime();
-      serve(key.readyOps());
-      loop.handshakeTook(System.nanoTime() - began);
-      return;
-    }
-    serve(key.readyOps());
+    int ops = key.readyOps();
+    // past the turn's share of handshake time, a handshake waits for the next turn, its socket unread
+    if (handshaking()) loop.handshakeStep(() -> serve(ops));
+    else serve(ops);
   }
 
   /** TLS is still being negotiated: the listener has TLS and the connection no session yet. */
