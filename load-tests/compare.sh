@@ -27,10 +27,11 @@
 # medians of the per-round ratios to HAProxy of the same layer (TLS: haproxy-tls). Raw wrk output and results.csv
 # stay in the work dir.
 #
-# Env: DURATION (s per measured run, 5), ROUNDS (3), CONNS (64, keepalive and close), BIG_CONNS (8), CROWD_CONNS
-# (4000; the open-file limit must hold them: ulimit -n), WARMUP (s of
+# Env: DURATION (s per measured run, 5), ROUNDS (3), CONNS (64, keepalive, close and the TLS scenarios), BIG_CONNS
+# (8), CROWD_CONNS (4000; the open-file limit must hold them: ulimit -n), WARMUP (s of
 # discarded load for Fulcrum per scenario and layer, 15), PEER_WARMUP (same for the peers, 2), SCENARIOS ("keepalive
-# close big"), LAYERS ("l7 l4"), JAVA_OPTS (extra JVM flags for Fulcrum), BACKEND_PORTS ("9001 9002 9003").
+# close big"; also crowd, tls-keepalive, tls-close), LAYERS ("l7 l4", plain scenarios only), JAVA_OPTS (extra JVM
+# flags for Fulcrum), BACKEND_PORTS ("9001 9002 9003").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -396,6 +397,7 @@ $(awk -v a="$h0" -v b="$h1" 'BEGIN {split(a, x, " "); split(b, y, " "); t = y[1]
   echo "$(haproxy -v 2>&1 | head -1 | cut -d' ' -f1-3); $(nginx -v 2>&1 | cut -d' ' -f3); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(java -version 2>&1 | head -1)"
   echo "DURATION=$DURATION ROUNDS=$ROUNDS CONNS=$CONNS BIG_CONNS=$BIG_CONNS WARMUP=$WARMUP PEER_WARMUP=$PEER_WARMUP JAVA_OPTS='$JAVA_OPTS'"
   echo "targets: ${ACTIVE[*]}; scenarios: $SCENARIOS"
+  ((TLS)) && echo "TLS: $(openssl x509 -in "$TLS_DIR/cert.pem" -noout -text | grep -m1 'ASN1 OID' | tr -s ' ' | sed 's/^ //'), one certificate for all TLS targets$([[ " $SCENARIOS " == *" tls-close "* ]] && echo "; tls-close: wrk with nosession.so, full handshakes")"
 } | tee "$WORK/meta.txt" >&2
 
 for sc in $SCENARIOS; do
