@@ -132,6 +132,7 @@ class ClusterEventsTest {
         pekko.remote.artery.canonical.port = %d
         pekko.cluster.seed-nodes = ["pekko://fulcrum@127.0.0.1:%d"]
         pekko-persistence-jdbc.shared-databases.fulcrum.db.url = "%s"
-        """.formatted(port, seedPort, journal));
+        fulcrum.node-name = "node-%d"
+        """.formatted(port, seedPort, journal, port));
   }
 }
