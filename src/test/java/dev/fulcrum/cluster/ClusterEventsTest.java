@@ -132,7 +132,6 @@ class ClusterEventsTest {
         pekko.remote.artery.canonical.port = %d
         pekko.cluster.seed-nodes = ["pekko://fulcrum@127.0.0.1:%d"]
         pekko-persistence-jdbc.shared-databases.fulcrum.db.url = "%s"
-        fulcrum.node-name = "node-%d"
-        """.formatted(port, seedPort, journal, port));
+        """.formatted(port, seedPort, journal));
   }
 }
