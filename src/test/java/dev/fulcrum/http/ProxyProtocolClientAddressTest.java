@@ -1,0 +1,149 @@
+package dev.fulcrum.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fulcrum.Fulcrum;
+import dev.fulcrum.testing.Eventually;
+import dev.fulcrum.testing.PoolHealth;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The client address of a PROXY header (v1 and v2) is the one the access log records and the one a pool hashing on
+ * the client IP ({@code consistent-hash}, {@code hash-key = client-ip}) hashes: behind a balancer, every connection
+ * comes from that balancer's address, so anything else would put every client on one backend. The nio engine only
+ * (PROXY in is the nio engine's).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ProxyProtocolClientAddressTest {
+  private static final Duration WAIT = Duration.ofSeconds(20);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private ActorSystem<Void> backends;
+  private Fulcrum fulcrum;
+  private Path accessLog;
+  private int port;
+
+  @BeforeAll
+  void start() throws IOException {
+    accessLog = Files.createTempDirectory("fulcrum-proxy-access").resolve("access.log");
+    backends = ActorSystem.create(Behaviors.empty(), "backends");
+    RecordingBackend one = new RecordingBackend(backends, "one");
+    RecordingBackend two = new RecordingBackend(backends, "two");
+    RecordingBackend three = new RecordingBackend(backends, "three");
+    fulcrum = Fulcrum.start(ProxyTests.config("nio", """
+        fulcrum.access-log { path = "%s", format = json }
+        fulcrum.pools.web { backends = ["%s", "%s", "%s"], strategy = consistent-hash, hash-key = client-ip }
+        fulcrum.listeners.http.behind-lb { bind = "127.0.0.1:0", routes = [{pool = web}], proxy-protocol.trusted = ["127.0.0.0/8"] }
+        """.formatted(accessLog, one.address(), two.address(), three.address())));
+    port = fulcrum.httpListener("behind-lb").localAddress().getPort();
+    PoolHealth.awaitAllUp(fulcrum, "web", 3);
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    ProxyTests.stop(fulcrum, backends);
+  }
+
+  @Test
+  void theAccessLogRecordsTheAddressOfTheHeaderNotTheBalancers() {
+    String v1 = UUID.randomUUID().toString();
+    assertEquals(200, exchange(v1("198.51.100.23", 40001), v1).status());
+    JsonNode first = line(v1);
+    assertEquals("198.51.100.23", first.get("client_ip").asText());
+    assertEquals(40001, first.get("client_port").asInt());
+
+    String v2 = UUID.randomUUID().toString();
+    assertEquals(200, exchange(v2(new byte[] {(byte) 203, 0, 113, 77}, 50002), v2).status());
+    JsonNode second = line(v2);
+    assertEquals("203.0.113.77", second.get("client_ip").asText());
+    assertEquals(50002, second.get("client_port").asInt());
+  }
+
+  @Test
+  void theClientIpHashKeysOnTheAddressOfTheHeader() {
+    // every connection comes from 127.0.0.1: hashed on that, all 24 clients would share one backend
+    Map<String, String> backendOf = new HashMap<>();
+    for (int client = 1; client <= 24; client++) {
+      String address = "198.51.100." + client;
+      for (int again = 0; again < 3; again++) {
+        // a new connection (and source port) each time: the key is the address alone
+        RawHttp.Response response = exchange(v1(address, 30000 + client * 10 + again), UUID.randomUUID().toString());
+        assertEquals(200, response.status());
+        String previous = backendOf.putIfAbsent(address, response.body());
+        if (previous != null) assertEquals(previous, response.body(), address + " moved between backends");
+      }
+    }
+    Set<String> used = new HashSet<>(backendOf.values());
+    assertEquals(Set.of("one", "two", "three"), used, "24 client addresses spread over the 3 backends: " + backendOf);
+  }
+
+  private static byte[] v1(String client, int clientPort) {
+    return ("PROXY TCP4 " + client + " 127.0.0.1 " + clientPort + " 80\r\n").getBytes(StandardCharsets.US_ASCII);
+  }
+
+  private static byte[] v2(byte[] client, int clientPort) {
+    ByteBuffer b = ByteBuffer.allocate(16 + 12);
+    b.put(new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x21, 0x11, 0x00, 0x0C});
+    b.put(client).put(new byte[] {127, 0, 0, 1}).putShort((short) clientPort).putShort((short) 80);
+    return b.array();
+  }
+
+  /** One connection: the PROXY header, one request (closing), its response. */
+  private RawHttp.Response exchange(byte[] proxyHeader, String requestId) {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(proxyHeader);
+      socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: " + requestId + "\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      InputStream in = socket.getInputStream();
+      String answer = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+      assertTrue(answer.startsWith("HTTP/1.1 "), "no response: '" + answer + "'");
+      int status = Integer.parseInt(answer.substring(9, 12));
+      String body = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+      return new RawHttp.Response(status, Map.of(), body);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private JsonNode line(String requestId) {
+    return Eventually.await(WAIT, "the access-log line of " + requestId, () -> find(requestId), Optional::isPresent).get();
+  }
+
+  private Optional<JsonNode> find(String requestId) {
+    try {
+      if (!Files.exists(accessLog)) return Optional.empty();
+      for (String text : Files.readAllLines(accessLog)) {
+        if (!text.contains(requestId)) continue;
+        JsonNode node = JSON.readTree(text);
+        if (requestId.equals(node.path("request_id").asText())) return Optional.of(node);
+      }
+      return Optional.empty();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
