@@ -38,7 +38,7 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * The client address of a PROXY header (v1 and v2) is the one the access log records and the one a pool hashing on
  * the client IP ({@code consistent-hash}, {@code hash-key = client-ip}; TCP listeners always hash it) hashes, on HTTP
- * and TCP listeners: behind a balancer, every connection
+ * and TCP listeners, and what a sticky pool's first choice for a client without the cookie hashes: behind a balancer, every connection
  * comes from that balancer's address, so anything else would put every client on one backend. The nio engine only
  * (PROXY in is the nio engine's).
  */
@@ -74,14 +74,18 @@ class ProxyProtocolClientAddressTest {
         fulcrum.balancing.bounded-load = 0
         fulcrum.pools.web { backends = ["%s", "%s", "%s"], strategy = consistent-hash, hash-key = client-ip }
         fulcrum.listeners.http.behind-lb { bind = "127.0.0.1:0", routes = [{pool = web}], proxy-protocol.trusted = ["127.0.0.0/8"] }
+        fulcrum.pools.sticky { backends = ["%s", "%s", "%s"], strategy = consistent-hash, hash-key = client-ip }
+        fulcrum.http.pools.sticky.sticky { enabled = on, cookie = "SRV" }
+        fulcrum.listeners.http.sticky-behind-lb { bind = "127.0.0.1:0", routes = [{pool = sticky}], proxy-protocol.trusted = ["127.0.0.0/8"] }
         fulcrum.pools.l4 { backends = ["%s", "%s", "%s"], strategy = consistent-hash, health-check.type = tcp }
         fulcrum.listeners.tcp.l4-behind-lb { bind = "127.0.0.1:0", pool = l4, proxy-protocol.trusted = ["127.0.0.0/8"] }
-        """.formatted(accessLog, one.address(), two.address(), three.address(),
+        """.formatted(accessLog, one.address(), two.address(), three.address(), one.address(), two.address(), three.address(),
         tcpBackends.get(0).address(), tcpBackends.get(1).address(), tcpBackends.get(2).address())));
     port = fulcrum.httpListener("behind-lb").localAddress().getPort();
     tcpPort = fulcrum.tcpListener("l4-behind-lb").localAddress().getPort();
     PoolHealth.awaitAllUp(fulcrum, "web", 3);
     PoolHealth.awaitAllUp(fulcrum, "l4", 3);
+    PoolHealth.awaitAllUp(fulcrum, "sticky", 3);
   }
 
   @AfterAll
@@ -124,6 +128,26 @@ class ProxyProtocolClientAddressTest {
     }
     Set<String> used = new HashSet<>(backendOf.values());
     assertEquals(Set.of("one", "two", "three"), used, "24 client addresses spread over the 3 backends: " + backendOf);
+  }
+
+  @Test
+  void aStickyPoolsFirstChoiceForAClientWithoutTheCookieIsTheHashOfTheHeadersAddress() {
+    int stickyPort = fulcrum.httpListener("sticky-behind-lb").localAddress().getPort();
+    Map<String, String> cookieOf = new HashMap<>();
+    Set<String> used = new HashSet<>();
+    for (int client = 1; client <= 24; client++) {
+      String address = "198.51.100." + (100 + client);
+      for (int again = 0; again < 2; again++) {
+        RawHttp.Response response = exchange(stickyPort, v1(address, 31000 + client * 10 + again), UUID.randomUUID().toString());
+        assertEquals(200, response.status());
+        String cookie = response.header("Set-Cookie");
+        assertTrue(cookie != null && cookie.startsWith("SRV="), "a client without the cookie gets one: " + response);
+        String previous = cookieOf.putIfAbsent(address, cookie.split(";")[0]);
+        if (previous != null) assertEquals(previous, cookie.split(";")[0], address + " was given another backend");
+        used.add(response.body());
+      }
+    }
+    assertEquals(Set.of("one", "two", "three"), used, "24 client addresses spread over the 3 backends");
   }
 
   @Test
@@ -170,6 +194,10 @@ class ProxyProtocolClientAddressTest {
 
   /** One connection: the PROXY header, one request (closing), its response. */
   private RawHttp.Response exchange(byte[] proxyHeader, String requestId) {
+    return exchange(port, proxyHeader, requestId);
+  }
+
+  private static RawHttp.Response exchange(int port, byte[] proxyHeader, String requestId) {
     try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(10_000);
       socket.getOutputStream().write(proxyHeader);
@@ -179,8 +207,14 @@ class ProxyProtocolClientAddressTest {
       String answer = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
       assertTrue(answer.startsWith("HTTP/1.1 "), "no response: '" + answer + "'");
       int status = Integer.parseInt(answer.substring(9, 12));
-      String body = answer.substring(answer.indexOf("\r\n\r\n") + 4);
-      return new RawHttp.Response(status, Map.of(), body);
+      int headEnd = answer.indexOf("\r\n\r\n");
+      Map<String, List<String>> headers = new HashMap<>();
+      for (String line : answer.substring(0, headEnd).split("\r\n")) {
+        int colon = line.indexOf(':');
+        if (colon > 0) headers.computeIfAbsent(line.substring(0, colon).toLowerCase(java.util.Locale.ROOT), k -> new ArrayList<>())
+            .add(line.substring(colon + 1).trim());
+      }
+      return new RawHttp.Response(status, headers, answer.substring(headEnd + 4));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
