@@ -21,8 +21,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -38,9 +38,9 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * The client address of a PROXY header (v1 and v2) is the one the access log records and the one a pool hashing on
  * the client IP ({@code consistent-hash}, {@code hash-key = client-ip}; TCP listeners always hash it) hashes, on HTTP
- * and TCP listeners, and what a sticky pool's first choice for a client without the cookie hashes: behind a balancer, every connection
- * comes from that balancer's address, so anything else would put every client on one backend. The nio engine only
- * (PROXY in is the nio engine's).
+ * and TCP listeners, also for a sticky pool's first choice (the cookie itself names a backend, not an address):
+ * behind a balancer every connection comes from the balancer's address, so anything else would put every client on
+ * one backend. The nio engine only (PROXY in is the nio engine's).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ProxyProtocolClientAddressTest {
@@ -126,8 +126,8 @@ class ProxyProtocolClientAddressTest {
         if (previous != null) assertEquals(previous, response.body(), address + " moved between backends");
       }
     }
-    Set<String> used = new HashSet<>(backendOf.values());
-    assertEquals(Set.of("one", "two", "three"), used, "24 client addresses spread over the 3 backends: " + backendOf);
+    // keyed on 127.0.0.1 all would share one; 24 addresses on one backend by chance: 3^-23
+    assertTrue(new HashSet<>(backendOf.values()).size() >= 2, "24 client addresses spread: " + backendOf);
   }
 
   @Test
@@ -147,7 +147,7 @@ class ProxyProtocolClientAddressTest {
         used.add(response.body());
       }
     }
-    assertEquals(Set.of("one", "two", "three"), used, "24 client addresses spread over the 3 backends");
+    assertTrue(used.size() >= 2, "24 client addresses spread over the backends: " + used);
   }
 
   @Test
@@ -161,7 +161,7 @@ class ProxyProtocolClientAddressTest {
         if (previous != null) assertEquals(previous, backend, address + " moved between backends");
       }
     }
-    assertEquals(Set.of("one", "two", "three"), new HashSet<>(backendOf.values()), "spread: " + backendOf);
+    assertTrue(new HashSet<>(backendOf.values()).size() >= 2, "spread: " + backendOf);
     JsonNode line = Eventually.await(WAIT, "the access-log line of 192.0.2.7's connection",
         () -> find(node -> "tcp".equals(node.path("type").asText()) && "192.0.2.7".equals(node.path("client_ip").asText())),
         Optional::isPresent).get();
@@ -232,7 +232,12 @@ class ProxyProtocolClientAddressTest {
     try {
       if (!Files.exists(accessLog)) return Optional.empty();
       for (String text : Files.readAllLines(accessLog)) {
-        JsonNode node = JSON.readTree(text);
+        JsonNode node;
+        try {
+          node = JSON.readTree(text);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException lineBeingWritten) {
+          continue;
+        }
         if (wanted.test(node)) return Optional.of(node);
       }
       return Optional.empty();

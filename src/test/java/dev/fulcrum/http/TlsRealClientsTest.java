@@ -197,7 +197,7 @@ class TlsRealClientsTest {
     return new Served(leaf.getSubjectX500Principal().getName(), dnsNames, alpn.find() ? alpn.group(1) : "");
   }
 
-  static SSLContext trusting(Path pem) throws Exception {
+  private static SSLContext trusting(Path pem) throws Exception {
     KeyStore store = KeyStore.getInstance("PKCS12");
     store.load(null, null);
     try (InputStream in = Files.newInputStream(pem)) {
