@@ -18,6 +18,11 @@ public final class FulcrumProcess implements AutoCloseable {
   private final Path stderr;
 
   public FulcrumProcess(Path workDir, String... args) {
+    this(workDir, java.util.Map.of(), args);
+  }
+
+  /** As a user starts it with these environment variables set (e.g. FULCRUM_TLS_CERT for conf/tls.conf). */
+  public FulcrumProcess(Path workDir, java.util.Map<String, String> env, String... args) {
     try {
       stdout = Files.createTempFile(workDir, "stdout", ".log");
       stderr = Files.createTempFile(workDir, "stderr", ".log");
@@ -25,7 +30,9 @@ public final class FulcrumProcess implements AutoCloseable {
           System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
           "-Xmx256m", "-cp", System.getProperty("java.class.path"), "dev.fulcrum.Main"));
       command.addAll(List.of(args));
-      process = new ProcessBuilder(command)
+      ProcessBuilder builder = new ProcessBuilder(command);
+      builder.environment().putAll(env);
+      process = builder
           .directory(workDir.toFile())
           .redirectOutput(stdout.toFile())
           .redirectError(stderr.toFile())
