@@ -165,8 +165,7 @@ public final class Fulcrum {
     dev.fulcrum.events.FulcrumEvents events = dev.fulcrum.events.FulcrumEvents.get(system);
     localRoutes.onChange(change -> events.publish(dev.fulcrum.events.RuntimeEvents.of(change)));
     events.snapshot(dev.fulcrum.events.NodeSnapshot.of(system, pools.localPools(), localRoutes, Duration.ofSeconds(3)));
-    dev.fulcrum.listener.ListenerJournal listenerJournal =
-        new dev.fulcrum.listener.ListenerJournal(journal, dev.fulcrum.config.NodeName.parse(config));
+    dev.fulcrum.listener.ListenerJournal listenerJournal = new dev.fulcrum.listener.ListenerJournal(journal, clusterSystem -> nodeName(config, clusterSystem));
     pools.alsoAttach(listenerJournal::attach, listenerJournal::detach);
     listeners = new dev.fulcrum.listener.ListenerControl(system, eventLoops, tables, routes, settings.drainTimeout(), listenerJournal);
     CompletableFuture<Done> attached = new CompletableFuture<>();
@@ -193,6 +192,17 @@ public final class Fulcrum {
       log.info("admin api on {}", admin.localAddress());
     }
     registerDrain();
+  }
+
+  /** This node's name in its listener journal (see {@link dev.fulcrum.config.NodeName}). */
+  private static String nodeName(Config config, ActorSystem<?> clusterSystem) {
+    if (!dev.fulcrum.config.NodeName.takesBoundPort(config)) return dev.fulcrum.config.NodeName.parse(config);
+    String name = dev.fulcrum.config.NodeName.withBoundPort(config,
+        org.apache.pekko.cluster.typed.Cluster.get(clusterSystem).selfMember().address().getPort().orElseThrow());
+    log.info("node {}: named by the port it was bound to (pekko.remote.artery.canonical.port = 0, fulcrum.node-name not set): "
+        + "listeners added at runtime on this node come back only if it restarts on the same port; set fulcrum.node-name to "
+        + "keep them", name);
+    return name;
   }
 
   /**

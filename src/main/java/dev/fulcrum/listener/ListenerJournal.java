@@ -30,13 +30,16 @@ public final class ListenerJournal {
   private static final Duration ATTEMPT = Duration.ofSeconds(2);
 
   private final JournalSettings settings;
-  private final String node;
+  /** Names this node from the first cluster incarnation it joins with (its bound port, when that names it). */
+  private final java.util.function.Function<ActorSystem<?>, String> naming;
+  /** Fixed by the first attach, for the life of the process (a later incarnation on port 0 may bind another port). */
+  private volatile String node;
   private volatile ClusterSharding sharding;
   private volatile ActorSystem<?> attachedTo;
 
-  public ListenerJournal(JournalSettings settings, String node) {
+  public ListenerJournal(JournalSettings settings, java.util.function.Function<ActorSystem<?>, String> naming) {
     this.settings = settings;
-    this.node = node;
+    this.naming = naming;
   }
 
   public String node() {
@@ -44,6 +47,7 @@ public final class ListenerJournal {
   }
 
   public void attach(ActorSystem<?> system) {
+    if (node == null) node = naming.apply(system);
     ClusterSharding s = ClusterSharding.get(system);
     // Not remembered (the cluster's default): nothing needs a node's listener journal running but its node's asks,
     // and a remembered shard first reads its entity list from the journal, which a node busy starting took longer for

@@ -21,7 +21,6 @@ class AdminUnavailableTest {
   void entityCallsTimeOutWith503AndARetryHint() throws Exception {
     Fulcrum fulcrum = Fulcrum.start(TestConfig.of("""
         pekko.cluster.seed-nodes = ["pekko://fulcrum@127.0.0.1:1"]
-        fulcrum.node-name = lonely
         fulcrum.admin.ask-timeout = 300ms
         pekko.coordinated-shutdown.phases {
           cluster-sharding-shutdown-region.timeout = 1s

@@ -1,7 +1,9 @@
 package dev.fulcrum.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import dev.fulcrum.Fulcrum;
@@ -30,12 +32,12 @@ class NodeNameTest {
   }
 
   @Test
-  void aClusterNodeOnARandomPortMustBeNamed() {
-    String message = assertThrows(SettingsException.class,
-        () -> nodeName("pekko.cluster.seed-nodes = [\"pekko://fulcrum@127.0.0.1:2551\"]\npekko.remote.artery.canonical.port = 0")).getMessage();
-    assertEquals("fulcrum.node-name: must be set on a cluster node whose pekko.remote.artery.canonical.port is 0 (the name is this "
-        + "node's own among the nodes sharing the journal; a random port is no name)", message);
-    assertEquals("lb-2", nodeName("fulcrum.node-name = lb-2\npekko.cluster.seed-nodes = [\"pekko://fulcrum@127.0.0.1:2551\"]"));
+  void aClusterNodeOnPortZeroIsNamedByItsBoundPortALoneOneKeepsPortZero() {
+    String joiner = "pekko.cluster.seed-nodes = [\"pekko://fulcrum@127.0.0.1:2551\"]\npekko.remote.artery.canonical.port = 0";
+    assertTrue(NodeName.takesBoundPort(Fulcrum.withDefaults(ConfigFactory.parseString(joiner))));
+    assertEquals("127.0.0.1:40123", NodeName.withBoundPort(Fulcrum.withDefaults(ConfigFactory.parseString(joiner)), 40123));
+    assertFalse(NodeName.takesBoundPort(Fulcrum.withDefaults(ConfigFactory.parseString(joiner + "\nfulcrum.node-name = lb-2"))));
+    assertFalse(NodeName.takesBoundPort(Fulcrum.withDefaults(ConfigFactory.parseString("pekko.remote.artery.canonical.port = 0"))));
     assertEquals("127.0.0.1:0", nodeName("pekko.remote.artery.canonical.port = 0"), "a lone node is the only one with its name");
   }
 }
