@@ -56,6 +56,11 @@ public abstract class Transport {
   }
 
   /** The TLS session once the handshake is done, else null. */
+  /** Whether this server's TLS refused a client's renegotiation (a refusal after the handshake). */
+  public boolean renegotiationRefused() {
+    return false;
+  }
+
   public SSLSession session() {
     return null;
   }
@@ -173,6 +178,11 @@ public abstract class Transport {
     HandshakeWatchingEngine watch(SSLEngine made) {
       engine = new HandshakeWatchingEngine(made);
       return engine;
+    }
+
+    @Override
+    public boolean renegotiationRefused() {
+      return engine != null && engine.renegotiationRefused();
     }
 
     /** Whether the engine reported its handshake finished (not undone by a later close). */

@@ -151,7 +151,8 @@ class HttpTlsRefusalsTest {
   }
 
   @Test
-  void aRenegotiationIsRefusedAndTheConnectionClosed() throws Exception {
+  void aRenegotiationIsRefusedAndTheConnectionClosedAndCounted() throws Exception {
+    double before = refused(scrape());
     try (SSLSocket client = TlsClients.connect(dir.resolve("h.pem"), port, "h.example")) {
       javax.net.ssl.SSLParameters parameters = client.getSSLParameters();
       parameters.setProtocols(new String[] {"TLSv1.2"}); // TLS 1.3 has no renegotiation
@@ -168,6 +169,7 @@ class HttpTlsRefusalsTest {
       }
       assertTrue(refused, "renegotiated, and answered");
     }
+    awaitRefused(before + 1, "a refused renegotiation");
   }
 
   private static void drain(InputStream in) throws IOException {
