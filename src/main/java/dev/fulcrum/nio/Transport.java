@@ -55,12 +55,12 @@ public abstract class Transport {
     return false;
   }
 
-  /** The TLS session once the handshake is done, else null. */
   /** Whether this server's TLS refused a client's renegotiation (a refusal after the handshake). */
   public boolean renegotiationRefused() {
     return false;
   }
 
+  /** The TLS session once the handshake is done, else null. */
   public SSLSession session() {
     return null;
   }

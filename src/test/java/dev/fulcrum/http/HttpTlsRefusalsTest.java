@@ -41,7 +41,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * {@code tls.handshake-timeout}: a client that trickles its hello in a byte at a time is closed at the timeout (the
  * pekko engine at its first byte after it), well before the idle timeout, and counted; a client that completes its
  * handshake is not, and its "Connection: close" answer ends with the connection. A TLS 1.2 client's renegotiation
- * is refused (Conscrypt does; JSSE would serve it).
+ * is refused (Conscrypt does; JSSE would serve it) and counted. A ClientHello in one-byte records is answered; an
+ * oversized one is refused and counted (the nio engine; the pekko engine leaves it to its timeouts).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ParameterizedClass(name = "engine = {0}, provider = {1}")
