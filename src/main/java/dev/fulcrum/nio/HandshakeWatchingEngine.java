@@ -23,6 +23,8 @@ public class HandshakeWatchingEngine extends SSLEngine {
   private boolean finished;
   /** closeOutbound was called: a close_notify waits to be wrapped until the engine's outbound is done. */
   private boolean closing;
+  /** A client's renegotiation was refused: a refusal to count as those of a first handshake are. */
+  private boolean renegotiationRefused;
 
   public HandshakeWatchingEngine(SSLEngine engine) {
     super(engine.getPeerHost(), engine.getPeerPort());
@@ -34,6 +36,11 @@ public class HandshakeWatchingEngine extends SSLEngine {
     return finished;
   }
 
+  /** This server engine refused a client's renegotiation (and closed). */
+  public final boolean renegotiationRefused() {
+    return renegotiationRefused;
+  }
+
   @Override
   public SSLEngineResult wrap(ByteBuffer[] srcs, int offset, int length, ByteBuffer dst) throws SSLException {
     return seen(engine.wrap(srcs, offset, length, dst));
@@ -42,8 +49,18 @@ public class HandshakeWatchingEngine extends SSLEngine {
   @Override
   public SSLEngineResult unwrap(ByteBuffer src, ByteBuffer[] dsts, int offset, int length) throws SSLException {
     boolean established = finished;
-    SSLEngineResult result = seen(engine.unwrap(src, dsts, offset, length));
+    SSLEngineResult result;
+    try {
+      result = seen(engine.unwrap(src, dsts, offset, length));
+    } catch (SSLException e) {
+      // Conscrypt (BoringSSL) refuses a client's renegotiation itself, with this reason
+      if (established && !engine.getUseClientMode() && String.valueOf(e.getMessage()).contains("NO_RENEGOTIATION")) {
+        renegotiationRefused = true;
+      }
+      throw e;
+    }
     if (established && renegotiating(result)) {
+      renegotiationRefused = true;
       engine.closeOutbound();
       throw new SSLHandshakeException("TLS renegotiation refused");
     }

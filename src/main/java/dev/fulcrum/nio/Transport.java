@@ -55,6 +55,11 @@ public abstract class Transport {
     return false;
   }
 
+  /** Whether this server's TLS refused a client's renegotiation (a refusal after the handshake). */
+  public boolean renegotiationRefused() {
+    return false;
+  }
+
   /** The TLS session once the handshake is done, else null. */
   public SSLSession session() {
     return null;
@@ -173,6 +178,11 @@ public abstract class Transport {
     HandshakeWatchingEngine watch(SSLEngine made) {
       engine = new HandshakeWatchingEngine(made);
       return engine;
+    }
+
+    @Override
+    public boolean renegotiationRefused() {
+      return engine != null && engine.renegotiationRefused();
     }
 
     /** Whether the engine reported its handshake finished (not undone by a later close). */

@@ -383,6 +383,10 @@ final class ForwardedConnection implements EventLoop.Handler, EventLoop.Sweepabl
 
   @Override
   public void abort(Throwable cause) {
+    if (ending == null && clientTransport != null && clientTransport.renegotiationRefused()) {
+      refuse(TcpObserver.Termination.TLS_REFUSED, "a TLS renegotiation");
+      return;
+    }
     if (ending == null) ending = TcpObserver.Termination.RESET;
     close();
   }

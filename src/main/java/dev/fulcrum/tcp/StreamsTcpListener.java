@@ -133,6 +133,8 @@ final class StreamsTcpListener extends CountingTcpListener {
   /** One client connection's TLS: whether its handshake completed, and how to end it when it takes too long. */
   private static final class Handshake {
     volatile boolean done;
+    /** The engine, once made: it knows whether it refused a renegotiation. */
+    volatile dev.fulcrum.nio.HandshakeWatchingEngine engine;
     final CompletableFuture<ByteString> timeout = new CompletableFuture<>();
   }
 
@@ -148,7 +150,7 @@ final class StreamsTcpListener extends CountingTcpListener {
         .<TLSProtocol.SslTlsOutbound>map(TLSProtocol.SendBytes::new)
         // wrapped as the pekko HTTP engine's are: Pekko's stage would never send Conscrypt's close_notify (the client
         // was not told the backend closed), and JSSE would serve a renegotiation
-        .via(TLS.create(() -> new dev.fulcrum.nio.HandshakeWatchingEngine(tls.newServerEngine()),
+        .via(TLS.create(() -> handshake.engine = new dev.fulcrum.nio.HandshakeWatchingEngine(tls.newServerEngine()),
             session -> handshake.done = true, TLSClosing.eagerClose()).join(network))
         .collect(new scala.PartialFunction<TLSProtocol.SslTlsInbound, ByteString>() {
           @Override
@@ -171,9 +173,10 @@ final class StreamsTcpListener extends CountingTcpListener {
   }
 
   private record ClientFlow(Flow<ByteString, ByteString, NotUsed> flow, Handshake handshake) {
-    /** Whether the connection failed in or for want of its TLS handshake. */
+    /** Whether the connection failed in or for want of its TLS handshake, or by a refused renegotiation. */
     boolean handshakeFailed() {
-      return handshake != null && !handshake.done;
+      return handshake != null
+          && (!handshake.done || (handshake.engine != null && handshake.engine.renegotiationRefused()));
     }
   }
 

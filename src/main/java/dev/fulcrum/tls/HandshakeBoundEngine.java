@@ -82,7 +82,8 @@ public final class HandshakeBoundEngine extends HandshakeWatchingEngine {
   }
 
   private void fail(String reason) {
-    if (handshakeFinished() || told) return;
+    // after the handshake only a refused renegotiation is a refusal (not a reset, nor the client's close)
+    if ((handshakeFinished() && !renegotiationRefused()) || told) return;
     told = true;
     refused.refused(reason == null ? "handshake failed" : reason);
   }

@@ -228,11 +228,32 @@ public final class TlsContext {
     List<SniKeyManager.Entry> entries = new ArrayList<>();
     int i = 0;
     for (TlsSettings.Certificate c : settings.certificates()) {
-      SniKeyManager.Entry e = c.pkcs12().isPresent() ? fromPkcs12(c, generation + "-" + i) : fromPem(c, generation + "-" + i);
-      entries.add(e);
+      try {
+        SniKeyManager.Entry e = c.pkcs12().isPresent() ? fromPkcs12(c, generation + "-" + i) : fromPem(c, generation + "-" + i);
+        checkValidity(e.chain()[0], c.pkcs12().orElseGet(() -> c.cert().orElseThrow()));
+        entries.add(e);
+      } catch (TlsException e) {
+        throw new TlsException(c.configPath() + ": " + e.getMessage());
+      }
       i++;
     }
     return entries;
+  }
+
+  /**
+   * A certificate outside its validity period is refused when loaded: every client would refuse it at every handshake,
+   * which is an outage found by users rather than a start-up error (or a reload that keeps the old one) found at once.
+   */
+  private static void checkValidity(X509Certificate certificate, Path file) throws TlsException {
+    try {
+      certificate.checkValidity();
+    } catch (java.security.cert.CertificateExpiredException e) {
+      throw new TlsException(file + ": the certificate expired on " + certificate.getNotAfter().toInstant()
+          + " (notAfter)");
+    } catch (java.security.cert.CertificateNotYetValidException e) {
+      throw new TlsException(file + ": the certificate is not valid before " + certificate.getNotBefore().toInstant()
+          + " (notBefore)");
+    }
   }
 
   private static SniKeyManager.Entry fromPem(TlsSettings.Certificate c, String alias) throws TlsException {

@@ -151,6 +151,25 @@ class TcpProxyProtocolInTest {
   }
 
   @Test
+  void aTruncatedOversizedOrOverlongHeaderIsClosedCountedAndNothingForwarded() throws Exception {
+    TcpListener listener = fulcrum.tcpListener("behind-nlb");
+    long before = listener.proxyProtocolRefusals();
+    // a v1 line the client ends the connection in the middle of
+    assertEquals("", sendAndHalfClose("behind-nlb", "PROXY TCP4 198.51.100.1 127.0".getBytes(StandardCharsets.ISO_8859_1)));
+    // a v1 line longer than the spec's 107 bytes, with no end in sight
+    assertEquals("", send("behind-nlb", ("PROXY TCP4 " + "1".repeat(300)).getBytes(StandardCharsets.ISO_8859_1)));
+    // a v2 header claiming a 65535-byte payload (the largest its length can say), then more than the listener buffers
+    byte[] v2 = ProxyProtocol.v2(CLIENT, SERVER);
+    v2[14] = (byte) 0xff;
+    v2[15] = (byte) 0xff;
+    assertEquals("", send("behind-nlb", concat(v2, new byte[1000])));
+    Eventually.await(Duration.ofSeconds(10), "three refusals counted", () -> listener.proxyProtocolRefusals() >= before + 3);
+    assertEquals(before + 3, listener.proxyProtocolRefusals());
+    assertEquals(null, received.poll(300, TimeUnit.MILLISECONDS), "nothing forwarded");
+    assertEquals("done", send("behind-nlb", concat(ProxyProtocol.v1(CLIENT, SERVER), hello())), "the listener unharmed");
+  }
+
+  @Test
   void theHeaderComesBeforeTheTlsHandshake() throws Exception {
     int port = port("tls-behind-nlb");
     try (Socket raw = new Socket("127.0.0.1", port)) {

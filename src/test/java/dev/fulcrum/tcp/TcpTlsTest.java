@@ -152,6 +152,31 @@ class TcpTlsTest {
   }
 
   @Test
+  void aRenegotiationIsRefusedClosedAndCounted() throws Exception {
+    long before = refusals();
+    try (SSLSocket client = TlsClients.connect(dir.resolve("l4.pem"), port, "l4.example")) {
+      javax.net.ssl.SSLParameters parameters = client.getSSLParameters();
+      parameters.setProtocols(new String[] {"TLSv1.2"}); // TLS 1.3 has no renegotiation
+      client.setSSLParameters(parameters);
+      client.getOutputStream().write("before".getBytes(StandardCharsets.UTF_8));
+      assertEquals("before", new String(client.getInputStream().readNBytes(6), StandardCharsets.UTF_8));
+      boolean refused;
+      try {
+        client.startHandshake(); // a second hello on the established connection
+        client.getOutputStream().write("after".getBytes(StandardCharsets.UTF_8));
+        refused = client.getInputStream().read() < 0;
+      } catch (IOException alertOrReset) {
+        refused = true;
+      }
+      assertTrue(refused, "renegotiated, and echoed");
+    }
+    awaitRefusals(before + 1);
+    assertEquals(before + 1, refusals(), "one refusal");
+    assertEquals(6, forwarded.get(), "only what came before the renegotiation");
+    assertEquals("still served", echo("still served"));
+  }
+
+  @Test
   void aHelloTrickledInIsClosedAtTheHandshakeTimeout() throws Exception {
     long before = refusals();
     byte[] hello = TlsClients.tls11ClientHello();

@@ -37,6 +37,30 @@ public final class TestCertificates {
         "-out", dir.resolve(name + ".pem").toString()));
   }
 
+  /**
+   * A self-signed EC certificate and its key in NAME.p12 (PKCS#12, this password), made by keytool, valid for
+   * {@code days} days from {@code start} (keytool's relative form: "-3d" began three days ago, "+2d" begins in two),
+   * so that a test can have one that expired or is not yet valid.
+   */
+  public static Path pkcs12(Path dir, String name, String password, String start, int days, String dnsName) {
+    Path p12 = dir.resolve(name + ".p12");
+    run(List.of("keytool", "-genkeypair", "-keystore", p12.toString(), "-storetype", "PKCS12",
+        "-storepass", password, "-keypass", password, "-alias", name, "-keyalg", "EC", "-groupname", "secp256r1",
+        "-dname", "CN=" + dnsName, "-ext", "SAN=dns:" + dnsName, "-startdate", start, "-validity", String.valueOf(days)));
+    return p12;
+  }
+
+  /** NAME.pem and NAME.key (PKCS#8) out of NAME.p12 (made by {@link #pkcs12}). */
+  public static void pemFromPkcs12(Path dir, String name, String password) {
+    String p12 = dir.resolve(name + ".p12").toString();
+    run(List.of("openssl", "pkcs12", "-in", p12, "-passin", "pass:" + password, "-nokeys",
+        "-out", dir.resolve(name + ".pem").toString()));
+    Path keys = dir.resolve(name + ".bag.key");
+    run(List.of("openssl", "pkcs12", "-in", p12, "-passin", "pass:" + password, "-nocerts", "-nodes",
+        "-out", keys.toString()));
+    run(List.of("openssl", "pkey", "-in", keys.toString(), "-out", dir.resolve(name + ".key").toString()));
+  }
+
   /** Runs a command to its end (bounded), failing with its output when it fails. */
   public static String run(List<String> command) {
     try {

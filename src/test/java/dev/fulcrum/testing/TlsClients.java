@@ -100,6 +100,65 @@ public final class TlsClients {
     return record;
   }
 
+  /** A modern client's first flight: the ClientHello record(s) a JSSE client engine's first wrap makes, for this host. */
+  public static byte[] modernClientHello(String host) {
+    try {
+      javax.net.ssl.SSLEngine engine = SSLContext.getDefault().createSSLEngine(host, 443);
+      engine.setUseClientMode(true);
+      SSLParameters parameters = engine.getSSLParameters();
+      parameters.setServerNames(List.of(new SNIHostName(host)));
+      engine.setSSLParameters(parameters);
+      java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+      engine.wrap(java.nio.ByteBuffer.allocate(0), out);
+      return java.util.Arrays.copyOf(out.array(), out.position());
+    } catch (IOException | java.security.GeneralSecurityException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /**
+   * The same handshake bytes in records of at most {@code size} bytes each (RFC 8446 5.1: a handshake message may span
+   * records), the record headers of the original kept but for the length.
+   */
+  public static List<byte[]> fragment(byte[] records, int size) {
+    List<byte[]> out = new java.util.ArrayList<>();
+    for (int at = 0; at < records.length; ) {
+      int length = ((records[at + 3] & 0xff) << 8) | (records[at + 4] & 0xff);
+      for (int from = 0; from < length; from += size) {
+        int n = Math.min(size, length - from);
+        byte[] record = new byte[5 + n];
+        System.arraycopy(records, at, record, 0, 3);
+        record[3] = (byte) (n >> 8);
+        record[4] = (byte) n;
+        System.arraycopy(records, at + 5 + from, record, 5, n);
+        out.add(record);
+      }
+      at += 5 + length;
+    }
+    return out;
+  }
+
+  /**
+   * A ClientHello whose handshake header claims {@code claimed} bytes, followed by that many zero bytes in records of
+   * the largest allowed size: a hello too large for any server to buffer.
+   */
+  public static byte[] oversizedClientHello(int claimed) {
+    byte[] message = new byte[4 + claimed];
+    message[0] = 1;
+    message[1] = (byte) (claimed >> 16);
+    message[2] = (byte) (claimed >> 8);
+    message[3] = (byte) claimed;
+    message[4] = 3;
+    message[5] = 3;
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    for (int from = 0; from < message.length; from += 16384) {
+      int n = Math.min(16384, message.length - from);
+      out.write(new byte[] {0x16, 3, 1, (byte) (n >> 8), (byte) n}, 0, 5);
+      out.write(message, from, n);
+    }
+    return out.toByteArray();
+  }
+
   /** An SSLv2-format ClientHello (offering SSL 2.0, one SSLv2 suite), as very old clients and scanners send it. */
   public static byte[] sslv2ClientHello() {
     byte[] hello = new byte[2 + 9 + 3 + 16];

@@ -524,8 +524,10 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   void close() {
     if (state == State.CLOSED) return;
-    // ended before its TLS session was made (and after any PROXY header): a refused, failed or timed-out handshake
-    if (state != State.PREAMBLE && listener.tlsOrNull() != null && transport() != null && transport().session() == null) {
+    // ended before its TLS session was made (and after any PROXY header): a refused, failed or timed-out handshake;
+    // or after it, by a refused renegotiation
+    if (state != State.PREAMBLE && listener.tlsOrNull() != null && transport() != null
+        && (transport().session() == null || transport().renegotiationRefused())) {
       listener.tlsRefused(clientSocket);
     }
     ClientExchange current = state == State.EXCHANGING ? exchange : null;

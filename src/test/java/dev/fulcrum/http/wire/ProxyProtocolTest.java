@@ -2,6 +2,7 @@ package dev.fulcrum.http.wire;
 
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -60,6 +61,18 @@ class ProxyProtocolTest {
   void aV1LineThatNeverEndsIsRefusedAtTheSpecsLimit() {
     ByteBuffer buf = buffer(ascii("PROXY TCP4 " + "1".repeat(200)));
     assertInstanceOf(WireError.class, ProxyProtocol.parse(buf, AT, buf.capacity()));
+  }
+
+  @Test
+  void aV2HeaderClaimingTheLargestLengthIsIncompleteUntilItAllCame() {
+    // the parser waits for what the length says (at most 16 + 65535 bytes); the listener's buffer bounds the wait
+    byte[] claimed = v2(0x21, 0x11, new byte[12], new byte[0]);
+    claimed[14] = (byte) 0xff;
+    claimed[15] = (byte) 0xff;
+    byte[] some = java.util.Arrays.copyOf(claimed, 1000);
+    ByteBuffer buf = buffer(some);
+    assertFalse(ProxyProtocol.parse(buf, AT, buf.capacity()) instanceof ProxyProtocol.Header);
+    assertFalse(ProxyProtocol.parse(buf, AT, buf.capacity()) instanceof WireError);
   }
 
   @Test
