@@ -99,7 +99,9 @@ start_group haproxy-h2 haproxy -db -f "$WORK/haproxy.cfg"
 cat > "$WORK/nginx-h2.conf" <<CONF
 worker_processes 1; pid $WORK/nginx-h2.pid; error_log $WORK/nginx-h2.err warn;
 events { worker_connections 8192; }
-http { access_log off;
+# keepalive_requests: nginx closes a connection after 1000 requests (streams, for h2) by default, and h2load does not
+# reconnect: its multiplex run then ended after 4 x 1000 requests
+http { access_log off; keepalive_requests 1000000;
   client_body_temp_path $WORK/tmp/b2; proxy_temp_path $WORK/tmp/p2; fastcgi_temp_path $WORK/tmp/f2;
   uwsgi_temp_path $WORK/tmp/u2; scgi_temp_path $WORK/tmp/s2;
   upstream web { $(for p in "${BACKEND_PORTS[@]}"; do echo "server 127.0.0.1:$p;"; done) keepalive 64; }
@@ -143,18 +145,21 @@ for sc in $SCENARIOS; do
     done
   done
 done
-awk -F, 'NR > 1 { k = $1 SUBSEP $2; n[k]++; v[k, n[k]] = $4; err[k] += $6 + $7 }
+# sorted by hand: Debian's default awk (mawk) has no asort
+awk -F, 'function isort(a, m,   i, j, t) { for (i = 2; i <= m; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
+  NR > 1 { k = $1 SUBSEP $2; n[k]++; v[k, n[k]] = $4; err[k] += $6 + $7 }
   END {
     printf "%-10s %-11s %10s %7s\n", "scenario", "target", "req/s", "errors"
     for (k in n) {
-      split(k, p, SUBSEP); m = n[k]; for (i = 1; i <= m; i++) a[i] = v[k, i]; asort(a)
+      split(k, p, SUBSEP); m = n[k]; for (i = 1; i <= m; i++) a[i] = v[k, i]; isort(a, m)
       printf "%-10s %-11s %10.0f %7d\n", p[1], p[2], a[int((m + 1) / 2)], err[k]; delete a
     }
   }' "$WORK/rows.csv"
 # per-round ratio to HAProxy of the same scenario, median over rounds
-awk -F, 'NR > 1 { rps[$1, $2, $3] = $4; sc[$1] = 1; tg[$2] = 1; rounds = ($3 > rounds) ? $3 : rounds }
+awk -F, 'function isort(a, m,   i, j, t) { for (i = 2; i <= m; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
+  NR > 1 { rps[$1, $2, $3] = $4; sc[$1] = 1; tg[$2] = 1; rounds = ($3 > rounds) ? $3 : rounds }
   END { for (s in sc) for (t in tg) { if (t == "haproxy-h2") continue; m = 0
       for (r = 1; r <= rounds; r++) if (rps[s, "haproxy-h2", r] > 0) x[++m] = rps[s, t, r] / rps[s, "haproxy-h2", r]
-      if (m) { asort(x); printf "%s %s: %.2fx HAProxy (median of %d rounds)\n", s, t, x[int((m + 1) / 2)], m }; delete x } }' \
+      if (m) { isort(x, m); printf "%s %s: %.2fx HAProxy (median of %d rounds)\n", s, t, x[int((m + 1) / 2)], m }; delete x } }' \
   "$WORK/rows.csv"
 echo "raw h2load output and rows.csv: $WORK"

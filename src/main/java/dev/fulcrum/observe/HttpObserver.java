@@ -61,21 +61,26 @@ final class HttpObserver implements ListenerObserver {
         .register(metrics.registry())).increment();
   }
 
-  /** Registered on the first refusal: a plain listener never shows one. */
-  private volatile Counter tlsRefused;
+  /** By termination, registered on the first refusal: a plain listener never shows one. */
+  private final ConcurrentHashMap<String, Counter> refusals = new ConcurrentHashMap<>();
 
   @Override
   public void tlsRefused() {
+    refused("tls-refused");
+  }
+
+  @Override
+  public void proxyRefused() {
+    refused("proxy-refused");
+  }
+
+  private void refused(String termination) {
     if (!count) return;
-    Counter c = tlsRefused;
-    if (c == null) {
-      // the requests' family, with the label value TCP listeners count theirs under: one query finds every refusal
-      tlsRefused = c = Counter.builder("fulcrum.http.terminations")
-          .description("HTTP requests by how they ended")
-          .tags("listener", listener, "termination", "tls-refused")
-          .register(metrics.registry());
-    }
-    c.increment();
+    // the requests' family, with the label values TCP listeners count theirs under: one query finds every refusal
+    refusals.computeIfAbsent(termination, t -> Counter.builder("fulcrum.http.terminations")
+        .description("HTTP requests by how they ended")
+        .tags("listener", listener, "termination", t)
+        .register(metrics.registry())).increment();
   }
 
   @Override

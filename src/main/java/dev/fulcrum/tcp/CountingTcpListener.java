@@ -4,6 +4,7 @@ import dev.fulcrum.config.TcpListenerSettings;
 import dev.fulcrum.firewall.Firewall;
 import java.net.InetAddress;
 import dev.fulcrum.nio.RateLimitedCounter;
+import dev.fulcrum.nio.Refusal;
 import dev.fulcrum.observe.TcpObserver;
 import dev.fulcrum.routing.RoutedBackend;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -61,13 +62,6 @@ abstract class CountingTcpListener implements TcpListener {
   @Override
   public long proxyProtocolRefusals() {
     return proxyRefused.total();
-  }
-
-  /** The reason of a refusal, carried to the rate-limited log line; no stack trace (nothing failed in Fulcrum). */
-  private static final class Refusal extends Exception {
-    Refusal(String message) {
-      super(message, null, false, false);
-    }
   }
 
   /** Whether the firewall lets this client in; a refusal is counted (and logged now and then). */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
+import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.PoolHealth;
 import dev.fulcrum.testing.RawTcpServer;
 import dev.fulcrum.testing.TestCertificates;
@@ -115,6 +116,38 @@ class HttpProxyProtocolTest {
   void aRequestWithoutTheHeaderIsClosed() throws Exception {
     assertEquals("", exchange(port("behind-lb"), "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1)));
     assertEquals(0, web.pending());
+  }
+
+  @Test
+  void everyRefusedHeaderIsCountedAndTheListenerServesOn() throws Exception {
+    double untrusted = proxyRefused("other-lb");
+    double behind = proxyRefused("behind-lb");
+    byte[] header = "PROXY TCP4 198.51.100.23 127.0.0.1 40001 80\r\n".getBytes(StandardCharsets.ISO_8859_1);
+    assertEquals("", exchange(port("other-lb"), header));
+    assertEquals("", exchange(port("behind-lb"), "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1)));
+    assertEquals("", exchange(port("behind-lb"), ("PROXY TCP4 " + "9".repeat(120) + "\r\n").getBytes(StandardCharsets.ISO_8859_1)),
+        "a v1 line longer than 107 bytes");
+    try (Socket truncated = new Socket("127.0.0.1", port("behind-lb"))) {
+      truncated.setSoTimeout(10_000);
+      truncated.getOutputStream().write(java.util.Arrays.copyOf(header, 20));
+      truncated.shutdownOutput();
+      assertEquals(-1, truncated.getInputStream().read(), "closed once the client ended within the header");
+    }
+    Eventually.await(java.time.Duration.ofSeconds(10), "the refusals counted",
+        () -> proxyRefused("other-lb") == untrusted + 1 && proxyRefused("behind-lb") == behind + 3);
+    assertEquals(0, web.pending(), "nothing forwarded");
+    theClientAddressOfAV1HeaderIsWhatTheBackendSees();
+  }
+
+  /** {@code fulcrum_http_terminations_total{termination="proxy-refused"}} of a listener, as TCP listeners count theirs. */
+  private double proxyRefused(String listener) {
+    try {
+      String metrics = new dev.fulcrum.testing.AdminClient(fulcrum.adminAddress(), java.util.Optional.empty()).get("/metrics").body();
+      return dev.fulcrum.testing.PrometheusText.value(dev.fulcrum.testing.PrometheusText.parse(metrics),
+          "fulcrum_http_terminations_total", "listener=" + listener, "termination=proxy-refused");
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
   }
 
   @Test

@@ -65,6 +65,8 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
   private final UpstreamPool pool;
   private final SocketChannel socket;
   private State state = State.READING;
+  /** Why a connection closed while its PROXY header was awaited is counted as refused (until told otherwise: timed out). */
+  private String preambleRefusal = "no complete PROXY header in time";
   private InetAddress address;
   private String ip;
   private int port;
@@ -112,6 +114,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
       if (listener.expectsProxyProtocol()) {
         // only the balancers in front may say who the client is: anyone else is closed before a byte is read
         if (!listener.trustsProxyProtocolFrom(address)) {
+          listener.proxyRefused(clientSocket, "not in proxy-protocol.trusted");
           attach(socket, null);
           close();
           return;
@@ -312,7 +315,11 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
         return;
       }
       nextRequest();
-    } else if (parsed instanceof WireError || inputEnded()) {
+    } else if (parsed instanceof WireError error) {
+      preambleRefusal = error.problem();
+      close();
+    } else if (inputEnded()) {
+      preambleRefusal = "the connection ended within the PROXY header";
       close();
     }
   }
@@ -524,6 +531,7 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   void close() {
     if (state == State.CLOSED) return;
+    if (state == State.PREAMBLE) listener.proxyRefused(clientSocket, preambleRefusal);
     // ended before its TLS session was made (and after any PROXY header): a refused, failed or timed-out handshake;
     // or after it, by a refused renegotiation
     if (state != State.PREAMBLE && listener.tlsOrNull() != null && transport() != null

@@ -144,7 +144,18 @@ public final class NioHttpListener implements HttpListener {
   /** A client's connection ended before its TLS handshake completed: counted, and logged now and then. */
   void tlsRefused(java.net.InetSocketAddress client) {
     observer.tlsRefused();
-    tlsRefusals.increment(new dev.fulcrum.tls.TlsRefusal(String.valueOf(client)));
+    tlsRefusals.increment(new dev.fulcrum.nio.Refusal(String.valueOf(client)));
+  }
+
+  private final dev.fulcrum.nio.RateLimitedCounter proxyRefusals = new dev.fulcrum.nio.RateLimitedCounter((count, sample) ->
+      org.slf4j.LoggerFactory.getLogger(NioHttpListener.class).info(
+          "listener {}: {} connection(s) closed for their PROXY header; the latest from {}", settings().name(), count,
+          sample == null ? "" : sample.getMessage()));
+
+  /** A client's connection was closed for its PROXY header: counted, and logged now and then. */
+  void proxyRefused(java.net.InetSocketAddress client, String reason) {
+    observer.proxyRefused();
+    proxyRefusals.increment(new dev.fulcrum.nio.Refusal(client + ": " + reason));
   }
 
   ExchangeLog.Observer observer() {

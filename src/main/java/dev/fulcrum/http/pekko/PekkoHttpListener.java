@@ -85,7 +85,7 @@ public final class PekkoHttpListener implements HttpListener {
       server = server.enableHttps(ConnectionContext.httpsServer(() -> new dev.fulcrum.tls.HandshakeBoundEngine(
           bound.newServerEngine(), bound.handshakeTimeout(), reason -> {
             observer.tlsRefused();
-            refusals.increment(new dev.fulcrum.tls.TlsRefusal(reason));
+            refusals.increment(new dev.fulcrum.nio.Refusal(reason));
           })));
     }
     return server.bindFlow(PekkoConnection.flow(handler, serverSettings.getPipeliningLimit(), observer)).thenApply(binding -> {

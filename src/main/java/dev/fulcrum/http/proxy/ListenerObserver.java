@@ -18,6 +18,12 @@ public interface ListenerObserver extends ExchangeLog.Observer {
    */
   default void tlsRefused() {}
 
+  /**
+   * A client's connection was closed for its PROXY header: from an untrusted peer, missing, malformed, truncated or
+   * never finished ({@code termination = proxy-refused}, as TCP listeners count theirs); it must only count.
+   */
+  default void proxyRefused() {}
+
   /** The listener's retry budget, whose refusals are read when scraped. */
   default void retryBudget(RetryBudget budget) {}
 
