@@ -136,10 +136,7 @@ public final class NioHttpListener implements HttpListener {
     return violation -> observer.http2Violation(violation.name().toLowerCase(java.util.Locale.ROOT));
   }
 
-  private final dev.fulcrum.nio.RateLimitedCounter tlsRefusals = new dev.fulcrum.nio.RateLimitedCounter((count, sample) ->
-      org.slf4j.LoggerFactory.getLogger(NioHttpListener.class).info(
-          "listener {}: {} TLS handshake(s) refused, failed or timed out; the latest from {}", settings().name(), count,
-          sample == null ? "" : sample.getMessage()));
+  private final dev.fulcrum.nio.RateLimitedCounter tlsRefusals = refusalLog("TLS handshake(s) refused, failed or timed out");
 
   /** A client's connection ended before its TLS handshake completed: counted, and logged now and then. */
   void tlsRefused(java.net.InetSocketAddress client) {
@@ -147,10 +144,13 @@ public final class NioHttpListener implements HttpListener {
     tlsRefusals.increment(new dev.fulcrum.nio.Refusal(String.valueOf(client)));
   }
 
-  private final dev.fulcrum.nio.RateLimitedCounter proxyRefusals = new dev.fulcrum.nio.RateLimitedCounter((count, sample) ->
-      org.slf4j.LoggerFactory.getLogger(NioHttpListener.class).info(
-          "listener {}: {} connection(s) closed for their PROXY header; the latest from {}", settings().name(), count,
-          sample == null ? "" : sample.getMessage()));
+  private final dev.fulcrum.nio.RateLimitedCounter proxyRefusals = refusalLog("connection(s) closed for their PROXY header");
+
+  /** Refusals of one kind, logged at most once a second with how many and the latest one's client and reason. */
+  private dev.fulcrum.nio.RateLimitedCounter refusalLog(String what) {
+    return new dev.fulcrum.nio.RateLimitedCounter((count, sample) -> org.slf4j.LoggerFactory.getLogger(NioHttpListener.class)
+        .info("listener {}: {} " + what + "; the latest from {}", settings().name(), count, sample == null ? "" : sample.getMessage()));
+  }
 
   /** A client's connection was closed for its PROXY header: counted, and logged now and then. */
   void proxyRefused(java.net.InetSocketAddress client, String reason) {
