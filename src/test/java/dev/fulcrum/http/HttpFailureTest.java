@@ -33,6 +33,7 @@ class HttpFailureTest {
   private RecordingBackend ejected;
   private HttpBackend slow;
   private RawBackend reset;
+  private RawBackend dying;
   private RawBackend garbage;
   private Fulcrum fulcrum;
   private int port;
@@ -54,6 +55,7 @@ class HttpFailureTest {
       return (CompletionStage<HttpResponse>) late;
     });
     reset = new RawBackend(RawBackend.Behaviour.RESET);
+    dying = new RawBackend(RawBackend.Behaviour.RESET);
     garbage = new RawBackend(RawBackend.Behaviour.GARBAGE);
     // health checks that pass once and then never run again: the tables keep backends that later fail
     String quiet = "health-check { interval = 1h, fall = 100 }";
@@ -67,6 +69,14 @@ class HttpFailureTest {
           garbage { backends = ["%s"], %s }
           slow { backends = ["%s"], %s }
           ejecting { backends = ["%s", "%s"], health-check { interval = 1h, fall = 2 } }
+          warm { backends = ["%s"], %s }
+          dying { backends = ["%s", "%s"], %s, outlier-detection.consecutive-gateway-errors = 0,
+            outlier-detection.consecutive-local-origin-failures = 0 }
+        }
+        fulcrum.listeners.http.budgeted {
+          bind = "127.0.0.1:0"
+          retry-budget { ratio = 0.1, burst = 1 }
+          routes = [{path = "/warm", pool = warm}, {path = "/dying", pool = dying}]
         }
         fulcrum.listeners.http.main {
           bind = "127.0.0.1:0"
@@ -86,7 +96,9 @@ class HttpFailureTest {
             reset.address(), live.address(), quiet,
             garbage.address(), quiet,
             slow.address(), quiet,
-            ejected.address(), live.address())));
+            ejected.address(), live.address(),
+            live.address(), quiet,
+            dying.address(), live.address(), quiet)));
     port = fulcrum.httpListener("main").localAddress().getPort();
     PoolHealth.awaitAllUp(fulcrum, "refusing", 2);
     PoolHealth.awaitAllUp(fulcrum, "refused-only", 1);
@@ -94,6 +106,7 @@ class HttpFailureTest {
     PoolHealth.awaitAllUp(fulcrum, "garbage", 1);
     PoolHealth.awaitAllUp(fulcrum, "slow", 1);
     PoolHealth.awaitAllUp(fulcrum, "ejecting", 2);
+    PoolHealth.awaitAllUp(fulcrum, "dying", 2);
     ejected.server().stop();
     stopped.server().stop();
     alone.server().stop();
@@ -103,6 +116,7 @@ class HttpFailureTest {
   void stop() throws Exception {
     ProxyTests.stop(fulcrum, backends);
     reset.close();
+    dying.close();
     garbage.close();
   }
 
@@ -181,6 +195,51 @@ class HttpFailureTest {
       live.next();
     }
     assertTrue(reset.requests() > resetsBefore, "some GETs went to the resetting backend first");
+  }
+
+  @Test
+  void aBurstOfResetsIsRetriedWithinWhatTheTrafficEarned() throws Exception {
+    // a backend that dies under load resets all its requests in flight at once, more than the budget's burst (1 here):
+    // the last second's traffic raises the cap (ratio 0.1 of it), so they are all retried, as nginx would
+    int budgeted = fulcrum.httpListener("budgeted").localAddress().getPort();
+    java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(16);
+    try {
+      // steady traffic for more than two of the budget's periods (2^30 ns): one to count, one to deposit
+      long until = System.nanoTime() + Duration.ofMillis(2600).toNanos();
+      java.util.List<java.util.concurrent.Future<Integer>> warm = new java.util.ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        warm.add(clients.submit(() -> {
+          int sent = 0;
+          while (System.nanoTime() < until) {
+            assertEquals(200, RawHttp.get(budgeted, "x", "/warm").status());
+            sent++;
+          }
+          return sent;
+        }));
+      }
+      int sent = 0;
+      for (var f : warm) sent += f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+      assertTrue(sent >= 200, "enough traffic to earn the retries: " + sent + " requests");
+      int resetsBefore = dying.requests();
+      java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+      java.util.List<java.util.concurrent.Future<RawHttp.Response>> burst = new java.util.ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        String target = "/dying/" + i;
+        burst.add(clients.submit(() -> {
+          go.await();
+          return RawHttp.get(budgeted, "x", target);
+        }));
+      }
+      go.countDown();
+      for (var f : burst) {
+        RawHttp.Response response = f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(200, response.status(), response.body());
+      }
+      int resets = dying.requests() - resetsBefore;
+      assertTrue(resets >= 4, "round robin sent about half of the burst to the resetting backend first: " + resets);
+    } finally {
+      clients.shutdownNow();
+    }
   }
 
   @Test
