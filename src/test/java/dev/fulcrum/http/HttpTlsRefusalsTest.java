@@ -38,11 +38,12 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * HTTPS listeners of both engines, on both TLS providers, count refused handshakes as TCP listeners do
  * ({@code termination="tls-refused"}, here in {@code fulcrum_http_terminations_total}) and bound the handshake by
- * {@code tls.handshake-timeout}: a client that trickles its hello in a byte at a time is closed at the timeout (the
- * pekko engine at its first byte after it), well before the idle timeout, and counted; a client that completes its
+ * {@code tls.handshake-timeout}: a client that trickles its hello in a byte at a time is closed at the timeout, well
+ * before the idle timeout, and counted; a client that completes its
  * handshake is not, and its "Connection: close" answer ends with the connection. A TLS 1.2 client's renegotiation
  * is refused (Conscrypt does; JSSE would serve it) and counted. A ClientHello in one-byte records is answered; an
- * oversized one is refused and counted (the nio engine; the pekko engine leaves it to its timeouts).
+ * oversized one is refused and counted; a stalled one (part of a hello or none, then nothing) is closed at the
+ * handshake timeout and counted, as is a client gone after the ServerHello.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ParameterizedClass(name = "engine = {0}, provider = {1}")
@@ -175,6 +176,7 @@ class HttpTlsRefusalsTest {
 
   @Test
   void aClientHelloFragmentedIntoOneByteRecordsAndWritesIsAnswered() throws Exception {
+    double before = refused(scrape());
     try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(10_000);
       socket.setTcpNoDelay(true);
@@ -187,8 +189,8 @@ class HttpTlsRefusalsTest {
       int first = socket.getInputStream().read();
       assertEquals(0x16, first, "a ServerHello (a handshake record), not an alert or the end");
     }
-    // (the client went away after the ServerHello: not asserted counted, as the pekko engine with JSSE did not count it
-    // within 10 s)
+    // the client went away after the ServerHello, its handshake unfinished
+    awaitRefused(before + 1, "a client gone after the ServerHello");
     try (SSLSocket good = TlsClients.connect(dir.resolve("h.pem"), port, "h.example")) {
       good.startHandshake();
     }
@@ -196,9 +198,6 @@ class HttpTlsRefusalsTest {
 
   @Test
   void anOversizedClientHelloIsRefusedCountedAndTheListenerServes() throws Exception {
-    // the pekko engine left such a connection open (its handshake timeout acts only at the client's next bytes, and
-    // these send none after): not yet refused there, reported
-    org.junit.jupiter.api.Assumptions.assumeTrue(engine.equals("nio"), "the pekko engine does not yet refuse these");
     double before = refused(scrape());
     for (byte[] hostile : java.util.List.of(
         // a record header claiming more than the largest record (2^14 + 2048 bytes): refused at the header
@@ -216,6 +215,27 @@ class HttpTlsRefusalsTest {
       }
     }
     awaitRefused(before + 2, "two oversized hellos");
+    try (SSLSocket good = TlsClients.connect(dir.resolve("h.pem"), port, "h.example")) {
+      good.startHandshake();
+    }
+  }
+
+  @Test
+  void aStalledHelloIsClosedAtTheHandshakeTimeoutAndCounted() throws Exception {
+    double before = refused(scrape());
+    byte[] hello = TlsClients.modernClientHello("h.example");
+    // ten bytes of a hello, then nothing; and nothing at all after the connect
+    for (int sent : new int[] {10, 0}) {
+      long started = System.nanoTime();
+      try (Socket stalled = new Socket("127.0.0.1", port)) {
+        stalled.setSoTimeout(10_000); // well below the idle timeout (30 s), well above the handshake timeout (1 s)
+        stalled.getOutputStream().write(hello, 0, sent);
+        drain(stalled.getInputStream());
+      }
+      long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+      assertTrue(tookMs >= 900 && tookMs < 5000, sent + " bytes sent: closed after " + tookMs + " ms (timeout 1 s)");
+    }
+    awaitRefused(before + 2, "two stalled hellos");
     try (SSLSocket good = TlsClients.connect(dir.resolve("h.pem"), port, "h.example")) {
       good.startHandshake();
     }

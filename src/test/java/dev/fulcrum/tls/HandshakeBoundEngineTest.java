@@ -52,7 +52,7 @@ class HandshakeBoundEngineTest {
   void aCompletedHandshakeIsFinishedAndNotRefused(TlsSettings.Provider provider) throws Exception {
     List<String> refusals = new ArrayList<>();
     HandshakeBoundEngine server = new HandshakeBoundEngine(context(provider).newServerEngine(), Duration.ofSeconds(30),
-        refusals::add);
+        refusals::add, HandshakeBoundEngine.Watchdog.NONE);
     server.beginHandshake();
     SSLEngine client = TlsClients.trusting(dir.resolve("h.pem")).createSSLEngine("h.example", 443);
     client.setUseClientMode(true);
@@ -94,7 +94,7 @@ class HandshakeBoundEngineTest {
   void aRefusedTls11HelloIsNotFinishedAndToldOnce(TlsSettings.Provider provider) throws Exception {
     List<String> refusals = new ArrayList<>();
     HandshakeBoundEngine server = new HandshakeBoundEngine(context(provider).newServerEngine(), Duration.ofSeconds(30),
-        refusals::add);
+        refusals::add, HandshakeBoundEngine.Watchdog.NONE);
     server.beginHandshake();
     HandshakeWatchingEngine watched = server;
     assertThrows(SSLException.class, () -> {
@@ -112,7 +112,7 @@ class HandshakeBoundEngineTest {
   void pastTheTimeoutTheEngineIsOverInBothDirections(TlsSettings.Provider provider) throws Exception {
     List<String> refusals = new ArrayList<>();
     HandshakeBoundEngine server = new HandshakeBoundEngine(context(provider).newServerEngine(), Duration.ZERO,
-        refusals::add);
+        refusals::add, HandshakeBoundEngine.Watchdog.NONE);
     server.beginHandshake();
     ByteBuffer firstByte = ByteBuffer.wrap(TlsClients.tls11ClientHello(), 0, 1);
     SSLHandshakeException thrown = assertThrows(SSLHandshakeException.class,
