@@ -32,9 +32,6 @@ public final class HandshakeBoundEngine extends HandshakeWatchingEngine {
 
   /** Ends, from a timer, the connection of a handshake that did not finish in time. */
   public interface Watchdog {
-    /** None: the engine ends a late handshake at the client's next bytes only. */
-    Watchdog NONE = (timeout, expired) -> () -> { };
-
     /**
      * Calls {@code expired} on a thread of its own once {@code timeout} has passed, unless the returned handle was run
      * first, and ends the connection with the failure it returns (none: the connection is left as it is).

@@ -99,7 +99,7 @@ class HandshakeBoundEngineTest {
   void aRefusedTls11HelloIsNotFinishedAndToldOnce(TlsSettings.Provider provider) throws Exception {
     List<String> refusals = new ArrayList<>();
     HandshakeBoundEngine server = new HandshakeBoundEngine(context(provider).newServerEngine(), Duration.ofSeconds(30),
-        refusals::add, HandshakeBoundEngine.Watchdog.NONE);
+        refusals::add, new CapturingWatchdog());
     server.beginHandshake();
     HandshakeWatchingEngine watched = server;
     assertThrows(SSLException.class, () -> {
@@ -117,7 +117,7 @@ class HandshakeBoundEngineTest {
   void pastTheTimeoutTheEngineIsOverInBothDirections(TlsSettings.Provider provider) throws Exception {
     List<String> refusals = new ArrayList<>();
     HandshakeBoundEngine server = new HandshakeBoundEngine(context(provider).newServerEngine(), Duration.ZERO,
-        refusals::add, HandshakeBoundEngine.Watchdog.NONE);
+        refusals::add, new CapturingWatchdog());
     server.beginHandshake();
     ByteBuffer firstByte = ByteBuffer.wrap(TlsClients.tls11ClientHello(), 0, 1);
     SSLHandshakeException thrown = assertThrows(SSLHandshakeException.class,
