@@ -43,7 +43,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * handshake is not, and its "Connection: close" answer ends with the connection. A TLS 1.2 client's renegotiation
  * is refused (Conscrypt does; JSSE would serve it) and counted. A ClientHello in one-byte records is answered; an
  * oversized one is refused and counted; a stalled one (part of a hello or none, then nothing) is closed at the
- * handshake timeout and counted, as is a client gone after the ServerHello.
+ * handshake timeout and counted, as is a client gone after the ServerHello; a connection idle after its handshake is
+ * not.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ParameterizedClass(name = "engine = {0}, provider = {1}")
@@ -240,6 +241,23 @@ class HttpTlsRefusalsTest {
     try (SSLSocket good = TlsClients.connect(dir.resolve("h.pem"), port, "h.example")) {
       good.startHandshake();
     }
+  }
+
+  @Test
+  void aConnectionIdleAfterItsHandshakeOutlivesTheHandshakeTimeout() throws Exception {
+    double before = refused(scrape());
+    try (SSLSocket good = TlsClients.connect(dir.resolve("h.pem"), port, "h.example")) {
+      good.startHandshake();
+      good.setSoTimeout(2000); // twice the handshake timeout, well below the idle timeout
+      org.junit.jupiter.api.Assertions.assertThrows(java.net.SocketTimeoutException.class,
+          () -> good.getInputStream().read(), "closed while idle after its handshake");
+      good.setSoTimeout(10_000);
+      good.getOutputStream().write("GET / HTTP/1.1\r\nHost: h.example\r\nConnection: close\r\n\r\n"
+          .getBytes(StandardCharsets.ISO_8859_1));
+      String answer = new String(good.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      assertTrue(answer.startsWith("HTTP/1.1 50"), answer);
+    }
+    assertEquals(before, refused(scrape()), "a completed handshake counted as refused");
   }
 
   private static void drain(InputStream in) throws IOException {
