@@ -19,8 +19,11 @@ import javax.net.ssl.SSLSession;
  */
 public class HandshakeWatchingEngine extends SSLEngine {
   private final SSLEngine engine;
-  /** Confined to the caller that drives the engine (one at a time, as SSLEngine's contract asks anyway). */
-  private boolean finished;
+  /**
+   * Written by the caller that drives the engine (one at a time, as SSLEngine's contract asks anyway); volatile as the
+   * pekko engine's handshake timer reads it from a scheduler thread (written once: the event loops' reads stay cheap).
+   */
+  private volatile boolean finished;
   /** closeOutbound was called: a close_notify waits to be wrapped until the engine's outbound is done. */
   private boolean closing;
   /** A client's renegotiation was refused: a refusal to count as those of a first handshake are. */
@@ -83,7 +86,7 @@ public class HandshakeWatchingEngine extends SSLEngine {
   }
 
   private SSLEngineResult seen(SSLEngineResult result) {
-    if (result.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.FINISHED) finished = true;
+    if (!finished && result.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.FINISHED) finished = true;
     return result;
   }
 

@@ -28,7 +28,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * The server engines of both providers, driven in memory (no sockets) against a JSSE client: the handshake counts as
  * done only when the engine reported FINISHED (never by the session's protocol, which Conscrypt names on a refused
  * hello and JSSE names mid-handshake), and the Pekko engine's wrapper tells a refusal once, ends a handshake past its
- * timeout in both directions at once, and asks for the wrap of a pending close_notify as JSSE does.
+ * timeout in both directions at once (at its next call, or when its watchdog fires: told once either way, the watchdog
+ * disarmed once the handshake finished or failed), and asks for the wrap of a pending close_notify as JSSE does.
  */
 class HandshakeBoundEngineTest {
   private static Path dir;
@@ -51,8 +52,10 @@ class HandshakeBoundEngineTest {
   @EnumSource(TlsSettings.Provider.class)
   void aCompletedHandshakeIsFinishedAndNotRefused(TlsSettings.Provider provider) throws Exception {
     List<String> refusals = new ArrayList<>();
+    CapturingWatchdog watchdog = new CapturingWatchdog();
     HandshakeBoundEngine server = new HandshakeBoundEngine(context(provider).newServerEngine(), Duration.ofSeconds(30),
-        refusals::add);
+        refusals::add, watchdog);
+    assertEquals(Duration.ofSeconds(30), watchdog.timeout);
     server.beginHandshake();
     SSLEngine client = TlsClients.trusting(dir.resolve("h.pem")).createSSLEngine("h.example", 443);
     client.setUseClientMode(true);
@@ -77,6 +80,8 @@ class HandshakeBoundEngineTest {
     }
     assertTrue(server.handshakeFinished(), provider + ": the server never reported FINISHED");
     assertEquals(List.of(), refusals);
+    assertEquals(1, watchdog.disarmed, "the watchdog disarmed once, when the handshake finished");
+    assertEquals(null, watchdog.expired.get(), "a finished handshake ended by its watchdog");
 
     // a close_notify to send is asked for by NEED_WRAP (Pekko's stage sends it, and closes, only then)
     server.closeOutbound();
@@ -94,7 +99,7 @@ class HandshakeBoundEngineTest {
   void aRefusedTls11HelloIsNotFinishedAndToldOnce(TlsSettings.Provider provider) throws Exception {
     List<String> refusals = new ArrayList<>();
     HandshakeBoundEngine server = new HandshakeBoundEngine(context(provider).newServerEngine(), Duration.ofSeconds(30),
-        refusals::add);
+        refusals::add, new CapturingWatchdog());
     server.beginHandshake();
     HandshakeWatchingEngine watched = server;
     assertThrows(SSLException.class, () -> {
@@ -112,7 +117,7 @@ class HandshakeBoundEngineTest {
   void pastTheTimeoutTheEngineIsOverInBothDirections(TlsSettings.Provider provider) throws Exception {
     List<String> refusals = new ArrayList<>();
     HandshakeBoundEngine server = new HandshakeBoundEngine(context(provider).newServerEngine(), Duration.ZERO,
-        refusals::add);
+        refusals::add, new CapturingWatchdog());
     server.beginHandshake();
     ByteBuffer firstByte = ByteBuffer.wrap(TlsClients.tls11ClientHello(), 0, 1);
     SSLHandshakeException thrown = assertThrows(SSLHandshakeException.class,
@@ -125,6 +130,62 @@ class HandshakeBoundEngineTest {
     assertEquals(SSLEngineResult.Status.CLOSED, server.wrap(ByteBuffer.allocate(0), ByteBuffer.allocate(1 << 16)).getStatus());
     assertEquals(List.of("the TLS handshake did not complete within 0 ms"), refusals);
     assertFalse(server.handshakeFinished());
+  }
+
+  @ParameterizedTest
+  @EnumSource(TlsSettings.Provider.class)
+  void theWatchdogEndsAnUnfinishedHandshakeOnceAndTellsIt(TlsSettings.Provider provider) throws Exception {
+    List<String> refusals = new ArrayList<>();
+    CapturingWatchdog watchdog = new CapturingWatchdog();
+    HandshakeBoundEngine server = new HandshakeBoundEngine(context(provider).newServerEngine(), Duration.ofSeconds(1),
+        refusals::add, watchdog);
+    server.beginHandshake();
+    // ten bytes of a hello, then nothing: the stage would not call the engine again
+    SSLEngineResult partial = server.unwrap(ByteBuffer.wrap(TlsClients.modernClientHello("h.example"), 0, 10),
+        ByteBuffer.allocate(1 << 16));
+    assertEquals(SSLEngineResult.Status.BUFFER_UNDERFLOW, partial.getStatus());
+
+    SSLHandshakeException ended = watchdog.expired.get();
+    assertEquals("the TLS handshake did not complete within 1000 ms", ended.getMessage());
+    assertEquals(null, watchdog.expired.get(), "ended twice");
+    // the stage, should it call again, finds the engine over both ways, and hears nothing more of it
+    assertTrue(server.isOutboundDone() && server.isInboundDone());
+    assertEquals(SSLEngineResult.Status.CLOSED, server.unwrap(ByteBuffer.allocate(0), ByteBuffer.allocate(1 << 16))
+        .getStatus());
+    server.closeInbound();
+    assertEquals(List.of("the TLS handshake did not complete within 1000 ms"), refusals);
+  }
+
+  @ParameterizedTest
+  @EnumSource(TlsSettings.Provider.class)
+  void aRefusedHandshakeDisarmsItsWatchdog(TlsSettings.Provider provider) throws Exception {
+    List<String> refusals = new ArrayList<>();
+    CapturingWatchdog watchdog = new CapturingWatchdog();
+    HandshakeBoundEngine server = new HandshakeBoundEngine(context(provider).newServerEngine(), Duration.ofSeconds(1),
+        refusals::add, watchdog);
+    server.beginHandshake();
+    try {
+      server.closeInbound(); // the client left, and its close came through the engine
+    } catch (SSLException noCloseNotify) {
+      // JSSE's complaint, and the stage goes on the same (it fails, closing the connection)
+    }
+    assertEquals(1, watchdog.disarmed);
+    assertEquals(null, watchdog.expired.get(), "told twice");
+    assertEquals(List.of("the connection ended within the handshake"), refusals);
+  }
+
+  /** Arms nothing: the test calls the watchdog's check as its timer would. */
+  private static final class CapturingWatchdog implements HandshakeBoundEngine.Watchdog {
+    Duration timeout;
+    java.util.function.Supplier<SSLHandshakeException> expired;
+    int disarmed;
+
+    @Override
+    public Runnable arm(Duration timeout, java.util.function.Supplier<SSLHandshakeException> expired) {
+      this.timeout = timeout;
+      this.expired = expired;
+      return () -> disarmed++;
+    }
   }
 
   private static boolean done(SSLEngine engine) {

@@ -74,10 +74,11 @@ public final class PekkoHttpListener implements HttpListener {
         .newServerAt(settings.bind().host(), settings.bind().port())
         .withMaterializer(materializer)
         .withSettings(serverSettings);
-    // the same engines as the nio engine's: protocols, suites, SNI certificates and client authentication; bounded and
-    // counted by a wrapper, as Pekko HTTP has no hook of its own for either
+    // the same engines as the nio engine's: protocols, suites, SNI certificates and client authentication; bounded (a
+    // timer armed from the engine's making) and counted by a wrapper, as Pekko HTTP has no hook of its own for either
     if (tls != null) {
       TlsContext bound = tls;
+      TlsStageWatchdog watchdog = new TlsStageWatchdog(settings.name());
       dev.fulcrum.nio.RateLimitedCounter refusals = new dev.fulcrum.nio.RateLimitedCounter((count, sample) ->
           org.slf4j.LoggerFactory.getLogger(PekkoHttpListener.class).info(
               "listener {}: {} TLS handshake(s) refused, failed or timed out; the latest: {}", settings.name(), count,
@@ -86,7 +87,7 @@ public final class PekkoHttpListener implements HttpListener {
           bound.newServerEngine(), bound.handshakeTimeout(), reason -> {
             observer.tlsRefused();
             refusals.increment(new dev.fulcrum.nio.Refusal(reason));
-          })));
+          }, watchdog)));
     }
     return server.bindFlow(PekkoConnection.flow(handler, serverSettings.getPipeliningLimit(), observer)).thenApply(binding -> {
       if (tls != null) tls.watch(2);
