@@ -181,7 +181,7 @@ class RouteClusterTest {
       }
       // Nodes fresh from start-up compile the change path during the first changes: on 2 cores their JIT compiler threads
       // used about half of their CPU during the first 100, which took 1.1-2x as long as the next 100 at p50 and 1.3-5x at
-      // p99 (five runs). The bar is for a running cluster: the first 100 warm it up and are printed apart.
+      // p99 (six runs). The bar is for a running cluster: the first 100 warm it up and are printed apart.
       Changes cold = changes(WARM_UP, api, streams);
       Changes warm = changes(100, api, streams);
       System.out.println("route change propagation, 3 processes, the first " + WARM_UP + " changes (warm-up): " + cold);
