@@ -70,8 +70,8 @@ final class Json {
   /**
    * The request's whole body as text, read within {@code timeout}. What follows it runs on the thread that read it, the
    * admin server's stream, where the handler runs anyway: the stage Pekko returns wraps a Scala future, which hands
-   * every continuation to the common pool, and a JVM that sees two cores has no common pool, so that is a new thread per
-   * call (a few ms of each admin call on a busy 2-core machine).
+   * every continuation to CompletableFuture's default executor, and on a JVM that sees two cores or fewer that starts a
+   * new thread for each.
    */
   static CompletionStage<String> text(HttpRequest request, long maxBytes, java.time.Duration timeout, ActorSystem<?> system) {
     return request.entity().toStrict(timeout.toMillis(), maxBytes, system)
