@@ -424,8 +424,8 @@ public final class Fulcrum {
 
   /**
    * Changes an HTTP listener's route table and completes, always normally and within the request's deadline plus the
-   * journal's write timeout, with {@link dev.fulcrum.routes.RouteTableEntity.Ok} (persisted; every node routes new
-   * requests by it within moments), {@code Rejected} (nothing persisted, the reason names the field) or
+   * journal's write timeout, with {@link dev.fulcrum.routes.RouteTableEntity.Ok} (persisted; this node routes new
+   * requests by it already, every other node within moments), {@code Rejected} (nothing persisted, the reason names the field) or
    * {@code OutcomeUnknown}, e.g. {@code changeRoutes("web", PoolEntity.Request.of("deploy", Duration.ofSeconds(4)),
    * (request, r) -> new RouteTableEntity.SetPools("*\/", List.of(new WeightedPool("blue", 90), new WeightedPool("green", 10)), request, r))}.
    */

@@ -73,10 +73,10 @@ final class AdminApi {
       request.discardEntityBytes(system);
       return done(tooLarge());
     }
-    return request.entity().toStrict(settings.askTimeout().toMillis(), MAX_BODY, system)
+    return Json.text(request, MAX_BODY, settings.askTimeout(), system)
         .thenCompose(body -> {
           try {
-            return route(request, body.getData().utf8String());
+            return route(request, body);
           } catch (ApiError e) {
             return CompletableFuture.completedFuture(error(e));
           }

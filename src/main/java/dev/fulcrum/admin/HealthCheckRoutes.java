@@ -82,18 +82,18 @@ final class HealthCheckRoutes {
     }
     String origin = "admin-api " + request.getAttribute(AttributeKeys.remoteAddress)
         .flatMap(a -> a.getAddress()).map(java.net.InetAddress::getHostAddress).orElse("unknown");
-    return request.entity().toStrict(settings.askTimeout().toMillis(), MAX_BODY, system)
+    return Json.text(request, MAX_BODY, settings.askTimeout(), system)
         .thenCompose(body -> state(pool).thenCompose(state -> {
           PoolEntity.Request change = PoolEntity.Request.of(origin, settings.askTimeout());
           if (part.equals("tls")) {
-            java.util.Optional<dev.fulcrum.config.BackendTlsSettings> next = PoolTls.parse(body.getData().utf8String());
+            java.util.Optional<dev.fulcrum.config.BackendTlsSettings> next = PoolTls.parse(body);
             return pools.pool(pool).<PoolEntity.Reply>ask(r -> new PoolEntity.SetTls(next, change, r), settings.askTimeout());
           }
           if (part.equals("protocol")) {
-            dev.fulcrum.config.BackendProtocol next = PoolProtocol.parse(body.getData().utf8String());
+            dev.fulcrum.config.BackendProtocol next = PoolProtocol.parse(body);
             return pools.pool(pool).<PoolEntity.Reply>ask(r -> new PoolEntity.SetProtocol(next, change, r), settings.askTimeout());
           }
-          HealthCheckSettings next = HealthCheckJson.parse(body.getData().utf8String(), state.pool().healthCheck());
+          HealthCheckSettings next = HealthCheckJson.parse(body, state.pool().healthCheck());
           return pools.pool(pool).<PoolEntity.Reply>ask(r -> new PoolEntity.SetHealthCheck(next, change, r), settings.askTimeout());
         }))
         .thenApply(reply -> {

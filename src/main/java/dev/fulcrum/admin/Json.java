@@ -20,6 +20,9 @@ import java.io.IOException;
 import java.util.Iterator;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 
 /**
  * The admin API's JSON: addresses as "host:port", strategies by their config names, other enums in lower case,
@@ -62,6 +65,17 @@ final class Json {
 
   static ObjectNode object() {
     return MAPPER.createObjectNode();
+  }
+
+  /**
+   * The request's whole body as text, read within {@code timeout}. What follows it runs on the thread that read it, the
+   * admin server's stream, where the handler runs anyway: the stage Pekko returns wraps a Scala future, which hands
+   * every continuation to CompletableFuture's default executor, and on a JVM that sees two cores or fewer that starts a
+   * new thread for each.
+   */
+  static CompletionStage<String> text(HttpRequest request, long maxBytes, java.time.Duration timeout, ActorSystem<?> system) {
+    return request.entity().toStrict(timeout.toMillis(), maxBytes, system)
+        .thenApplyAsync(strict -> strict.getData().utf8String(), Runnable::run);
   }
 
   /** Parses a request body that must be a JSON object with only the given fields (any, when null). */

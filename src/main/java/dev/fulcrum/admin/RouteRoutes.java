@@ -48,7 +48,6 @@ import org.slf4j.LoggerFactory;
 final class RouteRoutes {
   private static final Logger log = LoggerFactory.getLogger(RouteRoutes.class);
   private static final long MAX_BODY = 256 * 1024;
-  private static final Duration SETTLE = Duration.ofSeconds(1);
 
   private final ActorSystem<?> system;
   private final AdminSettings settings;
@@ -74,11 +73,10 @@ final class RouteRoutes {
       request.discardEntityBytes(system);
       return done(error(new ApiError(StatusCodes.CONTENT_TOO_LARGE, "the body is larger than " + MAX_BODY + " bytes")));
     }
-    return request.entity().toStrict(settings.askTimeout().toMillis(), MAX_BODY, system)
+    return Json.text(request, MAX_BODY, settings.askTimeout(), system)
         .thenCompose(body -> {
           if (request.method() != HttpMethods.GET) authorize(request);
-          String text = body.getData().utf8String();
-          return routes ? routes(request, path, text) : listeners(request, path, text);
+          return routes ? routes(request, path, body) : listeners(request, path, body);
         })
         .exceptionally(this::failure);
   }
@@ -180,16 +178,14 @@ final class RouteRoutes {
       PoolEntity.Request request,
       BiFunction<PoolEntity.Request, ActorRef<RouteTableEntity.Reply>, RouteTableEntity.Change> command,
       StatusCode ok) {
-    return fulcrum.changeRoutes(listener, request, command).thenCompose(reply -> {
+    return fulcrum.changeRoutes(listener, request, command).thenApply(reply -> {
       if (reply instanceof RouteTableEntity.Rejected rejected) throw rejection(rejected);
       if (reply instanceof RouteTableEntity.OutcomeUnknown unknown) {
         throw new ApiError(StatusCodes.GATEWAY_TIMEOUT, unknown.message()
             + fulcrum.routeTable(listener).map(s -> " (this node has the table at version " + s.version() + ")").orElse(""), "unknown");
       }
-      RouteTableState state = ((RouteTableEntity.Ok) reply).state();
-      // answered once this node routes by the change (it reaches the others by replication at the same time)
-      return fulcrum.awaitRoutes(listener, state.version(), SETTLE)
-          .handle((routed, failure) -> json(ok, RouteJson.table(state)));
+      // this node routes by the change already (changeRoutes saw to it); it reaches the others by replication
+      return json(ok, RouteJson.table(((RouteTableEntity.Ok) reply).state()));
     });
   }
 

@@ -100,7 +100,8 @@ public final class RouteControl {
   /**
    * Sends a change to the listener's table and completes, always normally, at the latest the journal's write timeout
    * plus half a second after the request's deadline, with the entity's {@code Ok}, {@code Rejected} or
-   * {@code OutcomeUnknown}, or, without its answer, what can be known (as {@link PoolControl#change}).
+   * {@code OutcomeUnknown}, or, without its answer, what can be known (as {@link PoolControl#change}). With {@code Ok},
+   * this node routes by the table it carries (or a newer one) by then.
    */
   public CompletionStage<RouteTableEntity.Reply> change(
       String listener,
@@ -120,7 +121,12 @@ public final class RouteControl {
     system.systemActorOf(ChangeCall.create(s.entityRefFor(RouteTableEntity.TYPE_KEY, listener), request, command,
         RouteTableEntity.Reply.class, wait, heard), "route-change-" + calls.incrementAndGet(), Props.empty());
     return heard.thenApply(h -> {
-      if (h.reply().isPresent()) return h.reply().get();
+      if (h.reply().isPresent()) {
+        // the table the entity committed: this node routes by it before its caller hears Ok, without waiting for the
+        // entity's node to push it here (the push and the reply race on a loaded node)
+        if (h.reply().get() instanceof RouteTableEntity.Ok ok) local.offer(ok.state());
+        return h.reply().get();
+      }
       Optional<RouteTableState> known = local.state(listener);
       if (request.idempotencyKey().flatMap(k -> known.flatMap(st -> st.appliedAt(k))).isPresent()) {
         return new RouteTableEntity.Ok(known.get());

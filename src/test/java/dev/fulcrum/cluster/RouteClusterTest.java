@@ -33,8 +33,8 @@ import org.junit.jupiter.api.Test;
  * free ports, the test PostgreSQL): a route changed through one node's admin API takes effect for new requests on
  * every node, a kept-alive connection opened before included (its next request); after the whole cluster restarts,
  * every node's replicated table and the journal's history agree. With {@code -Dfulcrum.measure=true} it also times 100
- * changes from the API's answer to the moment every node routes by them (each node's event stream tells it), and asserts
- * p99 < 100 ms.
+ * changes, after 100 that warm the nodes up, from sending each and from its answer to the moment every node routes by it
+ * (each node's event stream tells it), and asserts p99 < 100 ms for both.
  * Runs when FULCRUM_TEST_PG_URL is set (CI sets it).
  */
 class RouteClusterTest {
@@ -179,36 +179,60 @@ class RouteClusterTest {
         streams[n] = SseClient.open(new InetSocketAddress("127.0.0.1", admin[n]), "/api/events?kinds=route-changed", Optional.empty());
         streams[n].awaitComment("subscribed", Duration.ofSeconds(10));
       }
-      int changes = 100;
-      long[] committed = new long[changes];
-      long[] afterAnswer = new long[changes];
-      long[] afterSend = new long[changes];
-      long version = 0;
-      for (int i = 0; i < changes; i++) {
-        long sent = System.nanoTime();
-        AdminClient.Response r = api[i % 3].put("/api/routes/" + listener + "/main/pools", "{\"pool\": \"" + (i % 2 == 0 ? green : blue) + "\"}");
-        long answered = System.nanoTime();
-        assertEquals(200, r.status(), r.toString());
-        version = r.json().path("version").asLong();
-        long last = 0;
-        for (int n = 0; n < 3; n++) last = Math.max(last, routedBy(streams[n], version, n));
-        committed[i] = answered - sent;
-        afterAnswer[i] = Math.max(0, last - answered);
-        afterSend[i] = last - sent;
+      // Nodes fresh from start-up compile the change path during the first changes: on 2 cores their JIT compiler threads
+      // used about half of their CPU during the first 100, which took 1.1-2x as long as the next 100 at p50 and 1.3-5x at
+      // p99 (six runs). The bar is for a running cluster: the first 100 warm it up and are printed apart.
+      Changes cold = changes(WARM_UP, api, streams);
+      Changes warm = changes(100, api, streams);
+      System.out.println("route change propagation, 3 processes, the first " + WARM_UP + " changes (warm-up): " + cold);
+      System.out.println("route change propagation, 3 processes, the next 100 changes: " + warm);
+      for (int n = 0; n < 3; n++) {
+        assertEquals(warm.version(), api[n].get("/api/routes/" + listener).json().path("version").asLong(), "node " + (n + 1));
       }
-      for (int n = 0; n < 3; n++) assertEquals(version, api[n].get("/api/routes/" + listener).json().path("version").asLong(), "node " + (n + 1));
-      double p99 = percentile(afterAnswer, 99);
-      long[] slowest = afterAnswer.clone();
-      Arrays.sort(slowest);
-      System.out.printf("route change propagation, 3 processes, %d changes: answered -> routed by every node p50 %.1f ms, "
-          + "p90 %.1f ms, p99 %.1f ms (the 5 slowest: %s ms); sent -> routed by every node p50 %.1f ms, p99 %.1f ms; "
-          + "sent -> answered p50 %.1f ms, p99 %.1f ms%n", changes, percentile(afterAnswer, 50), percentile(afterAnswer, 90), p99,
-          Arrays.stream(slowest, changes - 5, changes).mapToObj(n -> String.format("%.1f", n / 1e6)).toList(),
-          percentile(afterSend, 50), percentile(afterSend, 99), percentile(committed, 50), percentile(committed, 99));
-      assertTrue(p99 < 100, "p99 " + p99 + " ms");
+      assertTrue(percentile(warm.answeredToAll(), 99) < 100, "answered -> routed by every node, p99: " + warm);
+      assertTrue(percentile(warm.sentToAll(), 99) < 100, "sent -> routed by every node, p99: " + warm);
     } finally {
       for (SseClient stream : streams) if (stream != null) stream.close();
     }
+  }
+
+  private static final int WARM_UP = 100;
+
+  /** Nanoseconds per change: from sending it to its answer, from its answer and from sending it to every node routing by it. */
+  private record Changes(long[] sentToAnswered, long[] answeredToAll, long[] sentToAll, long version) {
+    @Override
+    public String toString() {
+      long[] slowest = sentToAll.clone();
+      Arrays.sort(slowest);
+      return "sent -> routed by every node " + percentiles(sentToAll) + " (the 5 slowest: "
+          + Arrays.stream(slowest, slowest.length - 5, slowest.length).mapToObj(n -> String.format("%.1f", n / 1e6)).toList()
+          + " ms); answered -> routed by every node " + percentiles(answeredToAll) + "; sent -> answered " + percentiles(sentToAnswered);
+    }
+
+    private static String percentiles(long[] nanos) {
+      return String.format("p50 %.1f ms, p90 %.1f ms, p99 %.1f ms", percentile(nanos, 50), percentile(nanos, 90), percentile(nanos, 99));
+    }
+  }
+
+  /** {@code count} changes of the route's pool through the nodes in turn, one after the other, each timed. */
+  private Changes changes(int count, AdminClient[] api, SseClient[] streams) {
+    long[] sentToAnswered = new long[count];
+    long[] answeredToAll = new long[count];
+    long[] sentToAll = new long[count];
+    long version = 0;
+    for (int i = 0; i < count; i++) {
+      long sent = System.nanoTime();
+      AdminClient.Response r = api[i % 3].put("/api/routes/" + listener + "/main/pools", "{\"pool\": \"" + (i % 2 == 0 ? green : blue) + "\"}");
+      long answered = System.nanoTime();
+      assertEquals(200, r.status(), r.toString());
+      version = r.json().path("version").asLong();
+      long last = 0;
+      for (int n = 0; n < 3; n++) last = Math.max(last, routedBy(streams[n], version, n));
+      sentToAnswered[i] = answered - sent;
+      answeredToAll[i] = Math.max(0, last - answered);
+      sentToAll[i] = last - sent;
+    }
+    return new Changes(sentToAnswered, answeredToAll, sentToAll, version);
   }
 
   /** When node {@code n}'s event stream told that it routes by {@code version} of the table or a newer one (nanoTime). */

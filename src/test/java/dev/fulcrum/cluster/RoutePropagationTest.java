@@ -32,9 +32,9 @@ import org.junit.jupiter.api.Test;
 /**
  * A route change made through one node of a three-node cluster (one JVM, one in-memory journal) reaches every node's
  * listener for new requests; and how long that takes, over 100 changes made through the nodes in turn: from sending the
- * change to the moment each node routes by it (told by each node's runtime-change sink, not polled). The 100 ms bar at
- * p99 is asserted with {@code -Dfulcrum.measure=true} only (a loaded build machine is no place for a latency bar):
- * {@code mvn -o test -Dtest=RoutePropagationTest -Dfulcrum.measure=true}.
+ * change to the moment each node routes by it (told by each node's runtime-change sink, not polled), after 100 changes
+ * that warm the nodes up. The 100 ms bar at p99 is asserted with {@code -Dfulcrum.measure=true} only (a loaded build
+ * machine is no place for a latency bar): {@code mvn -o test -Dtest=RoutePropagationTest -Dfulcrum.measure=true}.
  */
 class RoutePropagationTest {
   private static final String JOURNAL = TestConfig.memoryJournalUrl();
@@ -104,35 +104,39 @@ class RoutePropagationTest {
       assertEquals("green", RawHttp.getOnce(node.httpListener("web").localAddress(), "/"), "node " + (n + 1));
     }
 
-    int changes = 100;
-    long[] allNodes = new long[changes];
-    long[] commit = new long[changes];
-    long[] afterCommit = new long[changes];
-    for (int i = 0; i < changes; i++) {
-      Fulcrum via = nodes.get(i % 3);
-      long sent = System.nanoTime();
-      long v = setPool(via, i % 2 == 0 ? "blue" : "green").state().version();
-      long committed = System.nanoTime();
-      commit[i] = committed - sent;
-      for (Fulcrum node : nodes) node.awaitRoutes("web", v, Duration.ofSeconds(5)).toCompletableFuture().get();
-      // a node routes by the new table just before its sinks hear of it (they are told outside its lock)
-      Eventually.await(Duration.ofSeconds(5), "every node's sink heard version " + v,
-          () -> seen.stream().allMatch(node -> node.containsKey(v)));
-      long last = 0;
-      for (Map<Long, Long> node : seen) last = Math.max(last, node.get(v));
-      allNodes[i] = last - sent;
-      afterCommit[i] = Math.max(0, last - committed);
+    // as in RouteClusterTest: the first 100 changes warm the nodes up (the JIT compiles the change path), printed apart
+    for (boolean warmUp : new boolean[] {true, false}) {
+      int changes = 100;
+      long[] allNodes = new long[changes];
+      long[] commit = new long[changes];
+      long[] afterCommit = new long[changes];
+      for (int i = 0; i < changes; i++) {
+        Fulcrum via = nodes.get(i % 3);
+        long sent = System.nanoTime();
+        long v = setPool(via, i % 2 == 0 ? "blue" : "green").state().version();
+        long committed = System.nanoTime();
+        commit[i] = committed - sent;
+        for (Fulcrum node : nodes) node.awaitRoutes("web", v, Duration.ofSeconds(5)).toCompletableFuture().get();
+        // a node routes by the new table just before its sinks hear of it (they are told outside its lock)
+        Eventually.await(Duration.ofSeconds(5), "every node's sink heard version " + v,
+            () -> seen.stream().allMatch(node -> node.containsKey(v)));
+        long last = 0;
+        for (Map<Long, Long> node : seen) last = Math.max(last, node.get(v));
+        allNodes[i] = last - sent;
+        afterCommit[i] = Math.max(0, last - committed);
+      }
+      Arrays.sort(allNodes);
+      Arrays.sort(commit);
+      Arrays.sort(afterCommit);
+      // nearest rank: of 100 values, p50 is the 50th smallest and p99 the 99th
+      double p50 = allNodes[49] / 1e6;
+      double p99 = allNodes[98] / 1e6;
+      System.out.printf("route change propagation, 3 nodes, %s: sent -> routed by every node p50 %.1f ms, p99 %.1f ms, "
+          + "max %.1f ms; sent -> committed (Ok) p50 %.1f ms, p99 %.1f ms; committed -> routed by every node p50 %.1f ms, "
+          + "p99 %.1f ms%n", warmUp ? "the first 100 changes (warm-up)" : "the next 100 changes", p50, p99, allNodes[99] / 1e6,
+          commit[49] / 1e6, commit[98] / 1e6, afterCommit[49] / 1e6, afterCommit[98] / 1e6);
+      if (!warmUp && Boolean.getBoolean("fulcrum.measure")) assertTrue(p99 < 100, "p99 " + p99 + " ms, bar 100 ms");
     }
-    Arrays.sort(allNodes);
-    Arrays.sort(commit);
-    Arrays.sort(afterCommit);
-    double p50 = allNodes[changes / 2] / 1e6;
-    double p99 = allNodes[changes * 99 / 100] / 1e6;
-    System.out.printf("route change propagation over %d changes, 3 nodes: sent -> routed by every node p50 %.1f ms, p99 %.1f ms, "
-        + "max %.1f ms; sent -> committed (Ok) p50 %.1f ms, p99 %.1f ms; committed -> routed by every node p50 %.1f ms, "
-        + "p99 %.1f ms%n", changes, p50, p99, allNodes[changes - 1] / 1e6,
-        commit[changes / 2] / 1e6, commit[changes * 99 / 100] / 1e6, afterCommit[changes / 2] / 1e6, afterCommit[changes * 99 / 100] / 1e6);
-    if (Boolean.getBoolean("fulcrum.measure")) assertTrue(p99 < 100, "p99 " + p99 + " ms, bar 100 ms");
     for (Fulcrum node : nodes) {
       assertEquals(nodes.get(0).routeTable("web").orElseThrow(), node.routeTable("web").orElseThrow(), "every node has the same table");
     }
