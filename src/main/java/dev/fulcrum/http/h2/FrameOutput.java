@@ -12,14 +12,14 @@ import org.eclipse.jetty.io.RetainableByteBuffer;
 /**
  * The bytes one HTTP/2 connection has to send, and the buffers its frames are made in. Jetty's generator writes each
  * frame into an accumulator that takes buffers from a pool, and HPACK encodes each header block into one more: with
- * Jetty's non-pooling pool every frame allocated and zeroed 8 KB, and every HEADERS frame 4 KB more (a fifth of the
+ * Jetty's non-pooling pool every frame allocated and zeroed 8 KB, and every HEADERS frame 4 KB more (a tenth of the
  * event loop's time under h2load). Here they come back to a free list of the connection's own once the frame's bytes
  * are copied to the output, so a connection reuses the same few buffers.
  *
  * <p>Not thread-safe: one event loop owns the connection.
  */
 final class FrameOutput {
-  /** Buffers kept for reuse: a frame needs two at most (the accumulator's and HPACK's), a DATA frame's third is its own. */
+  /** Buffers kept for reuse: a frame takes two at most (the accumulator's and HPACK's; a DATA frame's payload is its own). */
   private static final int KEPT = 4;
   /** Larger ones (a header block for a peer that allows huge header lists) are left to the garbage collector. */
   private static final int MAX_KEPT_CAPACITY = 64 * 1024;

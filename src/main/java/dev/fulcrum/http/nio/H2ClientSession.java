@@ -39,6 +39,7 @@ final class H2ClientSession implements H2ServerConnection.Handler {
   private final List<H2StreamUser> paused = new ArrayList<>();
   /** A write is due at the end of the loop's turn ({@link #flushSoon}). */
   private boolean flushDue;
+  private final Runnable flushAtTurnEnd = this::flushAtTurnEnd;
 
   H2ClientSession(ClientConnection client, ListenerPolicy policy, UpstreamPool pool, Http2Settings settings,
       H2ServerConnection.Observer observer) {
@@ -83,12 +84,14 @@ final class H2ClientSession implements H2ServerConnection.Handler {
   void flushSoon() {
     if (flushDue) return;
     flushDue = true;
-    client.loop.atTurnEnd(() -> {
-      flushDue = false;
-      if (!client.isOpen()) return;
-      flush();
-      client.updateInterest();
-    });
+    client.loop.atTurnEnd(flushAtTurnEnd);
+  }
+
+  private void flushAtTurnEnd() {
+    flushDue = false;
+    if (!client.isOpen()) return;
+    flush();
+    client.updateInterest();
   }
 
   /** Writes what the frames produced; ends the connection after a GOAWAY for an error, or when both sides are done. */
