@@ -60,7 +60,9 @@ class HostileH2BackendTest {
     backend = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
     daemon(this::serve);
     system = ActorSystem.create(Behaviors.empty(), "hostile-h2");
+    // one loop: each loop has its own backend connections, and the GOAWAY test needs both clients' streams on one
     fulcrum = Fulcrum.start(ProxyTests.config("nio", """
+        fulcrum.event-loops = 1
         fulcrum.pools.hostile {
           backends = ["127.0.0.1:%d"], protocol = h2c, health-check.type = tcp
           outlier-detection { consecutive-local-origin-failures = 0, consecutive-gateway-errors = 0, consecutive-5xx = 0 }

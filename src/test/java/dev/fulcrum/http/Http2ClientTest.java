@@ -4,11 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
+import dev.fulcrum.http.h2.H2ClientConnection;
+import dev.fulcrum.http.h2.H2Settings;
+import dev.fulcrum.http.wire.HeaderFields;
 import dev.fulcrum.testing.PoolHealth;
 import dev.fulcrum.testing.TestCertificates;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
@@ -17,6 +24,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLEngineResult;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.TrustManager;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -409,4 +419,77 @@ class Http2ClientTest {
     assertTrue(out.contains("grpc-status: 4"), out);
     assertTrue(took < 10_000, "answered after " + took + " ms, not at the 30 s response timeout");
   }
+
+  @Test
+  void aClientThatEndsItsTlsInTheSameWriteAsItsRequestHasItsConnectionClosed() throws Exception {
+    SSLEngine engine = dev.fulcrum.testing.TlsClients.trusting(dir.resolve("a.pem")).createSSLEngine("a.example", tlsPort);
+    engine.setUseClientMode(true);
+    SSLParameters parameters = engine.getSSLParameters();
+    parameters.setApplicationProtocols(new String[] {"h2"});
+    engine.setSSLParameters(parameters);
+    try (Socket socket = new Socket("127.0.0.1", tlsPort)) {
+      socket.setSoTimeout(10_000);
+      InputStream in = socket.getInputStream();
+      OutputStream out = socket.getOutputStream();
+      ByteBuffer net = ByteBuffer.allocate(1 << 16).flip();
+      ByteBuffer plain = ByteBuffer.allocate(1 << 16);
+      ByteBuffer wrapped = ByteBuffer.allocate(1 << 16);
+      engine.beginHandshake();
+      SSLEngineResult.HandshakeStatus status = engine.getHandshakeStatus();
+      while (status != SSLEngineResult.HandshakeStatus.FINISHED && status != SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING) {
+        switch (status) {
+          case NEED_WRAP -> {
+            wrapped.clear();
+            status = engine.wrap(ByteBuffer.allocate(0), wrapped).getHandshakeStatus();
+            out.write(wrapped.array(), 0, wrapped.position());
+          }
+          case NEED_UNWRAP -> {
+            SSLEngineResult result = engine.unwrap(net, plain);
+            status = result.getHandshakeStatus();
+            if (result.getStatus() == SSLEngineResult.Status.BUFFER_UNDERFLOW) {
+              net.compact();
+              int n = in.read(net.array(), net.position(), net.remaining());
+              assertTrue(n > 0, "the handshake ended early");
+              net.position(net.position() + n).flip();
+            }
+          }
+          case NEED_TASK -> {
+            engine.getDelegatedTask().run();
+            status = engine.getHandshakeStatus();
+          }
+          default -> throw new AssertionError(status);
+        }
+      }
+      assertEquals("h2", engine.getApplicationProtocol());
+      H2ClientConnection h2 = new H2ClientConnection(H2Settings.DEFAULTS, new H2ClientConnection.Handler() {
+        @Override
+        public void response(int streamId, int code, HeaderFields headers, boolean endStream) {}
+
+        @Override
+        public void bodyArrived(int streamId) {}
+
+        @Override
+        public void trailers(int streamId, HeaderFields trailers) {}
+
+        @Override
+        public void reset(int streamId, int errorCode) {}
+
+        @Override
+        public void writable(int streamId) {}
+      }, System::nanoTime);
+      h2.open("GET", "https", "a.example", "/x", new HeaderFields(0), true);
+      // the request's records and the close_notify in one write: Fulcrum reads the bytes and the end at once
+      wrapped.clear();
+      engine.wrap(h2.output(), wrapped);
+      engine.closeOutbound();
+      engine.wrap(ByteBuffer.allocate(0), wrapped);
+      out.write(wrapped.array(), 0, wrapped.position());
+      // Fulcrum closes the connection (a read timeout fails the test: it was left open with its input ended)
+      byte[] buffer = new byte[4096];
+      while (in.read(buffer) >= 0) {
+        // the response, if any came first, is not what this test is about
+      }
+    }
+  }
 }
+

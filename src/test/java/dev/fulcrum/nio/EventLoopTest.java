@@ -168,6 +168,28 @@ class EventLoopTest {
         seen.get(5, TimeUnit.SECONDS));
   }
 
+  @Test
+  void turnEndTasksRunAfterTheTurnsOtherWorkInTheSameTurnAndOneThatThrowsIsCounted() throws Exception {
+    CompletableFuture<List<String>> seen = new CompletableFuture<>();
+    loop.execute(() -> {
+      List<String> log = new ArrayList<>();
+      long turn = loop.turn();
+      loop.atTurnEnd(() -> {
+        log.add("end 1 in turn " + (loop.turn() - turn));
+        loop.atTurnEnd(() -> {
+          log.add("end 2 in turn " + (loop.turn() - turn));
+          seen.complete(log);
+        });
+        throw new IllegalStateException("a bug at the turn's end");
+      });
+      loop.execute(() -> log.add("task in turn " + (loop.turn() - turn)));
+      log.add("first task");
+    });
+    assertEquals(List.of("first task", "task in turn 0", "end 1 in turn 0", "end 2 in turn 0"),
+        seen.get(5, TimeUnit.SECONDS));
+    assertEquals(1, loop.handlerFailures());
+  }
+
   /** Runs the task in a turn after {@code turn}: a timer a millisecond away, again until the turn is another. */
   private void laterTurn(long turn, Runnable task) {
     loop.schedule(TimeUnit.MILLISECONDS.toNanos(1), () -> {

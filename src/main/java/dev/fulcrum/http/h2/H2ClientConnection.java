@@ -23,10 +23,8 @@ import org.eclipse.jetty.http2.frames.ResetFrame;
 import org.eclipse.jetty.http2.frames.SettingsFrame;
 import org.eclipse.jetty.http2.frames.WindowUpdateFrame;
 import org.eclipse.jetty.http2.generator.Generator;
-import org.eclipse.jetty.http2.hpack.HpackException;
 import org.eclipse.jetty.http2.parser.Parser;
 import org.eclipse.jetty.io.ByteBufferPool;
-import org.eclipse.jetty.io.RetainableByteBuffer;
 
 /**
  * The client side of one HTTP/2 connection to a backend, without a socket (the counterpart of
@@ -69,9 +67,7 @@ public final class H2ClientConnection {
   private int connectionReceiveWindow;
   private int connectionUnacknowledged;
   private final RateWindow controlFrames;
-  private ByteBuffer out = ByteBuffer.allocate(16_384).flip();
-  private final RetainableByteBuffer.DynamicCapacity staging =
-      new RetainableByteBuffer.DynamicCapacity(ByteBufferPool.NON_POOLING, false, -1);
+  private final FrameOutput output = new FrameOutput();
   private boolean goAwayReceived;
   private boolean closed;
   private String closeReason;
@@ -85,7 +81,7 @@ public final class H2ClientConnection {
     this.parser = new Parser(ByteBufferPool.NON_POOLING, settings.maxHeaderListSize());
     this.parser.init(new Frames());
     this.parser.setMaxFrameSize(settings.maxFrameSize());
-    this.generator = new Generator(ByteBufferPool.NON_POOLING);
+    this.generator = new Generator(output.pool());
     this.connectionReceiveWindow = settings.connectionWindow();
     control(new PrefaceFrame());
     Map<Integer, Integer> ours = new HashMap<>();
@@ -150,9 +146,7 @@ public final class H2ClientConnection {
       }
       int n = Math.min(allowed, maxFrame);
       boolean last = endStream && n == data.remaining();
-      staging.clear();
-      generator.data(staging, new DataFrame(streamId, data.slice(data.position(), n), last), n);
-      append();
+      output.data(generator, new DataFrame(streamId, data.slice(data.position(), n), last), n);
       data.position(data.position() + n);
       total += n;
       connectionSendWindow -= n;
@@ -219,7 +213,7 @@ public final class H2ClientConnection {
   }
 
   public ByteBuffer output() {
-    return out;
+    return output.bytes();
   }
 
   public boolean closed() {
@@ -515,28 +509,6 @@ public final class H2ClientConnection {
   }
 
   private void control(Frame frame) {
-    staging.clear();
-    try {
-      generator.control(staging, frame);
-    } catch (HpackException e) {
-      throw new IllegalStateException("an HTTP/2 frame could not be encoded: " + e.getMessage(), e);
-    }
-    append();
-  }
-
-  private void append() {
-    ByteBuffer bytes = staging.getByteBuffer();
-    int n = bytes.remaining();
-    if (out.capacity() - out.remaining() < n) {
-      ByteBuffer bigger = ByteBuffer.allocate(Math.max(out.capacity() * 2, out.remaining() + n));
-      bigger.put(out).flip();
-      out = bigger;
-    } else if (out.capacity() - out.limit() < n) {
-      out.compact().flip();
-    }
-    int end = out.limit();
-    out.limit(end + n);
-    out.put(end, bytes, bytes.position(), n);
-    staging.clear();
+    output.control(generator, frame);
   }
 }

@@ -26,11 +26,9 @@ import org.eclipse.jetty.http2.frames.ResetFrame;
 import org.eclipse.jetty.http2.frames.SettingsFrame;
 import org.eclipse.jetty.http2.frames.WindowUpdateFrame;
 import org.eclipse.jetty.http2.generator.Generator;
-import org.eclipse.jetty.http2.hpack.HpackException;
 import org.eclipse.jetty.http2.parser.Parser;
 import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.io.RateControl;
-import org.eclipse.jetty.io.RetainableByteBuffer;
 
 /**
  * The server side of one HTTP/2 connection, without a socket: bytes from the client go in through {@link #feed},
@@ -94,10 +92,7 @@ public final class H2ServerConnection {
   private final RateWindow controlFrames;
   private final RateWindow resets;
   private final RateWindow windowUpdates;
-  /** Flush mode: the bytes for the client, from position to limit. */
-  private ByteBuffer out = ByteBuffer.allocate(16_384).flip();
-  private final RetainableByteBuffer.DynamicCapacity staging =
-      new RetainableByteBuffer.DynamicCapacity(ByteBufferPool.NON_POOLING, false, -1);
+  private final FrameOutput output = new FrameOutput();
   private boolean goAwaySent;
   private boolean goAwayReceived;
   private boolean closed;
@@ -118,7 +113,7 @@ public final class H2ServerConnection {
     this.parser = new Parser(ByteBufferPool.NON_POOLING, settings.maxHeaderListSize() * 2, new Continuations());
     this.parser.init(new Frames());
     this.parser.setMaxFrameSize(settings.maxFrameSize());
-    this.generator = new Generator(ByteBufferPool.NON_POOLING);
+    this.generator = new Generator(output.pool());
     this.connectionReceiveWindow = settings.connectionWindow();
     Map<Integer, Integer> ours = new HashMap<>();
     ours.put(SettingsFrame.MAX_CONCURRENT_STREAMS, settings.maxConcurrentStreams());
@@ -191,16 +186,16 @@ public final class H2ServerConnection {
 
   /** Bytes to write to the client, in flush mode; the caller advances its position by what it wrote. */
   public ByteBuffer output() {
-    return out;
+    return output.bytes();
   }
 
   public boolean hasOutput() {
-    return out.hasRemaining();
+    return output.bytes().hasRemaining();
   }
 
   /** Whether the client reads too slowly for more response bytes to be taken now (engines stop reading backends). */
   public boolean outputFull() {
-    return out.remaining() >= settings.maxOutputBytes() / 2;
+    return output.bytes().remaining() >= settings.maxOutputBytes() / 2;
   }
 
   /** Sends a stream's response head; {@code endStream} when no body follows. */
@@ -238,9 +233,7 @@ public final class H2ServerConnection {
       int n = Math.min(allowed, maxFrame);
       boolean last = endStream && n == data.remaining();
       ByteBuffer chunk = data.slice(data.position(), n);
-      staging.clear();
-      generator.data(staging, new DataFrame(streamId, chunk, last), n);
-      append();
+      output.data(generator, new DataFrame(streamId, chunk, last), n);
       data.position(data.position() + n);
       total += n;
       connectionSendWindow -= n;
@@ -784,36 +777,12 @@ public final class H2ServerConnection {
   }
 
   private void control(Frame frame) {
-    staging.clear();
-    try {
-      generator.control(staging, frame);
-    } catch (HpackException e) {
-      // only a response of Fulcrum's own could fail to encode, and its fields are checked: end the stream
-      throw new IllegalStateException("an HTTP/2 frame could not be encoded: " + e.getMessage(), e);
-    }
-    append();
-    if (out.remaining() > settings.maxOutputBytes() && !closed) {
+    output.control(generator, frame);
+    if (output.bytes().remaining() > settings.maxOutputBytes() && !closed) {
       // the client sends PINGs or SETTINGS but never reads the answers
       observer.violation(Violation.OUTPUT_OVERFLOW);
       closed = true;
       closeReason = "the client does not read what it asks for";
     }
-  }
-
-  /** Moves the staged frame bytes to the output. */
-  private void append() {
-    ByteBuffer bytes = staging.getByteBuffer();
-    int n = bytes.remaining();
-    if (out.capacity() - out.remaining() < n) {
-      ByteBuffer bigger = ByteBuffer.allocate(Math.max(out.capacity() * 2, out.remaining() + n));
-      bigger.put(out).flip();
-      out = bigger;
-    } else if (out.capacity() - out.limit() < n) {
-      out.compact().flip();
-    }
-    int end = out.limit();
-    out.limit(end + n);
-    out.put(end, bytes, bytes.position(), n);
-    staging.clear();
   }
 }

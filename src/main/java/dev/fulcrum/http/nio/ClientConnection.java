@@ -278,12 +278,14 @@ final class ClientConnection extends HttpSocket implements EventLoop.Sweepable {
 
   private void readHttp2(int n) throws IOException {
     h2.readable();
-    // TLS may hold more decrypted bytes than the buffer took, and no selector event would announce them
-    while (n > 0 && state == State.HTTP2 && transport().mayHoldInput()) {
+    // TLS may hold more decrypted bytes than the buffer took, and no selector event would announce them; when the
+    // buffer did not fill, the read went on until TLS had none (one more read here was a syscall for EAGAIN)
+    while (n > 0 && state == State.HTTP2 && readStoppedFull() && transport().mayHoldInput()) {
       n = read();
       h2.readable();
     }
-    if (n < 0 && state == State.HTTP2) close();
+    // the end may come after data in the same read (a GOAWAY, then the close): that read counts bytes, not -1
+    if ((n < 0 || inputEnded()) && state == State.HTTP2) close();
   }
 
   private Transport clientTransport(ByteChannel channel) {

@@ -37,6 +37,9 @@ final class H2ClientSession implements H2ServerConnection.Handler {
   private final Map<Integer, H2StreamUser> exchanges = new HashMap<>();
   /** Exchanges that stopped taking response bytes because the client's output was full. */
   private final List<H2StreamUser> paused = new ArrayList<>();
+  /** A write is due at the end of the loop's turn ({@link #flushSoon}). */
+  private boolean flushDue;
+  private final Runnable flushAtTurnEnd = this::flushAtTurnEnd;
 
   H2ClientSession(ClientConnection client, ListenerPolicy policy, UpstreamPool pool, Http2Settings settings,
       H2ServerConnection.Observer observer) {
@@ -70,7 +73,25 @@ final class H2ClientSession implements H2ServerConnection.Handler {
       });
       if (client.isOpen()) client.consumeAll();
     }
+    flushSoon();
+  }
+
+  /**
+   * Writes what the frames produced at the end of the loop's turn, together with what the turn's other events add:
+   * the responses of many streams (each its backend's event) go out in one TLS record and one write, as HAProxy and
+   * nghttp2 gather them, instead of one each. The socket's interest is set then.
+   */
+  void flushSoon() {
+    if (flushDue) return;
+    flushDue = true;
+    client.loop.atTurnEnd(flushAtTurnEnd);
+  }
+
+  private void flushAtTurnEnd() {
+    flushDue = false;
+    if (!client.isOpen()) return;
     flush();
+    client.updateInterest();
   }
 
   /** Writes what the frames produced; ends the connection after a GOAWAY for an error, or when both sides are done. */
@@ -96,8 +117,9 @@ final class H2ClientSession implements H2ServerConnection.Handler {
     }
   }
 
+  /** Whether the socket must say when it can take more: not for output that the turn's end writes anyway. */
   boolean wantsWrite() {
-    return h2.hasOutput() || client.transport().writePending();
+    return (h2.hasOutput() && !flushDue) || client.transport().writePending();
   }
 
   /** The client may take more: response bytes waiting on a full output go on. */

@@ -518,13 +518,12 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
     log.end(otherwise, client.loop.now());
   }
 
-  /** After any event: the client gets what was produced, and both sockets watch what they wait for. */
+  /** After any event: the backend socket watches what it waits for; the client gets what was produced at the turn's end. */
   private void settle() {
     if (connection != null) {
       boolean read = !connection.inputEnded() && connection.inputHasRoom() && !downBlocked;
       connection.interest(read, upBlocked && phase != Phase.DONE);
     }
-    session.flush();
-    client.updateInterest();
+    session.flushSoon();
   }
 }

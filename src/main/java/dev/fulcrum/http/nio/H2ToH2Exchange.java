@@ -207,11 +207,10 @@ final class H2ToH2Exchange extends H2BackendStream implements H2StreamUser {
     session.exchangeDone(this);
   }
 
-  /** After any event: both connections write what was produced, and the client's socket watches what it waits for. */
+  /** After any event: the backend connection writes what was produced; the client, at the turn's end. */
   @Override
   void settle() {
     if (upstream != null) upstream.flush();
-    session.flush();
-    client.updateInterest();
+    session.flushSoon();
   }
 }

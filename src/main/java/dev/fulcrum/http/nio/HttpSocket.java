@@ -24,6 +24,8 @@ abstract class HttpSocket implements EventLoop.Handler {
   private ByteBuffer in;
   private int start;
   private boolean inputEnded;
+  /** The last read stopped with the input buffer full ({@link #readStoppedFull}). */
+  private boolean stoppedFull;
   private long lastActivity;
   /** Unconsumed bytes already searched for the end of a head, so a head arriving in pieces is not searched anew. */
   private int headScanned;
@@ -68,6 +70,14 @@ abstract class HttpSocket implements EventLoop.Handler {
     return lastActivity;
   }
 
+  /**
+   * Whether the last {@link #read} stopped because the input buffer was full: only then may TLS still hold bytes it
+   * decrypted (otherwise the read went on until the transport had none), to be read once the buffer has room.
+   */
+  final boolean readStoppedFull() {
+    return stoppedFull;
+  }
+
   /** Reads what has arrived into the input buffer, making room first; the count, or -1 at end of input. */
   final int read() throws IOException {
     if (in == null) {
@@ -85,6 +95,7 @@ abstract class HttpSocket implements EventLoop.Handler {
       if (more <= 0) break;
       n += more;
     }
+    stoppedFull = !in.hasRemaining();
     if (n < 0) inputEnded = true;
     else if (n > 0) lastActivity = loop.now();
     if (unconsumed() == 0) releaseInput();
