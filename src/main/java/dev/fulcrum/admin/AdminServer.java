@@ -42,6 +42,11 @@ public final class AdminServer {
     HealthCheckRoutes healthChecks = new HealthCheckRoutes(system, settings, pools);
     EventStreamRoutes events = new EventStreamRoutes(system, pools, org.apache.pekko.stream.Materializer.matFromSystem(system), settings.askTimeout());
     Function<HttpRequest, CompletionStage<HttpResponse>> handler = request -> {
+      java.util.Optional<HttpResponse> crossOrigin = CrossOrigin.refusal(request);
+      if (crossOrigin.isPresent()) {
+        request.discardEntityBytes(system);
+        return java.util.concurrent.CompletableFuture.completedFuture(crossOrigin.get());
+      }
       CompletionStage<HttpResponse> answered = routes == null ? null : routes.handle(request);
       if (answered == null) answered = observability.handle(request);
       if (answered == null) answered = healthChecks.handle(request);

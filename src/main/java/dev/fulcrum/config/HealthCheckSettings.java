@@ -150,6 +150,21 @@ public record HealthCheckSettings(
     return Optional.empty();
   }
 
+  /**
+   * The path goes into the check's request line as it is: a space, CR, LF or non-ASCII character there makes a
+   * request every backend refuses (the backend is marked down for the config's typo) or, with CR LF, another request.
+   */
+  public static Optional<String> pathProblem(String path) {
+    if (!path.startsWith("/")) return Optional.of("must start with '/', got '" + path + "'");
+    for (int i = 0; i < path.length(); i++) {
+      char c = path.charAt(i);
+      if (c <= 0x20 || c >= 0x7F) {
+        return Optional.of("'" + path + "' has a space, control or non-ASCII character (percent-encode it, e.g. %20)");
+      }
+    }
+    return Optional.empty();
+  }
+
   public static Optional<String> hostProblem(String host) {
     if (host.isEmpty() || !host.matches("[A-Za-z0-9._:\\[\\]%-]+")) {
       return Optional.of("'" + host + "' is not a host or host:port");

@@ -293,7 +293,9 @@ public final class SettingsParser {
           default -> throw hc.error("type", "'" + hc.string("type") + "' is not a health check type (tcp, http, grpc)");
         };
     String path = hc.string("path");
-    if (!path.startsWith("/")) throw hc.error("path", "must start with '/', got '" + path + "'");
+    HealthCheckSettings.pathProblem(path).ifPresent(problem -> {
+      throw hc.error("path", problem);
+    });
     String body = hc.string("expect-body");
     String method = hc.string("method");
     HealthCheckSettings.methodProblem(method).ifPresent(problem -> {

@@ -282,6 +282,26 @@ class AdminApiTest {
   }
 
   @Test
+  void aBrowserPageOfAnotherOriginCannotChangeAnything() {
+    long before = version("web");
+    String own = "http://" + fulcrum.adminAddress().getHostString() + ":" + fulcrum.adminAddress().getPort();
+    String body = "{\"address\":\"127.0.0.1:1\"}";
+    // a page elsewhere makes the browser POST (a "simple" request, sent without asking): even with the token it is refused
+    for (String origin : new String[] {"http://evil.example", "null", "http://127.0.0.1:1", "http://localhost:1"}) {
+      assertError(admin.send("POST", "/api/pools/web/backends", body, Optional.of(TOKEN), java.util.Map.of("Origin", origin)),
+          403, "Origin: " + origin);
+    }
+    assertError(admin.send("DELETE", "/api/pools/web", null, Optional.of(TOKEN), java.util.Map.of("Origin", "http://evil.example")),
+        403, "another origin");
+    assertEquals(before, version("web"));
+    // reads stay open to any page, as they are to anyone; the stats page (this origin) still changes pools
+    assertEquals(200, admin.send("GET", "/api/pools/web", null, Optional.empty(), java.util.Map.of("Origin", "http://evil.example")).status());
+    Response same = admin.send("PATCH", "/api/pools/web/backends/" + b2.address(), "{\"weight\":1}", Optional.of(TOKEN),
+        java.util.Map.of("Origin", own));
+    assertEquals(200, same.status(), same.toString());
+  }
+
+  @Test
   void unknownEndpointsAndMethods() {
     assertError(admin.get("/api/nothing"), 404, "/api/nothing");
     assertError(admin.get("/elsewhere"), 404, "/elsewhere");

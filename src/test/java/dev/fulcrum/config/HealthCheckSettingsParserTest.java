@@ -83,10 +83,22 @@ class HealthCheckSettingsParserTest {
     assertTrue(message.startsWith("field fast-interval: must be a positive duration"), message);
   }
 
+  @Test
+  void theApiRefusesAPathThatWouldBreakTheRequestLine() {
+    String message = assertThrows(SettingsException.class,
+        () -> HealthCheckJson.parse("{\"path\": \"/a b\"}", parse(""))).getMessage();
+    assertTrue(message.startsWith("field path: '/a b' has a space"), message);
+    assertEquals("/a%20b", HealthCheckJson.parse("{\"path\": \"/a%20b\"}", parse("")).path());
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', textBlock = """
       method with a space | fulcrum.health-check.method = "GET /x"                  | fulcrum.health-check.method: 'GET /x' is not an HTTP method
       empty method        | fulcrum.pools.web.health-check.method = ""              | fulcrum.pools.web.health-check.method: '' is not an HTTP method
+      path without slash  | fulcrum.health-check.path = health                     | fulcrum.health-check.path: must start with '/', got 'health'
+      path with a space   | fulcrum.pools.web.health-check.path = "/a b"            | fulcrum.pools.web.health-check.path: '/a b' has a space, control or non-ASCII character
+      path with CR LF     | fulcrum.health-check.path = "/h HTTP/1.1\\r\\nX: y"     | fulcrum.health-check.path: '/h HTTP/1.1
+      non-ASCII path      | fulcrum.health-check.path = "/sant\u00e9"              | fulcrum.health-check.path: '/sant\u00e9' has a space
       host with a slash   | fulcrum.health-check.host = "a/b"                       | fulcrum.health-check.host: 'a/b' is not a host or host:port
       Host as a header    | fulcrum.health-check.headers.Host = x                   | fulcrum.health-check.headers.Host: 'Host' is written by the check itself; set host instead
       framing header      | fulcrum.pools.web.health-check.headers.Content-Length = 5 | fulcrum.pools.web.health-check.headers.Content-Length: 'Content-Length' is written by the check itself

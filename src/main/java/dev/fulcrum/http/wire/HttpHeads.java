@@ -25,6 +25,7 @@ public final class HttpHeads {
   private static final byte HTAB = '\t';
 
   private static final boolean[] TOKEN = Chars.TOKEN;
+  private static final boolean[] HOST = Chars.HOST;
 
   // Most heads name only these (and most wrk targets are "/"): returning constants saves two allocations a string.
   private static final String[][] METHODS = byLength("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH");
@@ -327,7 +328,14 @@ public final class HttpHeads {
     private void note(int ns, int ne, int vs, int ve) throws Refused {
       switch (ne - ns) {
         case 4 -> {
-          if (named(ns, "host")) hosts++;
+          if (named(ns, "host")) {
+            hosts++;
+            for (int i = vs; i < ve && !response; i++) {
+              // RFC 9110 §7.2, RFC 3986 §3.2.2: a host (name, IPv4, [IPv6]) and a port; a space, '@', '/' or '\\'
+              // would let the backend or a route read another host than the one the proxy routed by
+              if (!HOST[b[i] & 0xFF]) throw fail(Kind.MALFORMED, "invalid character in the Host header");
+            }
+          }
         }
         case 6 -> {
           if (named(ns, "expect")) {

@@ -157,6 +157,13 @@ class HttpHeadsTest {
     assertEquals("PROPFIND", request("PROPFIND / HTTP/1.1\r\nHost: a\r\n\r\n").method());
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"example.com", "Example.COM:8080", "127.0.0.1:80", "[::1]:8080", "[fe80::1%25eth0]",
+      "a_b-c.example", "xn--caf-dma.example", "a.example.", ""})
+  void hostsOfEveryRfc3986FormAreAccepted(String host) throws Exception {
+    assertEquals(host, request("GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n").headers().get("Host"));
+  }
+
   @Test
   void http10NeedsNoHost() throws Exception {
     RequestHead head = request("GET / HTTP/1.0\r\n\r\n");
@@ -323,6 +330,15 @@ class HttpHeadsTest {
         Arguments.of(400, "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"),
         Arguments.of(400, "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"),
         Arguments.of(400, "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"),
+        // a Host the backend or a route could read as another host than the proxy routed by (nginx: 400)
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: a b\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: evil@a\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: a\\b\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: a?b\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: a#b\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: caf\u00e9.example\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n"),
         // Content-Length
         Arguments.of(400, "POST / HTTP/1.1\r\n" + h + "Content-Length: +5\r\n\r\n"),
         Arguments.of(400, "POST / HTTP/1.1\r\n" + h + "Content-Length: -5\r\n\r\n"),
