@@ -32,9 +32,10 @@ final class ConfigCheck {
 
   /**
    * Validates {@code userConfig}; throws the same exceptions as {@link Fulcrum#start} would for the same mistake
-   * ({@link dev.fulcrum.config.SettingsException} for the config, {@link StartupException} for an address).
+   * ({@link dev.fulcrum.config.SettingsException} for the config, {@link StartupException} for an address); returns the
+   * warnings start-up would log (names no setting has).
    */
-  static void check(Config userConfig) {
+  static List<String> check(Config userConfig) {
     Config config = Fulcrum.withDefaults(userConfig);
     FulcrumSettings settings = SettingsParser.parse(config);
     JournalSettings.parse(config);
@@ -56,6 +57,7 @@ final class ConfigCheck {
     checkCertificates(settings);
     List<Listening> listening = Listening.read();
     binds.forEach((what, bind) -> checkBindable(what, bind, listening));
+    return dev.fulcrum.config.UnknownSettings.find(config);
   }
 
   /**

@@ -99,6 +99,7 @@ public final class Fulcrum {
   public static Fulcrum start(Config userConfig) {
     Config config = withDefaults(userConfig);
     FulcrumSettings settings = SettingsParser.parse(config);
+    for (String unknown : dev.fulcrum.config.UnknownSettings.find(config)) log.warn(unknown);
     JournalSettings journal = JournalSettings.parse(config);
     AdminSettings admin = AdminSettings.parse(config);
     dev.fulcrum.config.EventSettings.parse(config); // checked before anything starts; the event hub reads it again

@@ -59,7 +59,8 @@ public final class Main {
 
   private static void check(String configPath, Config config) {
     try {
-      ConfigCheck.check(config);
+      // as haproxy -c: warnings on their own lines, then the verdict
+      for (String warning : ConfigCheck.check(config)) System.out.println("warning: " + warning);
     } catch (SettingsException e) {
       exit("invalid configuration in " + configPath + ": " + e.getMessage());
     } catch (ConfigException e) {

@@ -269,11 +269,14 @@ final class RouteRoutes {
   }
 
   private static Duration duration(String text) {
+    Duration drain;
     try {
-      return com.typesafe.config.ConfigFactory.parseString("d = \"" + text.replace("\"", "") + "\"").getDuration("d");
+      drain = com.typesafe.config.ConfigFactory.parseString("d = \"" + text.replace("\"", "") + "\"").getDuration("d");
     } catch (com.typesafe.config.ConfigException e) {
       throw ApiError.badRequest("query parameter 'drain' must be a duration like 5s or 500ms, got '" + text + "'");
     }
+    if (drain.isNegative()) throw ApiError.badRequest("query parameter 'drain' must not be negative, got '" + text + "'");
+    return drain;
   }
 
   private static String text(JsonNode node, String field) {

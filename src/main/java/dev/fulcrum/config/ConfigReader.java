@@ -74,8 +74,8 @@ final class ConfigReader {
   private String origin(String key) {
     try {
       ConfigValue value = config.hasPathOrNull(key) ? config.getValue(key) : null;
-      String where = value == null ? config.origin().description() : value.origin().description();
-      return where == null || where.isBlank() ? "" : " (" + where + ")";
+      String where = described(value == null ? config.origin().description() : value.origin().description());
+      return where.isEmpty() ? "" : " (" + where + ")";
     } catch (ConfigException e) {
       return "";
     }
@@ -92,8 +92,22 @@ final class ConfigReader {
   }
 
   private static String originOf(Config c) {
-    String where = c.origin().description();
-    return where == null || where.isBlank() ? "" : " (in " + where + ")";
+    String where = described(c.origin().description());
+    return where.isEmpty() ? "" : " (in " + where + ")";
+  }
+
+  /**
+   * Where a value was written, as a user knows it ("my.conf: 12", "request body: 1"): Typesafe Config describes a
+   * merged object by all its sources ("merge of my.conf: 3,reference.conf @ jar:file:/...!/reference.conf: 119"), and
+   * a default or a value made by the code says nothing the user wrote.
+   */
+  private static String described(String description) {
+    if (description == null) return "";
+    String where = description.startsWith("merge of ") ? description.substring("merge of ".length()) : description;
+    int comma = where.indexOf(',');
+    if (comma >= 0) where = where.substring(0, comma);
+    if (where.contains("reference.conf") || where.contains("hardcoded value") || where.isBlank()) return "";
+    return where.strip();
   }
 
   /** Typesafe Config prefixes its messages with origin and path; keep only the part that says what is wrong. */

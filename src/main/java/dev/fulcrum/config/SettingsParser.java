@@ -316,8 +316,8 @@ public final class SettingsParser {
             path,
             hc.intIn("expect-status", 100, 599),
             body.isEmpty() ? Optional.empty() : Optional.of(body),
-            hc.positiveDuration("interval"),
-            hc.positiveDuration("timeout"),
+            checkInterval(hc, "interval"),
+            checkInterval(hc, "timeout"),
             hc.intIn("rise", 1, 100),
             hc.intIn("fall", 1, 100),
             method,
@@ -331,7 +331,16 @@ public final class SettingsParser {
   /** Empty (or absent, as in configs and API bodies from before the key existed): the check's {@code interval}. */
   private static Optional<Duration> optionalInterval(ConfigReader hc, String key) {
     if (!hc.has(key) || hc.string(key).isBlank()) return Optional.empty();
-    return Optional.of(hc.positiveDuration(key));
+    return Optional.of(checkInterval(hc, key));
+  }
+
+  /** A check's longest interval or timeout: a typo such as 999999999d would stop the checks without a word. */
+  private static final Duration MAX_CHECK_INTERVAL = Duration.ofDays(1);
+
+  private static Duration checkInterval(ConfigReader hc, String key) {
+    Duration value = hc.positiveDuration(key);
+    if (value.compareTo(MAX_CHECK_INTERVAL) > 0) throw hc.error(key, "must be at most 1d, got " + value);
+    return value;
   }
 
   private static Map<String, String> checkHeaders(ConfigReader headers) {

@@ -40,6 +40,23 @@ class ConfigCheckTest {
   }
 
   @Test
+  void aMisspeltSettingIsWarnedWithTheNameMeant() throws IOException {
+    Path config = write("""
+        fulcrum.pools.web { stratgy = random, backends = ["127.0.0.1:9001"] }
+        fulcrum.admin.bind = "127.0.0.1:0"
+        """);
+    try (FulcrumProcess fulcrum = new FulcrumProcess(dir, "--check", "--config", config.toString())) {
+      assertEquals(0, fulcrum.awaitExit(60), fulcrum.stderr());
+      List<String> lines = fulcrum.stdout().strip().lines().toList();
+      assertEquals(2, lines.size(), fulcrum.stdout());
+      assertTrue(lines.get(0).startsWith(
+          "warning: fulcrum.pools.web.stratgy: unknown setting, ignored (did you mean strategy?) ("), lines.get(0));
+      assertTrue(lines.get(0).contains(config.getFileName().toString() + ": 1"), lines.get(0));
+      assertEquals("configuration OK", lines.get(1));
+    }
+  }
+
+  @Test
   void aBrokenConfigGetsTheSameLineAsStartUp() throws IOException {
     Path config = write("""
         fulcrum.pools.web.backends = ["127.0.0.1:9001"]

@@ -91,6 +91,13 @@ class HealthCheckSettingsParserTest {
     assertEquals("/a%20b", HealthCheckJson.parse("{\"path\": \"/a%20b\"}", parse("")).path());
   }
 
+  @Test
+  void theApiRefusesAnIntervalThatWouldStopTheChecks() {
+    String message = assertThrows(SettingsException.class,
+        () -> HealthCheckJson.parse("{\"interval\": \"999999999d\"}", parse(""))).getMessage();
+    assertTrue(message.startsWith("field interval: must be at most 1d"), message);
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', textBlock = """
       method with a space | fulcrum.health-check.method = "GET /x"                  | fulcrum.health-check.method: 'GET /x' is not an HTTP method
@@ -111,6 +118,8 @@ class HealthCheckSettingsParserTest {
       zero down interval  | fulcrum.pools.web.health-check.down-interval = 0s       | fulcrum.pools.web.health-check.down-interval: must be a positive duration
       negative fast       | fulcrum.health-check.fast-interval = -1s                | fulcrum.health-check.fast-interval: must be a positive duration
       not a duration      | fulcrum.pools.web.health-check.down-interval = soon     | fulcrum.pools.web.health-check.down-interval:
+      absurd interval     | fulcrum.pools.web.health-check.interval = 999999999d   | fulcrum.pools.web.health-check.interval: must be at most 1d, got PT
+      absurd timeout      | fulcrum.health-check.timeout = 2d                       | fulcrum.health-check.timeout: must be at most 1d, got PT48H
       """)
   void mistakesNameTheirPath(String name, String mistake, String expected) {
     String message = assertThrows(SettingsException.class, () -> parse(mistake)).getMessage();

@@ -127,6 +127,22 @@ class Http2ClientTest {
   }
 
   @Test
+  void anUploadAnsweredBeforeItsEndIsToldToStop() throws Exception {
+    // a 5 MB body, far beyond the stream's window, to a path the firewall denies: the 403 comes before the body has been
+    // read, and the rest of it is dropped as it comes, or curl would wait on a window never opened again
+    Path upload = dir.resolve("upload.bin");
+    Files.write(upload, new byte[5 << 20]);
+    long started = System.nanoTime();
+    String answer = curl("http://127.0.0.1:" + h2cPort + "/denied/upload", "--http2-prior-knowledge",
+        "--data-binary", "@" + upload);
+    assertTrue(answer.startsWith("2 403 "), answer);
+    assertTrue(System.nanoTime() - started < java.util.concurrent.TimeUnit.SECONDS.toNanos(15), "answered at once");
+    // the connection serves on: the next request on a new one, and the listener is fine
+    assertEquals("2 200 web", curl("http://127.0.0.1:" + h2cPort + "/after", "--http2-prior-knowledge"));
+    web.next();
+  }
+
+  @Test
   void curlSpeaksH2OverTlsChosenByAlpn() {
     assertEquals("2 200 web", curl("https://a.example:" + tlsPort + "/x?q=1", "--http2", "--cacert",
         dir.resolve("a.pem").toString(), "--resolve", "a.example:" + tlsPort + ":127.0.0.1"));

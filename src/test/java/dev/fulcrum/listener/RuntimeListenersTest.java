@@ -176,6 +176,9 @@ class RuntimeListenersTest {
     assertEquals("name: listener 'web' exists on this node", name.error());
     assertEquals(400, admin.post("/api/listeners", "{\"name\": \"x y\", \"protocol\": \"tcp\", \"bind\": \"127.0.0.1:0\", \"pool\": \"blue\"}").status());
     assertEquals(404, admin.delete("/api/listeners/nope").status());
+    AdminClient.Response negative = admin.delete("/api/listeners/web?drain=-1s");
+    assertEquals(400, negative.status(), negative.toString());
+    assertEquals("query parameter 'drain' must not be negative, got '-1s'", negative.error());
     assertEquals(tablesBefore, admin.get("/api/routes").json(), "no route table changed");
     assertEquals(listenersBefore, fulcrum.listenerList().size(), "no listener added");
     assertThrows(dev.fulcrum.config.SettingsException.class, () -> fulcrum.parseTcpListener("t", "{bind = \"127.0.0.1:-1\", pool = blue}"));

@@ -644,6 +644,11 @@ public final class H2ServerConnection {
       malformed(id, stream, Violation.CONTENT_LENGTH);
       return;
     }
+    if (stream.discarding) {
+      if (n > 0) consumed(id, n);
+      if (frame.isEndStream()) remoteEnd(stream);
+      return;
+    }
     stream.buffer(bytes, settings.streamWindow());
     if (frame.isEndStream()) remoteEnd(stream);
     if (n > 0 || frame.isEndStream()) handler.bodyArrived(id);
@@ -742,7 +747,20 @@ public final class H2ServerConnection {
 
   private void localEnd(H2Stream stream) {
     stream.state = stream.state.localEnded();
-    if (stream.state == StreamState.CLOSED) close(stream, false);
+    if (stream.state == StreamState.CLOSED) {
+      close(stream, false);
+      return;
+    }
+    // the response is complete before the request (a backend that answered without reading the whole body; an answer
+    // of Fulcrum's own): the exchange reads no more of the body, so it is dropped as it comes and its windows given
+    // back, or the client would wait on a window no one opens. Not RFC 9113 §8.1's RST_STREAM(NO_ERROR): curl before
+    // 8.x takes it for an error and shows no response at all
+    stream.discarding = true;
+    if (stream.body != null && stream.body.hasRemaining()) {
+      int buffered = stream.body.remaining();
+      stream.body = null;
+      consumed(stream.id, buffered);
+    }
   }
 
   private void close(H2Stream stream, boolean resetByUs) {

@@ -21,6 +21,8 @@ final class H2Stream {
   long received;
   /** Body bytes in flush mode; null while none wait. */
   ByteBuffer body;
+  /** The response is complete while the body still comes: its bytes are dropped as they arrive, their windows given back. */
+  boolean discarding;
 
   H2Stream(int id, int receiveWindow, long sendWindow) {
     this.id = id;

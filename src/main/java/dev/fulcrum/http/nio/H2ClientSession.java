@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.eclipse.jetty.http2.ErrorCode;
 
 /**
  * An HTTP/2 client connection of the nio engine, once ALPN chose h2 or the h2c preface arrived: the frames are
@@ -254,9 +253,8 @@ final class H2ClientSession implements H2ServerConnection.Handler {
       headers.add("content-length", Integer.toString(body.length));
     }
     h2.respond(stream, status, headers, body.length == 0);
+    // a body the client still sends is dropped as it comes (H2ServerConnection, once the response ended)
     if (body.length > 0) h2.data(stream, ByteBuffer.wrap(body), true);
-    // a body the client still sends is not wanted: the stream ends here (RFC 9113 §8.1: NO_ERROR)
-    if (!h2.bodyEnded(stream)) h2.reset(stream, ErrorCode.NO_ERROR);
     log.answered(status, body.length, client.loop.now());
   }
 }
