@@ -182,7 +182,7 @@ final class H2ToH2Exchange extends H2BackendStream implements H2StreamUser {
       upstream.cancel(upstreamId);
       upstream = null;
     }
-    if (!h2.bodyEnded(stream)) h2.reset(stream, ErrorCode.NO_ERROR);
+    // a body the client still sends is dropped as it comes (H2ServerConnection, once the response ended)
     endAttempt();
     phase = Phase.DONE;
     logEnd(ExchangeLog.Termination.NORMAL);
