@@ -7,22 +7,24 @@
 #
 #   load-tests/side-by-side.sh                                   (env: ROUNDS=8 SECS=5)
 #   A_JAR=old.jar B_JAR=target/fulcrum.jar A_OPTS= B_OPTS= load-tests/side-by-side.sh    two builds, same settings
+#   A_CONFIG=load-tests/bench-routes.conf B_OPTS= load-tests/side-by-side.sh             1000 routes against none
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-8}; SECS=${SECS:-5}
 A_JAR=${A_JAR:-target/fulcrum.jar}; B_JAR=${B_JAR:-target/fulcrum.jar}
+A_CONFIG=${A_CONFIG:-load-tests/bench.conf}; B_CONFIG=${B_CONFIG:-load-tests/bench.conf}
 A_OPTS=${A_OPTS-}; B_OPTS=${B_OPTS--Dfulcrum.metrics.enabled=off -Dfulcrum.access-log.enabled=off}
 OUT=$(mktemp -d /tmp/fulcrum-side-by-side.XXXXXX)
-start() { # name jar http tcp admin opts
+start() { # name jar http tcp admin opts config
   local d=$OUT/$1
   mkdir -p "$d"
   # shellcheck disable=SC2086
   java $6 -Dfulcrum.listeners.http.bench-http.bind=127.0.0.1:$3 -Dfulcrum.listeners.tcp.bench-tcp.bind=127.0.0.1:$4 \
     -Dfulcrum.admin.bind=127.0.0.1:$5 -Dpekko-persistence-jdbc.shared-databases.fulcrum.db.url=jdbc:h2:file:$d/j \
-    -Dfulcrum.access-log.path=$d/access.log -jar "$2" --config load-tests/bench.conf > "$d/out.log" 2>&1 &
+    -Dfulcrum.access-log.path=$d/access.log -jar "$2" --config "$7" > "$d/out.log" 2>&1 &
   echo $!
 }
-A=$(start a "$A_JAR" 8191 8192 8193 "$A_OPTS"); B=$(start b "$B_JAR" 8291 8292 8293 "$B_OPTS")
+A=$(start a "$A_JAR" 8191 8192 8193 "$A_OPTS" "$A_CONFIG"); B=$(start b "$B_JAR" 8291 8292 8293 "$B_OPTS" "$B_CONFIG")
 trap 'kill $A $B 2>/dev/null || true' EXIT
 for p in 8191 8291; do
   for _ in $(seq 1 120); do curl -s -o /dev/null "http://127.0.0.1:$p/" && break; sleep 0.5; done
