@@ -145,7 +145,9 @@ public final class JournalFeed implements EventHub.JournalDemand {
       // starting from the journal's start instead would flood the subscribers with the whole history
       log.warn("cannot find the journal's end ({}); change events follow once it can be read",
           dev.fulcrum.Failures.describe(failure));
-      clusterSystem.scheduler().scheduleOnce(RETRY, () -> retry(clusterSystem, mine), clusterSystem.executionContext());
+      if (!clusterSystem.whenTerminated().isCompleted()) {
+        clusterSystem.scheduler().scheduleOnce(RETRY, () -> retry(clusterSystem, mine), clusterSystem.executionContext());
+      }
       // the journal cannot be read, so nothing commits meanwhile: the subscriptions need not wait
       started.complete(Done.getInstance());
       return;
