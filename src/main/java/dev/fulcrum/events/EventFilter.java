@@ -28,6 +28,11 @@ public record EventFilter(Set<FulcrumEvent.Kind> kinds, Set<String> pools) {
     return new EventFilter(kinds, Set.of(names));
   }
 
+  /** Whether some event of this kind can pass (the pool filter aside). */
+  public boolean wantsKind(FulcrumEvent.Kind kind) {
+    return kinds.isEmpty() || kinds.contains(kind);
+  }
+
   public boolean matches(FulcrumEvent event) {
     if (event.kind() == FulcrumEvent.Kind.EVENTS_DROPPED || event.kind() == FulcrumEvent.Kind.SNAPSHOT_END) return true;
     if (!kinds.isEmpty() && !kinds.contains(event.kind())) return false;

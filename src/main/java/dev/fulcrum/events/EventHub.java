@@ -12,6 +12,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -26,6 +27,9 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * the oldest event is dropped and counted, and the next batch starts with {@link FulcrumEvent.EventsDropped}. So a
  * subscriber that is slow, or never reads, costs the hub a bounded buffer and never holds up whoever publishes:
  * publishing is a {@code tell}. A subscriber that stops is dropped (the hub watches it).
+ *
+ * <p>Journaled changes come from a {@link JournalDemand} ({@link JournalFeed}), which reads the journal only while a
+ * subscription wants them: an idle node queries no database.
  */
 public final class EventHub extends AbstractBehavior<EventHub.Command> {
 
@@ -37,7 +41,8 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
   /**
    * Subscribes {@code subscriber} (again: a second Subscribe replaces its filter and buffer size, its buffered events
    * stay). {@code confirmTo}, if given, is told {@link Subscribed} once every event published after this point reaches
-   * the subscriber. {@code label} says who subscribes in {@link GetSubscribers} (empty: the actor's path). With
+   * the subscriber, and, when the filter takes journaled changes, once every change committed from then on will be
+   * published (the journal is being followed). {@code label} says who subscribes in {@link GetSubscribers} (empty: the actor's path). With
    * {@code snapshot}, the subscriber first gets the current state as events (see {@link FulcrumEvents#snapshot}) and
    * {@link FulcrumEvent.SnapshotEnd}, then the live events published since it subscribed: none lost, a change during
    * the snapshot possibly told twice (in the snapshot's state and as a live event).
@@ -78,6 +83,27 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
   public record Ack(ActorRef<Delivery> subscriber) implements Command {}
 
   public record GetSubscribers(ActorRef<Subscribers> replyTo) implements Command {}
+
+  /**
+   * Whoever reads the journal's changes and publishes them here. Reading costs database queries every refresh interval
+   * (pekko-persistence-jdbc polls), so it is asked to read only while some subscription wants journaled changes.
+   */
+  public interface JournalDemand {
+    /**
+     * A subscription wants journaled changes: follow the journal. Completes once every change committed from the
+     * moment it completes will be published (also when there is nothing to follow now: between cluster incarnations).
+     */
+    CompletionStage<Done> wanted();
+
+    /** No subscription wants journaled changes any more: stop reading. */
+    void unwanted();
+  }
+
+  /** {@code demand} publishes the journaled changes; the hub tells it whether any subscription wants them. */
+  public record FollowJournal(JournalDemand demand) implements Command {}
+
+  /** The journal is followed now: the subscriber's confirmation may go. */
+  private record JournalLive(ActorRef<Subscribed> confirmTo, ActorRef<Delivery> subscriber) implements Command {}
 
   private record Stopped(ActorRef<Delivery> subscriber) implements Command {}
 
@@ -137,6 +163,9 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
   private final AtomicLong droppedTotal;
   private final AtomicInteger subscriberCount;
   private final Supplier<CompletionStage<List<FulcrumEvent>>> snapshot;
+  private JournalDemand journal;
+  /** While a subscription wants journaled changes: completes when the journal is followed; null otherwise. */
+  private CompletionStage<Done> journalLive;
 
   /** {@code droppedTotal} and {@code subscriberCount} are kept up to date for the metrics registry. */
   public static Behavior<Command> create(AtomicLong droppedTotal, AtomicInteger subscriberCount) {
@@ -167,6 +196,11 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
         .onMessage(Ack.class, this::onAck)
         .onMessage(GetSubscribers.class, this::onGetSubscribers)
         .onMessage(SnapshotTaken.class, this::onSnapshot)
+        .onMessage(FollowJournal.class, this::onFollowJournal)
+        .onMessage(JournalLive.class, m -> {
+          m.confirmTo().tell(new Subscribed(m.subscriber()));
+          return this;
+        })
         .build();
   }
 
@@ -208,7 +242,15 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
         droppedTotal.incrementAndGet();
       }
     }
-    subscribe.confirmTo().ifPresent(c -> c.tell(new Subscribed(subscribe.subscriber())));
+    journalDemandChanged();
+    subscribe.confirmTo().ifPresent(c -> {
+      if (journalLive == null || !subscribe.filter().wantsKind(FulcrumEvent.Kind.POOL_CHANGED)) {
+        c.tell(new Subscribed(subscribe.subscriber()));
+      } else {
+        // a change committed after the confirmation must reach the subscriber: not before the journal is followed
+        getContext().pipeToSelf(journalLive, (done, failure) -> new JournalLive(c, subscribe.subscriber()));
+      }
+    });
     if (subscribe.snapshot()) takeSnapshot(subscriptions.get(subscribe.subscriber()));
     return this;
   }
@@ -247,7 +289,40 @@ public final class EventHub extends AbstractBehavior<EventHub.Command> {
   private Behavior<Command> remove(ActorRef<Delivery> subscriber, boolean unwatch) {
     if (subscriptions.remove(subscriber) != null && unwatch) getContext().unwatch(subscriber);
     subscriberCount.set(subscriptions.size());
+    journalDemandChanged();
     return this;
+  }
+
+  private Behavior<Command> onFollowJournal(FollowJournal follow) {
+    if (journal != null && journalLive != null) journal.unwanted();
+    journal = follow.demand();
+    journalLive = null;
+    journalDemandChanged();
+    return this;
+  }
+
+  /** Tells the journal's reader whether a subscription wants journaled changes, when that changed. */
+  private void journalDemandChanged() {
+    if (journal == null) return;
+    boolean wanted = false;
+    for (Subscription s : subscriptions.values()) {
+      if (s.filter.wantsKind(FulcrumEvent.Kind.POOL_CHANGED)) {
+        wanted = true;
+        break;
+      }
+    }
+    if (wanted && journalLive == null) {
+      CompletionStage<Done> live;
+      try {
+        live = journal.wanted();
+      } catch (RuntimeException e) {
+        live = CompletableFuture.failedFuture(e);
+      }
+      journalLive = live;
+    } else if (!wanted && journalLive != null) {
+      journalLive = null;
+      journal.unwanted();
+    }
   }
 
   private Behavior<Command> onAck(Ack ack) {

@@ -86,6 +86,14 @@ public final class FulcrumEvents implements Extension {
     return settings;
   }
 
+  /**
+   * Makes {@code demand} the reader of this node's journaled changes: the hub asks it to read while a subscription
+   * wants them (see {@link EventHub.JournalDemand}).
+   */
+  public void followJournal(EventHub.JournalDemand demand) {
+    hub.tell(new EventHub.FollowJournal(demand));
+  }
+
   /** Hands the event to this node's subscribers; returns at once. */
   public void publish(FulcrumEvent event) {
     hub.tell(new EventHub.Publish(event));

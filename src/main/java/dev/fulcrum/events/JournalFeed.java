@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.persistence.query.EventEnvelope;
@@ -19,7 +20,10 @@ import org.apache.pekko.persistence.query.Sequence;
 import org.apache.pekko.persistence.query.javadsl.CurrentEventsByTagQuery;
 import org.apache.pekko.persistence.query.javadsl.EventsByTagQuery;
 import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.RestartSettings;
+import org.apache.pekko.stream.UniqueKillSwitch;
+import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.RestartSource;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
@@ -33,10 +37,16 @@ import org.slf4j.LoggerFactory;
  * replication folds together. The journal's ordering number is the event's {@link FulcrumEvent#offset()}; a reader
  * that lost its connection resumes after the last offset it had ({@link #replay}).
  *
- * <p>A node starts at the journal's end (it publishes changes from now on) and, after a cluster incarnation ended
- * (downed, rejoining), goes on from the last offset it published: the new incarnation catches up on what it missed.
+ * <p>The live query polls the database (jdbc-read-journal.refresh-interval, and its journal-sequence actor every
+ * query-delay, 250 ms each): it runs only while a subscription of the hub wants journaled changes (the hub says so,
+ * {@link EventHub.JournalDemand}), so a node that nobody listens to queries nothing. It starts at the journal's end (it
+ * publishes changes from then on: what was committed while nobody listened concerns nobody) and, after a cluster
+ * incarnation ended (downed, rejoining) while someone listened, goes on from the last offset it published: the new
+ * incarnation catches up on what it missed.
+ *
+ * <p>Routers never depend on this feed: pool states and route tables reach every node through Distributed Data.
  */
-public final class JournalFeed {
+public final class JournalFeed implements EventHub.JournalDemand {
   private static final Logger log = LoggerFactory.getLogger(JournalFeed.class);
 
   /** The tag of every journaled change that subscribers hear of. */
@@ -48,39 +58,119 @@ public final class JournalFeed {
 
   private final FulcrumEvents events;
   private final String readJournal;
-  /** The offset of the last event published; -1 until the first incarnation found the journal's end. */
+  /** The offset of the last event published; -1 until the journal's end was first found. */
   private final AtomicLong last = new AtomicLong(-1);
 
+  // guarded by this
+  /** The cluster incarnation whose journal is read, null between incarnations. */
+  private ActorSystem<?> system;
+  private boolean wanted;
+  /** Changes after {@link #last} went unread for want of subscribers: the next query starts at the journal's end. */
+  private boolean skipToEnd = true;
+  /** While a query runs or is starting: completes once it is under way. */
+  private CompletableFuture<Done> live;
+  private UniqueKillSwitch query;
+  /** Bumped whenever a query stops: one stopped, or superseded while it started, publishes nothing more. */
+  private volatile int run;
+
+  /** Reads for {@code events}' hub, whenever it has a subscription that wants journaled changes. */
   public JournalFeed(FulcrumEvents events, String readJournal) {
     this.events = events;
     this.readJournal = readJournal;
+    events.followJournal(this);
   }
 
-  /** Follows the journal in this cluster incarnation until it terminates. */
-  public void start(ActorSystem<?> clusterSystem) {
-    EventsByTagQuery journal = PersistenceQuery.get(clusterSystem).getReadJournalFor(EventsByTagQuery.class, readJournal);
-    CompletionStage<Long> from = last.get() >= 0
-        ? CompletableFuture.completedFuture(last.get())
-        : end(clusterSystem, readJournal);
-    from.whenComplete((start, failure) -> {
-      if (failure != null) {
-        // starting from the journal's start instead would flood the subscribers with the whole history
-        log.warn("cannot find the journal's end ({}); change events follow once it can be read",
-            dev.fulcrum.Failures.describe(failure));
-        if (!clusterSystem.whenTerminated().isCompleted()) {
-          clusterSystem.scheduler().scheduleOnce(RETRY, () -> start(clusterSystem), clusterSystem.executionContext());
-        }
-        return;
+  /** Follows the journal in this cluster incarnation, while wanted, until the incarnation terminates. */
+  public synchronized void start(ActorSystem<?> clusterSystem) {
+    stopQuery();
+    system = clusterSystem;
+    clusterSystem.getWhenTerminated().thenRun(() -> ended(clusterSystem));
+    if (wanted) launch();
+  }
+
+  @Override
+  public synchronized CompletionStage<Done> wanted() {
+    wanted = true;
+    // between incarnations there is nothing to read; the next one starts reading (see start)
+    return system == null ? CompletableFuture.completedFuture(Done.getInstance()) : launch();
+  }
+
+  @Override
+  public synchronized void unwanted() {
+    wanted = false;
+    stopQuery();
+    skipToEnd = true;
+  }
+
+  /** Whether the journal is being read (a query runs or is starting); for tests. */
+  public synchronized boolean following() {
+    return live != null;
+  }
+
+  private synchronized void ended(ActorSystem<?> clusterSystem) {
+    if (system != clusterSystem) return;
+    stopQuery();
+    system = null;
+  }
+
+  private void stopQuery() {
+    run++;
+    if (query != null) query.shutdown();
+    query = null;
+    // whoever waits for the query hears that there is none (a subscription's confirmation must not wait forever)
+    if (live != null) live.complete(Done.getInstance());
+    live = null;
+  }
+
+  /** Starts the query (holding the lock, with an incarnation), unless it runs; completes once it is under way. */
+  private CompletionStage<Done> launch() {
+    if (live != null) return live;
+    ActorSystem<?> clusterSystem = system;
+    int mine = ++run;
+    CompletableFuture<Done> started = new CompletableFuture<>();
+    live = started;
+    long resume = last.get();
+    boolean findEnd = skipToEnd || resume < 0;
+    // off the caller's thread (the hub's): the first query of an incarnation creates the read journal
+    CompletableFuture.supplyAsync(() -> findEnd ? end(clusterSystem, readJournal, Math.max(0, resume)) : CompletableFuture.completedFuture(resume),
+            clusterSystem.executionContext())
+        .thenCompose(from -> from)
+        .whenComplete((from, failure) -> begin(clusterSystem, mine, started, from, failure));
+    return started;
+  }
+
+  private synchronized void begin(ActorSystem<?> clusterSystem, int mine, CompletableFuture<Done> started, Long from, Throwable failure) {
+    if (mine != run || system != clusterSystem) return;
+    if (failure != null) {
+      // starting from the journal's start instead would flood the subscribers with the whole history
+      log.warn("cannot find the journal's end ({}); change events follow once it can be read",
+          dev.fulcrum.Failures.describe(failure));
+      if (!clusterSystem.whenTerminated().isCompleted()) {
+        clusterSystem.scheduler().scheduleOnce(RETRY, () -> retry(clusterSystem, mine), clusterSystem.executionContext());
       }
-      last.compareAndSet(-1, start);
-      RestartSource.onFailuresWithBackoff(RESTART, () -> journal.eventsByTag(TAG, Offset.sequence(last.get())))
-          .runForeach(envelope -> toEvent(envelope).ifPresent(event -> {
-            // after a restart of the query, events up to the last one are read again
-            if (event.offset() <= last.get()) return;
-            last.set(event.offset());
-            events.publish(event);
-          }), clusterSystem);
-    });
+      // the journal cannot be read, so nothing commits meanwhile: the subscriptions need not wait
+      started.complete(Done.getInstance());
+      return;
+    }
+    last.set(Math.max(from, last.get()));
+    skipToEnd = false;
+    query = RestartSource.onFailuresWithBackoff(RESTART, () -> PersistenceQuery.get(clusterSystem)
+            .getReadJournalFor(EventsByTagQuery.class, readJournal).eventsByTag(TAG, Offset.sequence(last.get())))
+        .viaMat(KillSwitches.single(), Keep.right())
+        .toMat(Sink.foreach(envelope -> toEvent(envelope).ifPresent(event -> {
+          // after a restart of the query, events up to the last one are read again
+          if (mine != run || event.offset() <= last.get()) return;
+          last.set(event.offset());
+          events.publish(event);
+        })), Keep.left())
+        .run(clusterSystem);
+    started.complete(Done.getInstance());
+  }
+
+  private synchronized void retry(ActorSystem<?> clusterSystem, int failed) {
+    if (failed != run || system != clusterSystem || !wanted) return;
+    live = null;
+    launch();
   }
 
   /** The offset of the last event published on this node (-1 before the journal was first read). */
@@ -92,11 +182,11 @@ public final class JournalFeed {
 
   private static final RestartSettings RESTART = RestartSettings.create(Duration.ofMillis(500), Duration.ofSeconds(10), 0.2);
 
-  /** The offset of the journal's last tagged event (0 when it has none). */
-  static CompletionStage<Long> end(ActorSystem<?> clusterSystem, String readJournal) {
+  /** The offset of the journal's last tagged event, read from {@code after} on ({@code after} when it has none later). */
+  static CompletionStage<Long> end(ActorSystem<?> clusterSystem, String readJournal, long after) {
     CurrentEventsByTagQuery journal = PersistenceQuery.get(clusterSystem).getReadJournalFor(CurrentEventsByTagQuery.class, readJournal);
-    return journal.currentEventsByTag(TAG, Offset.noOffset())
-        .runWith(Sink.fold(0L, (max, e) -> Math.max(max, offsetOf(e))), clusterSystem);
+    return journal.currentEventsByTag(TAG, after == 0 ? Offset.noOffset() : Offset.sequence(after))
+        .runWith(Sink.fold(after, (max, e) -> Math.max(max, offsetOf(e))), clusterSystem);
   }
 
   /**

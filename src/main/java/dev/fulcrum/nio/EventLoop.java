@@ -167,7 +167,10 @@ public final class EventLoop implements Runnable {
     return timers.size();
   }
 
+  /** Loop thread only. While the loop has no sweepables it sleeps until something happens, instead of every sweep. */
   public void addSweepable(Sweepable sweepable) {
+    // the first sweep comes a whole sweep after the loop had none: it may have slept long past nextSweep
+    if (sweepables.isEmpty()) nextSweep = now + SWEEP_NANOS;
     sweepables.add(sweepable);
   }
 
@@ -302,9 +305,11 @@ public final class EventLoop implements Runnable {
     }
   }
 
+  /** Until the next sweep or timer; 0 (no timeout) when there is neither: an idle loop does not wake for nothing. */
   private long selectTimeoutMillis() {
-    long until = nextSweep;
     Timer first = firstTimer();
+    if (sweepables.isEmpty() && first == null) return 0;
+    long until = sweepables.isEmpty() ? first.deadline : nextSweep;
     if (first != null && first.deadline < until) until = first.deadline;
     return Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime() + 999_999));
   }

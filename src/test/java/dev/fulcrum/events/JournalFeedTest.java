@@ -1,7 +1,10 @@
 package dev.fulcrum.events;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import dev.fulcrum.Fulcrum;
@@ -75,6 +78,60 @@ class JournalFeedTest {
     } finally {
       node.shutdownTestKit();
     }
+  }
+
+  /**
+   * The live query polls the database several times a second: a node runs it only while a subscription wants journaled
+   * changes, and a subscription confirmed is one that sees every change committed after it.
+   */
+  @Test
+  void readsTheJournalOnlyWhileSomeoneWantsItsChanges() throws Exception {
+    Config config = Fulcrum.withDefaults(TestConfig.of(""));
+    JournalSettings journal = JournalSettings.parse(config);
+    ActorTestKit node = ActorTestKit.create("idle-feed-node", Membership.nodeConfig(config));
+    ActorSystem<Void> cluster = incarnation(config);
+    try {
+      FulcrumEvents events = FulcrumEvents.get(node.system());
+      JournalFeed feed = new JournalFeed(events, journal.readJournal());
+      ActorRef<PoolEntity.Command> pool = cluster.systemActorOf(PoolEntity.create("idle", journal, s -> {}), "idle", org.apache.pekko.actor.typed.Props.empty());
+      feed.start(cluster);
+      change(cluster, pool, r -> new PoolEntity.Create(StrategyKind.ROUND_ROBIN, List.of(), r));
+      // a subscription to events that are not journaled wants no query either
+      TestProbe<EventHub.Delivery> health = node.createTestProbe();
+      subscribe(node, events, health.getRef(), EventFilter.kinds(FulcrumEvent.Kind.BACKEND_HEALTH));
+      assertFalse(feed.following());
+      // nor did pekko-persistence-jdbc start the actor that polls the journal's sequence once anything reads by tag
+      assertThrows(java.util.concurrent.ExecutionException.class, () -> org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(cluster)
+          .actorSelection("/system/jdbc-read-journal.pekko-persistence-jdbc-journal-sequence-actor")
+          .resolveOne(Duration.ofSeconds(1)).toCompletableFuture().get(5, TimeUnit.SECONDS));
+
+      TestProbe<EventHub.Delivery> probe = node.createTestProbe();
+      subscribe(node, events, probe.getRef(), EventFilter.kinds(FulcrumEvent.Kind.POOL_CHANGED));
+      assertTrue(feed.following());
+      // confirmed: the next change reaches the subscriber; the one before, committed while nobody listened, does not
+      change(cluster, pool, r -> new PoolEntity.AddBackend(new HostPort("127.0.0.1", 9001), 1, r));
+      assertEquals(List.of(2L), versions(probe, 1));
+
+      events.hub().tell(new EventHub.Unsubscribe(probe.getRef()));
+      dev.fulcrum.testing.Eventually.await(WAIT, "the query stopped", () -> !feed.following());
+      change(cluster, pool, r -> new PoolEntity.SetWeight(new HostPort("127.0.0.1", 9001), 3, r));
+
+      TestProbe<EventHub.Delivery> again = node.createTestProbe();
+      subscribe(node, events, again.getRef(), EventFilter.ALL);
+      change(cluster, pool, r -> new PoolEntity.Drain(new HostPort("127.0.0.1", 9001), r));
+      assertEquals(List.of(4L), versions(again, 1));
+      again.expectNoMessage(Duration.ofSeconds(1));
+    } finally {
+      cluster.terminate();
+      cluster.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      node.shutdownTestKit();
+    }
+  }
+
+  private static void subscribe(ActorTestKit node, FulcrumEvents events, ActorRef<EventHub.Delivery> subscriber, EventFilter filter) {
+    TestProbe<EventHub.Subscribed> confirmed = node.createTestProbe();
+    events.hub().tell(new EventHub.Subscribe(subscriber, filter, 100, Optional.of(confirmed.getRef())));
+    confirmed.expectMessageClass(EventHub.Subscribed.class, WAIT);
   }
 
   private static ActorSystem<Void> incarnation(Config config) throws Exception {

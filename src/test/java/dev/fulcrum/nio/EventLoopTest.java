@@ -237,6 +237,41 @@ class EventLoopTest {
     assertEquals("the due one", ran.get(5, TimeUnit.SECONDS));
   }
 
+  /** An idle node's loops must not cost CPU: a loop without sweepables or timers waits for something to happen. */
+  @Test
+  void aLoopWakesToSweepOnlyWhileItHasSweepables() throws Exception {
+    assertTrue(turnsWhileIdle(500) <= 2, "an idle loop turned by itself");
+
+    java.util.concurrent.atomic.AtomicInteger sweeps = new java.util.concurrent.atomic.AtomicInteger();
+    EventLoop.Sweepable sweepable = now -> sweeps.incrementAndGet();
+    onLoop(() -> loop.addSweepable(sweepable));
+    dev.fulcrum.testing.Eventually.await(java.time.Duration.ofSeconds(5), "three sweeps", () -> sweeps.get() >= 3);
+    onLoop(() -> loop.removeSweepable(sweepable));
+    int swept = sweeps.get();
+    assertTrue(turnsWhileIdle(500) <= 2, "the loop turned after its last sweepable went");
+    assertEquals(swept, sweeps.get());
+  }
+
+  /** The loop's turns in {@code millis} of nothing to do, apart from the one that answers the question. */
+  private long turnsWhileIdle(long millis) throws Exception {
+    long before = onLoop(loop::turn);
+    CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(millis, TimeUnit.MILLISECONDS)).get(5, TimeUnit.SECONDS);
+    return onLoop(loop::turn) - before - 1;
+  }
+
+  private <T> T onLoop(java.util.function.Supplier<T> what) throws Exception {
+    CompletableFuture<T> answer = new CompletableFuture<>();
+    loop.execute(() -> answer.complete(what.get()));
+    return answer.get(5, TimeUnit.SECONDS);
+  }
+
+  private void onLoop(Runnable what) throws Exception {
+    onLoop(() -> {
+      what.run();
+      return null;
+    });
+  }
+
   /**
    * Registers the server side of a new connection on the loop with a handler that runs {@code ready}, and whose abort
    * runs {@code abort} and then closes the channel as real handlers do; returns the client side.

@@ -48,6 +48,7 @@ final class H2Upstreams {
     public void acquired(UpstreamConnection socket) {
       connecting = false;
       live.add(new H2Upstream(H2Upstreams.this, socket, target.key().protocol().maxStreams()));
+      pool.sweepFromNow();
       serve(this);
     }
 
@@ -95,6 +96,7 @@ final class H2Upstreams {
     }
     stats.queueChanged(1);
     g.waiting.add(new Queued(waiter, loop.now() + target.key().queueTimeout().toNanos(), stats));
+    pool.sweepFromNow();
     waiter.queued();
     connectIfNeeded(g, stats);
   }
@@ -142,6 +144,12 @@ final class H2Upstreams {
         if (c.idle() && now - c.idleSince() >= keepAlive) c.close("idle past the keep-alive timeout");
       }
     }
+  }
+
+  /** Whether nothing here times out: no connection, no stream waiting. */
+  boolean isEmpty() {
+    for (Group g : groups.values()) if (!g.live.isEmpty() || !g.waiting.isEmpty()) return false;
+    return true;
   }
 
   /** The listener stopped: every connection closes. */

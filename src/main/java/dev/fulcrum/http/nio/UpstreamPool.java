@@ -141,6 +141,18 @@ final class UpstreamPool implements EventLoop.Sweepable {
     this.loop = loop;
     this.limits = limits;
     this.h2 = new H2Upstreams(loop, this);
+  }
+
+  /**
+   * Whether the loop sweeps this pool: only while it holds something that times out (idle connections, queued
+   * requests, HTTP/2 connections), so that a loop with no traffic sleeps instead of waking every sweep. Loop thread only.
+   */
+  private boolean swept;
+
+  /** Something that times out was added: the loop sweeps this pool from now on. Loop thread only. */
+  void sweepFromNow() {
+    if (swept) return;
+    swept = true;
     loop.addSweepable(this);
   }
 
@@ -174,6 +186,7 @@ final class UpstreamPool implements EventLoop.Sweepable {
       stats.queueChanged(1);
       waiter.queued();
       slot.waiting.add(new Queued(waiter, loop.now() + target.key().queueTimeout().toNanos(), stats));
+      sweepFromNow();
       if (slot.waiting.size() == 1) waitForRoom(slot, target);
     } else {
       loop.execute(() -> waiter.acquireFailed(new BackendFailure(BackendFailure.Kind.BUSY,
@@ -209,6 +222,7 @@ final class UpstreamPool implements EventLoop.Sweepable {
     } else {
       connection.idle();
       slot.idle.addLast(connection);
+      sweepFromNow();
     }
   }
 
@@ -228,6 +242,7 @@ final class UpstreamPool implements EventLoop.Sweepable {
   /** The listener stopped: closes every idle connection and stops sweeping. */
   void stop() {
     loop.removeSweepable(this);
+    swept = false;
     for (Slot slot : slots.values()) {
       while (!slot.idle.isEmpty()) close(slot.idle.poll());
     }
@@ -252,6 +267,11 @@ final class UpstreamPool implements EventLoop.Sweepable {
             "waited " + target.key().queueTimeout().toMillis() + " ms in the queue for " + target.backend()));
       }
     }
+    if (!h2.isEmpty()) return;
+    for (Slot slot : slots.values()) if (!slot.idle.isEmpty() || !slot.waiting.isEmpty()) return;
+    // nothing left to time out (the loop sweeps a copy of its sweepables: removing here is safe)
+    swept = false;
+    loop.removeSweepable(this);
   }
 
   private Slot slot(Target target) {
@@ -280,6 +300,7 @@ final class UpstreamPool implements EventLoop.Sweepable {
       slot.limit.queued.incrementAndGet();
       queued.stats.queueChanged(1);
       slot.waiting.addFirst(queued);
+      sweepFromNow();
       openForWaiters(connection.target());
       return;
     }
