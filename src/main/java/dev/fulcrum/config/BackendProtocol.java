@@ -2,9 +2,6 @@ package dev.fulcrum.config;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigParseOptions;
-import com.typesafe.config.ConfigSyntax;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -74,8 +71,7 @@ public record BackendProtocol(Kind kind, int maxStreams) {
   public static BackendProtocol parseJson(String json) {
     Config body;
     try {
-      body = ConfigFactory.parseString(json.isBlank() ? "{}" : json,
-          ConfigParseOptions.defaults().setSyntax(ConfigSyntax.JSON).setOriginDescription("request body"));
+      body = RequestBody.parse(json, true);
     } catch (ConfigException e) {
       throw new SettingsException("protocol: not a JSON object: " + e.getMessage());
     }

@@ -3,6 +3,7 @@ package dev.fulcrum.config;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
 import java.time.Duration;
 import java.util.function.Function;
 
@@ -44,9 +45,30 @@ final class ConfigReader {
   }
 
   int intIn(String key, int min, int max) {
-    int value = read(key, config::getInt);
+    int value = read(key, k -> {
+      typed(k, ConfigValueType.NUMBER);
+      return config.getInt(k);
+    });
     if (value < min || value > max) throw error(key, value + " is outside " + min + "-" + max);
     return value;
+  }
+
+  boolean bool(String key) {
+    return read(key, k -> {
+      typed(k, ConfigValueType.BOOLEAN);
+      try {
+        return config.getBoolean(k);
+      } catch (ConfigException.WrongType e) {
+        throw error(k, "must be true or false");
+      }
+    });
+  }
+
+  double decimal(String key) {
+    return read(key, k -> {
+      typed(k, null);
+      return config.getDouble(k);
+    });
   }
 
   Duration positiveDuration(String key) {
@@ -67,6 +89,21 @@ final class ConfigReader {
     }
   }
 
+  /**
+   * Refuses a key of {@code own} (a block under this reader's path) that is not one of {@code known}: a misspelt
+   * setting would otherwise take its default without a word. The one rule for the blocks that are checked whole (a
+   * route; a listener given to the admin API).
+   */
+  void onlyKnown(Config own, java.util.Set<String> known, String what) {
+    for (String key : own.root().keySet()) {
+      if (known.contains(key)) continue;
+      String near = UnknownSettings.nearest(key, known);
+      throw error(com.typesafe.config.ConfigUtil.joinPath(key), "is not " + what + " setting"
+          + (near == null ? "" : " (did you mean " + near + "?)")
+          + " (known: " + String.join(", ", known.stream().sorted().toList()) + ")");
+    }
+  }
+
   SettingsException error(String key, String problem) {
     return new SettingsException(full(key) + ": " + problem + origin(key));
   }
@@ -79,6 +116,37 @@ final class ConfigReader {
     } catch (ConfigException e) {
       return "";
     }
+  }
+
+  /**
+   * Refuses what HOCON would coerce but the writer cannot have meant: a fraction for an integer (Typesafe Config cuts
+   * 2.5 to 2), and, in a {@link RequestBody}, a value of another JSON type ({@code "rise": "3"}, {@code "enabled":
+   * "true"}), as JSON clients and the API's own fields expect. {@code type} NUMBER is an
+   * integer, null any number.
+   */
+  private void typed(String key, ConfigValueType type) {
+    ConfigValue value = config.getValue(key);
+    boolean request = RequestBody.wrote(value);
+    boolean integer = type == ConfigValueType.NUMBER;
+    String expected = type == ConfigValueType.BOOLEAN ? "true or false" : integer ? "an integer" : "a number";
+    if (request && value.valueType() != (type == null ? ConfigValueType.NUMBER : type)) {
+      throw error(key, "must be " + expected + ", got " + shown(value));
+    }
+    // Typesafe Config would cut 2.5 to 2 (it reads 3.0 as the integer 3, which is let be)
+    if (integer && value.unwrapped() instanceof Double d && d != Math.rint(d)) {
+      throw error(key, "must be an integer, got " + shown(value));
+    }
+  }
+
+  private static String shown(ConfigValue value) {
+    String json = value.render(com.typesafe.config.ConfigRenderOptions.concise());
+    return switch (value.valueType()) {
+      case STRING -> "the string " + json;
+      case OBJECT -> "an object";
+      case LIST -> "a list";
+      case NULL -> "null";
+      default -> json;
+    };
   }
 
   private <T> T read(String key, Function<String, T> getter) {

@@ -3,8 +3,6 @@ package dev.fulcrum.config;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigParseOptions;
-import com.typesafe.config.ConfigSyntax;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -28,8 +26,7 @@ public final class HealthCheckJson {
   public static HealthCheckSettings parse(String json, HealthCheckSettings current) {
     Config body;
     try {
-      body = ConfigFactory.parseString(json.isBlank() ? "{}" : json,
-          ConfigParseOptions.defaults().setSyntax(ConfigSyntax.JSON).setOriginDescription("request body"));
+      body = RequestBody.parse(json, true);
     } catch (ConfigException e) {
       throw new SettingsException("the body is not a JSON object: " + e.getMessage());
     }

@@ -118,6 +118,12 @@ class AdminObservabilityTest {
     AdminClient.Response type = withToken.put("/api/pools/web/health-check", "{\"type\": \"ping\"}");
     assertEquals(400, type.status());
     assertTrue(type.error().contains("'ping' is not a health check type"), type.error());
+    AdminClient.Response quoted = withToken.put("/api/pools/web/health-check", "{\"rise\": \"3\"}");
+    assertEquals(400, quoted.status(), quoted.toString());
+    assertEquals("field rise: must be an integer, got the string \"3\"", quoted.error());
+    AdminClient.Response flag = withToken.put("/api/pools/web/tls", "{\"enabled\": \"false\"}");
+    assertEquals(400, flag.status(), flag.toString());
+    assertTrue(flag.error().startsWith("tls.enabled: must be true or false, got the string \"false\""), flag.error());
     assertEquals(400, withToken.put("/api/pools/web/health-check", "not json").status());
     assertEquals(404, withToken.put("/api/pools/nope/health-check", "{}").status());
   }

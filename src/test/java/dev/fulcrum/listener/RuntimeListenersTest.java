@@ -184,6 +184,46 @@ class RuntimeListenersTest {
     assertThrows(dev.fulcrum.config.SettingsException.class, () -> fulcrum.parseTcpListener("t", "{bind = \"127.0.0.1:-1\", pool = blue}"));
   }
 
+  /** As a route's: a misspelt setting would otherwise take its default without a word. */
+  @Test
+  void aListenerWithAnUnknownFieldIsRefusedNamingIt() {
+    int listenersBefore = fulcrum.listenerList().size();
+    AdminClient.Response http = admin.post("/api/listeners",
+        "{\"name\": \"typo\", \"protocol\": \"http\", \"bind\": \"127.0.0.1:0\", \"client-idle-timout\": \"5s\", \"routes\": [{\"pool\": \"blue\"}]}");
+    assertEquals(400, http.status(), http.toString());
+    assertTrue(http.error().startsWith("client-idle-timout: is not an http listener setting (did you mean client-idle-timeout?)"), http.error());
+    AdminClient.Response tcp = admin.post("/api/listeners",
+        "{\"name\": \"typo\", \"protocol\": \"tcp\", \"bind\": \"127.0.0.1:0\", \"pool\": \"blue\", \"colour\": \"red\"}");
+    assertEquals(400, tcp.status(), tcp.toString());
+    assertTrue(tcp.error().startsWith("colour: is not a tcp listener setting (known: bind, connect-attempts, "), tcp.error());
+    AdminClient.Response pools = admin.post("/api/listeners",
+        "{\"name\": \"typo\", \"protocol\": \"http\", \"bind\": \"127.0.0.1:0\", \"sticky\": {\"enabled\": true}}");
+    assertEquals(400, pools.status(), "sticky is a pool's setting, which a listener's would not change: " + pools);
+    assertEquals(listenersBefore, fulcrum.listenerList().size(), "no listener added");
+  }
+
+  /** JSON types as JSON clients mean them: HOCON's coercion of "3" and "true" is for config files. */
+  @Test
+  void aListenerWithANumberOrBooleanAsAStringIsRefused() {
+    AdminClient.Response count = admin.post("/api/listeners",
+        "{\"name\": \"typed\", \"protocol\": \"tcp\", \"bind\": \"127.0.0.1:0\", \"pool\": \"blue\", \"connect-attempts\": \"3\"}");
+    assertEquals(400, count.status(), count.toString());
+    assertTrue(count.error().startsWith("connect-attempts: must be an integer, got the string \"3\""), count.error());
+    AdminClient.Response flag = admin.post("/api/listeners",
+        "{\"name\": \"typed\", \"protocol\": \"http\", \"bind\": \"127.0.0.1:0\", \"http2\": {\"cleartext\": \"true\"}}");
+    assertEquals(400, flag.status(), flag.toString());
+    assertTrue(flag.error().startsWith("http2.cleartext: must be true or false, got the string \"true\""), flag.error());
+    AdminClient.Response fraction = admin.post("/api/listeners",
+        "{\"name\": \"typed\", \"protocol\": \"tcp\", \"bind\": \"127.0.0.1:0\", \"pool\": \"blue\", \"connect-attempts\": 2.5}");
+    assertEquals(400, fraction.status(), fraction.toString());
+    assertTrue(fraction.error().startsWith("connect-attempts: must be an integer, got 2.5"), fraction.error());
+    AdminClient.Response weight = admin.put("/api/routes/web",
+        "{\"routes\": [{\"pools\": [{\"pool\": \"blue\", \"weight\": \"50\"}, {\"pool\": \"slow\", \"weight\": 50}]}]}");
+    assertEquals(400, weight.status(), weight.toString());
+    assertTrue(weight.error().startsWith("routes[0].pools[0].weight: must be an integer, got the string \"50\""), weight.error());
+    assertTrue(fulcrum.listenerList().stream().noneMatch(l -> l.name().equals("typed")));
+  }
+
   private static boolean accepts(int port) {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
