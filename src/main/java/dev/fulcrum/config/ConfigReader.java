@@ -174,7 +174,11 @@ final class ConfigReader {
     String where = description.startsWith("merge of ") ? description.substring("merge of ".length()) : description;
     int comma = where.indexOf(',');
     if (comma >= 0) where = where.substring(0, comma);
-    if (where.contains("reference.conf") || where.contains("hardcoded value") || where.isBlank()) return "";
+    // a request body is one line or a few: its line says nothing the client's own field name does not
+    if (where.contains("reference.conf") || where.contains("hardcoded value") || where.isBlank()
+        || where.startsWith(RequestBody.ORIGIN)) {
+      return "";
+    }
     return where.strip();
   }
 

@@ -205,6 +205,12 @@ public final class HttpSettingsParser {
       ConfigReader p = new ConfigReader(((ConfigObject) list.get(i)).toConfig(), r.full(key));
       result.add(new HttpRouteSettings.WeightedPool(p.string("pool"), p.intIn("weight", 0, 100)));
     }
+    // RouteRules checks a split's sum; a list of one pool written with weight 60 is a split whose other part was left
+    // out, not all the traffic (which pool = web, or the Java API's one pool whatever its weight, are)
+    if (result.size() == 1 && result.get(0).weight() != 100) {
+      throw r.error("pools", "the weights add up to " + result.get(0).weight() + ", not 100 (for all of it: pool = "
+          + result.get(0).pool() + ")");
+    }
     return result;
   }
 
