@@ -224,6 +224,57 @@ class RuntimeListenersTest {
     assertTrue(fulcrum.listenerList().stream().noneMatch(l -> l.name().equals("typed")));
   }
 
+  /** A chunked body has no Content-Length to refuse it by: past the limit it is a 413 too, never a 500. */
+  @Test
+  void aChunkedBodyOverTheLimitIsRefusedAsTooLarge() throws IOException {
+    for (String path : List.of("/api/listeners", "/api/routes/web", "/api/pools")) {
+      String answer = chunkedPost(path, 300_000);
+      assertTrue(answer.startsWith("HTTP/1.1 413 "), path + ": " + answer);
+      assertTrue(answer.contains("{\"error\":\"the body is larger than "), path + ": " + answer);
+    }
+    AdminClient.Response name = admin.post("/api/listeners", "{\"name\": 5, \"protocol\": \"tcp\", \"bind\": \"127.0.0.1:0\", \"pool\": \"blue\"}");
+    assertEquals(400, name.status(), name.toString());
+    assertEquals("field 'name' must be a string", name.error());
+  }
+
+  /** Writes the body while it reads the answer, which may come (and the connection close) before the body ends. */
+  private static String chunkedPost(String path, int size) throws IOException {
+    InetSocketAddress address = fulcrum.adminAddress();
+    try (Socket socket = new Socket(address.getAddress(), address.getPort())) {
+      socket.setSoTimeout(10_000);
+      java.io.OutputStream out = socket.getOutputStream();
+      Thread writer = new Thread(() -> {
+        try {
+          out.write(("POST " + path + " HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+              + "Transfer-Encoding: chunked\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+          byte[] chunk = new byte[10_000];
+          java.util.Arrays.fill(chunk, (byte) 'a');
+          for (int sent = 0; sent < size; sent += chunk.length) {
+            out.write((Integer.toHexString(chunk.length) + "\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            out.write(chunk);
+            out.write("\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+          }
+          out.write("0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        } catch (IOException answeredEarly) {
+          // the server answered and closed before the whole body was written
+        }
+      });
+      writer.setDaemon(true);
+      writer.start();
+      java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+      byte[] buf = new byte[8192];
+      try {
+        for (int n; (n = socket.getInputStream().read(buf)) > 0; ) {
+          answer.write(buf, 0, n);
+          if (answer.toString(java.nio.charset.StandardCharsets.UTF_8).contains("\"}")) break;
+        }
+      } catch (IOException reset) {
+        // a reset after the answer: what was read is the answer
+      }
+      return answer.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
+
   private static boolean accepts(int port) {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
