@@ -45,12 +45,13 @@ final class ConfigReader {
   }
 
   int intIn(String key, int min, int max) {
-    int value = read(key, k -> {
+    // read as a number, not an int: past 32 bits Typesafe Config's own text is "has type out-of-range value ..."
+    Number value = read(key, k -> {
       typed(k, ConfigValueType.NUMBER);
-      return config.getInt(k);
+      return config.getNumber(k);
     });
-    if (value < min || value > max) throw error(key, value + " is outside " + min + "-" + max);
-    return value;
+    if (value.doubleValue() < min || value.doubleValue() > max) throw error(key, value + " is outside " + min + "-" + max);
+    return value.intValue();
   }
 
   boolean bool(String key) {

@@ -104,6 +104,7 @@ class HealthCheckSettingsParserTest {
       string for an integer  | {"rise": "3"}           | field rise: must be an integer, got the string "3"
       float for an integer   | {"fall": 2.5}           | field fall: must be an integer, got 2.5
       boolean for an integer | {"expect-status": true} | field expect-status: must be an integer, got true
+      past 32 bits           | {"rise": 99999999999}   | field rise: 99999999999 is outside 1-100
       """)
   void theApiTakesNumbersOnlyAsJsonNumbers(String name, String body, String expected) {
     String message = assertThrows(SettingsException.class, () -> HealthCheckJson.parse(body, parse(""))).getMessage();
