@@ -75,11 +75,7 @@ public record BackendProtocol(Kind kind, int maxStreams) {
     } catch (ConfigException e) {
       throw new SettingsException("protocol: not a JSON object: " + e.getMessage());
     }
-    for (String key : body.root().keySet()) {
-      if (!key.equals("protocol") && !key.equals("max-concurrent-streams")) {
-        throw new SettingsException(key + ": unknown field (protocol, max-concurrent-streams)");
-      }
-    }
+    new ConfigReader(body, "").onlyKnown(body, java.util.Set.of("protocol", "max-concurrent-streams"), "a protocol");
     if (!body.hasPath("protocol")) throw new SettingsException("protocol: is missing (http/1.1, h2, h2c)");
     try {
       return read(new ConfigReader(body, ""));

@@ -30,11 +30,7 @@ public final class HealthCheckJson {
     } catch (ConfigException e) {
       throw new SettingsException("the body is not a JSON object: " + e.getMessage());
     }
-    for (String key : body.root().keySet()) {
-      if (!FIELDS.contains(key)) {
-        throw new SettingsException("unknown field '" + key + "' (known: " + String.join(", ", FIELDS.stream().sorted().toList()) + ")");
-      }
-    }
+    new ConfigReader(body, "").onlyKnown(body, FIELDS, "a health-check");
     Config merged = body.withFallback(ConfigFactory.parseMap(asMap(current))).resolve();
     try {
       return SettingsParser.healthCheck(new ConfigReader(merged, ""));
