@@ -18,7 +18,9 @@ public final class ParseErrors extends ParsingErrorHandler {
   @Override
   public HttpResponse handle(StatusCode status, ErrorInfo error, LoggingAdapter log, ServerSettings settings) {
     String summary = error.summary().isEmpty() ? status.reason() : error.summary();
-    String message = error.detail().isEmpty() ? summary : summary + ": " + error.detail();
+    // the API's errors are one line; Pekko's detail may end in a caret line under the request target
+    String detail = error.detail().lines().findFirst().orElse("").strip();
+    String message = detail.isEmpty() ? summary : summary + ": " + detail;
     return HttpResponse.create()
         .withStatus(status.intValue())
         .withEntity(ContentTypes.APPLICATION_JSON, Json.write(Json.object().put("error", message)));

@@ -323,6 +323,7 @@ class AdminApiTest {
         assertTrue(answer.toLowerCase(java.util.Locale.ROOT).contains("content-type: application/json"), answer);
         JsonNode error = Json.MAPPER.readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
         assertFalse(error.path("error").asText().isEmpty(), answer);
+        assertFalse(error.path("error").asText().contains("\n"), "one line: " + answer);
       }
     }
   }
