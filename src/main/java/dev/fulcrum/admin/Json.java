@@ -76,9 +76,18 @@ final class Json {
   static CompletionStage<String> text(HttpRequest request, long maxBytes, java.time.Duration timeout, ActorSystem<?> system) {
     return request.entity().toStrict(timeout.toMillis(), maxBytes, system)
         .handleAsync((strict, failure) -> {
-          if (failure == null) return strict.getData().utf8String();
+          if (failure == null) return utf8(strict.getData());
           throw unreadable(dev.fulcrum.Failures.unwrap(failure), maxBytes);
         }, Runnable::run);
+  }
+
+  /** RFC 8259 §8.1: JSON is UTF-8; a byte that is not would otherwise become U+FFFD in a name that is journaled. */
+  private static String utf8(org.apache.pekko.util.ByteString data) {
+    try {
+      return java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(data.asByteBuffer()).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw ApiError.badRequest("the body is not UTF-8 text");
+    }
   }
 
   /**

@@ -329,6 +329,21 @@ class AdminApiTest {
   }
 
   @Test
+  void aBodyThatIsNotUtf8IsRefused() throws Exception {
+    byte[] body = "{\"name\":\"caf\u00e9\",\"backends\":[]}".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    byte[] head = ("POST /api/pools HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + TOKEN + "\r\nContent-Type: application/json\r\n"
+        + "Content-Length: " + body.length + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    try (java.net.Socket socket = new java.net.Socket(fulcrum.adminAddress().getAddress(), fulcrum.adminAddress().getPort())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(head);
+      socket.getOutputStream().write(body);
+      String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertTrue(answer.startsWith("HTTP/1.1 400 "), answer);
+      assertTrue(answer.endsWith("{\"error\":\"the body is not UTF-8 text\"}"), answer);
+    }
+  }
+
+  @Test
   void anAddedBackendGetsTrafficAtOnce() {
     assertEquals("b1", RawHttp.getOnce(tcp, "/"));
     Response added = admin.post("/api/pools/traffic/backends", "{\"address\":\"%s\"}".formatted(b3.address()));
