@@ -93,7 +93,7 @@ final class ConfigReader {
   /**
    * Refuses a key of {@code own} (a block under this reader's path) that is not one of {@code known}: a misspelt
    * setting would otherwise take its default without a word. The one rule for the blocks that are checked whole (a
-   * route; a listener given to the admin API).
+   * route; what the admin API takes as a listener, a health check, a protocol).
    */
   void onlyKnown(Config own, java.util.Set<String> known, String what) {
     for (String key : own.root().keySet()) {
@@ -121,13 +121,13 @@ final class ConfigReader {
 
   /**
    * Refuses what HOCON would coerce but the writer cannot have meant: a fraction for an integer (Typesafe Config cuts
-   * 2.5 to 2), and, in a {@link RequestBody}, a value of another JSON type ({@code "rise": "3"}, {@code "enabled":
+   * 2.5 to 2), and, in a JSON {@link RequestBody}, a value of another JSON type ({@code "rise": "3"}, {@code "enabled":
    * "true"}), as JSON clients and the API's own fields expect. {@code type} NUMBER is an
    * integer, null any number.
    */
   private void typed(String key, ConfigValueType type) {
     ConfigValue value = config.getValue(key);
-    boolean request = RequestBody.wrote(value);
+    boolean request = RequestBody.wroteJson(value);
     boolean integer = type == ConfigValueType.NUMBER;
     String expected = type == ConfigValueType.BOOLEAN ? "true or false" : integer ? "an integer" : "a number";
     if (request && value.valueType() != (type == null ? ConfigValueType.NUMBER : type)) {

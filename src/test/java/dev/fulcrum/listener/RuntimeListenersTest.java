@@ -222,6 +222,11 @@ class RuntimeListenersTest {
     assertEquals(400, weight.status(), weight.toString());
     assertEquals("routes[0].pools[0].weight: must be an integer, got the string \"50\"", weight.error(), "no \"(request body: 1)\" either");
     assertTrue(fulcrum.listenerList().stream().noneMatch(l -> l.name().equals("typed")));
+    // HOCON given to the Java API is config as a file has it: on is true there
+    assertTrue(fulcrum.parseHttpListener("typed", "{bind = \"127.0.0.1:0\", http2.cleartext = on, routes = [{pool = blue}]}")
+        .http2().cleartext());
+    assertThrows(dev.fulcrum.config.SettingsException.class,
+        () -> fulcrum.parseHttpListener("typed", "{\"bind\": \"127.0.0.1:0\", \"http2\": {\"cleartext\": \"on\"}}"));
   }
 
   /** A chunked body has no Content-Length to refuse it by: past the limit it is a 413 too, never a 500. */
