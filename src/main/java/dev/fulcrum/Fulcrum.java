@@ -481,8 +481,7 @@ public final class Fulcrum {
 
   private static Config parseBody(String text) {
     try {
-      return ConfigFactory.parseString(text.isBlank() ? "{}" : text,
-          com.typesafe.config.ConfigParseOptions.defaults().setOriginDescription("request")).resolve();
+      return dev.fulcrum.config.RequestBody.parse(text, false).resolve();
     } catch (com.typesafe.config.ConfigException e) {
       throw new SettingsException("the body is not a JSON or HOCON object: " + e.getMessage());
     }

@@ -431,10 +431,6 @@ final class AdminApi {
       return error(StatusCodes.SERVICE_UNAVAILABLE, "this node did not answer within the timeout (it is overloaded); try again")
           .addHeader(RawHeader.create("Retry-After", "1"));
     }
-    if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException) return tooLarge();
-    if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException e) {
-      return error(StatusCodes.BAD_REQUEST, "cannot read the body: " + e.getMessage());
-    }
     log.error("admin api request failed", t);
     return error(StatusCodes.INTERNAL_SERVER_ERROR, "internal error: " + t.getClass().getSimpleName() + "; see the node's log");
   }

@@ -57,7 +57,8 @@ public final class AdminServer {
     return Http.get(system)
         .newServerAt(settings.bind().host(), settings.bind().port())
         .withMaterializer(LargeStackExecutor.materializer(system))
-        .withSettings(ServerSettings.create(system.settings().config()).withRemoteAddressAttribute(true))
+        .withSettings(ServerSettings.create(system.settings().config()).withRemoteAddressAttribute(true)
+            .withParsingErrorHandler(ParseErrors.class.getName()))
         .bind(handler)
         .thenApply(binding -> new AdminServer(binding, events));
   }

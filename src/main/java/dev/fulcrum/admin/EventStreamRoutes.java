@@ -120,6 +120,10 @@ final class EventStreamRoutes {
         .statefulMapConcat(() -> {
           long[] highest = {Math.max(after, 0)};
           return element -> {
+            if (element instanceof Seen seen) {
+              highest[0] = seen.offset();
+              return List.of();
+            }
             if (!(element instanceof FulcrumEvent event)) return List.of((ByteString) element);
             if (event.offset() > 0) {
               if (event.offset() <= highest[0]) return List.of();
@@ -137,14 +141,39 @@ final class EventStreamRoutes {
     open.shutdown();
   }
 
+  /**
+   * The offset the client has seen, for the stream to drop live events at or below it (another node's change this
+   * node publishes after the replay had it).
+   */
+  private record Seen(long offset) {}
+
+  private static final Object REPLAY_END = new Object();
+
+  /**
+   * The journaled events after {@code after}, read from {@code after} itself: a journal with no event at or past it
+   * never sent that id (it was reset, or the id is another cluster's). Then the client hears so, and the live events
+   * are not held back to pass an offset the journal has not reached: they were dropped as seen until it did.
+   */
   private Source<Object, NotUsed> replay(EventFilter filter, long after) {
     Source<FulcrumEvent, NotUsed> journaled;
     try {
-      journaled = pools.journaledAfter(after);
+      journaled = pools.journaledAfter(Math.max(after - 1, 0));
     } catch (IllegalStateException notAMember) {
       return Source.single(resumeFailed(notAMember.getMessage()));
     }
-    return journaled.filter(filter::matches).<Object>map(e -> e)
+    return journaled.<Object>map(e -> e).concat(Source.single(REPLAY_END))
+        .statefulMapConcat(() -> {
+          boolean[] reached = {after == 0};
+          return element -> {
+            if (element == REPLAY_END) {
+              return reached[0] ? List.of() : List.of(resumeFailed("the journal has no event " + after
+                  + " (it was reset, or the id is not this cluster's)"), new Seen(0));
+            }
+            FulcrumEvent event = (FulcrumEvent) element;
+            reached[0] = true;
+            return event.offset() > after && filter.matches(event) ? List.of(event) : List.of();
+          };
+        })
         .recover(Throwable.class, () -> resumeFailed("the journal cannot be read now"));
   }
 

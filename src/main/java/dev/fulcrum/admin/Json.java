@@ -75,7 +75,34 @@ final class Json {
    */
   static CompletionStage<String> text(HttpRequest request, long maxBytes, java.time.Duration timeout, ActorSystem<?> system) {
     return request.entity().toStrict(timeout.toMillis(), maxBytes, system)
-        .thenApplyAsync(strict -> strict.getData().utf8String(), Runnable::run);
+        .handleAsync((strict, failure) -> {
+          if (failure == null) return utf8(strict.getData());
+          throw unreadable(dev.fulcrum.Failures.unwrap(failure), maxBytes);
+        }, Runnable::run);
+  }
+
+  /** RFC 8259 §8.1: JSON is UTF-8; a byte that is not would otherwise become U+FFFD in a name that is journaled. */
+  private static String utf8(org.apache.pekko.util.ByteString data) {
+    try {
+      return java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(data.asByteBuffer()).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw ApiError.badRequest("the body is not UTF-8 text");
+    }
+  }
+
+  /**
+   * A body that could not be read, as the API answers it: too large (a chunked body has no Content-Length to refuse it
+   * by before it is read) or broken off; anything else (the read's timeout) as it came.
+   */
+  private static RuntimeException unreadable(Throwable failure, long maxBytes) {
+    if (failure instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException
+        || failure instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException e && e.info().summary().startsWith("Request too large")) {
+      return new ApiError(org.apache.pekko.http.javadsl.model.StatusCodes.CONTENT_TOO_LARGE, "the body is larger than " + maxBytes + " bytes");
+    }
+    if (failure instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException e) {
+      return ApiError.badRequest("cannot read the body: " + e.info().summary());
+    }
+    return failure instanceof java.util.concurrent.CompletionException c ? c : new java.util.concurrent.CompletionException(failure);
   }
 
   /** Parses a request body that must be a JSON object with only the given fields (any, when null). */

@@ -245,8 +245,9 @@ final class RouteRoutes {
     if (path.size() == 2) {
       only(method, HttpMethods.GET, HttpMethods.POST);
       ObjectNode json = Json.body(body, null);
-      String name = text(json.remove("name"), "name");
-      String protocol = text(json.remove("protocol"), "protocol");
+      String name = Json.requiredString(json, "name", "name");
+      String protocol = Json.requiredString(json, "protocol", "protocol");
+      json.remove(List.of("name", "protocol"));
       ListenerCommand command;
       try {
         command = switch (protocol) {
@@ -277,11 +278,6 @@ final class RouteRoutes {
     }
     if (drain.isNegative()) throw ApiError.badRequest("query parameter 'drain' must not be negative, got '" + text + "'");
     return drain;
-  }
-
-  private static String text(JsonNode node, String field) {
-    if (node == null || !node.isTextual() || node.asText().isEmpty()) throw ApiError.badRequest("field '" + field + "': is missing");
-    return node.asText();
   }
 
   private static HttpResponse listenerResponse(ListenerReply reply) {

@@ -2,9 +2,6 @@ package dev.fulcrum.config;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigParseOptions;
-import com.typesafe.config.ConfigSyntax;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -74,16 +71,11 @@ public record BackendProtocol(Kind kind, int maxStreams) {
   public static BackendProtocol parseJson(String json) {
     Config body;
     try {
-      body = ConfigFactory.parseString(json.isBlank() ? "{}" : json,
-          ConfigParseOptions.defaults().setSyntax(ConfigSyntax.JSON).setOriginDescription("request body"));
+      body = RequestBody.parse(json, true);
     } catch (ConfigException e) {
       throw new SettingsException("protocol: not a JSON object: " + e.getMessage());
     }
-    for (String key : body.root().keySet()) {
-      if (!key.equals("protocol") && !key.equals("max-concurrent-streams")) {
-        throw new SettingsException(key + ": unknown field (protocol, max-concurrent-streams)");
-      }
-    }
+    new ConfigReader(body, "").onlyKnown(body, java.util.Set.of("protocol", "max-concurrent-streams"), "a protocol");
     if (!body.hasPath("protocol")) throw new SettingsException("protocol: is missing (http/1.1, h2, h2c)");
     try {
       return read(new ConfigReader(body, ""));

@@ -72,9 +72,7 @@ public final class BackendTlsSettingsParser {
   public static Optional<BackendTlsSettings> parseJson(String json) {
     Config body;
     try {
-      body = ConfigFactory.parseString(json.isBlank() ? "{}" : json,
-          com.typesafe.config.ConfigParseOptions.defaults().setSyntax(com.typesafe.config.ConfigSyntax.JSON)
-              .setOriginDescription("request body"));
+      body = RequestBody.parse(json, true);
     } catch (ConfigException e) {
       throw new SettingsException("tls: not a JSON object: " + e.getMessage());
     }
@@ -102,11 +100,7 @@ public final class BackendTlsSettingsParser {
   }
 
   private static boolean bool(ConfigReader r, String key) {
-    try {
-      return r.config().getBoolean(key);
-    } catch (ConfigException e) {
-      throw r.error(key, "must be true or false");
-    }
+    return r.bool(key);
   }
 
   private static Optional<String> optionalFile(ConfigReader r, String key) {

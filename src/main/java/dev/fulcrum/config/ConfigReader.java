@@ -3,6 +3,7 @@ package dev.fulcrum.config;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
 import java.time.Duration;
 import java.util.function.Function;
 
@@ -44,9 +45,31 @@ final class ConfigReader {
   }
 
   int intIn(String key, int min, int max) {
-    int value = read(key, config::getInt);
-    if (value < min || value > max) throw error(key, value + " is outside " + min + "-" + max);
-    return value;
+    // read as a number, not an int: past 32 bits Typesafe Config's own text is "has type out-of-range value ..."
+    Number value = read(key, k -> {
+      typed(k, ConfigValueType.NUMBER);
+      return config.getNumber(k);
+    });
+    if (value.doubleValue() < min || value.doubleValue() > max) throw error(key, value + " is outside " + min + "-" + max);
+    return value.intValue();
+  }
+
+  boolean bool(String key) {
+    return read(key, k -> {
+      typed(k, ConfigValueType.BOOLEAN);
+      try {
+        return config.getBoolean(k);
+      } catch (ConfigException.WrongType e) {
+        throw error(k, "must be true or false");
+      }
+    });
+  }
+
+  double decimal(String key) {
+    return read(key, k -> {
+      typed(k, null);
+      return config.getDouble(k);
+    });
   }
 
   Duration positiveDuration(String key) {
@@ -67,6 +90,21 @@ final class ConfigReader {
     }
   }
 
+  /**
+   * Refuses a key of {@code own} (a block under this reader's path) that is not one of {@code known}: a misspelt
+   * setting would otherwise take its default without a word. The one rule for the blocks that are checked whole (a
+   * route; what the admin API takes as a listener, a health check, a protocol).
+   */
+  void onlyKnown(Config own, java.util.Set<String> known, String what) {
+    for (String key : own.root().keySet()) {
+      if (known.contains(key)) continue;
+      String near = UnknownSettings.nearest(key, known);
+      throw error(com.typesafe.config.ConfigUtil.joinPath(key), "is not " + what + " setting"
+          + (near == null ? "" : " (did you mean " + near + "?)")
+          + " (known: " + String.join(", ", known.stream().sorted().toList()) + ")");
+    }
+  }
+
   SettingsException error(String key, String problem) {
     return new SettingsException(full(key) + ": " + problem + origin(key));
   }
@@ -79,6 +117,37 @@ final class ConfigReader {
     } catch (ConfigException e) {
       return "";
     }
+  }
+
+  /**
+   * Refuses what HOCON would coerce but the writer cannot have meant: a fraction for an integer (Typesafe Config cuts
+   * 2.5 to 2), and, in a JSON {@link RequestBody}, a value of another JSON type ({@code "rise": "3"}, {@code "enabled":
+   * "true"}), as JSON clients and the API's own fields expect. {@code type} NUMBER is an
+   * integer, null any number.
+   */
+  private void typed(String key, ConfigValueType type) {
+    ConfigValue value = config.getValue(key);
+    boolean request = RequestBody.wroteJson(value);
+    boolean integer = type == ConfigValueType.NUMBER;
+    String expected = type == ConfigValueType.BOOLEAN ? "true or false" : integer ? "an integer" : "a number";
+    if (request && value.valueType() != (type == null ? ConfigValueType.NUMBER : type)) {
+      throw error(key, "must be " + expected + ", got " + shown(value));
+    }
+    // Typesafe Config would cut 2.5 to 2 (it reads 3.0 as the integer 3, which is let be)
+    if (integer && value.unwrapped() instanceof Double d && d != Math.rint(d)) {
+      throw error(key, "must be an integer, got " + shown(value));
+    }
+  }
+
+  private static String shown(ConfigValue value) {
+    String json = value.render(com.typesafe.config.ConfigRenderOptions.concise());
+    return switch (value.valueType()) {
+      case STRING -> "the string " + json;
+      case OBJECT -> "an object";
+      case LIST -> "a list";
+      case NULL -> "null";
+      default -> json;
+    };
   }
 
   private <T> T read(String key, Function<String, T> getter) {
@@ -106,7 +175,11 @@ final class ConfigReader {
     String where = description.startsWith("merge of ") ? description.substring("merge of ".length()) : description;
     int comma = where.indexOf(',');
     if (comma >= 0) where = where.substring(0, comma);
-    if (where.contains("reference.conf") || where.contains("hardcoded value") || where.isBlank()) return "";
+    // a request body is one line or a few: its line says nothing the client's own field name does not
+    if (where.contains("reference.conf") || where.contains("hardcoded value") || where.isBlank()
+        || where.startsWith(RequestBody.ORIGIN)) {
+      return "";
+    }
     return where.strip();
   }
 

@@ -3,8 +3,6 @@ package dev.fulcrum.config;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigParseOptions;
-import com.typesafe.config.ConfigSyntax;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -28,16 +26,11 @@ public final class HealthCheckJson {
   public static HealthCheckSettings parse(String json, HealthCheckSettings current) {
     Config body;
     try {
-      body = ConfigFactory.parseString(json.isBlank() ? "{}" : json,
-          ConfigParseOptions.defaults().setSyntax(ConfigSyntax.JSON).setOriginDescription("request body"));
+      body = RequestBody.parse(json, true);
     } catch (ConfigException e) {
       throw new SettingsException("the body is not a JSON object: " + e.getMessage());
     }
-    for (String key : body.root().keySet()) {
-      if (!FIELDS.contains(key)) {
-        throw new SettingsException("unknown field '" + key + "' (known: " + String.join(", ", FIELDS.stream().sorted().toList()) + ")");
-      }
-    }
+    new ConfigReader(body, "").onlyKnown(body, FIELDS, "a health-check");
     Config merged = body.withFallback(ConfigFactory.parseMap(asMap(current))).resolve();
     try {
       return SettingsParser.healthCheck(new ConfigReader(merged, ""));

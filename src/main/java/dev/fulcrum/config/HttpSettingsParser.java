@@ -95,6 +95,7 @@ public final class HttpSettingsParser {
     ConfigReader overrides = defaults.child("pools");
     for (String pool : overrides.config().root().keySet()) poolOverrides.put(pool, overrides.config().getConfig(quoted(pool)));
     checkName(new ConfigReader(com.typesafe.config.ConfigFactory.empty(), ""), "name", name);
+    new ConfigReader(body, quoted(name)).onlyKnown(body, LISTENER_FIELDS, "an http listener");
     Config wrapped = com.typesafe.config.ConfigFactory.empty().withValue(quoted(name), body.root());
     return listener(new ConfigReader(wrapped, ""), name, pools, poolOverrides, defaults, true);
   }
@@ -135,6 +136,22 @@ public final class HttpSettingsParser {
     return routes;
   }
 
+  /**
+   * The fields an HTTP listener may have: those it can override of {@code fulcrum.http} (not the pools' overrides and
+   * sticky, which are the pools') and its own; not {@code access-log}, which only the config sets
+   * (by the listener's name, at start).
+   */
+  static final Set<String> LISTENER_FIELDS = listenerFields("http", Set.of("pools", "sticky"),
+      Set.of("bind", "routes", "tls", "proxy-protocol"));
+
+  /** The keys of reference.conf's {@code fulcrum.<defaults>} block, less {@code not}, and {@code own}. */
+  static Set<String> listenerFields(String defaults, Set<String> not, Set<String> own) {
+    Set<String> fields = new java.util.HashSet<>(own);
+    fields.addAll(com.typesafe.config.ConfigFactory.defaultReference().getObject("fulcrum." + defaults).keySet());
+    fields.removeAll(not);
+    return Set.copyOf(fields);
+  }
+
   /** The fields a route may have, in the config and in the admin API's bodies. */
   public static final Set<String> ROUTE_FIELDS = Set.of("name", "host", "path", "pool", "pools", "match-header", "match-cookie",
       "rewrite-prefix", "request-headers", "response-headers", "firewall", "forward-original-path", "connect-timeout",
@@ -144,11 +161,7 @@ public final class HttpSettingsParser {
   private static HttpRouteSettings route(
       ConfigReader listener, String key, Config own, Set<String> pools, Map<String, Config> poolOverrides, ConfigReader defaults) {
     ConfigReader r = new ConfigReader(own, listener.full(key));
-    for (String field : own.root().keySet()) {
-      if (!ROUTE_FIELDS.contains(field)) {
-        throw r.error(quoted(field), "is not a route setting (known: " + String.join(", ", ROUTE_FIELDS.stream().sorted().toList()) + ")");
-      }
-    }
+    r.onlyKnown(own, ROUTE_FIELDS, "a route");
     List<HttpRouteSettings.WeightedPool> split = split(r);
     String pool = split.get(0).pool();
     Config poolConfig = poolOverrides.getOrDefault(pool, com.typesafe.config.ConfigFactory.empty());
@@ -176,7 +189,7 @@ public final class HttpSettingsParser {
             own.getConfig("firewall").withFallback(FIREWALL_DEFAULTS), r.full("firewall"))) : FirewallSettings.OPEN,
         upstream(resolved),
         sticky(poolLevel.child("sticky")),
-        r.has("forward-original-path") && read(r, "forward-original-path", r.config()::getBoolean));
+        r.has("forward-original-path") && r.bool("forward-original-path"));
   }
 
   /** {@code pool = web}, or {@code pools = [{pool = blue, weight = 90}, {pool = green, weight = 10}]}. */
@@ -191,6 +204,12 @@ public final class HttpSettingsParser {
       if (list.get(i).valueType() != ConfigValueType.OBJECT) throw r.error("pools", key + " must be an object like {pool = web, weight = 90}");
       ConfigReader p = new ConfigReader(((ConfigObject) list.get(i)).toConfig(), r.full(key));
       result.add(new HttpRouteSettings.WeightedPool(p.string("pool"), p.intIn("weight", 0, 100)));
+    }
+    // RouteRules checks a split's sum; a list of one pool written with weight 60 is a split whose other part was left
+    // out, not all the traffic (which pool = web, or the Java API's one pool whatever its weight, are)
+    if (result.size() == 1 && result.get(0).weight() != 100) {
+      throw r.error("pools", "the weights add up to " + result.get(0).weight() + ", not 100 (for all of it: pool = "
+          + result.get(0).pool() + ")");
     }
     return result;
   }
@@ -255,11 +274,11 @@ public final class HttpSettingsParser {
     } catch (IllegalArgumentException e) {
       throw paths.error("encoded-slash", "must be decode, reject or keep, got '" + slash + "'");
     }
-    return new PathSettings(encodedSlash, read(paths, "merge-slashes", paths.config()::getBoolean));
+    return new PathSettings(encodedSlash, paths.bool("merge-slashes"));
   }
 
   private static StickySettings sticky(ConfigReader sticky) {
-    boolean enabled = read(sticky, "enabled", sticky.config()::getBoolean);
+    boolean enabled = sticky.bool("enabled");
     String cookie = sticky.string("cookie");
     if (!TOKEN.matcher(cookie).matches()) throw sticky.error("cookie", "'" + cookie + "' is not a valid cookie name");
     return new StickySettings(enabled, cookie);
@@ -296,8 +315,8 @@ public final class HttpSettingsParser {
 
   private static Http2Settings http2(ConfigReader h2) {
     return new Http2Settings(
-        read(h2, "enabled", h2.config()::getBoolean),
-        read(h2, "cleartext", h2.config()::getBoolean),
+        h2.bool("enabled"),
+        h2.bool("cleartext"),
         h2.intIn("max-concurrent-streams", 1, 10_000),
         bytesIn(h2, "stream-window", 1024, Integer.MAX_VALUE),
         bytesIn(h2, "connection-window", 65_535, Integer.MAX_VALUE),
@@ -324,7 +343,7 @@ public final class HttpSettingsParser {
   }
 
   private static RetryBudgetSettings retryBudget(ConfigReader budget) {
-    double ratio = read(budget, "ratio", budget.config()::getDouble);
+    double ratio = budget.decimal("ratio");
     if (ratio < 0 || ratio > 10) throw budget.error("ratio", ratio + " is outside 0-10");
     return new RetryBudgetSettings(ratio, budget.intIn("burst", 0, 1_000_000));
   }

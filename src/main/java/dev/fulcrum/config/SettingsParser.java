@@ -409,6 +409,10 @@ public final class SettingsParser {
         tcpProxyProtocolFrom(l));
   }
 
+  /** The fields a TCP listener may have: those of {@code fulcrum.tcp} and its own. */
+  static final Set<String> TCP_LISTENER_FIELDS = HttpSettingsParser.listenerFields("tcp", Set.of(),
+      Set.of("bind", "pool", "tls", "proxy-protocol"));
+
   /**
    * A TCP listener added at runtime: {@code body} (HOCON or JSON) holds what {@code fulcrum.listeners.tcp.<name>}
    * would, over the node's {@code fulcrum.tcp} defaults, with the config's checks and texts (paths start with
@@ -421,6 +425,7 @@ public final class SettingsParser {
     } catch (IllegalArgumentException e) {
       throw new SettingsException("name: " + e.getMessage());
     }
+    new ConfigReader(body, quoted(name)).onlyKnown(body, TCP_LISTENER_FIELDS, "a tcp listener");
     return tcpListener(new ConfigReader(body.withFallback(defaults.config()), quoted(name)), name, pools);
   }
 

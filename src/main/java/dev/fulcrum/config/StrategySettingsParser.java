@@ -23,7 +23,7 @@ final class StrategySettingsParser {
     }
 
     ConfigReader boundFrom = from(pool, defaults, "bounded-load");
-    double boundedLoad = read(boundFrom, "bounded-load", boundFrom.config()::getDouble);
+    double boundedLoad = boundFrom.decimal("bounded-load");
     if (boundedLoad != 0 && !(boundedLoad > 1 && boundedLoad <= 100)) {
       throw boundFrom.error("bounded-load", "must be 0 (off) or a factor above 1 and at most 100, got " + boundedLoad);
     }

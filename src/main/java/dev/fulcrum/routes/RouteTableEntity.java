@@ -239,6 +239,9 @@ public final class RouteTableEntity
             : new RouteEvent.RoutesSet(c.routes(), Instant.now(), c.request().origin(), key)))
         .onCommand(AddRoute.class, (state, c) -> change(state, c, key -> c.route() == null
             ? refuse(Reason.INVALID, "route: is missing")
+            // as MoveRoute's: a position past the end is a mistake (the table is shorter than the client thinks), not "last"
+            : c.position().isPresent() && (c.position().getAsInt() < 0 || c.position().getAsInt() > state.routes().size())
+            ? refuse(Reason.INVALID, "position: " + c.position().getAsInt() + " is outside 0-" + state.routes().size())
             : new RouteEvent.RouteAdded(c.route(), c.position().orElse(state.routes().size()), Instant.now(), c.request().origin(), key)))
         .onCommand(ReplaceRoute.class, (state, c) -> change(state, c, key -> named(state, c.name(), () -> c.route() == null
             ? refuse(Reason.INVALID, "route: is missing")

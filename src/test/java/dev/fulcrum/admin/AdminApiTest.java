@@ -16,6 +16,7 @@ import dev.fulcrum.testing.TestConfig;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -308,6 +309,38 @@ class AdminApiTest {
     assertError(admin.put("/api/pools", "{}"), 405, "PUT");
     assertError(admin.send("POST", "/api/health", "{}", Optional.of(TOKEN)), 405, "POST");
     assertError(admin.post("/api/pools", "{\"name\":\"" + "x".repeat(70_000) + "\"}"), 413, "larger than");
+  }
+
+  /** Requests Pekko HTTP refuses before any handler sees them are answered in the API's JSON too. */
+  @Test
+  void aRequestPekkoCannotParseGetsAJsonError() throws Exception {
+    for (String head : List.of("GET /api/pools/[web] HTTP/1.1\r\nHost: a\r\n\r\n", "GET /api/pools HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n")) {
+      try (java.net.Socket socket = new java.net.Socket(fulcrum.adminAddress().getAddress(), fulcrum.adminAddress().getPort())) {
+        socket.setSoTimeout(10_000);
+        socket.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(answer.startsWith("HTTP/1.1 400 "), answer);
+        assertTrue(answer.toLowerCase(java.util.Locale.ROOT).contains("content-type: application/json"), answer);
+        JsonNode error = Json.MAPPER.readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
+        assertFalse(error.path("error").asText().isEmpty(), answer);
+        assertFalse(error.path("error").asText().contains("\n"), "one line: " + answer);
+      }
+    }
+  }
+
+  @Test
+  void aBodyThatIsNotUtf8IsRefused() throws Exception {
+    byte[] body = "{\"name\":\"caf\u00e9\",\"backends\":[]}".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    byte[] head = ("POST /api/pools HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + TOKEN + "\r\nContent-Type: application/json\r\n"
+        + "Content-Length: " + body.length + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    try (java.net.Socket socket = new java.net.Socket(fulcrum.adminAddress().getAddress(), fulcrum.adminAddress().getPort())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(head);
+      socket.getOutputStream().write(body);
+      String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertTrue(answer.startsWith("HTTP/1.1 400 "), answer);
+      assertTrue(answer.endsWith("{\"error\":\"the body is not UTF-8 text\"}"), answer);
+    }
   }
 
   @Test

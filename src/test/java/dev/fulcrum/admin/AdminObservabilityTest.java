@@ -114,10 +114,16 @@ class AdminObservabilityTest {
     assertTrue(zeroDown.error().contains("down-interval: must be a positive duration"), zeroDown.error());
     AdminClient.Response unknown = withToken.put("/api/pools/web/health-check", "{\"every\": \"1s\"}");
     assertEquals(400, unknown.status());
-    assertTrue(unknown.error().contains("unknown field 'every'"), unknown.error());
+    assertTrue(unknown.error().startsWith("every: is not a health-check setting (known: "), unknown.error());
     AdminClient.Response type = withToken.put("/api/pools/web/health-check", "{\"type\": \"ping\"}");
     assertEquals(400, type.status());
     assertTrue(type.error().contains("'ping' is not a health check type"), type.error());
+    AdminClient.Response quoted = withToken.put("/api/pools/web/health-check", "{\"rise\": \"3\"}");
+    assertEquals(400, quoted.status(), quoted.toString());
+    assertEquals("field rise: must be an integer, got the string \"3\"", quoted.error());
+    AdminClient.Response flag = withToken.put("/api/pools/web/tls", "{\"enabled\": \"false\"}");
+    assertEquals(400, flag.status(), flag.toString());
+    assertTrue(flag.error().startsWith("tls.enabled: must be true or false, got the string \"false\""), flag.error());
     assertEquals(400, withToken.put("/api/pools/web/health-check", "not json").status());
     assertEquals(404, withToken.put("/api/pools/nope/health-check", "{}").status());
   }

@@ -149,6 +149,28 @@ class EventStreamTest {
     Eventually.await(WAIT, "no subscribers left", () -> admin.get("/api/events/subscribers").json().get("subscribers").isEmpty());
   }
 
+  /** An id past the journal's end (a reset journal, another cluster's id) must not hold the live events back. */
+  @Test
+  void aLastEventIdTheJournalNeverReachedIsSaidAndLiveChangesStillFlow() {
+    try (SseClient resumed = SseClient.open(fulcrum.adminAddress(), "/api/events?kinds=pool-changed&pools=web", Optional.of("999999999"))) {
+      assertEquals(200, resumed.status());
+      SseClient.Message failed = resumed.nextEvent(WAIT);
+      assertEquals("resume-failed", failed.event(), failed.toString());
+      assertTrue(data(failed).get("error").asText().contains("the journal has no event 999999999"), failed.toString());
+      JsonNode pool = admin.get("/api/pools/web").json();
+      long version = pool.get("version").asLong();
+      int weight = 0;
+      for (JsonNode b : pool.get("backends")) if (b.get("address").asText().equals(two.address().toString())) weight = b.get("weight").asInt();
+      AdminClient.Response r = admin.patch("/api/pools/web/backends/" + two.address(), "{\"weight\": " + (weight == 4 ? 5 : 4) + "}");
+      assertEquals(200, r.status(), r.toString());
+      SseClient.Message change;
+      do {
+        change = resumed.nextEvent(WAIT);
+      } while (creation(change) || data(change).get("version").asLong() <= version);
+      assertEquals("weight-changed", data(change).get("type").asText(), change.toString());
+    }
+  }
+
   @Test
   void healthTransitionsFlowWithoutIdsAndAFilterKeepsOtherKindsOut() {
     try (SseClient health = SseClient.open(fulcrum.adminAddress(), "/api/events?kinds=backend-health", Optional.empty())) {

@@ -98,6 +98,27 @@ class HealthCheckSettingsParserTest {
     assertTrue(message.startsWith("field interval: must be at most 1d"), message);
   }
 
+  /** HOCON's coercions are for config files: a JSON client that sends "3" or 2.5 for a count has a bug of its own. */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', textBlock = """
+      string for an integer  | {"rise": "3"}           | field rise: must be an integer, got the string "3"
+      float for an integer   | {"fall": 2.5}           | field fall: must be an integer, got 2.5
+      boolean for an integer | {"expect-status": true} | field expect-status: must be an integer, got true
+      past 32 bits           | {"rise": 99999999999}   | field rise: 99999999999 is outside 1-100
+      """)
+  void theApiTakesNumbersOnlyAsJsonNumbers(String name, String body, String expected) {
+    String message = assertThrows(SettingsException.class, () -> HealthCheckJson.parse(body, parse(""))).getMessage();
+    assertEquals(expected, message);
+    assertEquals(3, HealthCheckJson.parse("{\"rise\": 3}", parse("")).rise());
+  }
+
+  @Test
+  void aConfigFileKeepsHoconsQuotedNumbersButNotFractions() {
+    assertEquals(3, parse("fulcrum.health-check.rise = \"3\"").rise());
+    String message = assertThrows(SettingsException.class, () -> parse("fulcrum.health-check.rise = 2.5")).getMessage();
+    assertTrue(message.startsWith("fulcrum.health-check.rise: must be an integer, got 2.5"), message);
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', textBlock = """
       method with a space | fulcrum.health-check.method = "GET /x"                  | fulcrum.health-check.method: 'GET /x' is not an HTTP method

@@ -59,6 +59,9 @@ class RouteRulesTest {
   void weightsThatDoNotAddUp() {
     refusedBoth("[{pools = [{pool = web, weight = 60}, {pool = api, weight = 30}]}]", "routes[0].pools: the weights add up to 90, not 100");
     refusedBoth("[{pools = [{pool = web, weight = 100}, {pool = web, weight = 0}]}]", "routes[0].pools[1].pool: pool 'web' appears twice");
+    // one pool in a list is not all the traffic unless it says so
+    String single = configError("[{pools = [{pool = web, weight = 60}]}]");
+    assertTrue(single.startsWith("fulcrum.listeners.http.main.routes[0].pools: the weights add up to 60, not 100 (for all of it: pool = web)"), single);
   }
 
   @Test

@@ -1,6 +1,7 @@
 package dev.fulcrum.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
@@ -394,6 +395,60 @@ class Http2ClientTest {
       assertEquals(BIG, stalled);
       web.next();
       web.next();
+    }
+  }
+
+  /**
+   * RFC 9113 §8.1.1: a malformed authority fails its own stream (400, as HTTP/1.1 answers a bad Host), never the
+   * connection; Jetty's decoder ended the whole connection for an :authority it could not parse.
+   */
+  @Test
+  void aMalformedAuthorityFailsOnlyItsStream() throws Exception {
+    try (RawClient c = new RawClient()) {
+      java.io.ByteArrayOutputStream badThenIndexed = new java.io.ByteArrayOutputStream();
+      badThenIndexed.writeBytes(dev.fulcrum.http.h2.RawFrames.block(":method", "GET", ":scheme", "http", ":path", "/bad",
+          ":authority", "bad host"));
+      // after it in the same block, a field entering the dynamic table: the decoder must reach it
+      badThenIndexed.writeBytes(new byte[] {0x40, 7, 'x', '-', 'a', 'f', 't', 'e', 'r', 4, 'k', 'e', 'p', 't'});
+      java.io.ByteArrayOutputStream good = new java.io.ByteArrayOutputStream();
+      good.writeBytes(dev.fulcrum.http.h2.RawFrames.block(":method", "GET", ":scheme", "http", ":path", "/good",
+          ":authority", "good.example"));
+      good.write(0x80 | 62); // x-after: kept, by its index in the dynamic table
+      c.send(new dev.fulcrum.http.h2.RawFrames().preface().settings()
+          .headers(1, true, badThenIndexed.toByteArray())
+          .headers(3, true, dev.fulcrum.http.h2.RawFrames.block(":method", "GET", ":scheme", "http", ":path", "/bad",
+              ":authority", "user@evil.example"))
+          .headers(5, true, dev.fulcrum.http.h2.RawFrames.block(":method", "GET", ":scheme", "http", ":path", "/bad",
+              ":authority", "x:99999"))
+          .headers(7, true, dev.fulcrum.http.h2.RawFrames.block(":method", "GET", ":scheme", "http", ":path", "/bad",
+              "host", "a b"))
+          .headers(9, true, dev.fulcrum.http.h2.RawFrames.block(":method", "GET", ":scheme", "http", ":path", "/bad",
+              ":authority", "a\u0001b"))
+          .headers(11, true, good.toByteArray()));
+      java.util.Map<Integer, String> outcome = new java.util.TreeMap<>();
+      while (outcome.size() < 6) {
+        org.eclipse.jetty.http2.frames.Frame f = c.next();
+        if (f instanceof org.eclipse.jetty.http2.frames.GoAwayFrame g) throw new AssertionError("the connection ended: " + g);
+        if (f instanceof org.eclipse.jetty.http2.frames.HeadersFrame h && h.getMetaData() instanceof org.eclipse.jetty.http.MetaData.Response r) {
+          outcome.put(h.getStreamId(), String.valueOf(r.getStatus()));
+        }
+        if (f instanceof org.eclipse.jetty.http2.frames.ResetFrame r) outcome.put(r.getStreamId(), "reset " + r.getError());
+      }
+      assertEquals("400", outcome.get(1), outcome.toString());
+      assertEquals("400", outcome.get(3), outcome.toString());
+      assertEquals("400", outcome.get(5), outcome.toString());
+      assertEquals("400", outcome.get(7), outcome.toString());
+      // a control character Jetty refuses as a field value: a stream error of its own (RST_STREAM), also stream-level
+      assertTrue(outcome.get(9).equals("400") || outcome.get(9).equals("reset " + org.eclipse.jetty.http2.ErrorCode.PROTOCOL_ERROR.code),
+          outcome.toString());
+      assertEquals("200", outcome.get(11), outcome.toString());
+      RecordingBackend.Received r;
+      do {
+        r = web.next();
+        assertFalse(r.target().equals("/bad"), "a malformed request reached the backend: " + r);
+      } while (!r.target().equals("/good"));
+      assertEquals("kept", r.header("x-after"), "the dynamic table kept step with the client's");
+      assertEquals("good.example", r.header("host"));
     }
   }
 

@@ -115,7 +115,7 @@ class RuntimePoolProtocolTest {
     assertRefused(admin.put("/api/pools/base/protocol", "{\"protocol\": \"h3\"}"), "protocol: 'h3' is not a backend protocol");
     assertRefused(admin.put("/api/pools/base/protocol", "{\"protocol\": \"h2c\", \"max-concurrent-streams\": 0}"),
         "max-concurrent-streams: 0 is outside");
-    assertRefused(admin.put("/api/pools/base/protocol", "{\"streams\": 3}"), "streams: unknown field");
+    assertRefused(admin.put("/api/pools/base/protocol", "{\"streams\": 3}"), "streams: is not a protocol setting");
     assertRefused(admin.put("/api/pools/base/protocol", "[1]"), "protocol");
     assertRefused(admin.post("/api/pools", "{\"name\": \"never\", \"protocol\": \"h2\"}"), "protocol: h2 is HTTP/2 over TLS");
     assertEquals(404, admin.get("/api/pools/never").status());

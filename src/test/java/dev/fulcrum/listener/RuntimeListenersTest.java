@@ -184,6 +184,102 @@ class RuntimeListenersTest {
     assertThrows(dev.fulcrum.config.SettingsException.class, () -> fulcrum.parseTcpListener("t", "{bind = \"127.0.0.1:-1\", pool = blue}"));
   }
 
+  /** As a route's: a misspelt setting would otherwise take its default without a word. */
+  @Test
+  void aListenerWithAnUnknownFieldIsRefusedNamingIt() {
+    int listenersBefore = fulcrum.listenerList().size();
+    AdminClient.Response http = admin.post("/api/listeners",
+        "{\"name\": \"typo\", \"protocol\": \"http\", \"bind\": \"127.0.0.1:0\", \"client-idle-timout\": \"5s\", \"routes\": [{\"pool\": \"blue\"}]}");
+    assertEquals(400, http.status(), http.toString());
+    assertTrue(http.error().startsWith("client-idle-timout: is not an http listener setting (did you mean client-idle-timeout?)"), http.error());
+    AdminClient.Response tcp = admin.post("/api/listeners",
+        "{\"name\": \"typo\", \"protocol\": \"tcp\", \"bind\": \"127.0.0.1:0\", \"pool\": \"blue\", \"colour\": \"red\"}");
+    assertEquals(400, tcp.status(), tcp.toString());
+    assertTrue(tcp.error().startsWith("colour: is not a tcp listener setting (known: bind, connect-attempts, "), tcp.error());
+    AdminClient.Response pools = admin.post("/api/listeners",
+        "{\"name\": \"typo\", \"protocol\": \"http\", \"bind\": \"127.0.0.1:0\", \"sticky\": {\"enabled\": true}}");
+    assertEquals(400, pools.status(), "sticky is a pool's setting, which a listener's would not change: " + pools);
+    assertEquals(listenersBefore, fulcrum.listenerList().size(), "no listener added");
+  }
+
+  /** JSON types as JSON clients mean them: HOCON's coercion of "3" and "true" is for config files. */
+  @Test
+  void aListenerWithANumberOrBooleanAsAStringIsRefused() {
+    AdminClient.Response count = admin.post("/api/listeners",
+        "{\"name\": \"typed\", \"protocol\": \"tcp\", \"bind\": \"127.0.0.1:0\", \"pool\": \"blue\", \"connect-attempts\": \"3\"}");
+    assertEquals(400, count.status(), count.toString());
+    assertTrue(count.error().startsWith("connect-attempts: must be an integer, got the string \"3\""), count.error());
+    AdminClient.Response flag = admin.post("/api/listeners",
+        "{\"name\": \"typed\", \"protocol\": \"http\", \"bind\": \"127.0.0.1:0\", \"http2\": {\"cleartext\": \"true\"}}");
+    assertEquals(400, flag.status(), flag.toString());
+    assertTrue(flag.error().startsWith("http2.cleartext: must be true or false, got the string \"true\""), flag.error());
+    AdminClient.Response fraction = admin.post("/api/listeners",
+        "{\"name\": \"typed\", \"protocol\": \"tcp\", \"bind\": \"127.0.0.1:0\", \"pool\": \"blue\", \"connect-attempts\": 2.5}");
+    assertEquals(400, fraction.status(), fraction.toString());
+    assertTrue(fraction.error().startsWith("connect-attempts: must be an integer, got 2.5"), fraction.error());
+    AdminClient.Response weight = admin.put("/api/routes/web",
+        "{\"routes\": [{\"pools\": [{\"pool\": \"blue\", \"weight\": \"50\"}, {\"pool\": \"slow\", \"weight\": 50}]}]}");
+    assertEquals(400, weight.status(), weight.toString());
+    assertEquals("routes[0].pools[0].weight: must be an integer, got the string \"50\"", weight.error(), "no \"(request body: 1)\" either");
+    assertTrue(fulcrum.listenerList().stream().noneMatch(l -> l.name().equals("typed")));
+    // HOCON given to the Java API is config as a file has it: on is true there
+    assertTrue(fulcrum.parseHttpListener("typed", "{bind = \"127.0.0.1:0\", http2.cleartext = on, routes = [{pool = blue}]}")
+        .http2().cleartext());
+    assertThrows(dev.fulcrum.config.SettingsException.class,
+        () -> fulcrum.parseHttpListener("typed", "{\"bind\": \"127.0.0.1:0\", \"http2\": {\"cleartext\": \"on\"}}"));
+  }
+
+  /** A chunked body has no Content-Length to refuse it by: past the limit it is a 413 too, never a 500. */
+  @Test
+  void aChunkedBodyOverTheLimitIsRefusedAsTooLarge() throws IOException {
+    for (String path : List.of("/api/listeners", "/api/routes/web", "/api/pools")) {
+      String answer = chunkedPost(path, 300_000);
+      assertTrue(answer.startsWith("HTTP/1.1 413 "), path + ": " + answer);
+      assertTrue(answer.contains("{\"error\":\"the body is larger than "), path + ": " + answer);
+    }
+    AdminClient.Response name = admin.post("/api/listeners", "{\"name\": 5, \"protocol\": \"tcp\", \"bind\": \"127.0.0.1:0\", \"pool\": \"blue\"}");
+    assertEquals(400, name.status(), name.toString());
+    assertEquals("field 'name' must be a string", name.error());
+  }
+
+  /** Writes the body while it reads the answer, which may come (and the connection close) before the body ends. */
+  private static String chunkedPost(String path, int size) throws IOException {
+    InetSocketAddress address = fulcrum.adminAddress();
+    try (Socket socket = new Socket(address.getAddress(), address.getPort())) {
+      socket.setSoTimeout(10_000);
+      java.io.OutputStream out = socket.getOutputStream();
+      Thread writer = new Thread(() -> {
+        try {
+          out.write(("POST " + path + " HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+              + "Transfer-Encoding: chunked\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+          byte[] chunk = new byte[10_000];
+          java.util.Arrays.fill(chunk, (byte) 'a');
+          for (int sent = 0; sent < size; sent += chunk.length) {
+            out.write((Integer.toHexString(chunk.length) + "\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            out.write(chunk);
+            out.write("\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+          }
+          out.write("0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        } catch (IOException answeredEarly) {
+          // the server answered and closed before the whole body was written
+        }
+      });
+      writer.setDaemon(true);
+      writer.start();
+      java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+      byte[] buf = new byte[8192];
+      try {
+        for (int n; (n = socket.getInputStream().read(buf)) > 0; ) {
+          answer.write(buf, 0, n);
+          if (answer.toString(java.nio.charset.StandardCharsets.UTF_8).contains("\"}")) break;
+        }
+      } catch (IOException reset) {
+        // a reset after the answer: what was read is the answer
+      }
+      return answer.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
+
   private static boolean accepts(int port) {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 1000);

@@ -201,6 +201,8 @@ class RouteTableTest {
         "routes[3].pool: unknown pool 'nope' (defined: blue, green, slow)"});
     cases.put("weights", new String[] {"PUT", "/api/routes/web/main/pools",
         "{\"pools\": [{\"pool\": \"blue\", \"weight\": 60}, {\"pool\": \"green\", \"weight\": 30}]}", "routes[1].pools: the weights add up to 90, not 100"});
+    cases.put("one weight", new String[] {"PUT", "/api/routes/web/main/pools",
+        "{\"pools\": [{\"pool\": \"blue\", \"weight\": 60}]}", "route.pools: the weights add up to 60, not 100"});
     cases.put("glob", new String[] {"PUT", "/api/routes/web/main/rules", "{\"firewall\": {\"deny-paths\": [\"admin*\"]}}",
         "route.firewall.deny-paths: [0] 'admin*' must start with '/' or '*' (a glob on the request path)"});
     cases.put("cidr", new String[] {"PUT", "/api/routes/web/main/rules", "{\"firewall\": {\"allow\": [\"10.0.0.0/40\"]}}",
@@ -212,6 +214,8 @@ class RouteTableTest {
     cases.put("host", new String[] {"POST", "/api/routes/web", "{\"host\": \"bad host\", \"pool\": \"green\"}",
         "route.host: 'bad host' is not \"*\", a host name or \"*.domain\""});
     cases.put("unknown field", new String[] {"POST", "/api/routes/web", "{\"pool\": \"green\", \"colour\": 1}", "route.colour: is not a route setting"});
+    cases.put("add position", new String[] {"POST", "/api/routes/web", "{\"name\": \"far\", \"path\": \"/far\", \"pool\": \"green\", \"position\": 9}",
+        "position: 9 is outside 0-3"});
     cases.put("position", new String[] {"PUT", "/api/routes/web/main/position", "{\"position\": 9}", "position: 9 is outside 0-2"});
     for (Map.Entry<String, String[]> c : cases.entrySet()) {
       String[] t = c.getValue();

@@ -61,7 +61,7 @@ final class H2Fields {
     return "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
   }
 
-  private static String printable(String s) {
+  static String printable(String s) {
     StringBuilder b = new StringBuilder(Math.min(s.length(), 64));
     for (int i = 0; i < s.length() && i < 64; i++) {
       char c = s.charAt(i);

@@ -8,7 +8,8 @@ import dev.fulcrum.http.wire.WireError;
  * (path and query), {@code authority} is {@code :authority} (or the Host field when the client sent only that),
  * {@code headers} are the regular fields with cookies joined into one (RFC 9113 §8.2.3) and a {@code host} field
  * naming the authority, as an HTTP/1.1 backend expects. {@code contentLength} is -1 when not declared. {@code
- * problem} is set when the request must be answered with an error instead (its header list is over the limit).
+ * problem} is set when the request must be answered with an error instead (its header list is over the limit, its
+ * authority is malformed).
  */
 public record H2Request(
     int streamId,

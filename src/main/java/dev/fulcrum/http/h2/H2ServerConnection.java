@@ -2,6 +2,7 @@ package dev.fulcrum.http.h2;
 
 import dev.fulcrum.http.wire.HeaderFields;
 import dev.fulcrum.http.wire.HeaderView;
+import dev.fulcrum.http.wire.HttpHeads;
 import dev.fulcrum.http.wire.WireError;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -75,6 +76,7 @@ public final class H2ServerConnection {
   private final Observer observer;
   private final LongSupplier clock;
   private final Parser parser;
+  private final AuthorityGuard authorities;
   /** How many bytes of the client preface arrived; the first frame after it must be SETTINGS. */
   private int prefaceMatched;
   private boolean settingsReceived;
@@ -112,6 +114,7 @@ public final class H2ServerConnection {
     // preface is matched here and the plain frame parser takes everything after it
     this.parser = new Parser(ByteBufferPool.NON_POOLING, settings.maxHeaderListSize() * 2, new Continuations());
     this.parser.init(new Frames());
+    this.authorities = AuthorityGuard.install(parser.getHpackDecoder());
     this.parser.setMaxFrameSize(settings.maxFrameSize());
     this.generator = new Generator(output.pool());
     this.connectionReceiveWindow = settings.connectionWindow();
@@ -471,6 +474,7 @@ public final class H2ServerConnection {
   }
 
   private void headers(int id, MetaData metaData, boolean endStream) {
+    String refusedAuthority = authorities.takeRefused();
     if ((id & 1) == 0) {
       fail(ErrorCode.PROTOCOL_ERROR, Violation.PROTOCOL, "a client stream with an even id " + id);
       return;
@@ -502,7 +506,7 @@ public final class H2ServerConnection {
       malformed(id, null, Violation.MALFORMED_HEADERS);
       return;
     }
-    H2Request translated = translate(id, request, endStream);
+    H2Request translated = translate(id, request, endStream, refusedAuthority);
     if (translated == null) {
       malformed(id, null, Violation.MALFORMED_HEADERS);
       return;
@@ -511,12 +515,15 @@ public final class H2ServerConnection {
     stream.declaredLength = translated.contentLength();
     streams.put(id, stream);
     if (endStream) stream.state = stream.state.remoteEnded();
-    if (translated.problem() != null) observer.violation(Violation.FIELDS_TOO_LARGE);
+    if (translated.problem() != null) {
+      observer.violation(translated.problem().kind() == WireError.Kind.FIELDS_TOO_LARGE
+          ? Violation.FIELDS_TOO_LARGE : Violation.MALFORMED_HEADERS);
+    }
     handler.request(translated);
   }
 
   /** The request for the proxy, or null when it is malformed. */
-  private H2Request translate(int id, MetaData.Request request, boolean endStream) {
+  private H2Request translate(int id, MetaData.Request request, boolean endStream, String refusedAuthority) {
     HttpURI uri = request.getHttpURI();
     String path = uri.getPathQuery();
     String method = request.getMethod();
@@ -557,7 +564,7 @@ public final class H2ServerConnection {
     // RFC 9113 §8.3.1: a Host that names another authority than :authority is refused, not chosen between
     if (authority != null && host != null && !authority.equalsIgnoreCase(host)) return null;
     if (authority == null) authority = host;
-    if (authority == null && !"*".equals(path)) return null;
+    if (authority == null && refusedAuthority == null && !"*".equals(path)) return null;
     if (authority != null) headers.add("host", authority);
     if (cookies != null) headers.add("cookie", cookies.toString());
     if (endStream && contentLength > 0) return null;
@@ -565,7 +572,12 @@ public final class H2ServerConnection {
       char c = path.charAt(i);
       if (c <= ' ' || c == 0x7f) return null;
     }
-    WireError problem = size > settings.maxHeaderListSize()
+    // RFC 9113 §8.3.1, §8.1.1: a malformed authority fails this stream only, with HTTP/1.1's 400 for a bad Host
+    WireError problem = refusedAuthority != null
+        ? WireError.malformed("the :authority '" + H2Fields.printable(refusedAuthority) + "' is not a host and port")
+        : authority != null && !HttpHeads.validHost(authority)
+        ? WireError.malformed("invalid character in the " + (host == null ? ":authority" : "Host header"))
+        : size > settings.maxHeaderListSize()
         ? new WireError(WireError.Kind.FIELDS_TOO_LARGE,
             "the request's header list is larger than the limit of " + settings.maxHeaderListSize() + " bytes")
         : null;

@@ -44,6 +44,18 @@ public final class HttpHeads {
   private HttpHeads() {}
 
   /**
+   * Whether a Host value (or HTTP/2's :authority) has only what RFC 3986 §3.2.2 allows a host and port, the rule the
+   * head parser holds Host to: no space, '@', '/', '\\' or control character.
+   */
+  public static boolean validHost(String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c > 0xFF || !HOST[c]) return false;
+    }
+    return true;
+  }
+
+  /**
    * The index just past the empty line that ends the head in buf[from, limit), or -1 if that line has not arrived.
    * Line ends are CRLF or bare LF. The end is the first empty line that follows a non-empty one, so empty lines before
    * a request line stay inside the head (the parser skips them). Every end pattern lies within 5 bytes (a byte, CRLF,
