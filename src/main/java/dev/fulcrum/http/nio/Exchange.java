@@ -1,9 +1,9 @@
 package dev.fulcrum.http.nio;
 
 import dev.fulcrum.Failures;
+import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.config.ProxyProtocolVersion;
 import dev.fulcrum.http.proxy.BackendFailure;
-import dev.fulcrum.http.proxy.BackendSelection;
 import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.ListenerPolicy;
 import dev.fulcrum.http.proxy.ProxyError;
@@ -84,7 +84,6 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
     this.route = route;
     this.requestId = requestId;
     this.path = target.path();
-    boolean replayable = !head.hasBody() && BackendSelection.idempotent(head.method());
     HeaderFields headers = new HeaderFields(head.headers().size() + 6);
     route.requestHeaders(head.headers(), client.forwarded(requestId, host), headers);
     if (target.authority() != null) {
@@ -100,13 +99,13 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
     this.backendTarget = route.backendPath(target) + target.query();
     this.hostless = host == null;
     if (!hostless) requestHead = HeadWriter.request(head.method(), backendTarget, head.minorVersion(), headers);
-    this.attempts = new BackendAttempts(policy, route, client.log(), client.loop::now, requestId, replayable);
+    this.attempts = new BackendAttempts(policy, route, client, client.log(), requestId, head.method(), head.hasBody());
   }
 
   /** Starts the first attempt; false (and nothing started) when the route's pool has no eligible backend. */
   @Override
   public boolean start() {
-    RoutedBackend first = attempts.select(client.address(), head.headers(), path);
+    RoutedBackend first = attempts.select(head.headers(), path);
     if (first == null) return false;
     attempt(first);
     return true;
@@ -114,7 +113,7 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
 
   private void attempt(RoutedBackend backend) {
     phase = Phase.CONNECTING;
-    attempts.begin(backend);
+    target = attempts.begin(backend, BackendProtocol.HTTP_1_1);
     if (hostless) {
       requestHeaders.removeAll("host");
       requestHeaders.add("Host", backend.address().toString());
@@ -122,7 +121,6 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
     }
     upload = new BodyRelay(client, requestHead.duplicate(), BodyFraming.of(head), head.contentLength(),
         policy.maxBodySize());
-    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend), client.clientSocket());
     UpstreamConnection idle = pool.acquireNow(target);
     if (idle != null) {
       connecting();

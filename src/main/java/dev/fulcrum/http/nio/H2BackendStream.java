@@ -101,8 +101,7 @@ abstract class H2BackendStream implements H2Upstreams.Waiter, H2Upstream.Stream 
 
   private void attempt(RoutedBackend backend) {
     phase = Phase.CONNECTING;
-    attempts.begin(backend);
-    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend, protocol), client.clientSocket());
+    target = attempts.begin(backend, protocol);
     pool.h2().acquire(target, backend.stats(), this);
   }
 

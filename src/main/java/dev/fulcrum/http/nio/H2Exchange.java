@@ -1,11 +1,11 @@
 package dev.fulcrum.http.nio;
 
 import dev.fulcrum.Failures;
+import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.config.ProxyProtocolVersion;
 import dev.fulcrum.http.h2.H2Request;
 import dev.fulcrum.http.h2.H2ServerConnection;
 import dev.fulcrum.http.proxy.BackendFailure;
-import dev.fulcrum.http.proxy.BackendSelection;
 import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.GrpcStatus;
 import dev.fulcrum.http.proxy.ListenerPolicy;
@@ -87,8 +87,7 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
     this.requestId = requestId;
     this.path = target.path();
     this.log = log;
-    this.attempts = new BackendAttempts(policy, route, log, client.loop::now, requestId,
-        !request.hasBody() && BackendSelection.idempotent(request.method()));
+    this.attempts = new BackendAttempts(policy, route, client, log, requestId, request.method(), request.hasBody());
     HeaderFields headers = new HeaderFields(request.headers().size() + 6);
     route.requestHeaders(request.headers(), client.forwarded(requestId, request.authority()), headers);
     if (request.endStream()) {
@@ -112,7 +111,7 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
   /** Starts the first attempt; false (and nothing started) when the route's pool has no eligible backend. */
   @Override
   public boolean start() {
-    RoutedBackend first = attempts.select(client.address(), request.headers(), path);
+    RoutedBackend first = attempts.select(request.headers(), path);
     if (first == null) return false;
     attempt(first);
     return true;
@@ -120,10 +119,9 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
 
   private void attempt(RoutedBackend backend) {
     phase = Phase.CONNECTING;
-    attempts.begin(backend);
+    target = attempts.begin(backend, BackendProtocol.HTTP_1_1);
     up = requestHead.duplicate();
     upEnded = upFraming == BodyFraming.NONE;
-    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend), client.clientSocket());
     UpstreamConnection idle = pool.acquireNow(target);
     if (idle != null) acquired(idle);
     else pool.acquireLater(target, backend.stats(), this);
