@@ -1,5 +1,13 @@
 package dev.fulcrum.admin;
 
+import static dev.fulcrum.admin.ApiCalls.authorize;
+import static dev.fulcrum.admin.ApiCalls.changeRequest;
+import static dev.fulcrum.admin.ApiCalls.done;
+import static dev.fulcrum.admin.ApiCalls.error;
+import static dev.fulcrum.admin.ApiCalls.from;
+import static dev.fulcrum.admin.ApiCalls.json;
+import static dev.fulcrum.admin.ApiCalls.only;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -17,8 +25,6 @@ import dev.fulcrum.pool.PoolState;
 import dev.fulcrum.routing.PoolRouter;
 import dev.fulcrum.routing.PoolStatus;
 import dev.fulcrum.routing.StrategyKind;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -33,13 +39,10 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.http.javadsl.model.AttributeKeys;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpMethod;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.RemoteAddress;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
@@ -103,8 +106,8 @@ final class AdminApi {
     if (path.size() < 2 || !path.get(1).equals("pools") || path.size() > 5) {
       throw ApiError.notFound("no such endpoint " + request.getUri().path());
     }
-    if (method != HttpMethods.GET) authorize(request);
-    PoolEntity.Request change = changeRequest(request);
+    if (method != HttpMethods.GET) authorize(request, settings);
+    PoolEntity.Request change = changeRequest(request, settings);
     if (path.size() == 2) {
       if (method == HttpMethods.GET) return listPools();
       only(method, HttpMethods.GET, HttpMethods.POST);
@@ -357,60 +360,12 @@ final class AdminApi {
     });
   }
 
-  private void authorize(HttpRequest request) {
-    if (settings.token().isEmpty()) return;
-    byte[] expected = ("Bearer " + settings.token().get()).getBytes(StandardCharsets.UTF_8);
-    byte[] given = request.getHeader("Authorization").map(h -> h.value().trim()).orElse("").getBytes(StandardCharsets.UTF_8);
-    if (!MessageDigest.isEqual(expected, given)) {
-      throw new ApiError(StatusCodes.UNAUTHORIZED, "this call needs the header 'Authorization: Bearer <fulcrum.admin.token>'");
-    }
-  }
-
-  /**
-   * The terms of a change made through this request: its origin, the deadline {@code fulcrum.admin.ask-timeout} from
-   * now, and the client's {@code Idempotency-Key}, if it sent one.
-   */
-  private PoolEntity.Request changeRequest(HttpRequest request) {
-    PoolEntity.Request change = PoolEntity.Request.of(origin(request), settings.askTimeout());
-    Optional<String> key = request.getHeader("Idempotency-Key").map(h -> h.value().trim());
-    if (key.isEmpty()) return change;
-    PoolEntity.Request.keyProblem(key.get()).ifPresent(problem -> {
-      throw ApiError.badRequest("header 'Idempotency-Key': " + problem);
-    });
-    return change.withIdempotencyKey(key.get());
-  }
-
-  private static String origin(HttpRequest request) {
-    return "admin-api" + request.getAttribute(AttributeKeys.remoteAddress)
-        .flatMap(RemoteAddress::getAddress)
-        .map(a -> " " + a.getHostAddress())
-        .orElse("");
-  }
-
   private static String poolName(String name) {
     try {
       return SettingsParser.checkName(name);
     } catch (IllegalArgumentException e) {
       throw ApiError.notFound("no pool '" + name + "'");
     }
-  }
-
-  private static long from(HttpRequest request) {
-    Optional<String> from = request.getUri().query().get("from");
-    if (from.isEmpty()) return 1;
-    try {
-      long value = Long.parseLong(from.get());
-      if (value >= 1) return value;
-    } catch (NumberFormatException e) {
-      // reported below
-    }
-    throw ApiError.badRequest("query parameter 'from' must be an integer >= 1, got '" + from.get() + "'");
-  }
-
-  private static void only(HttpMethod method, HttpMethod... allowed) {
-    for (HttpMethod m : allowed) if (m == method) return;
-    throw new ApiError(StatusCodes.METHOD_NOT_ALLOWED, method.name() + " is not allowed here (allowed: "
-        + String.join(", ", java.util.Arrays.stream(allowed).map(HttpMethod::name).toList()) + ")");
   }
 
   private static ApiError rejection(PoolEntity.Rejected rejected) {
@@ -443,26 +398,4 @@ final class AdminApi {
     return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
   }
 
-  private static CompletionStage<HttpResponse> done(HttpResponse response) {
-    return CompletableFuture.completedFuture(response);
-  }
-
-  private static HttpResponse error(StatusCode status, String message) {
-    return json(status, Json.object().put("error", message));
-  }
-
-  /**
-   * The error with, for a change, what became of it: {@code "outcome": "not-applied"} (503, with Retry-After: nothing
-   * changed and a retry is safe) or {@code "unknown"} (504: read the pool's version before retrying).
-   */
-  private static HttpResponse error(ApiError e) {
-    ObjectNode body = Json.object().put("error", e.getMessage());
-    if (e.outcome != null) body.put("outcome", e.outcome);
-    HttpResponse response = json(e.status, body);
-    return e.status == StatusCodes.SERVICE_UNAVAILABLE ? response.addHeader(RawHeader.create("Retry-After", "1")) : response;
-  }
-
-  private static HttpResponse json(StatusCode status, JsonNode body) {
-    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, Json.write(body));
-  }
 }

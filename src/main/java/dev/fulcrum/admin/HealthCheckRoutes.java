@@ -1,5 +1,9 @@
 package dev.fulcrum.admin;
 
+import static dev.fulcrum.admin.ApiCalls.done;
+import static dev.fulcrum.admin.ApiCalls.error;
+import static dev.fulcrum.admin.ApiCalls.json;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fulcrum.config.AdminSettings;
@@ -12,13 +16,11 @@ import dev.fulcrum.pool.PoolState;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -150,15 +152,4 @@ final class HealthCheckRoutes {
     return error(StatusCodes.INTERNAL_SERVER_ERROR, "internal error: " + cause.getClass().getSimpleName());
   }
 
-  private static CompletionStage<HttpResponse> done(HttpResponse response) {
-    return CompletableFuture.completedFuture(response);
-  }
-
-  private static HttpResponse error(StatusCode status, String message) {
-    return json(status, MAPPER.createObjectNode().put("error", message));
-  }
-
-  private static HttpResponse json(StatusCode status, com.fasterxml.jackson.databind.JsonNode body) {
-    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, body.toString());
-  }
 }

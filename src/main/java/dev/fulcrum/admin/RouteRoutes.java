@@ -1,5 +1,13 @@
 package dev.fulcrum.admin;
 
+import static dev.fulcrum.admin.ApiCalls.authorize;
+import static dev.fulcrum.admin.ApiCalls.changeRequest;
+import static dev.fulcrum.admin.ApiCalls.done;
+import static dev.fulcrum.admin.ApiCalls.error;
+import static dev.fulcrum.admin.ApiCalls.from;
+import static dev.fulcrum.admin.ApiCalls.json;
+import static dev.fulcrum.admin.ApiCalls.only;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -13,29 +21,22 @@ import dev.fulcrum.listener.ListenerReply;
 import dev.fulcrum.pool.PoolEntity;
 import dev.fulcrum.routes.RouteTableEntity;
 import dev.fulcrum.routes.RouteTableState;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BiFunction;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.http.javadsl.model.AttributeKeys;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpMethod;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.RemoteAddress;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
-import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -75,7 +76,7 @@ final class RouteRoutes {
     }
     return Json.text(request, MAX_BODY, settings.askTimeout(), system)
         .thenCompose(body -> {
-          if (request.method() != HttpMethods.GET) authorize(request);
+          if (request.method() != HttpMethods.GET) authorize(request, settings);
           return routes ? routes(request, path, body) : listeners(request, path, body);
         })
         .exceptionally(this::failure);
@@ -92,7 +93,7 @@ final class RouteRoutes {
       return done(json(StatusCodes.OK, tables));
     }
     String listener = path.get(2);
-    PoolEntity.Request change = changeRequest(request);
+    PoolEntity.Request change = changeRequest(request, settings);
     if (path.size() == 3) {
       if (method == HttpMethods.GET) return done(json(StatusCodes.OK, RouteJson.table(table(listener))));
       if (method == HttpMethods.PUT) {
@@ -252,7 +253,7 @@ final class RouteRoutes {
       try {
         command = switch (protocol) {
           case "tcp" -> new ListenerCommand.AddTcp(fulcrum.parseTcpListener(name, json.toString()));
-          case "http" -> new ListenerCommand.AddHttp(fulcrum.parseHttpListener(name, json.toString()), changeRequest(request));
+          case "http" -> new ListenerCommand.AddHttp(fulcrum.parseHttpListener(name, json.toString()), changeRequest(request, settings));
           default -> throw ApiError.badRequest("field 'protocol' must be \"tcp\" or \"http\", got '" + protocol + "'");
         };
       } catch (SettingsException e) {
@@ -300,45 +301,6 @@ final class RouteRoutes {
 
   // ---- common -----------------------------------------------------------------------------------------------------
 
-  private void authorize(HttpRequest request) {
-    if (settings.token().isEmpty()) return;
-    byte[] expected = ("Bearer " + settings.token().get()).getBytes(StandardCharsets.UTF_8);
-    byte[] given = request.getHeader("Authorization").map(h -> h.value().trim()).orElse("").getBytes(StandardCharsets.UTF_8);
-    if (!MessageDigest.isEqual(expected, given)) {
-      throw new ApiError(StatusCodes.UNAUTHORIZED, "this call needs the header 'Authorization: Bearer <fulcrum.admin.token>'");
-    }
-  }
-
-  private PoolEntity.Request changeRequest(HttpRequest request) {
-    String origin = "admin-api" + request.getAttribute(AttributeKeys.remoteAddress)
-        .flatMap(RemoteAddress::getAddress).map(a -> " " + a.getHostAddress()).orElse("");
-    PoolEntity.Request change = PoolEntity.Request.of(origin, settings.askTimeout());
-    Optional<String> key = request.getHeader("Idempotency-Key").map(h -> h.value().trim());
-    if (key.isEmpty()) return change;
-    PoolEntity.Request.keyProblem(key.get()).ifPresent(problem -> {
-      throw ApiError.badRequest("header 'Idempotency-Key': " + problem);
-    });
-    return change.withIdempotencyKey(key.get());
-  }
-
-  private static long from(HttpRequest request) {
-    Optional<String> from = request.getUri().query().get("from");
-    if (from.isEmpty()) return 1;
-    try {
-      long value = Long.parseLong(from.get());
-      if (value >= 1) return value;
-    } catch (NumberFormatException e) {
-      // reported below
-    }
-    throw ApiError.badRequest("query parameter 'from' must be an integer >= 1, got '" + from.get() + "'");
-  }
-
-  private static void only(HttpMethod method, HttpMethod... allowed) {
-    for (HttpMethod m : allowed) if (m == method) return;
-    throw new ApiError(StatusCodes.METHOD_NOT_ALLOWED, method.name() + " is not allowed here (allowed: "
-        + String.join(", ", java.util.Arrays.stream(allowed).map(HttpMethod::name).toList()) + ")");
-  }
-
   private HttpResponse failure(Throwable thrown) {
     Throwable t = Failures.unwrap(thrown);
     if (t instanceof ApiError e) return error(e);
@@ -348,18 +310,4 @@ final class RouteRoutes {
     return error(new ApiError(StatusCodes.INTERNAL_SERVER_ERROR, "internal error: " + t.getClass().getSimpleName() + "; see the node's log"));
   }
 
-  private static CompletionStage<HttpResponse> done(HttpResponse response) {
-    return CompletableFuture.completedFuture(response);
-  }
-
-  private static HttpResponse error(ApiError e) {
-    ObjectNode body = Json.object().put("error", e.getMessage());
-    if (e.outcome != null) body.put("outcome", e.outcome);
-    HttpResponse response = json(e.status, body);
-    return e.status == StatusCodes.SERVICE_UNAVAILABLE ? response.addHeader(RawHeader.create("Retry-After", "1")) : response;
-  }
-
-  private static HttpResponse json(StatusCode status, JsonNode body) {
-    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, Json.write(body));
-  }
 }

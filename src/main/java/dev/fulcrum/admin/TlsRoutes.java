@@ -1,5 +1,9 @@
 package dev.fulcrum.admin;
 
+import static dev.fulcrum.admin.ApiCalls.done;
+import static dev.fulcrum.admin.ApiCalls.error;
+import static dev.fulcrum.admin.ApiCalls.json;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -13,11 +17,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 
@@ -85,15 +87,4 @@ final class TlsRoutes {
     return MessageDigest.isEqual(expected, given); // constant time, as the rest of the API
   }
 
-  private static CompletionStage<HttpResponse> done(HttpResponse response) {
-    return CompletableFuture.completedFuture(response);
-  }
-
-  private static HttpResponse error(StatusCode status, String message) {
-    return json(status, MAPPER.createObjectNode().put("error", message));
-  }
-
-  private static HttpResponse json(StatusCode status, com.fasterxml.jackson.databind.JsonNode body) {
-    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, body.toString());
-  }
 }

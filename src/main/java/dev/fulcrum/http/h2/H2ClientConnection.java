@@ -13,7 +13,6 @@ import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.http2.ErrorCode;
 import org.eclipse.jetty.http2.frames.DataFrame;
-import org.eclipse.jetty.http2.frames.Frame;
 import org.eclipse.jetty.http2.frames.GoAwayFrame;
 import org.eclipse.jetty.http2.frames.HeadersFrame;
 import org.eclipse.jetty.http2.frames.PingFrame;
@@ -22,7 +21,6 @@ import org.eclipse.jetty.http2.frames.PushPromiseFrame;
 import org.eclipse.jetty.http2.frames.ResetFrame;
 import org.eclipse.jetty.http2.frames.SettingsFrame;
 import org.eclipse.jetty.http2.frames.WindowUpdateFrame;
-import org.eclipse.jetty.http2.generator.Generator;
 import org.eclipse.jetty.http2.parser.Parser;
 import org.eclipse.jetty.io.ByteBufferPool;
 
@@ -35,7 +33,7 @@ import org.eclipse.jetty.io.ByteBufferPool;
  *
  * <p>Not thread-safe: one event loop owns it.
  */
-public final class H2ClientConnection {
+public final class H2ClientConnection extends H2Connection {
   /** What the engine hears of its streams. */
   public interface Handler {
     /** The final response head of a stream (interim 1xx heads are dropped). */
@@ -55,44 +53,22 @@ public final class H2ClientConnection {
     default void goingAway(int lastStreamId) {}
   }
 
-  private final H2Settings settings;
   private final Handler handler;
   private final Parser parser;
-  private final Generator generator;
-  private final Map<Integer, H2Stream> streams = new HashMap<>();
   private int nextStreamId = 1;
   private int peerMaxConcurrent = Integer.MAX_VALUE;
-  private int peerInitialWindow = H2Settings.DEFAULT_WINDOW;
-  private long connectionSendWindow = H2Settings.DEFAULT_WINDOW;
-  private int connectionReceiveWindow;
-  private int connectionUnacknowledged;
-  private final RateWindow controlFrames;
-  private final FrameOutput output = new FrameOutput();
   private boolean goAwayReceived;
-  private boolean closed;
-  private String closeReason;
-  private final LongSupplier clock;
 
   public H2ClientConnection(H2Settings settings, Handler handler, LongSupplier clock) {
-    this.settings = settings;
+    super(settings, clock);
     this.handler = handler;
-    this.clock = clock;
-    this.controlFrames = new RateWindow(settings.maxControlFramesPerSecond());
     this.parser = new Parser(ByteBufferPool.NON_POOLING, settings.maxHeaderListSize());
     this.parser.init(new Frames());
     this.parser.setMaxFrameSize(settings.maxFrameSize());
-    this.generator = new Generator(output.pool());
-    this.connectionReceiveWindow = settings.connectionWindow();
     control(new PrefaceFrame());
     Map<Integer, Integer> ours = new HashMap<>();
     ours.put(SettingsFrame.ENABLE_PUSH, 0);
-    ours.put(SettingsFrame.INITIAL_WINDOW_SIZE, settings.streamWindow());
-    ours.put(SettingsFrame.MAX_FRAME_SIZE, settings.maxFrameSize());
-    ours.put(SettingsFrame.MAX_HEADER_LIST_SIZE, settings.maxHeaderListSize());
-    control(new SettingsFrame(ours, false));
-    if (settings.connectionWindow() > H2Settings.DEFAULT_WINDOW) {
-      control(new WindowUpdateFrame(0, settings.connectionWindow() - H2Settings.DEFAULT_WINDOW));
-    }
+    sendSettings(ours);
   }
 
   // --- streams
@@ -100,11 +76,6 @@ public final class H2ClientConnection {
   /** Whether another stream may be opened now (the backend's limit, no GOAWAY, ids left). */
   public boolean canOpen() {
     return !closed && !goAwayReceived && streams.size() < peerMaxConcurrent && nextStreamId > 0;
-  }
-
-  /** Streams under way. */
-  public int activeStreams() {
-    return streams.size();
   }
 
   /**
@@ -128,37 +99,6 @@ public final class H2ClientConnection {
     return id;
   }
 
-  /** As {@link H2ServerConnection#data}: sends what the windows allow; the count taken. */
-  public int data(int streamId, ByteBuffer data, boolean endStream) {
-    H2Stream stream = streams.get(streamId);
-    if (stream == null || !stream.state.localOpen()) {
-      int n = data.remaining();
-      data.position(data.limit());
-      return n;
-    }
-    int total = 0;
-    int maxFrame = generator.getMaxFrameSize();
-    while (true) {
-      int allowed = (int) Math.min(Math.min(connectionSendWindow, stream.sendWindow), data.remaining());
-      if (allowed <= 0 && data.hasRemaining()) {
-        stream.sendBlocked = true;
-        return total;
-      }
-      int n = Math.min(allowed, maxFrame);
-      boolean last = endStream && n == data.remaining();
-      output.data(generator, new DataFrame(streamId, data.slice(data.position(), n), last), n);
-      data.position(data.position() + n);
-      total += n;
-      connectionSendWindow -= n;
-      stream.sendWindow -= n;
-      if (last) {
-        localEnd(stream);
-        return total;
-      }
-      if (!data.hasRemaining()) return total;
-    }
-  }
-
   /** Ends the request body with trailers (gRPC clients send none, but HTTP allows them). */
   public void trailers(int streamId, HeaderView trailers) {
     H2Stream stream = streams.get(streamId);
@@ -177,23 +117,13 @@ public final class H2ClientConnection {
     if (stream.body != null) creditConnection(stream.body.remaining());
   }
 
-  public ByteBuffer body(int streamId) {
-    H2Stream stream = streams.get(streamId);
-    return stream == null ? null : stream.body;
-  }
-
   /** The engine moved {@code n} response body bytes on: the backend may send as many again. */
   public void consumed(int streamId, int n) {
     H2Stream stream = streams.get(streamId);
     if (stream != null) {
       if (stream.body != null && !stream.body.hasRemaining()) stream.body = null;
       if (stream.state.remoteOpen()) {
-        stream.unacknowledged += n;
-        if (stream.unacknowledged >= settings.streamWindow() / 2) {
-          control(new WindowUpdateFrame(streamId, stream.unacknowledged));
-          stream.receiveWindow += stream.unacknowledged;
-          stream.unacknowledged = 0;
-        }
+        acknowledge(stream, n);
       } else if (stream.state == StreamState.CLOSED || stream.body == null) {
         maybeForget(stream);
       }
@@ -210,18 +140,6 @@ public final class H2ClientConnection {
       if (in.position() == before) break;
     }
     if (closed) in.position(in.limit());
-  }
-
-  public ByteBuffer output() {
-    return output.bytes();
-  }
-
-  public boolean closed() {
-    return closed;
-  }
-
-  public String closeReason() {
-    return closeReason;
   }
 
   /** Whether the backend said GOAWAY: no new streams; the connection closes once the active ones end. */
@@ -270,12 +188,7 @@ public final class H2ClientConnection {
 
     @Override
     public void onPing(PingFrame frame) {
-      if (frame.isReply()) return;
-      if (!controlFrames.allow(clock.getAsLong())) {
-        fail(ErrorCode.ENHANCE_YOUR_CALM_ERROR, "too many PING frames");
-        return;
-      }
-      control(new PingFrame(frame.getPayload(), true));
+      ping(frame);
     }
 
     @Override
@@ -300,25 +213,11 @@ public final class H2ClientConnection {
     public void onWindowUpdate(WindowUpdateFrame frame) {
       int id = frame.getStreamId();
       if (id == 0) {
-        connectionSendWindow += frame.getWindowDelta();
-        if (connectionSendWindow > H2Settings.MAX_WINDOW) {
-          fail(ErrorCode.FLOW_CONTROL_ERROR, "the connection window grew past 2^31-1");
-          return;
-        }
-        wakeBlocked();
+        connectionWindowUpdate(frame.getWindowDelta());
         return;
       }
       H2Stream stream = streams.get(id);
-      if (stream == null) return;
-      stream.sendWindow += frame.getWindowDelta();
-      if (stream.sendWindow > H2Settings.MAX_WINDOW) {
-        streamError(stream, ErrorCode.FLOW_CONTROL_ERROR);
-        return;
-      }
-      if (stream.sendBlocked && stream.sendWindow > 0 && connectionSendWindow > 0) {
-        stream.sendBlocked = false;
-        handler.writable(id);
-      }
+      if (stream != null) streamWindowUpdate(stream, frame.getWindowDelta());
     }
 
     @Override
@@ -440,30 +339,21 @@ public final class H2ClientConnection {
     if (frame.isEndStream()) maybeForget(stream);
   }
 
-  /** Whether the backend ended the response body (all of it has arrived). */
-  public boolean bodyEnded(int streamId) {
-    H2Stream stream = streams.get(streamId);
-    return stream == null || !stream.state.remoteOpen();
+  @Override
+  void writable(int streamId) {
+    handler.writable(streamId);
   }
 
-  private void wakeBlocked() {
-    if (connectionSendWindow <= 0) return;
-    for (H2Stream stream : streams.values().toArray(H2Stream[]::new)) {
-      if (stream.sendBlocked && stream.sendWindow > 0 && streams.containsKey(stream.id)) {
-        stream.sendBlocked = false;
-        handler.writable(stream.id);
-        if (connectionSendWindow <= 0 || closed) return;
-      }
-    }
+  /** A backend's misbehaviour ends its stream or connection; it is not counted: the violations are clients'. */
+  @Override
+  void streamError(H2Stream stream, ErrorCode error, Violation violation) {
+    streamError(stream, error);
   }
 
-  private void creditConnection(int n) {
-    connectionUnacknowledged += n;
-    if (connectionUnacknowledged >= settings.connectionWindow() / 2) {
-      control(new WindowUpdateFrame(0, connectionUnacknowledged));
-      connectionReceiveWindow += connectionUnacknowledged;
-      connectionUnacknowledged = 0;
-    }
+  @Override
+  boolean fail(ErrorCode error, Violation violation, String reason) {
+    fail(error, reason);
+    return false;
   }
 
   private void streamError(H2Stream stream, ErrorCode error) {
@@ -478,7 +368,8 @@ public final class H2ClientConnection {
     maybeForget(stream);
   }
 
-  private void localEnd(H2Stream stream) {
+  @Override
+  void localEnd(H2Stream stream) {
     stream.state = stream.state.localEnded();
     maybeForget(stream);
   }
@@ -506,9 +397,5 @@ public final class H2ClientConnection {
       case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade" -> true;
       default -> false;
     };
-  }
-
-  private void control(Frame frame) {
-    output.control(generator, frame);
   }
 }

@@ -26,7 +26,6 @@ import org.eclipse.jetty.http2.frames.PushPromiseFrame;
 import org.eclipse.jetty.http2.frames.ResetFrame;
 import org.eclipse.jetty.http2.frames.SettingsFrame;
 import org.eclipse.jetty.http2.frames.WindowUpdateFrame;
-import org.eclipse.jetty.http2.generator.Generator;
 import org.eclipse.jetty.http2.parser.Parser;
 import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.io.RateControl;
@@ -40,7 +39,7 @@ import org.eclipse.jetty.io.RateControl;
  *
  * <p>Not thread-safe: one event loop owns it.
  */
-public final class H2ServerConnection {
+public final class H2ServerConnection extends H2Connection {
   /** What the engine hears of the connection's streams. Called from inside {@link #feed} and the send calls. */
   public interface Handler {
     /** A new stream's request; its body (if any) follows through {@link #body} as {@link #bodyArrived} says. */
@@ -71,41 +70,27 @@ public final class H2ServerConnection {
 
   private static final int MAX_RECENTLY_CLOSED = 256;
 
-  private final H2Settings settings;
   private final Handler handler;
   private final Observer observer;
-  private final LongSupplier clock;
   private final Parser parser;
   private final AuthorityGuard authorities;
   /** How many bytes of the client preface arrived; the first frame after it must be SETTINGS. */
   private int prefaceMatched;
   private boolean settingsReceived;
   private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
-  private final Generator generator;
-  private final Map<Integer, H2Stream> streams = new HashMap<>();
   /** Streams closed lately, newest last; negative ids are those Fulcrum reset, whose late frames are dropped. */
   private final int[] recentlyClosed = new int[MAX_RECENTLY_CLOSED];
   private int recentlyClosedCount;
   private int lastStreamId;
-  private int peerInitialWindow = H2Settings.DEFAULT_WINDOW;
-  private long connectionSendWindow = H2Settings.DEFAULT_WINDOW;
-  private int connectionReceiveWindow;
-  private int connectionUnacknowledged;
-  private final RateWindow controlFrames;
   private final RateWindow resets;
   private final RateWindow windowUpdates;
-  private final FrameOutput output = new FrameOutput();
   private boolean goAwaySent;
   private boolean goAwayReceived;
-  private boolean closed;
-  private String closeReason;
 
   public H2ServerConnection(H2Settings settings, Handler handler, Observer observer, LongSupplier clock) {
-    this.settings = settings;
+    super(settings, clock);
     this.handler = handler;
     this.observer = observer;
-    this.clock = clock;
-    this.controlFrames = new RateWindow(settings.maxControlFramesPerSecond());
     this.resets = new RateWindow(settings.maxResetsPerSecond());
     this.windowUpdates = new RateWindow(settings.maxControlFramesPerSecond() * 10);
     // the decoder's own bound is twice the listener's: between the two a request gets its 431, past it the
@@ -116,17 +101,9 @@ public final class H2ServerConnection {
     this.parser.init(new Frames());
     this.authorities = AuthorityGuard.install(parser.getHpackDecoder());
     this.parser.setMaxFrameSize(settings.maxFrameSize());
-    this.generator = new Generator(output.pool());
-    this.connectionReceiveWindow = settings.connectionWindow();
     Map<Integer, Integer> ours = new HashMap<>();
     ours.put(SettingsFrame.MAX_CONCURRENT_STREAMS, settings.maxConcurrentStreams());
-    ours.put(SettingsFrame.INITIAL_WINDOW_SIZE, settings.streamWindow());
-    ours.put(SettingsFrame.MAX_FRAME_SIZE, settings.maxFrameSize());
-    ours.put(SettingsFrame.MAX_HEADER_LIST_SIZE, settings.maxHeaderListSize());
-    control(new SettingsFrame(ours, false));
-    if (settings.connectionWindow() > H2Settings.DEFAULT_WINDOW) {
-      control(new WindowUpdateFrame(0, settings.connectionWindow() - H2Settings.DEFAULT_WINDOW));
-    }
+    sendSettings(ours);
   }
 
   // --- input
@@ -146,51 +123,17 @@ public final class H2ServerConnection {
     if (closed) in.position(in.limit());
   }
 
-  /** The body bytes of a stream received and not yet taken, in flush mode (null when none); then {@link #consumed}. */
-  public ByteBuffer body(int streamId) {
-    H2Stream stream = streams.get(streamId);
-    return stream == null ? null : stream.body;
-  }
-
-  /** Whether the client ended the stream's body (all of it has arrived). */
-  public boolean bodyEnded(int streamId) {
-    H2Stream stream = streams.get(streamId);
-    return stream == null || !stream.state.remoteOpen();
-  }
-
   /** The engine took {@code n} body bytes (moved them on): the client may send as many again. */
   public void consumed(int streamId, int n) {
     H2Stream stream = streams.get(streamId);
     if (stream != null) {
       if (stream.body != null && !stream.body.hasRemaining()) stream.body = null;
-      if (stream.state.remoteOpen()) {
-        stream.unacknowledged += n;
-        // a window update per half window, as most implementations: fewer frames, the sender never stalls
-        if (stream.unacknowledged >= settings.streamWindow() / 2) {
-          control(new WindowUpdateFrame(streamId, stream.unacknowledged));
-          stream.receiveWindow += stream.unacknowledged;
-          stream.unacknowledged = 0;
-        }
-      }
+      if (stream.state.remoteOpen()) acknowledge(stream, n);
     }
     creditConnection(n);
   }
 
-  private void creditConnection(int n) {
-    connectionUnacknowledged += n;
-    if (connectionUnacknowledged >= settings.connectionWindow() / 2) {
-      control(new WindowUpdateFrame(0, connectionUnacknowledged));
-      connectionReceiveWindow += connectionUnacknowledged;
-      connectionUnacknowledged = 0;
-    }
-  }
-
   // --- output
-
-  /** Bytes to write to the client, in flush mode; the caller advances its position by what it wrote. */
-  public ByteBuffer output() {
-    return output.bytes();
-  }
 
   public boolean hasOutput() {
     return output.bytes().hasRemaining();
@@ -211,42 +154,6 @@ public final class H2ServerConnection {
     }
     control(new HeadersFrame(streamId, new MetaData.Response(status, null, HttpVersion.HTTP_2, fields), null, endStream));
     if (endStream) localEnd(stream);
-  }
-
-  /**
-   * Sends what the windows allow of {@code data} on the stream; returns how many bytes were taken (the buffer's
-   * position moves by as many). When cut short, {@link Handler#writable} says when to call again. {@code endStream}
-   * ends the stream once all of {@code data} went.
-   */
-  public int data(int streamId, ByteBuffer data, boolean endStream) {
-    H2Stream stream = streams.get(streamId);
-    if (stream == null || !stream.state.localOpen()) {
-      int n = data.remaining();
-      data.position(data.limit());
-      return n;
-    }
-    int total = 0;
-    int maxFrame = generator.getMaxFrameSize();
-    while (true) {
-      int allowed = (int) Math.min(Math.min(connectionSendWindow, stream.sendWindow), data.remaining());
-      if (allowed <= 0 && data.hasRemaining()) {
-        stream.sendBlocked = true;
-        return total;
-      }
-      int n = Math.min(allowed, maxFrame);
-      boolean last = endStream && n == data.remaining();
-      ByteBuffer chunk = data.slice(data.position(), n);
-      output.data(generator, new DataFrame(streamId, chunk, last), n);
-      data.position(data.position() + n);
-      total += n;
-      connectionSendWindow -= n;
-      stream.sendWindow -= n;
-      if (last) {
-        localEnd(stream);
-        return total;
-      }
-      if (!data.hasRemaining()) return total;
-    }
   }
 
   /** Ends the stream with trailers (gRPC's status travels in them). */
@@ -276,24 +183,9 @@ public final class H2ServerConnection {
     control(new GoAwayFrame(lastStreamId, ErrorCode.NO_ERROR.code, null));
   }
 
-  /** Streams under way. */
-  public int activeStreams() {
-    return streams.size();
-  }
-
   /** Whether either side said GOAWAY: once no stream is active, the connection may close. */
   public boolean goingAway() {
     return goAwaySent || goAwayReceived;
-  }
-
-  /** Ended over a connection error: write what output is left (the GOAWAY), then close the socket. */
-  public boolean closed() {
-    return closed;
-  }
-
-  /** Why the connection ended, for the log; null while it has not. */
-  public String closeReason() {
-    return closeReason;
   }
 
   // --- frames
@@ -324,12 +216,7 @@ public final class H2ServerConnection {
     @Override
     public void onPing(PingFrame frame) {
       if (!afterSettings()) return;
-      if (frame.isReply()) return;
-      if (!controlFrames.allow(clock.getAsLong())) {
-        fail(ErrorCode.ENHANCE_YOUR_CALM_ERROR, Violation.CONTROL_FLOOD, "too many PING frames");
-        return;
-      }
-      control(new PingFrame(frame.getPayload(), true));
+      ping(frame);
     }
 
     @Override
@@ -672,12 +559,7 @@ public final class H2ServerConnection {
       return;
     }
     if (id == 0) {
-      connectionSendWindow += delta;
-      if (connectionSendWindow > H2Settings.MAX_WINDOW) {
-        fail(ErrorCode.FLOW_CONTROL_ERROR, Violation.FLOW_CONTROL, "the connection window grew past 2^31-1");
-        return;
-      }
-      wakeBlocked();
+      connectionWindowUpdate(delta);
       return;
     }
     H2Stream stream = streams.get(id);
@@ -685,26 +567,12 @@ public final class H2ServerConnection {
       if (idle(id)) fail(ErrorCode.PROTOCOL_ERROR, Violation.IDLE_STREAM, "WINDOW_UPDATE on idle stream " + id);
       return;
     }
-    stream.sendWindow += delta;
-    if (stream.sendWindow > H2Settings.MAX_WINDOW) {
-      streamError(stream, ErrorCode.FLOW_CONTROL_ERROR, Violation.FLOW_CONTROL);
-      return;
-    }
-    if (stream.sendBlocked && stream.sendWindow > 0 && connectionSendWindow > 0) {
-      stream.sendBlocked = false;
-      handler.writable(id);
-    }
+    streamWindowUpdate(stream, delta);
   }
 
-  private void wakeBlocked() {
-    if (connectionSendWindow <= 0) return;
-    for (H2Stream stream : streams.values().toArray(H2Stream[]::new)) {
-      if (stream.sendBlocked && stream.sendWindow > 0 && streams.containsKey(stream.id)) {
-        stream.sendBlocked = false;
-        handler.writable(stream.id);
-        if (connectionSendWindow <= 0 || closed) return;
-      }
-    }
+  @Override
+  void writable(int streamId) {
+    handler.writable(streamId);
   }
 
   // --- stream and connection ends
@@ -745,7 +613,8 @@ public final class H2ServerConnection {
     }
   }
 
-  private void streamError(H2Stream stream, ErrorCode error, Violation violation) {
+  @Override
+  void streamError(H2Stream stream, ErrorCode error, Violation violation) {
     observer.violation(violation);
     control(new ResetFrame(stream.id, error.code));
     close(stream, true);
@@ -757,7 +626,8 @@ public final class H2ServerConnection {
     if (stream.state == StreamState.CLOSED) close(stream, false);
   }
 
-  private void localEnd(H2Stream stream) {
+  @Override
+  void localEnd(H2Stream stream) {
     stream.state = stream.state.localEnded();
     if (stream.state == StreamState.CLOSED) {
       close(stream, false);
@@ -785,7 +655,8 @@ public final class H2ServerConnection {
   }
 
   /** A connection error: GOAWAY with the code, counted, and the connection is over. Returns false for callers. */
-  private boolean fail(ErrorCode error, Violation violation, String reason) {
+  @Override
+  boolean fail(ErrorCode error, Violation violation, String reason) {
     if (closed) return false;
     observer.violation(violation);
     byte[] debug = reason == null ? null : reason.getBytes(StandardCharsets.UTF_8);
@@ -806,8 +677,9 @@ public final class H2ServerConnection {
         || name.equalsIgnoreCase("upgrade");
   }
 
-  private void control(Frame frame) {
-    output.control(generator, frame);
+  @Override
+  void control(Frame frame) {
+    super.control(frame);
     if (output.bytes().remaining() > settings.maxOutputBytes() && !closed) {
       // the client sends PINGs or SETTINGS but never reads the answers
       observer.violation(Violation.OUTPUT_OVERFLOW);

@@ -1,9 +1,8 @@
 package dev.fulcrum.http.nio;
 
 import dev.fulcrum.Failures;
-import dev.fulcrum.config.ProxyProtocolVersion;
+import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.http.proxy.BackendFailure;
-import dev.fulcrum.http.proxy.BackendSelection;
 import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.ListenerPolicy;
 import dev.fulcrum.http.proxy.ProxyError;
@@ -11,9 +10,7 @@ import dev.fulcrum.http.proxy.Route;
 import dev.fulcrum.http.wire.BodyFraming;
 import dev.fulcrum.http.wire.HeadWriter;
 import dev.fulcrum.http.wire.HeaderFields;
-import dev.fulcrum.http.wire.HttpHeads;
 import dev.fulcrum.http.wire.ParsedResponse;
-import dev.fulcrum.http.wire.ProxyProtocol;
 import dev.fulcrum.http.wire.RequestHead;
 import dev.fulcrum.http.wire.RequestTarget;
 import dev.fulcrum.http.wire.ResponseHead;
@@ -84,7 +81,6 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
     this.route = route;
     this.requestId = requestId;
     this.path = target.path();
-    boolean replayable = !head.hasBody() && BackendSelection.idempotent(head.method());
     HeaderFields headers = new HeaderFields(head.headers().size() + 6);
     route.requestHeaders(head.headers(), client.forwarded(requestId, host), headers);
     if (target.authority() != null) {
@@ -100,13 +96,13 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
     this.backendTarget = route.backendPath(target) + target.query();
     this.hostless = host == null;
     if (!hostless) requestHead = HeadWriter.request(head.method(), backendTarget, head.minorVersion(), headers);
-    this.attempts = new BackendAttempts(policy, route, client.log(), client.loop::now, requestId, replayable);
+    this.attempts = new BackendAttempts(policy, route, client, client.log(), requestId, head.method(), head.hasBody());
   }
 
   /** Starts the first attempt; false (and nothing started) when the route's pool has no eligible backend. */
   @Override
   public boolean start() {
-    RoutedBackend first = attempts.select(client.address(), head.headers(), path);
+    RoutedBackend first = attempts.select(head.headers(), path);
     if (first == null) return false;
     attempt(first);
     return true;
@@ -114,7 +110,7 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
 
   private void attempt(RoutedBackend backend) {
     phase = Phase.CONNECTING;
-    attempts.begin(backend);
+    target = attempts.begin(backend, BackendProtocol.HTTP_1_1);
     if (hostless) {
       requestHeaders.removeAll("host");
       requestHeaders.add("Host", backend.address().toString());
@@ -122,7 +118,6 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
     }
     upload = new BodyRelay(client, requestHead.duplicate(), BodyFraming.of(head), head.contentLength(),
         policy.maxBodySize());
-    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend), client.clientSocket());
     UpstreamConnection idle = pool.acquireNow(target);
     if (idle != null) {
       connecting();
@@ -155,7 +150,8 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
     connection = given;
     connection.lend(this);
     client.log().connected(client.loop.now());
-    if (route.upstreamKey().perClient() && !connection.reused()) upload.precede(proxyHeader());
+    byte[] proxyHeader = connection.proxyHeader(client);
+    if (proxyHeader != null) upload.precede(ByteBuffer.wrap(proxyHeader));
     phase = Phase.SENDING;
     pumpUpload();
     updateInterest();
@@ -164,12 +160,6 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
   @Override
   public void acquireFailed(BackendFailure failure) {
     if (phase == Phase.CONNECTING) failed(failure);
-  }
-
-  /** The PROXY header a new backend connection begins with, naming this client and the listener it came to. */
-  private ByteBuffer proxyHeader() {
-    boolean binary = route.upstreamKey().sendProxyProtocol() == ProxyProtocolVersion.V2;
-    return ByteBuffer.wrap(ProxyProtocol.header(binary, client.clientSocket(), client.localSocket()));
   }
 
   // --- socket events
@@ -215,7 +205,7 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
   @Override
   public void sweep(long now) {
     if (phase == Phase.WAITING && now - responseDeadline >= 0) {
-      failed(new BackendFailure(BackendFailure.Kind.TIMEOUT, "response timeout"));
+      failed(BackendFailure.responseTimeout());
       return;
     }
     if (connection == null || phase == Phase.TUNNEL) return;
@@ -226,8 +216,7 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
       abort();
       client.close();
     } else {
-      failed(new BackendFailure(BackendFailure.Kind.TIMEOUT,
-          "the backend connection was idle for " + idle / 1_000_000 + " ms"));
+      failed(BackendFailure.idle("the backend connection", idle));
     }
   }
 
@@ -295,19 +284,13 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
 
   private void readResponseHead() {
     while (phase != Phase.DONE && download == null) {
-      if (connection.unconsumed() == 0) return;
-      int end = connection.headEnd();
-      if (end < 0) {
-        if (!connection.inputHasRoom()) failed(invalid("response head too large"));
-        return;
-      }
-      ParsedResponse parsed = connection.parseHead(end, HttpHeads::parseResponse);
+      ParsedResponse parsed = connection.nextResponseHead();
+      if (parsed == null) return;
       if (parsed instanceof WireError error) {
-        failed(invalid(error.problem()));
+        failed(BackendFailure.invalidResponse(error.problem()));
         return;
       }
       ResponseHead response = (ResponseHead) parsed;
-      connection.consume(end);
       // interim responses are dropped: the proxy answered the client's Expect itself
       if (response.status() >= 200 || response.status() == 101) respond(response);
     }
@@ -369,19 +352,14 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
   private void finish(boolean reusable) {
     UpstreamConnection used = connection;
     connection = null;
-    endAttempt();
-    if (reusable) pool.release(used);
-    else pool.close(used);
+    attempts.end();
+    pool.giveBack(used, reusable);
     phase = Phase.DONE;
     logEnd(ExchangeLog.Termination.NORMAL);
     client.exchangeDone(keepClient);
   }
 
   // --- failures
-
-  private static BackendFailure invalid(String problem) {
-    return new BackendFailure(BackendFailure.Kind.INVALID_RESPONSE, problem);
-  }
 
   private void backendBroke(String reason) {
     if (phase == Phase.DONE) return;
@@ -392,7 +370,7 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
       client.close();
       return;
     }
-    failed(new BackendFailure(BackendFailure.Kind.RESET, reason));
+    failed(BackendFailure.reset(reason));
   }
 
   /** The attempt failed before any of the response reached the client: try again, or answer with an error. */
@@ -421,10 +399,8 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
 
   /** The request is over for the access log and the counters, with the bytes moved so far. */
   private void logEnd(ExchangeLog.Termination otherwise) {
-    ExchangeLog record = client.log();
-    if (!record.active()) return;
-    record.addBytes(upload == null ? 0 : upload.bodyBytes(), download == null ? 0 : download.bytesWritten());
-    record.end(otherwise, client.loop.now());
+    client.log().end(otherwise, upload == null ? 0 : upload.bodyBytes(), download == null ? 0 : download.bytesWritten(),
+        client.loop.now());
   }
 
   private void updateInterest() {

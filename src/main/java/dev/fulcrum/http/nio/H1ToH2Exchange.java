@@ -2,7 +2,6 @@ package dev.fulcrum.http.nio;
 
 import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.http.h2.H2ClientConnection;
-import dev.fulcrum.http.proxy.BackendSelection;
 import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.ListenerPolicy;
 import dev.fulcrum.http.proxy.ProxyError;
@@ -44,9 +43,9 @@ final class H1ToH2Exchange extends H2BackendStream implements ClientExchange {
 
   H1ToH2Exchange(ClientConnection client, ListenerPolicy policy, UpstreamPool pool, RequestHead head, Route route,
       BackendProtocol protocol, String requestId, RequestTarget target, String host) {
-    super(client, pool, route, protocol, requestId, client.log(), new BackendAttempts(policy, route, client.log(),
-        client.loop::now, requestId, !head.hasBody() && BackendSelection.idempotent(head.method())),
-        route.backendPath(target) + target.query(), head.headers().get("grpc-timeout"));
+    super(client, pool, route, protocol, requestId, client.log(), new BackendAttempts(policy, route, client,
+        client.log(), requestId, head.method(), head.hasBody()), route.backendPath(target) + target.query(),
+        head.headers().get("grpc-timeout"));
     this.head = head;
     this.path = target.path();
     this.host = host;
@@ -79,7 +78,7 @@ final class H1ToH2Exchange extends H2BackendStream implements ClientExchange {
 
   @Override
   public boolean start() {
-    return start(attempts.select(client.address(), head.headers(), path));
+    return start(attempts.select(head.headers(), path));
   }
 
   // --- from the client

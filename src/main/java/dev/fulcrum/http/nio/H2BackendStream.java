@@ -101,8 +101,7 @@ abstract class H2BackendStream implements H2Upstreams.Waiter, H2Upstream.Stream 
 
   private void attempt(RoutedBackend backend) {
     phase = Phase.CONNECTING;
-    attempts.begin(backend);
-    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend, protocol), client.clientSocket());
+    target = attempts.begin(backend, protocol);
     pool.h2().acquire(target, backend.stats(), this);
   }
 
@@ -120,7 +119,7 @@ abstract class H2BackendStream implements H2Upstreams.Waiter, H2Upstream.Stream 
     boolean noBody = endsWithHead();
     int id = connection.open(this, method(), scheme, authority, backendPath, headers(), noBody);
     if (id < 0) {
-      failed(new BackendFailure(BackendFailure.Kind.RESET, "no stream could be opened"), false);
+      failed(BackendFailure.reset("no stream could be opened"), false);
       settle();
       return;
     }
@@ -168,7 +167,7 @@ abstract class H2BackendStream implements H2Upstreams.Waiter, H2Upstream.Stream 
     }
     if (phase == Phase.WAITING && !responseStarted && now - responseDeadline >= 0) {
       // a backend that took the stream and does not answer: the stream is reset (endAttempt) and the next tried
-      failed(new BackendFailure(BackendFailure.Kind.TIMEOUT, "response timeout"), false);
+      failed(BackendFailure.responseTimeout(), false);
       settle();
       return;
     }
@@ -187,8 +186,7 @@ abstract class H2BackendStream implements H2Upstreams.Waiter, H2Upstream.Stream 
       abort();
       cut(ErrorCode.CANCEL_STREAM_ERROR);
     } else {
-      failed(new BackendFailure(BackendFailure.Kind.TIMEOUT,
-          "the backend's stream was idle for " + idle / 1_000_000 + " ms"), false);
+      failed(BackendFailure.idle("the backend's stream", idle), false);
     }
     settle();
   }
@@ -234,7 +232,7 @@ abstract class H2BackendStream implements H2Upstreams.Waiter, H2Upstream.Stream 
     if (!responseStarted) {
       // REFUSED_STREAM (or a connection lost before the backend took the stream): it was never processed
       boolean unprocessed = errorCode == ErrorCode.REFUSED_STREAM_ERROR.code && upBytes == 0;
-      failed(new BackendFailure(BackendFailure.Kind.RESET, reason), unprocessed);
+      failed(BackendFailure.reset(reason), unprocessed);
     } else {
       log.mark(ExchangeLog.Termination.BACKEND_RESET);
       ErrorCode code = ErrorCode.from(errorCode);
@@ -278,8 +276,6 @@ abstract class H2BackendStream implements H2Upstreams.Waiter, H2Upstream.Stream 
   }
 
   void logEnd(ExchangeLog.Termination otherwise) {
-    if (!log.active()) return;
-    log.addBytes(upBytes, downBytes);
-    log.end(otherwise, client.loop.now());
+    log.end(otherwise, upBytes, downBytes, client.loop.now());
   }
 }

@@ -1,11 +1,10 @@
 package dev.fulcrum.http.nio;
 
 import dev.fulcrum.Failures;
-import dev.fulcrum.config.ProxyProtocolVersion;
+import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.http.h2.H2Request;
 import dev.fulcrum.http.h2.H2ServerConnection;
 import dev.fulcrum.http.proxy.BackendFailure;
-import dev.fulcrum.http.proxy.BackendSelection;
 import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.GrpcStatus;
 import dev.fulcrum.http.proxy.ListenerPolicy;
@@ -16,9 +15,7 @@ import dev.fulcrum.http.wire.ChunkedScanner;
 import dev.fulcrum.http.wire.ChunkedTrailers;
 import dev.fulcrum.http.wire.HeadWriter;
 import dev.fulcrum.http.wire.HeaderFields;
-import dev.fulcrum.http.wire.HttpHeads;
 import dev.fulcrum.http.wire.ParsedResponse;
-import dev.fulcrum.http.wire.ProxyProtocol;
 import dev.fulcrum.http.wire.RequestTarget;
 import dev.fulcrum.http.wire.ResponseHead;
 import dev.fulcrum.http.wire.WireError;
@@ -87,8 +84,7 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
     this.requestId = requestId;
     this.path = target.path();
     this.log = log;
-    this.attempts = new BackendAttempts(policy, route, log, client.loop::now, requestId,
-        !request.hasBody() && BackendSelection.idempotent(request.method()));
+    this.attempts = new BackendAttempts(policy, route, client, log, requestId, request.method(), request.hasBody());
     HeaderFields headers = new HeaderFields(request.headers().size() + 6);
     route.requestHeaders(request.headers(), client.forwarded(requestId, request.authority()), headers);
     if (request.endStream()) {
@@ -112,7 +108,7 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
   /** Starts the first attempt; false (and nothing started) when the route's pool has no eligible backend. */
   @Override
   public boolean start() {
-    RoutedBackend first = attempts.select(client.address(), request.headers(), path);
+    RoutedBackend first = attempts.select(request.headers(), path);
     if (first == null) return false;
     attempt(first);
     return true;
@@ -120,10 +116,9 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
 
   private void attempt(RoutedBackend backend) {
     phase = Phase.CONNECTING;
-    attempts.begin(backend);
+    target = attempts.begin(backend, BackendProtocol.HTTP_1_1);
     up = requestHead.duplicate();
     upEnded = upFraming == BodyFraming.NONE;
-    target = UpstreamPool.Target.of(backend, route.upstreamKey(backend), client.clientSocket());
     UpstreamConnection idle = pool.acquireNow(target);
     if (idle != null) acquired(idle);
     else pool.acquireLater(target, backend.stats(), this);
@@ -138,11 +133,8 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
     connection = given;
     connection.lend(this);
     log.connected(client.loop.now());
-    if (route.upstreamKey().perClient() && !connection.reused()) {
-      boolean binary = route.upstreamKey().sendProxyProtocol() == ProxyProtocolVersion.V2;
-      byte[] header = ProxyProtocol.header(binary, client.clientSocket(), client.localSocket());
-      up = ByteBuffer.allocate(header.length + up.remaining()).put(header).put(up).flip();
-    }
+    byte[] header = connection.proxyHeader(client);
+    if (header != null) up = ByteBuffer.allocate(header.length + up.remaining()).put(header).put(up).flip();
     phase = Phase.SENDING;
     pumpUpload();
     settle();
@@ -220,7 +212,7 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
       return;
     }
     if (phase == Phase.WAITING && now - responseDeadline >= 0) {
-      failed(new BackendFailure(BackendFailure.Kind.TIMEOUT, "response timeout"));
+      failed(BackendFailure.responseTimeout());
       settle();
       return;
     }
@@ -232,8 +224,7 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
       abort();
       h2.reset(stream, ErrorCode.INTERNAL_ERROR);
     } else {
-      failed(new BackendFailure(BackendFailure.Kind.TIMEOUT,
-          "the backend connection was idle for " + idle / 1_000_000 + " ms"));
+      failed(BackendFailure.idle("the backend connection", idle));
     }
     settle();
   }
@@ -338,21 +329,15 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
 
   private void readResponseHead() {
     while (phase != Phase.DONE && !responseStarted) {
-      if (connection.unconsumed() == 0) return;
-      int end = connection.headEnd();
-      if (end < 0) {
-        if (!connection.inputHasRoom()) failed(invalid("response head too large"));
-        return;
-      }
-      ParsedResponse parsed = connection.parseHead(end, HttpHeads::parseResponse);
+      ParsedResponse parsed = connection.nextResponseHead();
+      if (parsed == null) return;
       if (parsed instanceof WireError error) {
-        failed(invalid(error.problem()));
+        failed(BackendFailure.invalidResponse(error.problem()));
         return;
       }
       ResponseHead response = (ResponseHead) parsed;
-      connection.consume(end);
       if (response.status() == 101) {
-        failed(invalid("a protocol switch answers an HTTP/2 request"));
+        failed(BackendFailure.invalidResponse("a protocol switch answers an HTTP/2 request"));
         return;
       }
       if (response.status() >= 200) respond(response);
@@ -464,19 +449,14 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
         && !connection.inputEnded() && connection.unconsumed() == 0;
     UpstreamConnection used = connection;
     connection = null;
-    endAttempt();
-    if (reusable) pool.release(used);
-    else pool.close(used);
+    attempts.end();
+    pool.giveBack(used, reusable);
     phase = Phase.DONE;
     logEnd(ExchangeLog.Termination.NORMAL);
     session.exchangeDone(this);
   }
 
   // --- failures
-
-  private static BackendFailure invalid(String problem) {
-    return new BackendFailure(BackendFailure.Kind.INVALID_RESPONSE, problem);
-  }
 
   private void backendBroke(String reason) {
     if (phase == Phase.DONE) return;
@@ -487,7 +467,7 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
       h2.reset(stream, ErrorCode.INTERNAL_ERROR);
       return;
     }
-    failed(new BackendFailure(BackendFailure.Kind.RESET, reason));
+    failed(BackendFailure.reset(reason));
   }
 
   private void failed(BackendFailure failure) {
@@ -513,9 +493,7 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
   }
 
   private void logEnd(ExchangeLog.Termination otherwise) {
-    if (!log.active()) return;
-    log.addBytes(upBytes, downBytes);
-    log.end(otherwise, client.loop.now());
+    log.end(otherwise, upBytes, downBytes, client.loop.now());
   }
 
   /** After any event: the backend socket watches what it waits for; the client gets what was produced at the turn's end. */

@@ -4,7 +4,6 @@ import dev.fulcrum.config.BackendProtocol;
 import dev.fulcrum.http.h2.H2ClientConnection;
 import dev.fulcrum.http.h2.H2Request;
 import dev.fulcrum.http.h2.H2ServerConnection;
-import dev.fulcrum.http.proxy.BackendSelection;
 import dev.fulcrum.http.proxy.ExchangeLog;
 import dev.fulcrum.http.proxy.ListenerPolicy;
 import dev.fulcrum.http.proxy.ProxyError;
@@ -32,9 +31,9 @@ final class H2ToH2Exchange extends H2BackendStream implements H2StreamUser {
 
   H2ToH2Exchange(H2ClientSession session, ListenerPolicy policy, UpstreamPool pool, H2Request request, Route route,
       BackendProtocol protocol, String requestId, RequestTarget target, ExchangeLog log) {
-    super(session.client(), pool, route, protocol, requestId, log, new BackendAttempts(policy, route, log,
-        session.client().loop::now, requestId, !request.hasBody() && BackendSelection.idempotent(request.method())),
-        route.backendPath(target) + target.query(), request.headers().get("grpc-timeout"));
+    super(session.client(), pool, route, protocol, requestId, log, new BackendAttempts(policy, route, session.client(),
+        log, requestId, request.method(), request.hasBody()), route.backendPath(target) + target.query(),
+        request.headers().get("grpc-timeout"));
     this.session = session;
     this.h2 = session.frames();
     this.request = request;
@@ -71,7 +70,7 @@ final class H2ToH2Exchange extends H2BackendStream implements H2StreamUser {
 
   @Override
   public boolean start() {
-    return start(attempts.select(client.address(), request.headers(), path));
+    return start(attempts.select(request.headers(), path));
   }
 
   // --- from the client's stream

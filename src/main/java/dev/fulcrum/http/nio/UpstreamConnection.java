@@ -1,5 +1,11 @@
 package dev.fulcrum.http.nio;
 
+import dev.fulcrum.config.ProxyProtocolVersion;
+import dev.fulcrum.http.wire.HttpHeads;
+import dev.fulcrum.http.wire.ParsedResponse;
+import dev.fulcrum.http.wire.ProxyProtocol;
+import dev.fulcrum.http.wire.ResponseHead;
+import dev.fulcrum.http.wire.WireError;
 import dev.fulcrum.nio.EventLoop;
 import java.io.IOException;
 import java.nio.channels.SelectionKey;
@@ -9,6 +15,8 @@ import java.nio.channels.SelectionKey;
  * {@link UpstreamPool}, where anything it reads (a close, stray bytes) ends it.
  */
 final class UpstreamConnection extends HttpSocket {
+  private static final WireError HEAD_TOO_LARGE = WireError.malformed("response head too large");
+
   /** What the exchange using the connection hears of its socket. */
   interface User {
     void backendReady(int readyOps);
@@ -39,6 +47,29 @@ final class UpstreamConnection extends HttpSocket {
 
   long idleSince() {
     return idleSince;
+  }
+
+  /**
+   * The PROXY header a new connection private to {@code client} begins with (the route sends one), else null: a
+   * reused connection began with it already, and a shared one has no client to name.
+   */
+  byte[] proxyHeader(ClientConnection client) {
+    if (reused || !target.key().perClient()) return null;
+    boolean binary = target.key().sendProxyProtocol() == ProxyProtocolVersion.V2;
+    return ProxyProtocol.header(binary, client.clientSocket(), client.localSocket());
+  }
+
+  /**
+   * The next response head once all of it arrived (then consumed), a {@link WireError} when it is malformed or does
+   * not fit the input buffer, or null while more of it is to come.
+   */
+  ParsedResponse nextResponseHead() {
+    if (unconsumed() == 0) return null;
+    int end = headEnd();
+    if (end < 0) return inputHasRoom() ? null : HEAD_TOO_LARGE;
+    ParsedResponse parsed = parseHead(end, HttpHeads::parseResponse);
+    if (parsed instanceof ResponseHead) consume(end);
+    return parsed;
   }
 
   /** Handed to an exchange. */

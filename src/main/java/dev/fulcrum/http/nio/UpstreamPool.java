@@ -227,6 +227,12 @@ final class UpstreamPool implements EventLoop.Sweepable {
   }
 
   /** The connection cannot be reused: closes it, and lets a waiting request open one in its place. */
+  /** An exchange is done with {@code connection}: back to the pool when it can serve another request, else closed. */
+  void giveBack(UpstreamConnection connection, boolean reusable) {
+    if (reusable) release(connection);
+    else close(connection);
+  }
+
   void close(UpstreamConnection connection) {
     connection.returned();
     connection.closeChannel();

@@ -174,9 +174,7 @@ final class PekkoExchange {
   /** The response is over: the bytes each way as they passed (a streamed body's counted, a strict one's length). */
   private synchronized void logEnd(long responseBytes, ExchangeLog.Termination how) {
     // once: the client's leaving and the backend's answer may race to end it
-    if (!record.active()) return;
-    record.addBytes(requestBytes, responseBytes);
-    record.end(how, System.nanoTime());
+    record.end(how, requestBytes, responseBytes, System.nanoTime());
   }
 
   /** The backend's response headers did not arrive in time. */

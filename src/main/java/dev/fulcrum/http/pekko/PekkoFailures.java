@@ -14,7 +14,7 @@ final class PekkoFailures {
   static BackendFailure of(Throwable failure) {
     Throwable top = Failures.unwrap(failure);
     for (Throwable t = top; t != null; t = t.getCause()) {
-      if (t instanceof PekkoExchange.ResponseTimeoutException) return new BackendFailure(Kind.TIMEOUT, "response timeout");
+      if (t instanceof PekkoExchange.ResponseTimeoutException) return BackendFailure.responseTimeout();
       if (t instanceof BackendClients.BackendBusyException) return new BackendFailure(Kind.BUSY, message(t));
       if (t instanceof BackendClients.QueueTimeoutException) return new BackendFailure(Kind.QUEUE_TIMEOUT, message(t));
       if (t instanceof EntityStreamSizeException) return new BackendFailure(Kind.TOO_LARGE, message(t));
@@ -24,10 +24,10 @@ final class PekkoFailures {
       String name = t.getClass().getName();
       if (name.endsWith("IllegalResponseException") || name.endsWith("EntityStreamException")
           || name.endsWith("ParsingException")) {
-        return new BackendFailure(Kind.INVALID_RESPONSE, message(t));
+        return BackendFailure.invalidResponse(message(t));
       }
     }
-    return new BackendFailure(Kind.RESET, message(top));
+    return BackendFailure.reset(message(top));
   }
 
   /** Pekko reports a failed TCP connect as "Tcp command [Connect(...)] failed because of ...". */

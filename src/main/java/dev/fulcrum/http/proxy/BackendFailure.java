@@ -24,6 +24,26 @@ public record BackendFailure(Kind kind, String reason) {
     RESET
   }
 
+  /** The response (its head, or its framing) is not one the proxy can pass on. */
+  public static BackendFailure invalidResponse(String problem) {
+    return new BackendFailure(Kind.INVALID_RESPONSE, problem);
+  }
+
+  /** The connection (or stream) to the backend broke after the request, or part of it, was sent. */
+  public static BackendFailure reset(String reason) {
+    return new BackendFailure(Kind.RESET, reason);
+  }
+
+  /** The request was sent whole and the route's response timeout passed without a response head. */
+  public static BackendFailure responseTimeout() {
+    return new BackendFailure(Kind.TIMEOUT, "response timeout");
+  }
+
+  /** No bytes either way for the route's idle timeout on {@code what} ("the backend connection", "the backend's stream"). */
+  public static BackendFailure idle(String what, long idleNanos) {
+    return new BackendFailure(Kind.TIMEOUT, what + " was idle for " + idleNanos / 1_000_000 + " ms");
+  }
+
   /** The connection to the backend was never made (refused or timed out): nothing was sent, health should hear of it. */
   public boolean connectFailed() {
     return kind == Kind.CONNECT || kind == Kind.CONNECT_TIMEOUT;

@@ -177,6 +177,16 @@ public final class ExchangeLog {
     bytesOut += out;
   }
 
+  /**
+   * As {@link #end(Termination, long)}, with the body bytes moved each way. Nothing once the record ended: an engine
+   * reuses it for the connection's next request, which the bytes of one that ended before must not reach.
+   */
+  public void end(Termination otherwise, long bytesIn, long bytesOut, long now) {
+    if (!active) return;
+    addBytes(bytesIn, bytesOut);
+    end(otherwise, now);
+  }
+
   /** The request is over; {@code otherwise} is how it ended unless {@link #mark} said before. Reported once. */
   public void end(Termination otherwise, long now) {
     if (!active) return;
