@@ -75,7 +75,7 @@ class HttpFailureTest {
         }
         fulcrum.listeners.http.budgeted {
           bind = "127.0.0.1:0"
-          retry-budget { ratio = 0.1, burst = 1 }
+          retry-budget { ratio = 0.5, burst = 1 }
           routes = [{path = "/warm", pool = warm}, {path = "/dying", pool = dying}]
         }
         fulcrum.listeners.http.main {
@@ -200,7 +200,8 @@ class HttpFailureTest {
   @Test
   void aBurstOfResetsIsRetriedWithinWhatTheTrafficEarned() throws Exception {
     // a backend that dies under load resets all its requests in flight at once, more than the budget's burst (1 here):
-    // the last second's traffic raises the cap (ratio 0.1 of it), so they are all retried, as nginx would
+    // the last second's traffic raises the cap (ratio 0.5 of it), so they are all retried, as nginx would. The ratio is
+    // high so that the little traffic a loaded machine lets four blocking clients send earns enough (about 8 resets)
     int budgeted = fulcrum.httpListener("budgeted").localAddress().getPort();
     java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(16);
     try {
@@ -219,7 +220,7 @@ class HttpFailureTest {
       }
       int sent = 0;
       for (var f : warm) sent += f.get(30, java.util.concurrent.TimeUnit.SECONDS);
-      assertTrue(sent >= 200, "enough traffic to earn the retries: " + sent + " requests");
+      assertTrue(sent >= 80, "enough traffic to earn the retries: " + sent + " requests");
       int resetsBefore = dying.requests();
       java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
       java.util.List<java.util.concurrent.Future<RawHttp.Response>> burst = new java.util.ArrayList<>();
