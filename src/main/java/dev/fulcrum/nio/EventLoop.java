@@ -153,6 +153,9 @@ public final class EventLoop implements Runnable {
     if (key == null) return;
     key.cancel();
     selector.selectNow(this::dispatch);
+    // that selectNow also took a wake-up that execute() gave for a task queued meanwhile, and wakeupPending still says
+    // one is on its way, so no later execute() would give another: the loop would sleep on its queue. Give it back.
+    if (wakeupPending.get()) selector.wakeup();
   }
 
   /** Runs the task on this loop after the delay, unless the timer is cancelled first. Loop thread only. */

@@ -252,6 +252,34 @@ class EventLoopTest {
     assertEquals(swept, sweeps.get());
   }
 
+  @Test
+  void aTaskQueuedWhileATaskDeregistersAChannelStillWakesTheIdleLoop() throws Exception {
+    // deregister's own selectNow takes the wake-up that another thread's execute() gave meanwhile; a loop that sleeps
+    // without a timeout (no sweepables, no timers) must still wake for the next task. It slept for good: a listener's
+    // unbind hung a node's stop.
+    SocketChannel client = connectedHandler(key -> {}, cause -> {});
+    SocketChannel accepted = channels.get(channels.size() - 1);
+    java.util.concurrent.CountDownLatch queued = new java.util.concurrent.CountDownLatch(1);
+    CompletableFuture<Void> first = new CompletableFuture<>();
+    loop.execute(() -> {
+      CompletableFuture.runAsync(() -> {
+        loop.execute(() -> first.complete(null));
+        queued.countDown();
+      });
+      try {
+        assertTrue(queued.await(5, TimeUnit.SECONDS));
+        loop.deregister(accepted);
+      } catch (InterruptedException | IOException e) {
+        first.completeExceptionally(e);
+      }
+    });
+    first.get(5, TimeUnit.SECONDS);
+    assertTrue(client.isOpen());
+    CompletableFuture<Void> next = new CompletableFuture<>();
+    CompletableFuture.delayedExecutor(100, TimeUnit.MILLISECONDS).execute(() -> loop.execute(() -> next.complete(null)));
+    next.get(5, TimeUnit.SECONDS);
+  }
+
   /** The loop's turns in {@code millis} of nothing to do, apart from the one that answers the question. */
   private long turnsWhileIdle(long millis) throws Exception {
     long before = onLoop(loop::turn);
