@@ -164,14 +164,7 @@ public final class H2ClientConnection extends H2Connection {
           }
           case SettingsFrame.MAX_CONCURRENT_STREAMS -> peerMaxConcurrent = Math.max(0, value);
           case SettingsFrame.INITIAL_WINDOW_SIZE -> {
-            if (value < 0) {
-              fail(ErrorCode.FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE over 2^31-1");
-              return;
-            }
-            long delta = (long) value - peerInitialWindow;
-            peerInitialWindow = value;
-            for (H2Stream s : streams.values()) s.sendWindow += delta;
-            if (delta > 0) wakeBlocked();
+            if (!applyPeerInitialWindow(value)) return;
           }
           case SettingsFrame.MAX_FRAME_SIZE -> {
             if (value < 16_384 || value > 16_777_215) {

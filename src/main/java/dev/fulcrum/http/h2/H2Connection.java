@@ -172,6 +172,24 @@ abstract sealed class H2Connection permits H2ClientConnection, H2ServerConnectio
     }
   }
 
+  /**
+   * The peer's SETTINGS_INITIAL_WINDOW_SIZE: every open stream's send window moves by the change (RFC 9113 §6.9.2),
+   * and one past 2^31-1, like the value itself, is a connection error FLOW_CONTROL_ERROR. False once failed.
+   */
+  final boolean applyPeerInitialWindow(int value) {
+    if (value < 0) return fail(ErrorCode.FLOW_CONTROL_ERROR, Violation.FLOW_CONTROL, "SETTINGS_INITIAL_WINDOW_SIZE over 2^31-1");
+    long delta = (long) value - peerInitialWindow;
+    peerInitialWindow = value;
+    for (H2Stream stream : streams.values()) {
+      stream.sendWindow += delta;
+      if (stream.sendWindow > H2Settings.MAX_WINDOW) {
+        return fail(ErrorCode.FLOW_CONTROL_ERROR, Violation.FLOW_CONTROL, "a stream window grew past 2^31-1");
+      }
+    }
+    if (delta > 0) wakeBlocked();
+    return true;
+  }
+
   /** The connection window opened: the streams that wait for room hear of it while it lasts. */
   final void wakeBlocked() {
     if (connectionSendWindow <= 0) return;

@@ -336,18 +336,7 @@ public final class H2ServerConnection extends H2Connection {
         }
       }
       case SettingsFrame.INITIAL_WINDOW_SIZE -> {
-        if (value < 0) {
-          return fail(ErrorCode.FLOW_CONTROL_ERROR, Violation.FLOW_CONTROL, "SETTINGS_INITIAL_WINDOW_SIZE over 2^31-1");
-        }
-        long delta = (long) value - peerInitialWindow;
-        peerInitialWindow = value;
-        for (H2Stream stream : streams.values()) {
-          stream.sendWindow += delta;
-          if (stream.sendWindow > H2Settings.MAX_WINDOW) {
-            return fail(ErrorCode.FLOW_CONTROL_ERROR, Violation.FLOW_CONTROL, "a stream window grew past 2^31-1");
-          }
-        }
-        if (delta > 0) wakeBlocked();
+        if (!applyPeerInitialWindow(value)) return false;
       }
       case SettingsFrame.MAX_FRAME_SIZE -> {
         if (value < 16_384 || value > 16_777_215) {

@@ -149,6 +149,22 @@ class H2ClientConnectionTest {
   }
 
   @Test
+  void aBackendSettingThatPushesAStreamWindowPast2To31IsAFlowControlError() {
+    // RFC 9113 §6.9.2: a SETTINGS_INITIAL_WINDOW_SIZE that makes an open stream's window exceed 2^31-1 is a connection
+    // error FLOW_CONTROL_ERROR, on the backend side as on the client side
+    client = new H2ClientConnection(H2Settings.DEFAULTS, handler, () -> 0L);
+    pump(false);
+    int id = client.open("POST", "http", "b", "/upload", new HeaderFields(), false);
+    pump(false);
+    client.feed(ByteBuffer.wrap(new RawFrames().windowUpdate(id, Integer.MAX_VALUE - 65_535).bytes()));
+    assertFalse(client.closed(), client.closeReason());
+    client.feed(ByteBuffer.wrap(new RawFrames().settings(0x4, 65_536).bytes()));
+    assertTrue(client.closed());
+    assertTrue(client.closeReason().contains("FLOW_CONTROL"), client.closeReason());
+    assertTrue(client.closeReason().contains("past 2^31-1"), client.closeReason());
+  }
+
+  @Test
   void aLargeResponseFlowsAsTheEngineTakesIt() {
     client = new H2ClientConnection(H2Settings.DEFAULTS, handler, () -> 0L);
     int id = client.open("GET", "http", "b", "/big", new HeaderFields(), true);
