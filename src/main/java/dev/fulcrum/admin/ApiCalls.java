@@ -28,14 +28,24 @@ import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 final class ApiCalls {
   private ApiCalls() {}
 
-  /** A call that changes something needs the token when one is set; compared in constant time. */
+  private static final String NEEDS_TOKEN = "this call needs the header 'Authorization: Bearer <fulcrum.admin.token>'";
+
+  /** A call that changes something needs the token when one is set. */
   static void authorize(HttpRequest request, AdminSettings settings) {
-    if (settings.token().isEmpty()) return;
+    if (!authorized(request, settings)) throw new ApiError(StatusCodes.UNAUTHORIZED, NEEDS_TOKEN);
+  }
+
+  /** Whether the request has the token, or none is set; compared in constant time. */
+  static boolean authorized(HttpRequest request, AdminSettings settings) {
+    if (settings.token().isEmpty()) return true;
     byte[] expected = ("Bearer " + settings.token().get()).getBytes(StandardCharsets.UTF_8);
     byte[] given = request.getHeader("Authorization").map(h -> h.value().trim()).orElse("").getBytes(StandardCharsets.UTF_8);
-    if (!MessageDigest.isEqual(expected, given)) {
-      throw new ApiError(StatusCodes.UNAUTHORIZED, "this call needs the header 'Authorization: Bearer <fulcrum.admin.token>'");
-    }
+    return MessageDigest.isEqual(expected, given);
+  }
+
+  /** The answer to a change without the token. */
+  static HttpResponse unauthorized() {
+    return error(StatusCodes.UNAUTHORIZED, NEEDS_TOKEN);
   }
 
   /**

@@ -13,8 +13,6 @@ import dev.fulcrum.config.SettingsException;
 import dev.fulcrum.pool.PoolControl;
 import dev.fulcrum.pool.PoolEntity;
 import dev.fulcrum.pool.PoolState;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -74,9 +72,9 @@ final class HealthCheckRoutes {
       return done(error(StatusCodes.METHOD_NOT_ALLOWED, "method " + request.method().value() + " not allowed here (GET, PUT)")
           .addHeader(RawHeader.create("Allow", "GET, PUT")));
     }
-    if (!authorized(request)) {
+    if (!ApiCalls.authorized(request, settings)) {
       request.discardEntityBytes(system);
-      return done(error(StatusCodes.UNAUTHORIZED, "this call needs the header 'Authorization: Bearer <fulcrum.admin.token>'"));
+      return done(ApiCalls.unauthorized());
     }
     if (request.entity().getContentLengthOption().orElse(0) > MAX_BODY) {
       request.discardEntityBytes(system);
@@ -133,13 +131,6 @@ final class HealthCheckRoutes {
       default -> node.set("healthCheck", MAPPER.valueToTree(HealthCheckJson.render(state.pool().healthCheck())));
     }
     return node;
-  }
-
-  private boolean authorized(HttpRequest request) {
-    if (settings.token().isEmpty()) return true;
-    byte[] expected = ("Bearer " + settings.token().get()).getBytes(StandardCharsets.UTF_8);
-    byte[] given = request.getHeader("Authorization").map(h -> h.value()).orElse("").getBytes(StandardCharsets.UTF_8);
-    return MessageDigest.isEqual(expected, given); // constant time, as the rest of the API
   }
 
   private HttpResponse failure(Throwable thrown) {

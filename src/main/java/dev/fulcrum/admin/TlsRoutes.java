@@ -10,8 +10,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fulcrum.config.AdminSettings;
 import dev.fulcrum.tls.TlsContext;
 import dev.fulcrum.tls.TlsException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -50,8 +48,8 @@ final class TlsRoutes {
       return done(error(StatusCodes.METHOD_NOT_ALLOWED, "method " + request.method().value() + " not allowed here (POST)")
           .addHeader(RawHeader.create("Allow", "POST")));
     }
-    if (!authorized(request)) {
-      return done(error(StatusCodes.UNAUTHORIZED, "this call needs the header 'Authorization: Bearer <fulcrum.admin.token>'"));
+    if (!ApiCalls.authorized(request, settings)) {
+      return done(ApiCalls.unauthorized());
     }
     // file reads: off the server's dispatcher, as certificate files may sit on a slow disk
     return CompletableFuture.supplyAsync(this::reloadAll, system.executionContext());
@@ -78,13 +76,6 @@ final class TlsRoutes {
     body.put("error", summary.toString());
     body.set("failed", failed);
     return json(StatusCodes.UNPROCESSABLE_ENTITY, body);
-  }
-
-  private boolean authorized(HttpRequest request) {
-    if (settings.token().isEmpty()) return true;
-    byte[] expected = ("Bearer " + settings.token().get()).getBytes(StandardCharsets.UTF_8);
-    byte[] given = request.getHeader("Authorization").map(h -> h.value()).orElse("").getBytes(StandardCharsets.UTF_8);
-    return MessageDigest.isEqual(expected, given); // constant time, as the rest of the API
   }
 
 }
