@@ -120,8 +120,7 @@ public final class AccessLogCost {
       exchange.attempt(backend, t + 2000);
       exchange.connected(t + 3000);
       exchange.responseHead(200, t + 50_000);
-      exchange.addBytes(0, 160);
-      exchange.end(ExchangeLog.Termination.NORMAL, t + 60_000);
+      exchange.end(ExchangeLog.Termination.NORMAL, 0, 160, t + 60_000);
       if (i % BURST == BURST - 1) {
         LockSupport.parkNanos(BURST * 5_000L);
         pauses++;

@@ -111,9 +111,8 @@ final class WebSocketProxy {
                   Source.fromPublisher(fromBackend).map(m -> count(bytes, 1, m)))
               .watchTermination((unused, done) -> {
                 done.whenComplete((d, closedBy) -> {
-                  record.addBytes(bytes.get(0), bytes.get(1));
                   record.end(closedBy == null ? ExchangeLog.Termination.NORMAL : ExchangeLog.Termination.CLIENT_ABORT,
-                      System.nanoTime());
+                      bytes.get(0), bytes.get(1), System.nanoTime());
                 });
                 return NotUsed.getInstance();
               });

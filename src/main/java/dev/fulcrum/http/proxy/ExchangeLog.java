@@ -172,18 +172,14 @@ public final class ExchangeLog {
     end(Termination.LOCAL, now);
   }
 
-  public void addBytes(long in, long out) {
-    bytesIn += in;
-    bytesOut += out;
-  }
-
   /**
    * As {@link #end(Termination, long)}, with the body bytes moved each way. Nothing once the record ended: an engine
    * reuses it for the connection's next request, which the bytes of one that ended before must not reach.
    */
   public void end(Termination otherwise, long bytesIn, long bytesOut, long now) {
     if (!active) return;
-    addBytes(bytesIn, bytesOut);
+    this.bytesIn += bytesIn;
+    this.bytesOut += bytesOut;
     end(otherwise, now);
   }
 
