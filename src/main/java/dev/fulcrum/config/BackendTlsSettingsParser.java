@@ -36,7 +36,7 @@ public final class BackendTlsSettingsParser {
         throw tls.error("\"" + key + "\"", "is not a setting of a pool's tls (" + String.join(", ", FIELDS.stream().sorted().toList()) + ")");
       }
     }
-    if (!bool(tls, "enabled")) return Optional.empty();
+    if (!tls.bool("enabled")) return Optional.empty();
     Optional<String> cert = optionalFile(tls, "cert-file");
     Optional<String> key = optionalFile(tls, "key-file");
     if (cert.isPresent() != key.isPresent()) {
@@ -61,7 +61,7 @@ public final class BackendTlsSettingsParser {
     for (String p : protocols) {
       if (!p.equals("TLSv1.3") && !p.equals("TLSv1.2")) throw tls.error("protocols", "'" + p + "' is not offered: TLSv1.3 and TLSv1.2 only");
     }
-    return Optional.of(new BackendTlsSettings(optionalFile(tls, "ca-file"), serverName, bool(tls, "verify-hostname"),
+    return Optional.of(new BackendTlsSettings(optionalFile(tls, "ca-file"), serverName, tls.bool("verify-hostname"),
         cert, key, protocols));
   }
 
@@ -97,10 +97,6 @@ public final class BackendTlsSettingsParser {
     s.keyFile().ifPresent(f -> map.put("key-file", f));
     map.put("protocols", s.protocols());
     return map;
-  }
-
-  private static boolean bool(ConfigReader r, String key) {
-    return r.bool(key);
   }
 
   private static Optional<String> optionalFile(ConfigReader r, String key) {
