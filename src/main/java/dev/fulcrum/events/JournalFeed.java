@@ -131,8 +131,13 @@ public final class JournalFeed implements EventHub.JournalDemand {
     live = started;
     long resume = last.get();
     boolean findEnd = skipToEnd || resume < 0;
+    // the subscription that wants the journal is here now: what commits from now on is its, though finding the
+    // journal's end takes a while (a query, a read journal to create) and more may commit meanwhile
+    long wantedAt = System.currentTimeMillis();
     // off the caller's thread (the hub's): the first query of an incarnation creates the read journal
-    CompletableFuture.supplyAsync(() -> findEnd ? end(clusterSystem, readJournal, Math.max(0, resume)) : CompletableFuture.completedFuture(resume),
+    CompletableFuture.supplyAsync(() -> findEnd
+                ? end(clusterSystem, readJournal, Math.max(0, resume), wantedAt)
+                : CompletableFuture.completedFuture(resume),
             clusterSystem.executionContext())
         .thenCompose(from -> from)
         .whenComplete((from, failure) -> begin(clusterSystem, mine, started, from, failure));
@@ -182,11 +187,23 @@ public final class JournalFeed implements EventHub.JournalDemand {
 
   private static final RestartSettings RESTART = RestartSettings.create(Duration.ofMillis(500), Duration.ofSeconds(10), 0.2);
 
-  /** The offset of the journal's last tagged event, read from {@code after} on ({@code after} when it has none later). */
-  static CompletionStage<Long> end(ActorSystem<?> clusterSystem, String readJournal, long after) {
+  /**
+   * Where to follow the journal from for a subscription that wanted it at {@code wantedAt} (epoch ms): after the last
+   * tagged event written by then, read from {@code after} on ({@code after} when it has none later). An event written
+   * after {@code wantedAt} is left to the live query even though this query sees it: it committed after the
+   * subscription came (a change made right after a page opened its event stream), and taking the journal's end instead
+   * would drop it unseen.
+   */
+  static CompletionStage<Long> end(ActorSystem<?> clusterSystem, String readJournal, long after, long wantedAt) {
     CurrentEventsByTagQuery journal = PersistenceQuery.get(clusterSystem).getReadJournalFor(CurrentEventsByTagQuery.class, readJournal);
+    // {the last offset seen, the one before the first event written after wantedAt}
     return journal.currentEventsByTag(TAG, after == 0 ? Offset.noOffset() : Offset.sequence(after))
-        .runWith(Sink.fold(after, (max, e) -> Math.max(max, offsetOf(e))), clusterSystem);
+        .runWith(Sink.fold(new long[] {after, Long.MAX_VALUE}, (start, e) -> {
+          start[0] = Math.max(start[0], offsetOf(e));
+          if (e.timestamp() > wantedAt) start[1] = Math.min(start[1], offsetOf(e) - 1);
+          return start;
+        }), clusterSystem)
+        .thenApply(start -> Math.min(start[0], start[1]));
   }
 
   /**

@@ -128,6 +128,34 @@ class JournalFeedTest {
     }
   }
 
+  /**
+   * Finding the journal's end takes a query: a change written after the subscription came but before that query ran
+   * is the subscription's, so the live query starts before it (a change right after a page opened its event stream).
+   */
+  @Test
+  void theQueryStartsBeforeAChangeWrittenAfterTheSubscriptionCame() throws Exception {
+    Config config = Fulcrum.withDefaults(TestConfig.of(""));
+    JournalSettings journal = JournalSettings.parse(config);
+    ActorSystem<Void> cluster = incarnation(config);
+    try {
+      ActorRef<PoolEntity.Command> pool = cluster.systemActorOf(PoolEntity.create("late", journal, s -> {}), "late", org.apache.pekko.actor.typed.Props.empty());
+      change(cluster, pool, r -> new PoolEntity.Create(StrategyKind.ROUND_ROBIN, List.of(), r));
+      long before = end(cluster, journal, Long.MAX_VALUE);
+      long wantedAt = System.currentTimeMillis();
+      dev.fulcrum.testing.Eventually.await(WAIT, "the clock past the subscription", () -> System.currentTimeMillis() > wantedAt);
+      change(cluster, pool, r -> new PoolEntity.AddBackend(new HostPort("127.0.0.1", 9001), 1, r));
+      assertTrue(end(cluster, journal, Long.MAX_VALUE) > before, "the change is in the journal");
+      assertEquals(before, end(cluster, journal, wantedAt), "the query starts before the change written after the subscription");
+    } finally {
+      cluster.terminate();
+      cluster.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  private static long end(ActorSystem<?> cluster, JournalSettings journal, long wantedAt) throws Exception {
+    return JournalFeed.end(cluster, journal.readJournal(), 0, wantedAt).toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
   private static void subscribe(ActorTestKit node, FulcrumEvents events, ActorRef<EventHub.Delivery> subscriber, EventFilter filter) {
     TestProbe<EventHub.Subscribed> confirmed = node.createTestProbe();
     events.hub().tell(new EventHub.Subscribe(subscriber, filter, 100, Optional.of(confirmed.getRef())));
