@@ -27,7 +27,8 @@ public record ObservabilitySettings(
 
   /**
    * @param path the file, relative to the working directory unless absolute
-   * @param queueSize lines that may wait for the disk; more are dropped and counted, never waited for
+   * @param queueSize lines that may wait for the disk, per thread that serves requests (each has a ring of room for this
+   *     many lines of ~128 bytes); more are dropped and counted, never waited for
    * @param maxUriLength the path and query are cut to this many characters in a line
    */
   public record AccessLog(boolean enabled, Path path, Format format, int queueSize, int maxUriLength) {}

@@ -3,28 +3,32 @@ package dev.fulcrum.observe;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.encoder.EncoderBase;
 import dev.fulcrum.config.ObservabilitySettings;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.LoggerFactory;
 
 /**
- * The access log of one node. The event loops fill preallocated slots of an {@link AccessRing} (a compare-and-set and
- * a few field writes, no lock, no system call) and, for the text format, turn them into the line's bytes in the slot
- * (no allocation); one writer thread adds the times, gathers the lines into a batch and hands each batch to a Logback
- * {@link FileAppender} as a single event. When the ring is full the line is dropped and counted: a slow or stuck disk
- * costs lines, never latency.
+ * The access log of one node. Each thread that serves requests (an event loop, a Pekko dispatcher thread) makes its
+ * lines itself, as nginx's workers do, into a {@link LineRing} of its own: a line is formatted where the request's
+ * values are still in the core's cache, and costs no lock, no compare-and-set and no system call. One writer thread
+ * hands the rings' bytes to a Logback {@link FileAppender}'s stream, a whole run of lines per write. When a thread's
+ * ring is full its line is dropped and counted: a slow or stuck disk costs lines, never latency.
  *
  * <p>Why not Logback's AsyncAppender: it costs a logging event, a lock and, when its worker sleeps, a wake-up per line,
  * several microseconds of CPU for every request, more than the rest of the proxying. Here the writer is woken at most
- * once per batch: after writing it lingers, looking again every {@link #LINGER_NANOS}, so that under load the event
- * loops do not have to wake it, and only after a quiet spell does it sleep until a line comes. Each look costs a
- * wake-up and a write system call, shared by the lines it finds; a loop nudges the writer when an eighth of the ring
- * has filled since, so that the linger does not let a fast node fill the ring.
+ * once per batch: after writing it lingers, looking again every {@link #LINGER_NANOS}, so that under load the threads
+ * do not have to wake it, and only after a quiet spell does it sleep until a line comes. Each look costs a wake-up and
+ * a write system call, shared by the lines it finds; a thread nudges the writer when an eighth of its ring has filled
+ * since, so that the linger does not let a fast thread fill its ring.
  */
 final class AccessLog {
   private static final AtomicInteger NODES = new AtomicInteger();
@@ -41,32 +45,33 @@ final class AccessLog {
   private static final int LINGER_LOOKS = 10;
   /** A safety net: a sleeping writer looks again this often, whatever happens. */
   private static final long SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
-  /** A batch is handed to the file when it is this large, or when the ring is empty. */
-  private static final int BATCH_BYTES = 64 * 1024;
+  /** The room a line takes on average, by which queue-size (in lines) becomes a ring's bytes. */
+  static final int LINE_BYTES = 128;
   private static final long STOP_WAIT_MILLIS = 2000;
 
   private final ObservabilitySettings.AccessLog settings;
-  private final AccessRing ring;
+  private final Supplier<LineFormat> formats;
+  /** Each thread's ring, made when it logs its first line. */
+  private final ThreadLocal<LineRing> ring = ThreadLocal.withInitial(this::newRing);
+  private final List<LineRing> rings = new CopyOnWriteArrayList<>();
+  private final int ringBytes;
   /**
-   * Every this many lines (an eighth of the ring) the publishing loop nudges the writer, whether it lingers or not: on
-   * a busy machine a woken writer may wait for a core for a while, which the rest of the ring must cover.
+   * A thread nudges the writer each time its ring's tail crosses a multiple of this (an eighth of the ring), whether
+   * the writer lingers or not: on a busy machine a woken writer may wait for a core for a while, which the rest of the
+   * ring must cover.
    */
   private final long nudgeMask;
-  private final LineFormat format;
   private final FileAppender<ILoggingEvent> file;
-  private final BatchEncoder encoder = new BatchEncoder();
-  private final LoggingEvent carrier;
-  private final LineBuffer batch = new LineBuffer(BATCH_BYTES + 4096);
   private final Thread writer;
   private volatile boolean sleeping;
   private volatile boolean running = true;
   private volatile long written;
+  /** Lines the rings of threads that are gone dropped. */
+  private volatile long droppedByGone;
   private volatile boolean writing;
 
   AccessLog(ObservabilitySettings.AccessLog settings) {
     this.settings = settings;
-    this.ring = new AccessRing(settings.queueSize());
-    this.nudgeMask = Math.max(1, ring.capacity() / 8) - 1;
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     // one logger per node: several nodes in one JVM (tests, embedding) each keep their own file
     int node = NODES.incrementAndGet();
@@ -74,27 +79,24 @@ final class AccessLog {
     ch.qos.logback.classic.Logger logger = context.getLogger(name);
     logger.setAdditive(false);
     logger.setLevel(Level.INFO);
-    this.format = settings.format() == ObservabilitySettings.Format.JSON
-        ? new LineFormat.Json(context, logger, settings.maxUriLength())
-        : new LineFormat.Text(settings.maxUriLength());
+    this.formats = settings.format() == ObservabilitySettings.Format.JSON
+        ? () -> new LineFormat.Json(context, logger, settings.maxUriLength())
+        : () -> new LineFormat.Text(settings.maxUriLength());
+    this.ringBytes = (int) Math.min(1 << 30, (long) settings.queueSize() * LINE_BYTES);
+    this.nudgeMask = ~(LineRing.size(ringBytes) / 8 - 1L);
 
-    encoder.setContext(context);
-    encoder.start();
     file = new FileAppender<>();
     file.setContext(context);
     file.setName(name);
     file.setFile(settings.path().toAbsolutePath().toString());
     file.setAppend(true);
-    // each event is a whole batch: written with one system call, at once
+    // the writer writes the bytes itself to the appender's stream (which reopens the file after an error)
     file.setImmediateFlush(true);
-    file.setEncoder(encoder);
+    file.setEncoder(new NoEncoder());
     file.start();
     if (!file.isStarted()) {
       throw new IllegalStateException("cannot open the access log " + settings.path().toAbsolutePath());
     }
-    // the one event that carries every batch to the appender (its encoder takes the bytes from the batch)
-    carrier = new LoggingEvent(AccessLog.class.getName(), logger, Level.INFO, "access", null, null);
-    carrier.prepareForDeferredProcessing();
 
     writer = new Thread(this::write, name + "-writer");
     writer.setDaemon(true);
@@ -105,40 +107,53 @@ final class AccessLog {
     return settings;
   }
 
-  /**
-   * A slot to fill with one line's values, then {@link #publish}; null when the ring is full (the line is dropped and
-   * counted). Never waits.
-   */
-  AccessRecord claim() {
-    return ring.claim();
+  /** The calling thread's record to fill with one line's values, then {@link #publish}. Never waits. */
+  AccessRecord record() {
+    return ring.get().record;
   }
 
   /**
-   * Hands a filled slot to the writer (the text format makes its line here first), waking the writer when it sleeps
-   * or, once every eighth of the ring, when it lingers.
+   * Makes the line of a record {@link #record} gave on this thread and hands it to the writer (or drops and counts it
+   * when the thread's ring is full), waking the writer when it sleeps or, once every eighth of the ring, when it
+   * lingers.
    */
   void publish(AccessRecord record) {
+    LineRing r = record.ring;
+    long tail = -1;
+    int length = 0;
     try {
-      format.prepare(record);
+      // the line shows when the request began: its length back from now (the engine's end stamp is about now)
+      r.format.format(record, System.currentTimeMillis() - TimeUnit.NANOSECONDS.toMillis(record.total), r.line);
+      length = r.line.length;
+      tail = r.offer(r.line);
     } catch (RuntimeException e) {
-      // one bad record (a bug) costs its line, not the log: the slot is published all the same, or the ring would stop
-      record.clear();
-      record.line.length = 0;
+      // one bad record (a bug) costs its line, not the log
       file.addError("cannot format an access-log line", e);
+    } finally {
+      record.clear();
+      r.lineDone();
     }
-    ring.publish(record);
+    if (tail < 0) return;
     // a volatile read after the publishing volatile write: a writer that raised the flag before sees the line, or
-    // is seen asleep here (two producers may both wake it, which is harmless)
+    // is seen asleep here (two threads may both wake it, which is harmless)
     if (sleeping) {
       sleeping = false;
       LockSupport.unpark(writer);
-    } else if ((record.position & nudgeMask) == 0) {
+    } else if (((tail - length) & nudgeMask) != (tail & nudgeMask)) {
       LockSupport.unpark(writer); // lingering: its next look comes now (running: its next park returns at once)
     }
   }
 
+  private LineRing newRing() {
+    LineRing r = new LineRing(ringBytes, Thread.currentThread(), formats.get());
+    rings.add(r);
+    return r;
+  }
+
   long dropped() {
-    return ring.dropped();
+    long n = droppedByGone;
+    for (LineRing r : rings) n += r.dropped();
+    return n;
   }
 
   /** Lines written to the file (or handed to it: a write the disk refuses is Logback's to report). */
@@ -151,9 +166,14 @@ final class AccessLog {
     return writer.getId();
   }
 
+  /** The threads' rings the writer looks at (for tests). */
+  int rings() {
+    return rings.size();
+  }
+
   /** Waits until the writer has taken every published line (for measurements and tests). */
   void drainForTest() {
-    while (ring.ready() || writing) Thread.onSpinWait();
+    while (ready() || writing) Thread.onSpinWait();
   }
 
   /** Writes what is queued (waiting up to two seconds) and closes the file. */
@@ -167,6 +187,13 @@ final class AccessLog {
     }
     // a writer stuck in a write (a pipe nobody reads) holds the file's lock: leave the file to it rather than wait
     if (!writer.isAlive()) file.stop();
+  }
+
+  private boolean ready() {
+    for (LineRing r : rings) {
+      if (r.ready()) return true;
+    }
+    return false;
   }
 
   // --- the writer thread
@@ -188,46 +215,42 @@ final class AccessLog {
       }
       sleeping = true;
       // a line published before the flag was seen would wake nobody: look once more after raising it
-      if (!ring.ready() && running) LockSupport.parkNanos(this, SLEEP_NANOS);
+      if (!ready() && running) LockSupport.parkNanos(this, SLEEP_NANOS);
       sleeping = false;
     }
   }
 
-  /** Formats every line that is ready into batches and hands them to the file; the number of lines. */
+  /**
+   * Hands every ring's waiting lines to the file and forgets the rings of threads that are gone; the number of lines.
+   */
   private int drain() {
-    long wall = System.currentTimeMillis();
-    long now = System.nanoTime();
     int n = 0;
-    AccessRecord record;
     writing = true;
-    while ((record = ring.poll()) != null) {
+    OutputStream out = file.getOutputStream();
+    for (LineRing r : rings) {
       try {
-        format.append(record, wall - TimeUnit.NANOSECONDS.toMillis(now - record.ended + record.total), batch);
-      } catch (RuntimeException e) {
-        // one bad record (a bug) costs its line, not the log
-        file.addError("cannot format an access-log line", e);
+        n += r.drainTo(out);
+      } catch (IOException | RuntimeException e) {
+        file.addError("cannot write the access log", e);
+        r.skip();
       }
-      ring.release(record);
-      n++;
-      if (batch.length >= BATCH_BYTES) flush();
+      if (r.abandoned()) {
+        droppedByGone += r.dropped();
+        rings.remove(r);
+      }
     }
-    flush();
+    try {
+      out.flush();
+    } catch (IOException e) {
+      file.addError("cannot write the access log", e);
+    }
     if (n > 0) written += n;
     writing = false;
     return n;
   }
 
-  private void flush() {
-    if (batch.length == 0) return;
-    encoder.pending = batch;
-    file.doAppend(carrier);
-    batch.length = 0;
-  }
-
-  /** Gives the file appender the batch's bytes for the carrier event. Used by the writer thread only. */
-  static final class BatchEncoder extends EncoderBase<ILoggingEvent> {
-    LineBuffer pending;
-
+  /** The appender's encoder, which no event reaches: the writer writes the lines' bytes to the appender's stream. */
+  private static final class NoEncoder extends EncoderBase<ILoggingEvent> {
     @Override
     public byte[] headerBytes() {
       return null;
@@ -235,8 +258,7 @@ final class AccessLog {
 
     @Override
     public byte[] encode(ILoggingEvent event) {
-      LineBuffer b = pending;
-      return b == null ? new byte[0] : java.util.Arrays.copyOf(b.bytes, b.length);
+      return new byte[0];
     }
 
     @Override

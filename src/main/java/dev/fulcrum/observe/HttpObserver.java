@@ -125,14 +125,12 @@ final class HttpObserver implements ListenerObserver {
   }
 
   /**
-   * Fills a slot of the access log's ring with the request's values; publishing it makes the text line in the slot
-   * (its time is the writer thread's). Nothing is allocated here, unless a long line grows the slot's buffer.
+   * Fills this thread's access record with the request's values; publishing it makes the line in this thread's ring.
+   * Nothing is allocated here, unless a long line grows the thread's line buffer (or the format is JSON).
    */
   private void write(ExchangeLog log) {
-    AccessRecord r = accessLog.claim();
-    if (r == null) return; // the ring is full: dropped and counted
+    AccessRecord r = accessLog.record();
     r.kind = AccessRecord.HTTP;
-    r.ended = log.ended;
     r.total = Math.max(0, log.ended - log.started);
     r.clientIp = log.clientIp;
     r.clientPort = log.clientPort;

@@ -83,10 +83,8 @@ public final class TcpObserver {
 
   private void write(InetSocketAddress client, RoutedBackend backend, int attempts, long started, long connected,
       long ended, long bytesIn, long bytesOut, Termination termination) {
-    AccessRecord r = accessLog.claim();
-    if (r == null) return; // the ring is full: dropped and counted
+    AccessRecord r = accessLog.record();
     r.kind = AccessRecord.TCP;
-    r.ended = ended;
     r.total = Math.max(0, ended - started);
     // a string per connection (not per byte), as the line needs it
     r.clientIp = client == null ? null : client.getAddress().getHostAddress();

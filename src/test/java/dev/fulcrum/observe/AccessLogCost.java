@@ -43,13 +43,13 @@ public final class AccessLogCost {
     System.exit(0);
   }
 
-  /** The formatting alone (the loop's part and the writer's), in one thread: no ring, no file. */
+  /** The formatting alone, in one thread: no ring, no file. */
   private static void formatOnly(ObservabilitySettings.Format format) {
     LineFormat lines = format == ObservabilitySettings.Format.JSON
         ? new LineFormat.Json((ch.qos.logback.classic.LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory(),
             (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("cost"), 1024)
         : new LineFormat.Text(1024);
-    AccessRecord r = new AccessRecord(0);
+    AccessRecord r = new AccessRecord(null);
     LineBuffer buffer = new LineBuffer(70_000);
     ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
     for (int round = 0; round < 3; round++) {
@@ -59,8 +59,7 @@ public final class AccessLogCost {
       for (int i = 0; i < n; i++) {
         fill(r);
         r.clientPort = 40000 + (i & 1023);
-        lines.prepare(r);
-        lines.append(r, 1_764_633_600_000L + i / 100, buffer);
+        lines.format(r, 1_764_633_600_000L + i / 100, buffer);
         if (buffer.length > 65536) {
           bytes += buffer.length;
           buffer.length = 0;

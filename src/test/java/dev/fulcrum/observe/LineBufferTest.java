@@ -1,7 +1,6 @@
 package dev.fulcrum.observe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dev.fulcrum.config.HostPort;
 import java.nio.charset.StandardCharsets;
@@ -68,7 +67,7 @@ class LineBufferTest {
   @Test
   void httpAndTcpTextLinesHaveTheirColumnsInOrder() {
     LineFormat.Text format = new LineFormat.Text(10);
-    AccessRecord r = new AccessRecord(0);
+    AccessRecord r = new AccessRecord(null);
     r.kind = AccessRecord.HTTP;
     r.clientIp = "192.0.2.1";
     r.clientPort = 4242;
@@ -91,9 +90,8 @@ class LineBufferTest {
     r.termination = "normal";
     LineBuffer b = new LineBuffer(8);
     long start = java.time.Instant.parse("2026-12-01T21:55:39.091Z").toEpochMilli();
-    format.prepare(r);
-    assertNull(r.target, "the line is made: the record keeps no request's strings");
-    format.append(r, start, b);
+    format.format(r, start, b);
+    r.clear();
     r.kind = AccessRecord.TCP;
     r.clientIp = "192.0.2.1";
     r.listener = "web";
@@ -102,8 +100,7 @@ class LineBufferTest {
     r.headRead = r.queued = r.response = -1;
     r.retries = 0;
     r.termination = "reset";
-    format.prepare(r);
-    format.append(r, start + 1000 - 91 + 5, b); // the next second: its date and time are formatted again
+    format.format(r, start + 1000 - 91 + 5, b); // the next second: its date and time are formatted again
     assertEquals("2026-12-01T21:55:39.091Z 192.0.2.1:4242 web */api api 10.0.0.2:8080 \"GET /api/v1/it\" 200 231 5120 "
         + "0/3/1/12/17 1 abc normal\n"
         + "2026-12-01T21:55:40.005Z 192.0.2.1:4242 web - api 10.0.0.2:8080 \"TCP -\" - 231 5120 -1/-1/1/-1/17 0 - reset\n",
