@@ -62,7 +62,8 @@ final class ApiCalls {
     return change.withIdempotencyKey(key.get());
   }
 
-  private static String origin(HttpRequest request) {
+  /** Where a change made through this request comes from, as its journal records it ("admin-api 127.0.0.1"). */
+  static String origin(HttpRequest request) {
     return "admin-api" + request.getAttribute(AttributeKeys.remoteAddress)
         .flatMap(RemoteAddress::getAddress)
         .map(a -> " " + a.getHostAddress())

@@ -195,6 +195,43 @@ class EventStreamTest {
     }
   }
 
+  /**
+   * A route table's and a listener's live events say who made the change, as the table's history does: the table
+   * replicates without its history, so its state carries the origin of the change that made its version.
+   */
+  @Test
+  void routeAndListenerEventsCarryTheOriginTheHistoryShows() {
+    String listener = "origins";
+    try (SseClient stream = SseClient.open(fulcrum.adminAddress(), "/api/events?kinds=route-changed,listener-changed", Optional.empty())) {
+      stream.awaitComment("subscribed", WAIT);
+      AdminClient.Response added = admin.post("/api/listeners", "{\"name\": \"" + listener
+          + "\", \"protocol\": \"http\", \"bind\": \"127.0.0.1:0\", \"routes\": [{\"pool\": \"web\"}]}");
+      assertEquals(201, added.status(), added.toString());
+      AdminClient.Response route = admin.post("/api/routes/" + listener, "{\"name\": \"x\", \"path\": \"/x\", \"pool\": \"web\"}");
+      assertEquals(201, route.status(), route.toString());
+      AdminClient.Response removed = admin.delete("/api/listeners/" + listener + "?drain=0s");
+      assertEquals(200, removed.status(), removed.toString());
+      JsonNode history = admin.get("/api/routes/" + listener + "/events").json();
+      assertEquals(2, history.size(), history.toString());
+      Map<Long, String> historyOrigins = Map.of(
+          history.get(0).get("seq").asLong(), history.get(0).get("origin").asText(),
+          history.get(1).get("seq").asLong(), history.get(1).get("origin").asText());
+      String client = history.get(0).get("origin").asText();
+      assertTrue(client.startsWith("admin-api 127.0.0.1"), history.toString());
+      Map<Long, String> routeOrigins = new java.util.HashMap<>();
+      Map<String, String> listenerOrigins = new java.util.LinkedHashMap<>();
+      while (!listenerOrigins.containsKey("removed")) {
+        SseClient.Message m = stream.nextEvent(WAIT);
+        JsonNode d = data(m);
+        if (!d.path("listener").asText().equals(listener)) continue;
+        if (m.event().equals("route-changed")) routeOrigins.put(d.get("version").asLong(), d.get("origin").asText());
+        else listenerOrigins.put(d.get("change").asText(), d.get("origin").asText());
+      }
+      assertEquals(historyOrigins, routeOrigins, "each version's origin as the history has it");
+      assertEquals(Map.of("added", client, "draining", client, "removed", client), listenerOrigins);
+    }
+  }
+
   @Test
   void badRequestsAreRefusedWithTheirReason() {
     AdminClient anonymous = new AdminClient(fulcrum.adminAddress(), Optional.empty());

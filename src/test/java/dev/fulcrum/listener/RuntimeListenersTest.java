@@ -144,6 +144,10 @@ class RuntimeListenersTest {
         .toCompletableFuture().get(10, TimeUnit.SECONDS);
     assertEquals(0, assertInstanceOf(ListenerReply.Removed.class, removed).leftOpen());
     assertFalse(accepts(address.getPort()));
+    // the Java API's commands say so in their events, as in the node's listener journal
+    Eventually.await(Duration.ofSeconds(10), "the hub's listener events", () -> listenerEvents("extra-tcp").size() >= 3);
+    assertTrue(events.stream().filter(e -> e instanceof dev.fulcrum.events.FulcrumEvent.ListenerChanged l && l.listener().equals("extra-tcp"))
+        .allMatch(e -> ((dev.fulcrum.events.FulcrumEvent.ListenerChanged) e).origin().equals("java-api")), events.toString());
   }
 
   @Test
