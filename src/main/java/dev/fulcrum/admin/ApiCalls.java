@@ -83,6 +83,28 @@ final class ApiCalls {
     throw ApiError.badRequest("query parameter 'from' must be an integer >= 1, got '" + from.get() + "'");
   }
 
+  /**
+   * Refuses a query parameter the call does not take, and one given twice: either would otherwise be ignored without a
+   * word (a misspelt filter that filters nothing, the second of two values).
+   */
+  static void onlyParameters(HttpRequest request, String... known) {
+    java.util.Set<String> names = new java.util.LinkedHashSet<>(Arrays.asList(known));
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (org.apache.pekko.japi.Pair<String, String> p : request.getUri().query().toList()) {
+      String name = p.first();
+      if (!names.contains(name)) {
+        String near = dev.fulcrum.config.UnknownSettings.nearest(name, names);
+        throw ApiError.badRequest("query parameter '" + name + "' is not known here"
+            + (near == null ? "" : " (did you mean " + near + "?)")
+            + (names.isEmpty() ? " (this call takes none)" : " (known: " + String.join(", ", names) + ")"));
+      }
+      if (!seen.add(name)) {
+        throw ApiError.badRequest("query parameter '" + name + "' is given more than once; give it once"
+            + " (a list as one comma-separated value)");
+      }
+    }
+  }
+
   static void only(HttpMethod method, HttpMethod... allowed) {
     for (HttpMethod m : allowed) if (m == method) return;
     throw new ApiError(StatusCodes.METHOD_NOT_ALLOWED, method.name() + " is not allowed here (allowed: "
