@@ -161,7 +161,7 @@ public final class ListenerControl {
   private CompletionStage<ListenerReply> addTcp(TcpListenerSettings settings, String origin) {
     if (taken(settings.name())) return exists(settings.name());
     return TcpListener.start(system, loops, settings, tables.of(settings.pool())).handle((bound, failure) -> {
-      if (failure != null) return cannotBind(settings.bind().toString(), failure);
+      if (failure != null) return cannotBind(settings.bind(), failure);
       tcp.put(settings.name(), bound);
       log.info("tcp listener {} added on {} -> pool {}", settings.name(), bound.localAddress(), settings.pool());
       routes.local().notice(new RuntimeChange.ListenerChanged(settings.name(), "tcp", RuntimeChange.Kind.ADDED, bound.localAddress(), "pool " + settings.pool(), origin));
@@ -198,7 +198,7 @@ public final class ListenerControl {
       return HttpListeners.start(system, loops, settings, routes.local().ref(name)).handle((bound, failure) -> {
         if (failure != null) {
           routes.served(name, null);
-          return done(cannotBind(settings.bind().toString(), failure));
+          return done(cannotBind(settings.bind(), failure));
         }
         if (exists) return done(added(settings, bound, command.origin()));
         // the new table goes to every node; if it cannot, the listener goes again and nothing is left behind
@@ -260,8 +260,28 @@ public final class ListenerControl {
     return done(new ListenerReply.Rejected(ListenerReply.Reason.ALREADY_EXISTS, "name: listener '" + name + "' exists on this node"));
   }
 
-  private static ListenerReply cannotBind(String bind, Throwable failure) {
+  /**
+   * A bind on an IP address this machine does not have is the request's mistake (400), not a conflict with what runs
+   * here (a port in use: 409). Judged once the bind failed, so a machine that lets processes bind foreign addresses
+   * (net.ipv4.ip_nonlocal_bind) is not second-guessed, and on the address alone: the OS's text for the failure differs
+   * between engines and systems. A host name is left alone (it may resolve to this machine's address another time).
+   */
+  private static ListenerReply cannotBind(dev.fulcrum.config.HostPort bind, Throwable failure) {
+    if (bind.isIpLiteral() && !local(bind.host())) {
+      return new ListenerReply.Rejected(ListenerReply.Reason.INVALID, "bind: " + bind.host() + " is not an address of this "
+          + "machine (cannot listen on " + bind + "); use one of its own addresses, 127.0.0.1, or 0.0.0.0 for all of them");
+    }
     return new ListenerReply.Rejected(ListenerReply.Reason.CANNOT_BIND, "bind: cannot listen on " + bind + ": " + Failures.describe(failure));
+  }
+
+  /** Whether this machine has the address (a literal: no lookup); true when that cannot be told. */
+  private static boolean local(String ip) {
+    try {
+      java.net.InetAddress address = java.net.InetAddress.getByName(ip);
+      return address.isAnyLocalAddress() || address.isLoopbackAddress() || java.net.NetworkInterface.getByInetAddress(address) != null;
+    } catch (java.io.IOException | RuntimeException e) {
+      return true;
+    }
   }
 
   private static <T> CompletionStage<T> done(T value) {
