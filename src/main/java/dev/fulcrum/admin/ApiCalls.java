@@ -62,7 +62,8 @@ final class ApiCalls {
     return change.withIdempotencyKey(key.get());
   }
 
-  private static String origin(HttpRequest request) {
+  /** Where a change made through this request comes from, as its journal records it ("admin-api 127.0.0.1"). */
+  static String origin(HttpRequest request) {
     return "admin-api" + request.getAttribute(AttributeKeys.remoteAddress)
         .flatMap(RemoteAddress::getAddress)
         .map(a -> " " + a.getHostAddress())
@@ -80,6 +81,28 @@ final class ApiCalls {
       // reported below
     }
     throw ApiError.badRequest("query parameter 'from' must be an integer >= 1, got '" + from.get() + "'");
+  }
+
+  /**
+   * Refuses a query parameter the call does not take, and one given twice: either would otherwise be ignored without a
+   * word (a misspelt filter that filters nothing, the second of two values).
+   */
+  static void onlyParameters(HttpRequest request, String... known) {
+    java.util.Set<String> names = new java.util.LinkedHashSet<>(Arrays.asList(known));
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (org.apache.pekko.japi.Pair<String, String> p : request.getUri().query().toList()) {
+      String name = p.first();
+      if (!names.contains(name)) {
+        String near = dev.fulcrum.config.UnknownSettings.nearest(name, names);
+        throw ApiError.badRequest("query parameter '" + name + "' is not known here"
+            + (near == null ? "" : " (did you mean " + near + "?)")
+            + (names.isEmpty() ? " (this call takes none)" : " (known: " + String.join(", ", names) + ")"));
+      }
+      if (!seen.add(name)) {
+        throw ApiError.badRequest("query parameter '" + name + "' is given more than once; give it once"
+            + " (a list as one comma-separated value)");
+      }
+    }
   }
 
   static void only(HttpMethod method, HttpMethod... allowed) {

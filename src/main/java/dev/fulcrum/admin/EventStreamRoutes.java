@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * event already replayed is skipped by its offset). A comment line goes out every {@code fulcrum.events.heartbeat}
  * so proxies keep the stream open. {@code ?kinds=pool-changed,backend-health&pools=web} filters; {@code ?snapshot=true}
  * starts with the node's current state (pools' versions, backends' health, route tables' versions, then a
- * {@code snapshot-end} event), before the live events. And
+ * {@code snapshot-end} event), before the live events; any other query parameter is a 400 naming it. And
  * {@code GET /api/events/subscribers}: the node's subscriptions with their buffers and drops.
  */
 final class EventStreamRoutes {
@@ -71,6 +71,11 @@ final class EventStreamRoutes {
           .withStatus(StatusCodes.METHOD_NOT_ALLOWED)
           .addHeader(RawHeader.create("Allow", "GET"))
           .withEntity(ContentTypes.APPLICATION_JSON, "{\"error\":\"only GET is allowed here\"}"));
+    }
+    try {
+      ApiCalls.onlyParameters(request, path.equals("/api/events") ? new String[] {"kinds", "pools", "snapshot"} : new String[0]);
+    } catch (ApiError e) {
+      return done(ApiCalls.error(e));
     }
     if (path.equals("/api/events/subscribers")) return subscribers();
     EventFilter.Parsed filter = EventFilter.parse(request.getUri().query().get("kinds"), request.getUri().query().get("pools"));

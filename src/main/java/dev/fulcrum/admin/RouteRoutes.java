@@ -7,6 +7,7 @@ import static dev.fulcrum.admin.ApiCalls.error;
 import static dev.fulcrum.admin.ApiCalls.from;
 import static dev.fulcrum.admin.ApiCalls.json;
 import static dev.fulcrum.admin.ApiCalls.only;
+import static dev.fulcrum.admin.ApiCalls.origin;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -252,7 +253,7 @@ final class RouteRoutes {
       ListenerCommand command;
       try {
         command = switch (protocol) {
-          case "tcp" -> new ListenerCommand.AddTcp(fulcrum.parseTcpListener(name, json.toString()));
+          case "tcp" -> new ListenerCommand.AddTcp(fulcrum.parseTcpListener(name, json.toString()), origin(request));
           case "http" -> new ListenerCommand.AddHttp(fulcrum.parseHttpListener(name, json.toString()), changeRequest(request, settings));
           default -> throw ApiError.badRequest("field 'protocol' must be \"tcp\" or \"http\", got '" + protocol + "'");
         };
@@ -265,7 +266,7 @@ final class RouteRoutes {
     if (path.size() == 3) {
       only(method, HttpMethods.DELETE);
       Optional<Duration> drain = request.getUri().query().get("drain").map(RouteRoutes::duration);
-      return fulcrum.listeners(new ListenerCommand.Remove(path.get(2), drain)).thenApply(RouteRoutes::listenerResponse);
+      return fulcrum.listeners(new ListenerCommand.Remove(path.get(2), drain, origin(request))).thenApply(RouteRoutes::listenerResponse);
     }
     throw ApiError.notFound("no such endpoint " + request.getUri().path());
   }

@@ -14,12 +14,7 @@ public record AdminSettings(boolean enabled, HostPort bind, Optional<String> tok
 
   public static AdminSettings parse(Config root) {
     ConfigReader admin = new ConfigReader(root, "").child("fulcrum").child("admin");
-    boolean enabled;
-    try {
-      enabled = admin.config().getBoolean("enabled");
-    } catch (com.typesafe.config.ConfigException e) {
-      throw admin.error("enabled", "must be on or off");
-    }
+    boolean enabled = admin.bool("enabled");
     String token = admin.string("token").trim();
     return new AdminSettings(
         enabled,

@@ -54,13 +54,17 @@ final class ConfigReader {
     return value.intValue();
   }
 
+  /**
+   * The one rule for every boolean setting: HOCON's, true/false, on/off or yes/no in a config file (a JSON request body:
+   * true or false, JSON's own, see {@link #typed}).
+   */
   boolean bool(String key) {
     return read(key, k -> {
       typed(k, ConfigValueType.BOOLEAN);
       try {
         return config.getBoolean(k);
       } catch (ConfigException.WrongType e) {
-        throw error(k, "must be true or false");
+        throw error(k, "must be true or false (or on/off, yes/no), got " + shown(config.getValue(k)));
       }
     });
   }

@@ -50,7 +50,7 @@ public record ObservabilitySettings(
         throw log.error(key, "unknown setting (known: " + String.join(", ", ACCESS_LOG_KEYS) + ")");
       }
     }
-    boolean enabled = bool(log, "enabled");
+    boolean enabled = log.bool("enabled");
     String pathText = log.string("path").trim();
     if (pathText.isEmpty()) throw log.error("path", "must name a file");
     Path path = Path.of(pathText);
@@ -71,14 +71,14 @@ public record ObservabilitySettings(
         for (String key : own.config().root().keySet()) {
           if (!key.equals("enabled")) throw own.error(key, "unknown setting (a listener may only set access-log.enabled)");
         }
-        perListener.put(name, bool(own, "enabled"));
+        perListener.put(name, own.bool("enabled"));
       }
     }
     String appFormat = fulcrum.child("logging").string("format").trim();
     if (!appFormat.equals("text") && !appFormat.equals("json")) {
       throw fulcrum.child("logging").error("format", "must be text or json, got '" + appFormat + "'");
     }
-    boolean metrics = bool(fulcrum.child("metrics"), "enabled");
+    boolean metrics = fulcrum.child("metrics").bool("enabled");
     return new ObservabilitySettings(
         new AccessLog(enabled, path, format, queue, maxUri), perListener, appFormat.equals("json"), metrics);
   }
@@ -101,16 +101,6 @@ public record ObservabilitySettings(
     }
     if (Files.exists(file) ? !Files.isWritable(file) : !Files.isWritable(dir)) {
       throw new SettingsException("fulcrum.access-log.path: " + (Files.exists(file) ? file : dir) + " is not writable");
-    }
-  }
-
-  private static boolean bool(ConfigReader reader, String key) {
-    try {
-      return reader.config().getBoolean(key);
-    } catch (com.typesafe.config.ConfigException.Missing e) {
-      throw reader.error(key, "is missing");
-    } catch (com.typesafe.config.ConfigException e) {
-      throw reader.error(key, "must be on or off");
     }
   }
 }

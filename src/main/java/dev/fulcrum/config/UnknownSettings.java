@@ -76,7 +76,7 @@ public final class UnknownSettings {
   }
 
   /** The known name at most two edits away (the nearest), or null. */
-  static String nearest(String name, Set<String> known) {
+  public static String nearest(String name, Set<String> known) {
     String best = null;
     int bestDistance = 3;
     for (String k : known) {

@@ -54,7 +54,17 @@ public record EventFilter(Set<FulcrumEvent.Kind> kinds, Set<String> pools) {
       }
       wanted.add(kind);
     }
-    return new Parsed(new EventFilter(wanted, new LinkedHashSet<>(items(pools))), null);
+    // a pool that does not exist (yet) is a fair filter: pools come and go at runtime, and a subscriber may wait for
+    // one's creation; a name no pool can have is a mistake, which would filter out every pool's events without a word
+    Set<String> named = new LinkedHashSet<>();
+    for (String pool : items(pools)) {
+      try {
+        named.add(dev.fulcrum.config.SettingsParser.checkName(pool));
+      } catch (IllegalArgumentException e) {
+        return new Parsed(null, "query parameter 'pools': " + e.getMessage());
+      }
+    }
+    return new Parsed(new EventFilter(wanted, named), null);
   }
 
   /** A parsed filter, or why it could not be parsed. */

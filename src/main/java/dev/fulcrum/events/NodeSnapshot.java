@@ -59,7 +59,7 @@ public final class NodeSnapshot {
             perPool.forEach(p -> events.addAll(p.join()));
             Map<String, RouteTableState> tables = new TreeMap<>(routes.states());
             tables.forEach((listener, table) -> events.add(new FulcrumEvent.RouteChanged(listener, table.version(),
-                FulcrumEvent.SNAPSHOT, table.routes().stream().map(HttpRouteSettings::name).collect(Collectors.joining(", ")), "", 0, now)));
+                FulcrumEvent.SNAPSHOT, table.routes().stream().map(HttpRouteSettings::name).collect(Collectors.joining(", ")), table.origin(), 0, now)));
             return events;
           });
         });

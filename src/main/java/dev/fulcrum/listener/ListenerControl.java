@@ -92,13 +92,14 @@ public final class ListenerControl {
     CompletionStage<ListenerReply> outcome;
     try {
       if (command instanceof ListenerCommand.AddTcp a) {
-        outcome = addTcp(a.settings()).thenCompose(reply -> journalAdded(reply, ListenerDefinition.of(a.settings()), RUNTIME));
+        outcome = addTcp(a.settings(), a.origin()).thenCompose(reply -> journalAdded(reply, ListenerDefinition.of(a.settings()), a.origin()));
       } else if (command instanceof ListenerCommand.AddHttp h) {
         outcome = addHttp(h).thenCompose(reply -> journalAdded(reply, ListenerDefinition.of(h.settings()), h.request().origin()));
       } else {
         Duration drain = ((ListenerCommand.Remove) command).drain().orElse(drainTimeout);
-        outcome = journal == null || !taken(name) ? remove(name, drain) : journal.removed(name, RUNTIME).handle((state, failure) ->
-            failure == null ? remove(name, drain) : done((ListenerReply) new ListenerReply.Rejected(ListenerReply.Reason.UNAVAILABLE,
+        String origin = command.origin();
+        outcome = journal == null || !taken(name) ? remove(name, drain, origin) : journal.removed(name, origin).handle((state, failure) ->
+            failure == null ? remove(name, drain, origin) : done((ListenerReply) new ListenerReply.Rejected(ListenerReply.Reason.UNAVAILABLE,
                 "the journal did not record the removal (" + Failures.describe(failure) + "); listener '" + name + "' was not removed, retry")))
             .thenCompose(stage -> stage);
       }
@@ -111,9 +112,6 @@ public final class ListenerControl {
     }).whenComplete((reply, failure) -> busy.remove(name));
   }
 
-  /** The origin of journaled listener changes whose command names none. */
-  static final String RUNTIME = "runtime";
-
   /**
    * An added listener is journaled for the node's next start; if the journal does not confirm it, the listener goes
    * again (its route table, when it brought one, stays) and the command is refused.
@@ -124,7 +122,7 @@ public final class ListenerControl {
       if (failure == null) return done(reply);
       String why = Failures.describe(failure);
       log.warn("listener {}: the journal did not record it ({}); removing it again", listener.name(), why);
-      return remove(listener.name(), Duration.ZERO).thenApply(removed -> (ListenerReply) new ListenerReply.Rejected(
+      return remove(listener.name(), Duration.ZERO, origin).thenApply(removed -> (ListenerReply) new ListenerReply.Rejected(
           ListenerReply.Reason.UNAVAILABLE, "the journal did not record listener '" + listener.name() + "' (" + why
               + "); it was not added, retry"));
     }).thenCompose(stage -> stage);
@@ -138,32 +136,35 @@ public final class ListenerControl {
     CompletionStage<ListenerReply> outcome;
     try {
       outcome = listener.tcp() != null
-          ? addTcp(listener.tcp())
-          : addHttp(new ListenerCommand.AddHttp(listener.http(), dev.fulcrum.pool.PoolEntity.Request.of("restart", Duration.ofSeconds(10))));
+          ? addTcp(listener.tcp(), RESTART)
+          : addHttp(new ListenerCommand.AddHttp(listener.http(), dev.fulcrum.pool.PoolEntity.Request.of(RESTART, Duration.ofSeconds(10))));
     } catch (RuntimeException e) {
       outcome = CompletableFuture.failedFuture(e);
     }
     return outcome.exceptionally(failure -> new ListenerReply.Rejected(ListenerReply.Reason.UNAVAILABLE, Failures.describe(failure)));
   }
 
+  /** The origin of what a node does with the listeners of its journal at start. */
+  static final String RESTART = "restart";
+
   /** Tells that a journaled listener could not come back at start. */
   public void restoreFailed(ListenerDefinition listener, String reason) {
     log.warn("{} listener {} from this node's listener journal was not started: {}", listener.protocol(), listener.name(), reason);
     routes.local().notice(new RuntimeChange.ListenerChanged(listener.name(), listener.protocol(), RuntimeChange.Kind.BIND_FAILED,
-        null, reason));
+        null, reason, RESTART));
   }
 
   private boolean taken(String name) {
     return tcp.containsKey(name) || http.containsKey(name);
   }
 
-  private CompletionStage<ListenerReply> addTcp(TcpListenerSettings settings) {
+  private CompletionStage<ListenerReply> addTcp(TcpListenerSettings settings, String origin) {
     if (taken(settings.name())) return exists(settings.name());
     return TcpListener.start(system, loops, settings, tables.of(settings.pool())).handle((bound, failure) -> {
-      if (failure != null) return cannotBind(settings.bind().toString(), failure);
+      if (failure != null) return cannotBind(settings.bind(), failure);
       tcp.put(settings.name(), bound);
       log.info("tcp listener {} added on {} -> pool {}", settings.name(), bound.localAddress(), settings.pool());
-      routes.local().notice(new RuntimeChange.ListenerChanged(settings.name(), "tcp", RuntimeChange.Kind.ADDED, bound.localAddress(), "pool " + settings.pool()));
+      routes.local().notice(new RuntimeChange.ListenerChanged(settings.name(), "tcp", RuntimeChange.Kind.ADDED, bound.localAddress(), "pool " + settings.pool(), origin));
       return new ListenerReply.Added(settings.name(), "tcp", bound.localAddress());
     });
   }
@@ -197,13 +198,13 @@ public final class ListenerControl {
       return HttpListeners.start(system, loops, settings, routes.local().ref(name)).handle((bound, failure) -> {
         if (failure != null) {
           routes.served(name, null);
-          return done(cannotBind(settings.bind().toString(), failure));
+          return done(cannotBind(settings.bind(), failure));
         }
-        if (exists) return done(added(settings, bound));
+        if (exists) return done(added(settings, bound, command.origin()));
         // the new table goes to every node; if it cannot, the listener goes again and nothing is left behind
         return routes.change(name, command.request(), (request, r) -> new RouteTableEntity.SetRoutes(settings.routes(), request, r))
             .thenCompose(reply -> {
-              if (reply instanceof RouteTableEntity.Ok) return done(added(settings, bound));
+              if (reply instanceof RouteTableEntity.Ok) return done(added(settings, bound, command.origin()));
               routes.served(name, null);
               return bound.terminate(Duration.ZERO).thenApply(gone -> (ListenerReply) (reply instanceof RouteTableEntity.Rejected rejected
                   ? new ListenerReply.Rejected(rejected.reason() == RouteTableEntity.Reason.INVALID ? ListenerReply.Reason.INVALID
@@ -215,14 +216,14 @@ public final class ListenerControl {
     });
   }
 
-  private ListenerReply added(HttpListenerSettings settings, HttpListener bound) {
+  private ListenerReply added(HttpListenerSettings settings, HttpListener bound, String origin) {
     http.put(settings.name(), bound);
     log.info("http listener {} added on {}", settings.name(), bound.localAddress());
-    routes.local().notice(new RuntimeChange.ListenerChanged(settings.name(), "http", RuntimeChange.Kind.ADDED, bound.localAddress(), ""));
+    routes.local().notice(new RuntimeChange.ListenerChanged(settings.name(), "http", RuntimeChange.Kind.ADDED, bound.localAddress(), "", origin));
     return new ListenerReply.Added(settings.name(), "http", bound.localAddress());
   }
 
-  private CompletionStage<ListenerReply> remove(String name, Duration drain) {
+  private CompletionStage<ListenerReply> remove(String name, Duration drain, String origin) {
     TcpListener t = tcp.get(name);
     HttpListener h = http.get(name);
     if (t == null && h == null) {
@@ -231,7 +232,7 @@ public final class ListenerControl {
     java.net.InetSocketAddress address = t != null ? t.localAddress() : h.localAddress();
     String protocol = t != null ? "tcp" : "http";
     log.info("{} listener {} on {}: draining for up to {} before it is removed", protocol, name, address, drain);
-    routes.local().notice(new RuntimeChange.ListenerChanged(name, protocol, RuntimeChange.Kind.DRAINING, address, "up to " + drain));
+    routes.local().notice(new RuntimeChange.ListenerChanged(name, protocol, RuntimeChange.Kind.DRAINING, address, "up to " + drain, origin));
     CompletionStage<Integer> drained = t != null
         ? t.unbind().thenCompose(unbound -> drainTcp(t, System.nanoTime() + drain.toNanos()))
         : h.terminate(drain).thenApply(done -> 0);
@@ -241,7 +242,7 @@ public final class ListenerControl {
       dev.fulcrum.observe.Observability.get(system).listenerRemoved(name);
       log.info("{} listener {} removed{}", protocol, name, left > 0 ? " (" + left + " connection(s) still open end by themselves)" : "");
       routes.local().notice(new RuntimeChange.ListenerChanged(name, protocol, RuntimeChange.Kind.REMOVED, address,
-          left > 0 ? left + " connection(s) left open" : ""));
+          left > 0 ? left + " connection(s) left open" : "", origin));
       return new ListenerReply.Removed(name, left);
     });
   }
@@ -259,8 +260,28 @@ public final class ListenerControl {
     return done(new ListenerReply.Rejected(ListenerReply.Reason.ALREADY_EXISTS, "name: listener '" + name + "' exists on this node"));
   }
 
-  private static ListenerReply cannotBind(String bind, Throwable failure) {
+  /**
+   * A bind on an IP address this machine does not have is the request's mistake (400), not a conflict with what runs
+   * here (a port in use: 409). Judged once the bind failed, so a machine that lets processes bind foreign addresses
+   * (net.ipv4.ip_nonlocal_bind) is not second-guessed, and on the address alone: the OS's text for the failure differs
+   * between engines and systems. A host name is left alone (it may resolve to this machine's address another time).
+   */
+  private static ListenerReply cannotBind(dev.fulcrum.config.HostPort bind, Throwable failure) {
+    if (bind.isIpLiteral() && !local(bind.host())) {
+      return new ListenerReply.Rejected(ListenerReply.Reason.INVALID, "bind: " + bind.host() + " is not an address of this "
+          + "machine (cannot listen on " + bind + "); use one of its own addresses, 127.0.0.1, or 0.0.0.0 for all of them");
+    }
     return new ListenerReply.Rejected(ListenerReply.Reason.CANNOT_BIND, "bind: cannot listen on " + bind + ": " + Failures.describe(failure));
+  }
+
+  /** Whether this machine has the address (a literal: no lookup); true when that cannot be told. */
+  private static boolean local(String ip) {
+    try {
+      java.net.InetAddress address = java.net.InetAddress.getByName(ip);
+      return address.isAnyLocalAddress() || address.isLoopbackAddress() || java.net.NetworkInterface.getByInetAddress(address) != null;
+    } catch (java.io.IOException | RuntimeException e) {
+      return true;
+    }
   }
 
   private static <T> CompletionStage<T> done(T value) {

@@ -12,18 +12,22 @@ import java.util.function.UnaryOperator;
 /**
  * The state of one listener's route table entity: its routes in table order (none before the table is first set) and
  * its version, the sequence number of the last event applied; {@code recentKeys} are the idempotency keys of the last
- * {@value dev.fulcrum.pool.PoolState#KEPT_KEYS} changes that came with one, as a pool's.
+ * {@value dev.fulcrum.pool.PoolState#KEPT_KEYS} changes that came with one, as a pool's. {@code origin} is where the
+ * change that made this version came from, as its event says ("config", "admin-api 127.0.0.1", "java-api"): the
+ * table replicates without its history, and a node that routes by a new version tells its event hub who made it
+ * ("" before the first change, and in a state stored before the field was added).
  */
-public record RouteTableState(String listener, long version, List<HttpRouteSettings> routes, List<AppliedKey> recentKeys)
-    implements CborSerializable {
+public record RouteTableState(String listener, long version, List<HttpRouteSettings> routes, List<AppliedKey> recentKeys,
+    String origin) implements CborSerializable {
 
   public RouteTableState {
     routes = routes == null ? List.of() : List.copyOf(routes);
     recentKeys = recentKeys == null ? List.of() : List.copyOf(recentKeys);
+    origin = origin == null ? "" : origin;
   }
 
   public static RouteTableState empty(String listener) {
-    return new RouteTableState(listener, 0, List.of(), List.of());
+    return new RouteTableState(listener, 0, List.of(), List.of(), "");
   }
 
   /** Whether the table was ever set (a table is never empty once it exists). */
@@ -53,7 +57,7 @@ public record RouteTableState(String listener, long version, List<HttpRouteSetti
       keys.add(new AppliedKey(event.idempotencyKey(), version + 1));
       if (keys.size() > dev.fulcrum.pool.PoolState.KEPT_KEYS) keys.subList(0, keys.size() - dev.fulcrum.pool.PoolState.KEPT_KEYS).clear();
     }
-    return new RouteTableState(listener, version + 1, next, keys);
+    return new RouteTableState(listener, version + 1, next, keys, event.origin());
   }
 
   /** The routes after {@code event}: the entity decides a change by validating exactly this list. */

@@ -12,8 +12,11 @@ public sealed interface RuntimeChange {
   /** This node routes listener {@code listener}'s requests by {@code state} from now on (for new requests). */
   record RouteTableChanged(String listener, long previousVersion, RouteTableState state) implements RuntimeChange {}
 
-  /** A listener of this node was added, began draining, or was removed. */
-  record ListenerChanged(String listener, String protocol, Kind kind, InetSocketAddress address, String detail)
+  /**
+   * A listener of this node was added, began draining, or was removed; {@code origin}: where the command came from, as
+   * the node's listener journal records it ("admin-api 127.0.0.1", "java-api", "config", "restart").
+   */
+  record ListenerChanged(String listener, String protocol, Kind kind, InetSocketAddress address, String detail, String origin)
       implements RuntimeChange {}
 
   /** {@code BIND_FAILED}: a listener from the node's listener journal could not bind at start; the node started without it. */

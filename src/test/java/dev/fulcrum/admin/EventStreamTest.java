@@ -195,6 +195,61 @@ class EventStreamTest {
     }
   }
 
+  /**
+   * A route table's and a listener's live events say who made the change, as the table's history does: the table
+   * replicates without its history, so its state carries the origin of the change that made its version.
+   */
+  @Test
+  void routeAndListenerEventsCarryTheOriginTheHistoryShows() {
+    String listener = "origins";
+    try (SseClient stream = SseClient.open(fulcrum.adminAddress(), "/api/events?kinds=route-changed,listener-changed", Optional.empty())) {
+      stream.awaitComment("subscribed", WAIT);
+      AdminClient.Response added = admin.post("/api/listeners", "{\"name\": \"" + listener
+          + "\", \"protocol\": \"http\", \"bind\": \"127.0.0.1:0\", \"routes\": [{\"pool\": \"web\"}]}");
+      assertEquals(201, added.status(), added.toString());
+      AdminClient.Response route = admin.post("/api/routes/" + listener, "{\"name\": \"x\", \"path\": \"/x\", \"pool\": \"web\"}");
+      assertEquals(201, route.status(), route.toString());
+      AdminClient.Response removed = admin.delete("/api/listeners/" + listener + "?drain=0s");
+      assertEquals(200, removed.status(), removed.toString());
+      JsonNode history = admin.get("/api/routes/" + listener + "/events").json();
+      assertEquals(2, history.size(), history.toString());
+      Map<Long, String> historyOrigins = Map.of(
+          history.get(0).get("seq").asLong(), history.get(0).get("origin").asText(),
+          history.get(1).get("seq").asLong(), history.get(1).get("origin").asText());
+      String client = history.get(0).get("origin").asText();
+      assertTrue(client.startsWith("admin-api 127.0.0.1"), history.toString());
+      Map<Long, String> routeOrigins = new java.util.HashMap<>();
+      Map<String, String> listenerOrigins = new java.util.LinkedHashMap<>();
+      while (!listenerOrigins.containsKey("removed")) {
+        SseClient.Message m = stream.nextEvent(WAIT);
+        JsonNode d = data(m);
+        if (!d.path("listener").asText().equals(listener)) continue;
+        if (m.event().equals("route-changed")) routeOrigins.put(d.get("version").asLong(), d.get("origin").asText());
+        else listenerOrigins.put(d.get("change").asText(), d.get("origin").asText());
+      }
+      assertEquals(historyOrigins, routeOrigins, "each version's origin as the history has it");
+      assertEquals(Map.of("added", client, "draining", client, "removed", client), listenerOrigins);
+    }
+  }
+
+  /** Pools come and go at runtime: a subscriber may filter by one that does not exist yet, and hears of its creation. */
+  @Test
+  void aFilterMayNameAPoolThatDoesNotExistYet() {
+    try (SseClient later = SseClient.open(fulcrum.adminAddress(), "/api/events?kinds=pool-changed&pools=later", Optional.empty())) {
+      assertEquals(200, later.status());
+      later.awaitComment("subscribed", WAIT);
+      AdminClient.Response created = admin.post("/api/pools", "{\"name\":\"later\",\"backends\":[{\"address\":\"" + one.address() + "\"}]}");
+      assertEquals(201, created.status(), created.toString());
+      try {
+        JsonNode d = data(later.nextEvent(WAIT));
+        assertEquals("later", d.get("pool").asText(), d.toString());
+        assertEquals("pool-created", d.get("type").asText(), d.toString());
+      } finally {
+        assertEquals(204, admin.delete("/api/pools/later").status());
+      }
+    }
+  }
+
   @Test
   void badRequestsAreRefusedWithTheirReason() {
     AdminClient anonymous = new AdminClient(fulcrum.adminAddress(), Optional.empty());
@@ -206,6 +261,22 @@ class EventStreamTest {
     AdminClient.Response badKind = anonymous.get("/api/events?kinds=pool-changed,everything");
     assertEquals(400, badKind.status());
     assertTrue(badKind.error().contains("query parameter 'kinds': unknown kind 'everything'"), badKind.toString());
+    // a misspelt parameter would filter nothing without a word; a second value would be ignored
+    AdminClient.Response misspelt = anonymous.get("/api/events?pool=web");
+    assertEquals(400, misspelt.status(), misspelt.toString());
+    assertEquals("query parameter 'pool' is not known here (did you mean pools?) (known: kinds, pools, snapshot)", misspelt.error());
+    AdminClient.Response twice = anonymous.get("/api/events?kinds=pool-changed&kinds=backend-health");
+    assertEquals(400, twice.status(), twice.toString());
+    assertTrue(twice.error().startsWith("query parameter 'kinds' is given more than once"), twice.toString());
+    AdminClient.Response badPool = anonymous.get("/api/events?pools=web,no%20pe");
+    assertEquals(400, badPool.status(), badPool.toString());
+    assertTrue(badPool.error().startsWith("query parameter 'pools': 'no pe' is not a valid name"), badPool.toString());
+    AdminClient.Response badSnapshot = anonymous.get("/api/events?snapshot=yes");
+    assertEquals(400, badSnapshot.status(), badSnapshot.toString());
+    assertEquals("query parameter 'snapshot': must be true or false, got 'yes'", badSnapshot.error());
+    AdminClient.Response subscribersParam = anonymous.get("/api/events/subscribers?kinds=pool-changed");
+    assertEquals(400, subscribersParam.status(), subscribersParam.toString());
+    assertEquals("query parameter 'kinds' is not known here (this call takes none)", subscribersParam.error());
     AdminClient.Response post = anonymous.post("/api/events", "{}");
     assertEquals(405, post.status());
     assertEquals(200, anonymous.get("/api/events/subscribers").status());

@@ -40,6 +40,27 @@ class ControlSettingsTest {
     assertEquals(Optional.of("t0k"), AdminSettings.parse(config("fulcrum.admin.token = \" t0k \"")).token());
   }
 
+  /** HOCON's booleans (true/false, on/off, yes/no) with one text for a mistake, whichever parser reads the setting. */
+  @Test
+  void booleansHaveOneRuleAndOneTextEverywhere() {
+    assertTrue(AdminSettings.parse(config("fulcrum.admin.enabled = yes")).enabled());
+    assertEquals(false, AdminSettings.parse(config("fulcrum.admin.enabled = no")).enabled());
+    assertEquals(false, ObservabilitySettings.parse(config("fulcrum.metrics.enabled = false")).requestMetrics());
+    assertTrue(ObservabilitySettings.parse(config("fulcrum.metrics.enabled = yes")).requestMetrics());
+    String listener = "fulcrum.pools.web.backends = [\"127.0.0.1:9\"]\n"
+        + "fulcrum.listeners.http.main { bind = \"127.0.0.1:0\", routes = [{pool = web}], http2.cleartext = %s }";
+    assertTrue(SettingsParser.parse(dev.fulcrum.testing.TestConfig.resolved(listener.formatted("yes"))).http().listeners().get(0)
+        .http2().cleartext());
+    String text = ": must be true or false (or on/off, yes/no), got the string \"maybe\"";
+    assertEquals("fulcrum.admin.enabled" + text, assertThrows(SettingsException.class,
+        () -> AdminSettings.parse(config("fulcrum.admin.enabled = maybe"))).getMessage().replaceAll(" \\([^()]*: \\d+\\)$", ""));
+    assertEquals("fulcrum.metrics.enabled" + text, assertThrows(SettingsException.class,
+        () -> ObservabilitySettings.parse(config("fulcrum.metrics.enabled = maybe"))).getMessage().replaceAll(" \\([^()]*: \\d+\\)$", ""));
+    assertEquals("fulcrum.listeners.http.main.http2.cleartext" + text, assertThrows(SettingsException.class,
+        () -> SettingsParser.parse(dev.fulcrum.testing.TestConfig.resolved(listener.formatted("maybe")))).getMessage()
+        .replaceAll(" \\([^()]*: \\d+\\)$", ""));
+  }
+
   @Test
   void mistakesNameThePath() {
     SettingsException bootstrap = assertThrows(SettingsException.class,

@@ -47,7 +47,8 @@ class ObservabilitySettingsTest {
     assertMessage("fulcrum.access-log.format: must be text or json, got 'xml'", "fulcrum.access-log.format = xml");
     assertMessage("fulcrum.listeners.http.a.access-log.path: unknown setting", "fulcrum.listeners.http.a.access-log.path = x");
     assertMessage("fulcrum.access-log.queue-size: 1 is outside 16-1048576", "fulcrum.access-log.queue-size = 1");
-    assertMessage("fulcrum.access-log.enabled: must be on or off", "fulcrum.access-log.enabled = maybe");
+    assertMessage("fulcrum.access-log.enabled: must be true or false (or on/off, yes/no), got the string \"maybe\"",
+        "fulcrum.access-log.enabled = maybe");
     assertMessage("fulcrum.access-log.fields: unknown setting (known: enabled, path, format", "fulcrum.access-log.fields = [a]");
     assertMessage("fulcrum.logging.format: must be text or json", "fulcrum.logging.format = yaml");
   }

@@ -137,6 +137,15 @@ class HttpLimitsTest {
     }
   }
 
+  /** As nginx and Envoy: a Host whose port is not one in 0-65535 is a bad request, never forwarded. */
+  @Test
+  void hostWithAPortThatIsNotOneGives400() {
+    assertRefused(400, "GET / HTTP/1.1\r\nHost: h:99999\r\n\r\n");
+    assertRefused(400, "GET / HTTP/1.1\r\nHost: h:8o\r\n\r\n");
+    assertRefused(400, "GET / HTTP/1.1\r\nHost: h:80:80\r\n\r\n");
+    assertRefused(400, "GET / HTTP/1.1\r\nHost: a b\r\n\r\n");
+  }
+
   @Test
   void brokenPercentEncodingInThePathGives400() {
     assertRefused(400, "GET /a%ZZb HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -144,6 +144,10 @@ class RuntimeListenersTest {
         .toCompletableFuture().get(10, TimeUnit.SECONDS);
     assertEquals(0, assertInstanceOf(ListenerReply.Removed.class, removed).leftOpen());
     assertFalse(accepts(address.getPort()));
+    // the Java API's commands say so in their events, as in the node's listener journal
+    Eventually.await(Duration.ofSeconds(10), "the hub's listener events", () -> listenerEvents("extra-tcp").size() >= 3);
+    assertTrue(events.stream().filter(e -> e instanceof dev.fulcrum.events.FulcrumEvent.ListenerChanged l && l.listener().equals("extra-tcp"))
+        .allMatch(e -> ((dev.fulcrum.events.FulcrumEvent.ListenerChanged) e).origin().equals("java-api")), events.toString());
   }
 
   @Test
@@ -160,6 +164,17 @@ class RuntimeListenersTest {
       assertEquals(409, tcpInUse.status(), tcpInUse.toString());
     }
     assertEquals(404, admin.get("/api/routes/clash").status(), "no route table was created for it");
+    // an address this machine does not have (TEST-NET-1) is the request's mistake, not a conflict: on every engine
+    for (String body : List.of(
+        "{\"name\": \"foreign\", \"protocol\": \"http\", \"bind\": \"192.0.2.1:0\", \"routes\": [{\"pool\": \"blue\"}]}",
+        "{\"name\": \"foreign\", \"protocol\": \"http\", \"engine\": \"pekko\", \"bind\": \"192.0.2.1:0\", \"routes\": [{\"pool\": \"blue\"}]}",
+        "{\"name\": \"foreign\", \"protocol\": \"tcp\", \"bind\": \"192.0.2.1:0\", \"pool\": \"blue\"}",
+        "{\"name\": \"foreign\", \"protocol\": \"tcp\", \"engine\": \"streams\", \"bind\": \"192.0.2.1:0\", \"pool\": \"blue\"}")) {
+      AdminClient.Response foreign = admin.post("/api/listeners", body);
+      assertEquals(400, foreign.status(), body + ": " + foreign);
+      assertTrue(foreign.error().startsWith("bind: 192.0.2.1 is not an address of this machine (cannot listen on 192.0.2.1:0)"), foreign.error());
+    }
+    assertEquals(404, admin.get("/api/routes/foreign").status(), "no route table was created for it");
     AdminClient.Response range = admin.post("/api/listeners", "{\"name\": \"far\", \"protocol\": \"tcp\", \"bind\": \"127.0.0.1:70000\", \"pool\": \"blue\"}");
     assertEquals(400, range.status(), range.toString());
     assertTrue(range.error().startsWith("bind: "), range.error());

@@ -449,10 +449,11 @@ public final class H2ServerConnection extends H2Connection {
       if (c <= ' ' || c == 0x7f) return null;
     }
     // RFC 9113 §8.3.1, §8.1.1: a malformed authority fails this stream only, with HTTP/1.1's 400 for a bad Host
+    String hostProblem = authority == null ? null : HttpHeads.hostProblem(authority);
     WireError problem = refusedAuthority != null
         ? WireError.malformed("the :authority '" + H2Fields.printable(refusedAuthority) + "' is not a host and port")
-        : authority != null && !HttpHeads.validHost(authority)
-        ? WireError.malformed("invalid character in the " + (host == null ? ":authority" : "Host header"))
+        : hostProblem != null
+        ? WireError.malformed(hostProblem + " in the " + (host == null ? ":authority" : "Host header"))
         : size > settings.maxHeaderListSize()
         ? new WireError(WireError.Kind.FIELDS_TOO_LARGE,
             "the request's header list is larger than the limit of " + settings.maxHeaderListSize() + " bytes")

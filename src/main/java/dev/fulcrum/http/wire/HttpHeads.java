@@ -43,16 +43,54 @@ public final class HttpHeads {
 
   private HttpHeads() {}
 
-  /**
-   * Whether a Host value (or HTTP/2's :authority) has only what RFC 3986 §3.2.2 allows a host and port, the rule the
-   * head parser holds Host to: no space, '@', '/', '\\' or control character.
-   */
+  /** Whether a Host value (or HTTP/2's :authority) is a host and port: {@link #hostProblem(String)} finds nothing. */
   public static boolean validHost(String value) {
-    for (int i = 0; i < value.length(); i++) {
+    return hostProblem(value) == null;
+  }
+
+  /**
+   * What is wrong with a Host value (or HTTP/2's :authority) as a host and port, or null: the rule the head parser holds
+   * Host to. A space, '@', '/', '\\' or control character would let the backend or a route read another host than the
+   * one the proxy routed by (RFC 9110 §7.2, RFC 3986 §3.2.2); a port is digits in 0-65535 (RFC 3986 §3.2.3, empty
+   * allowed: {@code port = *DIGIT}), and more than one ':' is an IPv6 address, which goes in brackets.
+   */
+  public static String hostProblem(String value) {
+    byte[] bytes = new byte[value.length()];
+    for (int i = 0; i < bytes.length; i++) {
       char c = value.charAt(i);
-      if (c > 0xFF || !HOST[c]) return false;
+      if (c > 0xFF) return "invalid character";
+      bytes[i] = (byte) c;
     }
-    return true;
+    return hostProblem(bytes, 0, bytes.length);
+  }
+
+  /** {@link #hostProblem(String)} of b[from, to), Latin-1. */
+  static String hostProblem(byte[] b, int from, int to) {
+    for (int i = from; i < to; i++) if (!HOST[b[i] & 0xFF]) return "invalid character";
+    int port;
+    if (from < to && b[from] == '[') {
+      int close = from + 1;
+      while (close < to && b[close] != ']') close++;
+      if (close == to) return "unclosed '[' of an IP literal";
+      for (int i = from + 1; i < close; i++) if (b[i] == '[') return "invalid character";
+      if (close + 1 < to && b[close + 1] != ':') return "invalid character after the IP literal";
+      port = close + 1;
+    } else {
+      port = to;
+      for (int i = from; i < to; i++) {
+        if (b[i] == '[' || b[i] == ']') return "invalid character";
+        if (b[i] == ':' && port == to) port = i;
+      }
+    }
+    if (port == to) return null;
+    int value = 0;
+    for (int i = port + 1; i < to; i++) {
+      if (b[i] == ':') return "more than one ':' (an IPv6 address goes in brackets)";
+      if (b[i] < '0' || b[i] > '9') return "invalid port";
+      value = value * 10 + (b[i] - '0');
+      if (value > 65535) return "port out of range 0-65535";
+    }
+    return null;
   }
 
   /**
@@ -342,11 +380,8 @@ public final class HttpHeads {
         case 4 -> {
           if (named(ns, "host")) {
             hosts++;
-            for (int i = vs; i < ve && !response; i++) {
-              // RFC 9110 §7.2, RFC 3986 §3.2.2: a host (name, IPv4, [IPv6]) and a port; a space, '@', '/' or '\\'
-              // would let the backend or a route read another host than the one the proxy routed by
-              if (!HOST[b[i] & 0xFF]) throw fail(Kind.MALFORMED, "invalid character in the Host header");
-            }
+            String problem = response ? null : hostProblem(b, vs, ve);
+            if (problem != null) throw fail(Kind.MALFORMED, problem + " in the Host header");
           }
         }
         case 6 -> {

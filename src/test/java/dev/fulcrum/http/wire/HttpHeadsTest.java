@@ -273,6 +273,37 @@ class HttpHeadsTest {
     assertRequestFails(414, "GET /" + "a".repeat(50) + " HTTP/1.1\r\nHost: a\r\n\r\n", "longer than 50 bytes");
   }
 
+  /** The one rule for Host and HTTP/2's :authority (H2ServerConnection asks it too): a host, then a port of 0-65535. */
+  @Test
+  void hostRuleTakesHostsAndPortsAndNamesWhatIsWrong() {
+    for (String good : List.of("a", "a.example", "a:80", "a:", "a:0", "a:65535", "a:08080", "127.0.0.1:8080", "[::1]", "[::1]:8080",
+        "[::1]:", "[fe80::1%25eth0]:80", "xn--caf-dma.example")) {
+      assertNull(HttpHeads.hostProblem(good), good);
+      assertTrue(HttpHeads.validHost(good), good);
+      ParsedRequest parsed = parse("GET / HTTP/1.1\r\nHost: " + good + "\r\n\r\n");
+      assertFalse(parsed instanceof WireError, good + ": " + parsed);
+    }
+    assertEquals("port out of range 0-65535", HttpHeads.hostProblem("h:99999"));
+    assertEquals("port out of range 0-65535", HttpHeads.hostProblem("h:65536"));
+    assertEquals("port out of range 0-65535", HttpHeads.hostProblem("[::1]:70000"));
+    assertEquals("invalid port", HttpHeads.hostProblem("h:8o"));
+    assertEquals("invalid port", HttpHeads.hostProblem("h:+80"));
+    assertEquals("more than one ':' (an IPv6 address goes in brackets)", HttpHeads.hostProblem("::1"));
+    assertEquals("unclosed '[' of an IP literal", HttpHeads.hostProblem("[::1"));
+    assertEquals("invalid character after the IP literal", HttpHeads.hostProblem("[::1]80"));
+    assertEquals("invalid character", HttpHeads.hostProblem("a b"));
+    assertEquals("invalid character", HttpHeads.hostProblem("caf\u00e9.example"));
+    assertEquals("invalid character", HttpHeads.hostProblem("\u0100"));
+    assertFalse(HttpHeads.validHost("h:99999"));
+    WireError refused = assertInstanceOf(WireError.class, parse("GET / HTTP/1.1\r\nHost: h:99999\r\n\r\n"));
+    assertEquals("port out of range 0-65535 in the Host header", refused.problem());
+  }
+
+  private static ParsedRequest parse(String text) {
+    ByteBuffer buf = buffer(text, false);
+    return HttpHeads.parseRequest(buf, AT, buf.capacity(), LIMITS);
+  }
+
   @ParameterizedTest(name = "[{index}] {0} {1}")
   @MethodSource
   void badRequests(int status, String head) {
@@ -339,6 +370,18 @@ class HttpHeadsTest {
         Arguments.of(400, "GET / HTTP/1.1\r\nHost: a#b\r\n\r\n"),
         Arguments.of(400, "GET / HTTP/1.1\r\nHost: caf\u00e9.example\r\n\r\n"),
         Arguments.of(400, "GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n"),
+        // a port that is not one (RFC 3986 §3.2.3): nginx and Envoy answer 400 too
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: h:99999\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: h:65536\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: h:8o\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: h:-1\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: h:99999999999999999999\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: h:80:80\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: ::1\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: [::1]:99999\r\n\r\n"),
+        Arguments.of(400, "GET / HTTP/1.1\r\nHost: a]\r\n\r\n"),
         // Content-Length
         Arguments.of(400, "POST / HTTP/1.1\r\n" + h + "Content-Length: +5\r\n\r\n"),
         Arguments.of(400, "POST / HTTP/1.1\r\n" + h + "Content-Length: -5\r\n\r\n"),
