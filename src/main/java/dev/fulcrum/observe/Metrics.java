@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.core.instrument.distribution.pause.NoPauseDetector;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
@@ -32,6 +33,9 @@ final class Metrics {
   private final JvmGcMetrics gc = new JvmGcMetrics();
 
   Metrics() {
+    // no coordinated-omission correction: it would cost every timer record a clock read and an interval estimate, and
+    // a background thread waking ten times a second, to correct percentiles this registry does not compute
+    registry.config().pauseDetector(new NoPauseDetector());
     new ClassLoaderMetrics().bindTo(registry);
     new JvmMemoryMetrics().bindTo(registry);
     gc.bindTo(registry);

@@ -4,6 +4,7 @@ import dev.fulcrum.config.HttpRouteSettings.Header;
 import dev.fulcrum.config.HttpRouteSettings.HeaderRules;
 import dev.fulcrum.http.wire.HeaderSink;
 import dev.fulcrum.http.wire.HeaderView;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -28,7 +29,7 @@ public final class HeaderRewriter {
     String id = headers.get(REQUEST_ID);
     if (id != null && !id.isEmpty()) return id;
     ThreadLocalRandom random = ThreadLocalRandom.current();
-    return hex(random.nextLong()) + hex(random.nextLong());
+    return hex(random.nextLong(), random.nextLong());
   }
 
   /** The request's headers as the backend sees them. */
@@ -138,16 +139,42 @@ public final class HeaderRewriter {
     return tokens;
   }
 
-  private static boolean listed(String tokens, String name) {
-    for (String token : tokens.split(",")) {
-      if (token.trim().equalsIgnoreCase(name)) return true;
+  /**
+   * Whether the comma-separated tokens name the field. Walked in place: a backend's "Connection: keep-alive" comes with
+   * every response, and this runs for each of its fields.
+   */
+  static boolean listed(String tokens, String name) {
+    int n = tokens.length();
+    int start = 0;
+    while (start <= n) {
+      int end = tokens.indexOf(',', start);
+      if (end < 0) end = n;
+      int from = start;
+      int to = end;
+      while (from < to && isSpace(tokens.charAt(from))) from++;
+      while (to > from && isSpace(tokens.charAt(to - 1))) to--;
+      if (to - from == name.length() && tokens.regionMatches(true, from, name, 0, to - from)) return true;
+      start = end + 1;
     }
     return false;
   }
 
-  private static String hex(long value) {
-    String s = Long.toHexString(value);
-    return "0".repeat(16 - s.length()) + s;
+  private static boolean isSpace(char c) {
+    return c <= ' ';
+  }
+
+  private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+
+  /** 32 hex digits of two random longs, made as one string. */
+  private static String hex(long high, long low) {
+    byte[] digits = new byte[32];
+    for (int i = 15; i >= 0; i--) {
+      digits[i] = HEX[(int) (high & 0xf)];
+      digits[16 + i] = HEX[(int) (low & 0xf)];
+      high >>>= 4;
+      low >>>= 4;
+    }
+    return new String(digits, StandardCharsets.US_ASCII);
   }
 
   /** A route's header rules: remove, set (replaces), add (appends). */
