@@ -3,11 +3,15 @@ package dev.fulcrum.admin;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fulcrum.config.AdminSettings;
+import dev.fulcrum.config.UnknownSettings;
 import dev.fulcrum.pool.PoolEntity;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
@@ -19,6 +23,7 @@ import org.apache.pekko.http.javadsl.model.RemoteAddress;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.japi.Pair;
 
 /**
  * What the pools' calls ({@link AdminApi}) and the routes' and listeners' calls ({@link RouteRoutes}) of the admin API
@@ -88,12 +93,12 @@ final class ApiCalls {
    * word (a misspelt filter that filters nothing, the second of two values).
    */
   static void onlyParameters(HttpRequest request, String... known) {
-    java.util.Set<String> names = new java.util.LinkedHashSet<>(Arrays.asList(known));
-    java.util.Set<String> seen = new java.util.HashSet<>();
-    for (org.apache.pekko.japi.Pair<String, String> p : request.getUri().query().toList()) {
+    Set<String> names = new LinkedHashSet<>(Arrays.asList(known));
+    Set<String> seen = new HashSet<>();
+    for (Pair<String, String> p : request.getUri().query().toList()) {
       String name = p.first();
       if (!names.contains(name)) {
-        String near = dev.fulcrum.config.UnknownSettings.nearest(name, names);
+        String near = UnknownSettings.nearest(name, names);
         throw ApiError.badRequest("query parameter '" + name + "' is not known here"
             + (near == null ? "" : " (did you mean " + near + "?)")
             + (names.isEmpty() ? " (this call takes none)" : " (known: " + String.join(", ", names) + ")"));

@@ -1,5 +1,6 @@
 package dev.fulcrum.events;
 
+import dev.fulcrum.config.SettingsParser;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
@@ -59,7 +60,7 @@ public record EventFilter(Set<FulcrumEvent.Kind> kinds, Set<String> pools) {
     Set<String> named = new LinkedHashSet<>();
     for (String pool : items(pools)) {
       try {
-        named.add(dev.fulcrum.config.SettingsParser.checkName(pool));
+        named.add(SettingsParser.checkName(pool));
       } catch (IllegalArgumentException e) {
         return new Parsed(null, "query parameter 'pools': " + e.getMessage());
       }

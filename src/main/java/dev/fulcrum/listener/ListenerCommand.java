@@ -2,6 +2,7 @@ package dev.fulcrum.listener;
 
 import dev.fulcrum.config.HttpListenerSettings;
 import dev.fulcrum.config.TcpListenerSettings;
+import dev.fulcrum.pool.PoolEntity;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -21,7 +22,7 @@ public sealed interface ListenerCommand {
    */
   record AddTcp(TcpListenerSettings settings, String origin) implements ListenerCommand {
     public AddTcp(TcpListenerSettings settings) {
-      this(settings, dev.fulcrum.pool.PoolEntity.JAVA_API);
+      this(settings, PoolEntity.JAVA_API);
     }
   }
 
@@ -30,7 +31,7 @@ public sealed interface ListenerCommand {
    * exist yet; without, the listener takes the table its name has (a listener of that name elsewhere in the cluster,
    * or earlier).
    */
-  record AddHttp(HttpListenerSettings settings, dev.fulcrum.pool.PoolEntity.Request request) implements ListenerCommand {
+  record AddHttp(HttpListenerSettings settings, PoolEntity.Request request) implements ListenerCommand {
     @Override
     public String origin() {
       return request.origin();
@@ -44,7 +45,7 @@ public sealed interface ListenerCommand {
    */
   record Remove(String name, Optional<Duration> drain, String origin) implements ListenerCommand {
     public Remove(String name, Optional<Duration> drain) {
-      this(name, drain, dev.fulcrum.pool.PoolEntity.JAVA_API);
+      this(name, drain, PoolEntity.JAVA_API);
     }
   }
 }
