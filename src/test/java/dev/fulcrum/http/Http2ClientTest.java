@@ -8,6 +8,7 @@ import dev.fulcrum.Fulcrum;
 import dev.fulcrum.http.h2.H2ClientConnection;
 import dev.fulcrum.http.h2.H2Settings;
 import dev.fulcrum.http.wire.HeaderFields;
+import dev.fulcrum.testing.Eventually;
 import dev.fulcrum.testing.PoolHealth;
 import dev.fulcrum.testing.TestCertificates;
 import java.io.InputStream;
@@ -53,6 +54,7 @@ class Http2ClientTest {
   private RecordingBackend web;
   /** Answers its health checks, and never any other request. */
   private dev.fulcrum.testing.HttpBackend stuck;
+  private dev.fulcrum.testing.HttpBackend timed;
   private Fulcrum fulcrum;
   private int tlsPort;
   private int h2cPort;
@@ -82,10 +84,14 @@ class Http2ClientTest {
     stuck = new dev.fulcrum.testing.HttpBackend(backends, request -> request.getUri().path().equals("/health")
         ? CompletableFuture.completedFuture(org.apache.pekko.http.javadsl.model.HttpResponse.create())
         : new CompletableFuture<>());
+    timed = new dev.fulcrum.testing.HttpBackend(backends, request -> CompletableFuture.completedFuture(
+        org.apache.pekko.http.javadsl.model.HttpResponse.create().withEntity("web")));
     fulcrum = Fulcrum.start(ProxyTests.config("nio", """
+        fulcrum.access-log.path = "%s"
         fulcrum.pools.web.backends = ["%s"]
         fulcrum.pools.dead.backends = ["127.0.0.1:9"]
         fulcrum.pools.stuck.backends = ["%s"]
+        fulcrum.pools.timed.backends = ["%s"]
         fulcrum.listeners.http.secure {
           bind = "127.0.0.1:0"
           routes = [{pool = web}]
@@ -95,7 +101,7 @@ class Http2ClientTest {
         fulcrum.listeners.http.h2c {
           bind = "127.0.0.1:0"
           routes = [{pool = web, path = "/", response-headers.set {"X-Via-Route" = "h2c"}}, {pool = dead, path = "/dead"},
-            {pool = stuck, path = "/stuck"}]
+            {pool = stuck, path = "/stuck"}, {pool = timed, path = "/timed"}]
           firewall.deny-paths = ["/denied/*"]
           http2.cleartext = on
         }
@@ -103,12 +109,14 @@ class Http2ClientTest {
           bind = "127.0.0.1:0"
           routes = [{pool = web}]
         }
-        """.formatted(web.address(), stuck.address(), dir.resolve("a.pem"), dir.resolve("a.key"))));
+        """.formatted(dir.resolve("access.log").toString().replace("\\", "\\\\"), web.address(), stuck.address(),
+            timed.address(), dir.resolve("a.pem"), dir.resolve("a.key"))));
     tlsPort = fulcrum.httpListener("secure").localAddress().getPort();
     h2cPort = fulcrum.httpListener("h2c").localAddress().getPort();
     plainPort = fulcrum.httpListener("plain").localAddress().getPort();
     PoolHealth.awaitAllUp(fulcrum, "web", 1);
     PoolHealth.awaitAllUp(fulcrum, "stuck", 1);
+    PoolHealth.awaitAllUp(fulcrum, "timed", 1);
   }
 
   @AfterAll
@@ -158,6 +166,30 @@ class Http2ClientTest {
     assertEquals("1.1 200 web", curl("https://a.example:" + tlsPort + "/x", "--http1.1", "--cacert",
         dir.resolve("a.pem").toString(), "--resolve", "a.example:" + tlsPort + ":127.0.0.1"));
     web.next();
+  }
+
+  /**
+   * A stream's access-log line has every timing of its attempt, as an HTTP/1.1 request's has: Tw (the wait for a
+   * connection) was -1 for a stream that found an idle one.
+   */
+  @Test
+  void anHttp2StreamsAccessLogLineHasItsQueueAndConnectTimes() {
+    for (int i = 0; i < 2; i++) { // the second finds the first's connection idle
+      String id = "h2-timings-" + i;
+      assertEquals("2 200 web", curl("http://127.0.0.1:" + h2cPort + "/timed", "--http2-prior-knowledge", "-H",
+          "X-Request-Id: " + id));
+      String line = Eventually.await(Duration.ofSeconds(10), "the access-log line of " + id, () -> {
+        try {
+          return Files.readAllLines(dir.resolve("access.log")).stream().filter(l -> l.contains(" " + id + " ")).findFirst();
+        } catch (java.io.IOException e) {
+          return java.util.Optional.<String>empty();
+        }
+      }, java.util.Optional::isPresent).get();
+      assertTrue(line.contains("\"GET /timed HTTP/2\" 200 "), line);
+      String[] timings = line.split(" ")[12].split("/");
+      assertEquals(5, timings.length, line);
+      for (String t : timings) assertTrue(Long.parseLong(t) >= 0, "Tq/Tw/Tc/Tr/Tt all there: " + line);
+    }
   }
 
   @Test

@@ -120,8 +120,23 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
     up = requestHead.duplicate();
     upEnded = upFraming == BodyFraming.NONE;
     UpstreamConnection idle = pool.acquireNow(target);
-    if (idle != null) acquired(idle);
-    else pool.acquireLater(target, backend.stats(), this);
+    if (idle != null) {
+      connecting();
+      acquired(idle);
+    } else {
+      pool.acquireLater(target, backend.stats(), this);
+    }
+  }
+
+  // as Exchange: the access log's Tw (time in the backend's queue) and Tc (connect) of the stream's attempt
+  @Override
+  public void queued() {
+    if (phase == Phase.CONNECTING) log.queued(client.loop.now());
+  }
+
+  @Override
+  public void connecting() {
+    if (phase == Phase.CONNECTING) log.connecting(client.loop.now());
   }
 
   @Override
