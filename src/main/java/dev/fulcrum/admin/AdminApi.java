@@ -7,6 +7,7 @@ import static dev.fulcrum.admin.ApiCalls.error;
 import static dev.fulcrum.admin.ApiCalls.from;
 import static dev.fulcrum.admin.ApiCalls.json;
 import static dev.fulcrum.admin.ApiCalls.only;
+import static dev.fulcrum.admin.ApiCalls.onlyParameters;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -58,6 +59,8 @@ import org.slf4j.LoggerFactory;
 final class AdminApi {
   private static final Logger log = LoggerFactory.getLogger(AdminApi.class);
   private static final long MAX_BODY = 64 * 1024;
+  private static final String[] NONE = {};
+  private static final String[] FROM = {"from"};
 
   private final ActorSystem<?> system;
   private final AdminSettings settings;
@@ -94,6 +97,7 @@ final class AdminApi {
     });
     HttpMethod method = request.method();
     if (path.isEmpty() || !path.get(0).equals("api")) throw ApiError.notFound("no such endpoint " + request.getUri().path());
+    onlyParameters(request, path.size() == 4 && path.get(3).equals("events") ? FROM : NONE);
     if (path.size() == 2 && path.get(1).equals("health")) {
       only(method, HttpMethods.GET);
       ObjectNode up = Json.object().put("status", "up");

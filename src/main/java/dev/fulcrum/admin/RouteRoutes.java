@@ -7,6 +7,7 @@ import static dev.fulcrum.admin.ApiCalls.error;
 import static dev.fulcrum.admin.ApiCalls.from;
 import static dev.fulcrum.admin.ApiCalls.json;
 import static dev.fulcrum.admin.ApiCalls.only;
+import static dev.fulcrum.admin.ApiCalls.onlyParameters;
 import static dev.fulcrum.admin.ApiCalls.origin;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -78,9 +79,17 @@ final class RouteRoutes {
     return Json.text(request, MAX_BODY, settings.askTimeout(), system)
         .thenCompose(body -> {
           if (request.method() != HttpMethods.GET) authorize(request, settings);
+          onlyParameters(request, parameters(routes, request.method(), path));
           return routes ? routes(request, path, body) : listeners(request, path, body);
         })
         .exceptionally(this::failure);
+  }
+
+  /** The query parameters a call takes: a table's history from a sequence number, a listener's removal a drain. */
+  private static String[] parameters(boolean routes, HttpMethod method, List<String> path) {
+    if (routes && path.size() == 4 && path.get(3).equals("events")) return new String[] {"from"};
+    if (!routes && path.size() == 3 && method == HttpMethods.DELETE) return new String[] {"drain"};
+    return new String[0];
   }
 
   // ---- route tables -----------------------------------------------------------------------------------------------

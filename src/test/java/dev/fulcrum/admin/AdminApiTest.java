@@ -2,6 +2,7 @@ package dev.fulcrum.admin;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -309,6 +310,24 @@ class AdminApiTest {
     assertError(admin.put("/api/pools", "{}"), 405, "PUT");
     assertError(admin.send("POST", "/api/health", "{}", Optional.of(TOKEN)), 405, "POST");
     assertError(admin.post("/api/pools", "{\"name\":\"" + "x".repeat(70_000) + "\"}"), 413, "larger than");
+  }
+
+  /**
+   * A query parameter a call does not take is refused, not ignored: a misspelt one would otherwise do nothing without
+   * a word (a history read from its start, a listener removed without its drain). Nothing is changed.
+   */
+  @Test
+  void unknownQueryParametersAreRefusedByName() {
+    assertError(admin.get("/api/pools?verbose=1"), 400, "'verbose'");
+    assertError(admin.get("/api/health?x=1"), 400, "'x'");
+    assertError(admin.get("/api/pools/web/events?form=3"), 400, "did you mean from");
+    assertError(admin.get("/api/pools/web/events?from=1&from=2"), 400, "more than once");
+    assertError(admin.delete("/api/pools/web?force=true"), 400, "'force'");
+    assertEquals(200, admin.get("/api/pools/web").status(), "the pool is still there");
+    assertError(admin.get("/api/routes?from=1"), 400, "'from'");
+    assertError(admin.delete("/api/listeners/main?drian=1s"), 400, "did you mean drain");
+    assertNotNull(fulcrum.tcpListener("main"), "the listener is still there");
+    assertEquals(200, admin.get("/api/pools/web/events?from=1").status());
   }
 
   /** Requests Pekko HTTP refuses before any handler sees them are answered in the API's JSON too. */
