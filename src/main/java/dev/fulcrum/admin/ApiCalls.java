@@ -110,6 +110,16 @@ final class ApiCalls {
     }
   }
 
+  /** As {@link #onlyParameters}, for a handler that answers rather than throws: the 400, or null when all is well. */
+  static HttpResponse refusedParameters(HttpRequest request, String... known) {
+    try {
+      onlyParameters(request, known);
+      return null;
+    } catch (ApiError e) {
+      return error(e);
+    }
+  }
+
   static void only(HttpMethod method, HttpMethod... allowed) {
     for (HttpMethod m : allowed) if (m == method) return;
     throw new ApiError(StatusCodes.METHOD_NOT_ALLOWED, method.name() + " is not allowed here (allowed: "

@@ -62,6 +62,11 @@ final class HealthCheckRoutes {
     }
     String part = path.get(3);
     String pool = path.get(2);
+    HttpResponse refused = ApiCalls.refusedParameters(request);
+    if (refused != null) {
+      request.discardEntityBytes(system);
+      return done(refused);
+    }
     if (request.method() == HttpMethods.GET) {
       request.discardEntityBytes(system);
       return state(pool).thenApply(state -> json(StatusCodes.OK, render(part, state)))

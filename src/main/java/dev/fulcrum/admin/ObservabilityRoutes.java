@@ -72,10 +72,12 @@ final class ObservabilityRoutes {
             .withEntity(HttpEntities.create(ContentTypes.parse(type), text.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
       }
       case "/api/listeners" -> {
-        return CompletableFuture.completedFuture(json(view.listeners()));
+        HttpResponse refused = ApiCalls.refusedParameters(request);
+        return CompletableFuture.completedFuture(refused != null ? refused : json(view.listeners()));
       }
       case "/api/stats" -> {
-        return view.stats().thenApply(ObservabilityRoutes::json);
+        HttpResponse refused = ApiCalls.refusedParameters(request);
+        return refused != null ? CompletableFuture.completedFuture(refused) : view.stats().thenApply(ObservabilityRoutes::json);
       }
       default -> {
         Static file = FILES.get(path);

@@ -51,6 +51,8 @@ final class TlsRoutes {
     if (!ApiCalls.authorized(request, settings)) {
       return done(ApiCalls.unauthorized());
     }
+    HttpResponse refused = ApiCalls.refusedParameters(request);
+    if (refused != null) return done(refused);
     // file reads: off the server's dispatcher, as certificate files may sit on a slow disk
     return CompletableFuture.supplyAsync(this::reloadAll, system.executionContext());
   }

@@ -327,7 +327,13 @@ class AdminApiTest {
     assertError(admin.get("/api/routes?from=1"), 400, "'from'");
     assertError(admin.delete("/api/listeners/main?drian=1s"), 400, "did you mean drain");
     assertNotNull(fulcrum.tcpListener("main"), "the listener is still there");
+    assertError(admin.get("/api/pools/web/health-check?x=1"), 400, "'x'");
+    assertError(admin.put("/api/pools/web/tls?x=1", "{\"enabled\":false}"), 400, "'x'");
+    assertError(admin.get("/api/stats?x=1"), 400, "'x'");
+    assertError(admin.get("/api/listeners?x=1"), 400, "'x'");
+    assertError(admin.post("/api/tls/reload?x=1", "{}"), 400, "'x'");
     assertEquals(200, admin.get("/api/pools/web/events?from=1").status());
+    assertEquals(200, admin.get("/api/pools/web/health-check").status());
   }
 
   /** Requests Pekko HTTP refuses before any handler sees them are answered in the API's JSON too. */
