@@ -66,8 +66,8 @@ final class AccessLog {
   private volatile boolean sleeping;
   private volatile boolean running = true;
   private volatile long written;
-  /** Lines the rings of threads that are gone dropped. */
-  private volatile long droppedByGone;
+  /** Lines the rings of threads that are gone dropped. Guarded by {@link #rings}. */
+  private long droppedByGone;
   private volatile boolean writing;
 
   AccessLog(ObservabilitySettings.AccessLog settings) {
@@ -151,9 +151,12 @@ final class AccessLog {
   }
 
   long dropped() {
-    long n = droppedByGone;
-    for (LineRing r : rings) n += r.dropped();
-    return n;
+    // with the writer's forgetting of a ring (not with the threads' drops): the counter never goes back
+    synchronized (rings) {
+      long n = droppedByGone;
+      for (LineRing r : rings) n += r.dropped();
+      return n;
+    }
   }
 
   /** Lines written to the file (or handed to it: a write the disk refuses is Logback's to report). */
@@ -235,8 +238,10 @@ final class AccessLog {
         r.skip();
       }
       if (r.abandoned()) {
-        droppedByGone += r.dropped();
-        rings.remove(r);
+        synchronized (rings) {
+          droppedByGone += r.dropped();
+          rings.remove(r);
+        }
       }
     }
     try {
