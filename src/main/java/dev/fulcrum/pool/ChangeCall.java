@@ -18,8 +18,23 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 public final class ChangeCall {
   private ChangeCall() {}
 
-  /** What the call learnt: the reply if one came in time, and whether the entity began writing the change. */
-  public record Heard<R>(Optional<R> reply, boolean started) {}
+  /**
+   * What the call learnt: the reply if one came in time, whether the entity began writing the change, and whether
+   * this node was paused while it waited (its give-up came more than {@link #LATE} after it was due: a stopped
+   * process, a long GC pause, a frozen VM). A paused node cannot tell a change that never started: the entity's
+   * "started" and its reply may be waiting, unread, behind the give-up that the resumed node handled first.
+   */
+  public record Heard<R>(Optional<R> reply, boolean started, boolean paused) {
+    /** Why no answer came, for the caller's "outcome unknown". */
+    public String silence() {
+      if (started) return "after it began writing the change";
+      if (paused) return "while this node was paused";
+      return "while a cluster member was unreachable or leaving";
+    }
+  }
+
+  /** A give-up this much later than it was due says the node was paused, not only busy. */
+  static final Duration LATE = Duration.ofSeconds(1);
 
   public sealed interface Message {}
 
@@ -40,20 +55,22 @@ public final class ChangeCall {
       ActorRef<R> replies = ctx.messageAdapter(replyClass, Answered::new);
       ActorRef<PoolEntity.Started> started = ctx.messageAdapter(PoolEntity.Started.class, s -> new WriteStarted());
       entity.tell(command.apply(request.withStartedTo(started), replies));
+      long due = System.nanoTime() + wait.toNanos();
       timers.startSingleTimer(new GiveUp(), wait);
-      return waiting(heard, replyClass, false);
+      return waiting(heard, replyClass, false, due);
     }));
   }
 
-  private static <R> Behavior<Message> waiting(CompletableFuture<Heard<R>> heard, Class<R> replyClass, boolean started) {
+  private static <R> Behavior<Message> waiting(CompletableFuture<Heard<R>> heard, Class<R> replyClass, boolean started,
+      long due) {
     return Behaviors.receive(Message.class)
-        .onMessage(WriteStarted.class, m -> waiting(heard, replyClass, true))
+        .onMessage(WriteStarted.class, m -> waiting(heard, replyClass, true, due))
         .onMessage(Answered.class, m -> {
-          heard.complete(new Heard<>(Optional.of(replyClass.cast(m.reply())), true));
+          heard.complete(new Heard<>(Optional.of(replyClass.cast(m.reply())), true, false));
           return Behaviors.stopped();
         })
         .onMessage(GiveUp.class, m -> {
-          heard.complete(new Heard<>(Optional.empty(), started));
+          heard.complete(new Heard<>(Optional.empty(), started, System.nanoTime() - due > LATE.toNanos()));
           return Behaviors.stopped();
         })
         .build();

@@ -201,7 +201,8 @@ public final class PoolControl {
         "change-" + pool + "-" + calls.incrementAndGet(), Props.empty());
     return heard.thenCompose(h -> {
       if (h.reply().isPresent()) return CompletableFuture.completedFuture(h.reply().get());
-      boolean troubled = troubledBefore || !cluster.state().getUnreachable().isEmpty() || !membersBefore.equals(members(cluster));
+      boolean troubled = h.paused() || troubledBefore || !cluster.state().getUnreachable().isEmpty()
+          || !membersBefore.equals(members(cluster));
       return known(pool).thenApply(state -> {
         Optional<Long> applied = request.idempotencyKey().flatMap(k -> state.flatMap(s -> s.appliedAt(k)));
         if (applied.isPresent()) return new PoolEntity.Ok(state.get());
@@ -211,7 +212,7 @@ public final class PoolControl {
               + "nothing was changed, and it will not be applied later: retry");
         }
         return new PoolEntity.OutcomeUnknown("no answer from the pool's entity within " + wait.toMillis() + " ms "
-            + (h.started() ? "after it began writing the change" : "while a cluster member was unreachable or leaving")
+            + h.silence()
             + ": the change may or may not be applied. Read the pool's version before retrying, or retry with the same "
             + "idempotency key");
       });

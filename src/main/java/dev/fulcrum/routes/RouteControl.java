@@ -131,14 +131,14 @@ public final class RouteControl {
       if (request.idempotencyKey().flatMap(k -> known.flatMap(st -> st.appliedAt(k))).isPresent()) {
         return new RouteTableEntity.Ok(known.get());
       }
-      boolean troubled = troubledBefore || !c.state().getUnreachable().isEmpty() || !membersBefore.equals(members(c));
+      boolean troubled = h.paused() || troubledBefore || !c.state().getUnreachable().isEmpty() || !membersBefore.equals(members(c));
       if (!h.started() && !troubled) {
         return new RouteTableEntity.Rejected(RouteTableEntity.Reason.EXPIRED, "the route table's entity did not take the "
             + "change within " + untilDeadline.toMillis() + " ms (it may be recovering, moving between nodes or waiting for "
             + "its journal); nothing was changed, and it will not be applied later: retry");
       }
       return new RouteTableEntity.OutcomeUnknown("no answer from the route table's entity within " + wait.toMillis() + " ms "
-          + (h.started() ? "after it began writing the change" : "while a cluster member was unreachable or leaving")
+          + h.silence()
           + ": the change may or may not be applied. Read the table's version before retrying, or retry with the same "
           + "idempotency key");
     });
