@@ -118,13 +118,7 @@ final class Exchange implements ClientExchange, UpstreamPool.Waiter, UpstreamCon
     }
     upload = new BodyRelay(client, requestHead.duplicate(), BodyFraming.of(head), head.contentLength(),
         policy.maxBodySize());
-    UpstreamConnection idle = pool.acquireNow(target);
-    if (idle != null) {
-      connecting();
-      acquired(idle);
-    } else {
-      pool.acquireLater(target, backend.stats(), this);
-    }
+    pool.acquire(target, backend.stats(), this);
   }
 
   // --- from the upstream pool

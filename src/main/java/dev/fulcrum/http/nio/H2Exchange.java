@@ -119,13 +119,7 @@ final class H2Exchange implements H2StreamUser, UpstreamPool.Waiter, UpstreamCon
     target = attempts.begin(backend, BackendProtocol.HTTP_1_1);
     up = requestHead.duplicate();
     upEnded = upFraming == BodyFraming.NONE;
-    UpstreamConnection idle = pool.acquireNow(target);
-    if (idle != null) {
-      connecting();
-      acquired(idle);
-    } else {
-      pool.acquireLater(target, backend.stats(), this);
-    }
+    pool.acquire(target, backend.stats(), this);
   }
 
   // as Exchange: the access log's Tw (time in the backend's queue) and Tc (connect) of the stream's attempt

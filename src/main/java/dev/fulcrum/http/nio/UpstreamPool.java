@@ -161,6 +161,20 @@ final class UpstreamPool implements EventLoop.Sweepable {
     return h2;
   }
 
+  /**
+   * Gives the waiter an idle connection at once (it hears {@code connecting()} then {@code acquired()}), or puts it in
+   * line for one: the one way an exchange asks for a connection, so each tells the access log the same phases.
+   */
+  void acquire(Target target, BackendStats stats, Waiter waiter) {
+    UpstreamConnection idle = acquireNow(target);
+    if (idle != null) {
+      waiter.connecting();
+      waiter.acquired(idle);
+    } else {
+      acquireLater(target, stats, waiter);
+    }
+  }
+
   /** An idle connection to the target, or null. */
   UpstreamConnection acquireNow(Target target) {
     Slot slot = slot(target);
