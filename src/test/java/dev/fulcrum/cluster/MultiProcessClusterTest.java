@@ -133,6 +133,23 @@ class MultiProcessClusterTest {
     return response.json();
   }
 
+  /** The failover's steps as the survivors logged them, and the calls made meanwhile, from the kill on. */
+  private String failoverTimeline(java.time.LocalTime killedAt, int victim, List<String> calls) {
+    List<String> lines = new ArrayList<>();
+    lines.add(killedAt + " SIGKILL of node " + (victim + 1));
+    java.util.regex.Pattern step = java.util.regex.Pattern.compile(
+        "as UNREACHABLE|SBR took decision|Cluster member removed|Leader is removing|entity running on this node|Singleton manager starting singleton|ClusterSingletonManager state change");
+    for (int n = 0; n < 3; n++) {
+      if (n == victim) continue;
+      int node = n;
+      nodes[n].stdout().lines()
+          .filter(l -> l.length() > 12 && step.matcher(l).find() && l.substring(0, 12).compareTo(killedAt.toString()) >= 0)
+          .forEach(l -> lines.add(l.substring(0, Math.min(l.length(), 200)) + " [node " + (node + 1) + "]"));
+    }
+    java.util.Collections.sort(lines);
+    return String.join("\n", lines) + "\ncalls after the kill: " + calls;
+  }
+
   @Test
   void killingTheEntitysNodeLosesNoRequestAndControlComesBack() throws Exception {
     Optional<String> url = PostgresTestDb.url();
@@ -174,7 +191,10 @@ class MultiProcessClusterTest {
       }
     }, "traffic");
     traffic.start();
-    Eventually.await(Duration.ofSeconds(10), "traffic flowing", () -> ok.get() > 20);
+    // A start that does not flow says how: requests failing (and why), or none answered at all.
+    java.util.function.Supplier<String> flow = () -> ok.get() + " answered, " + failed.get() + " failed (first: "
+        + firstFailure.get() + "); node " + (client + 1) + "'s warnings:\n" + warnings(client);
+    Eventually.await(Duration.ofSeconds(10), "traffic flowing", () -> ok.get() > 20 ? "" : flow.get(), String::isEmpty);
 
     int victim = entityHost(client);
     assertTrue(victim != client, "the entity moved to the client's node");
@@ -186,12 +206,17 @@ class MultiProcessClusterTest {
       downingsBeforeKill += (int) node.stdout().lines().filter(l -> l.contains("SBR took decision")).count();
     }
     long killed = System.nanoTime();
+    java.time.LocalTime killedAt = java.time.LocalTime.now();
     nodes[victim].close(); // SIGKILL
     int weight = 2;
     int unavailable = 0;
+    // Each call's start and end after the kill and its status, to tell a slow failover from a call that was lost.
+    List<String> calls = new ArrayList<>();
     while (true) {
       assertTrue(System.nanoTime() - killed < Duration.ofSeconds(60).toNanos(), "no control within 60 s of the kill");
+      long sent = System.nanoTime();
       AdminClient.Response r = adminOf(client).patch("/api/pools/" + pool + "/backends/" + backend, "{\"weight\":" + weight + "}");
+      calls.add((sent - killed) / 1_000_000 + "-" + (System.nanoTime() - killed) / 1_000_000 + " ms: " + r.status());
       if (r.status() == 200) break;
       // While the entity moves a change is not applied (503), or, while the lost node is unreachable, its caller
       // cannot be sure it was not (504): the change might have been written just before the kill.
@@ -200,11 +225,13 @@ class MultiProcessClusterTest {
       unavailable++;
     }
     long failoverMillis = (System.nanoTime() - killed) / 1_000_000;
+    String timeline = failoverTimeline(killedAt, victim, calls);
     System.out.printf("failover (shipped settings): a control change through node %d succeeded %d ms after SIGKILL of node %d "
-        + "(%d x 503/504 before); false suspicions before the kill: %d unreachable, %d downed%n",
-        client + 1, failoverMillis, victim + 1, unavailable, suspicionsBeforeKill, downingsBeforeKill);
-    assertTrue(failoverMillis < 10_000, "control back within 10 s of the SIGKILL with the shipped settings, took " + failoverMillis + " ms");
-    Eventually.await(Duration.ofSeconds(10), "more traffic after the failover", () -> ok.get() > 100);
+        + "(%d x 503/504 before); false suspicions before the kill: %d unreachable, %d downed%n%s%n",
+        client + 1, failoverMillis, victim + 1, unavailable, suspicionsBeforeKill, downingsBeforeKill, timeline);
+    assertTrue(failoverMillis < 10_000, "control back within 10 s of the SIGKILL with the shipped settings, took " + failoverMillis
+        + " ms\n" + timeline);
+    Eventually.await(Duration.ofSeconds(10), "more traffic after the failover", () -> ok.get() > 100 ? "" : flow.get(), String::isEmpty);
     sending.set(false);
     traffic.join(10_000);
     System.out.printf("traffic through node %d during the failover: %d requests, %d failed%n", client + 1, ok.get() + failed.get(), failed.get());
