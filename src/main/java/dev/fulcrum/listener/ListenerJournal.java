@@ -1,27 +1,22 @@
 package dev.fulcrum.listener;
 
-import dev.fulcrum.Failures;
 import dev.fulcrum.config.JournalSettings;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * This node's listener journal ({@link NodeListenersEntity} named by {@code fulcrum.node-name}) in the current cluster
  * incarnation: read at start, told of every listener added or removed at runtime.
  */
 public final class ListenerJournal {
-  private static final Logger log = LoggerFactory.getLogger(ListenerJournal.class);
   /**
    * One ask at start-up. While nodes join, sharding hands shards over to them and drops the messages it buffered for a
    * shard on the move (Pekko: "dropping buffered messages during hand off"): an ask then gets no answer at all, so short
@@ -102,16 +97,6 @@ public final class ListenerJournal {
   }
 
   private static <T> CompletionStage<T> patiently(Supplier<CompletionStage<T>> ask, long deadline) {
-    CompletionStage<T> attempt;
-    try {
-      attempt = ask.get();
-    } catch (IllegalStateException notAMember) {
-      attempt = CompletableFuture.failedStage(notAMember);
-    }
-    return attempt.exceptionallyComposeAsync(failure -> {
-      if (System.nanoTime() > deadline) return CompletableFuture.failedStage(failure);
-      log.info("this node's listener journal did not answer at start-up ({}); asking again", Failures.describe(failure));
-      return patiently(ask, deadline);
-    }, CompletableFuture.delayedExecutor(500, TimeUnit.MILLISECONDS));
+    return dev.fulcrum.cluster.StartupAsk.patiently("this node's listener journal", ask, deadline);
   }
 }

@@ -299,9 +299,9 @@ public final class PoolControl {
           configured.forEach(p -> fromConfig.put(p.name(), p));
           List<CompletableFuture<PoolState>> states = new ArrayList<>();
           long deadline = System.nanoTime() + timeout.toNanos();
-          configured.forEach(p -> states.add(patiently(attempt -> bootstrap(p, attempt), deadline).toCompletableFuture()));
+          configured.forEach(p -> states.add(patiently(() -> bootstrap(p, START_ATTEMPT), deadline).toCompletableFuture()));
           journaled.stream().filter(name -> !fromConfig.containsKey(name))
-              .forEach(name -> states.add(patiently(attempt -> pool(name).<PoolState>ask(PoolEntity.GetState::new, attempt), deadline)
+              .forEach(name -> states.add(patiently(() -> pool(name).<PoolState>ask(PoolEntity.GetState::new, START_ATTEMPT), deadline)
                   .toCompletableFuture()));
           return CompletableFuture.allOf(states.toArray(CompletableFuture[]::new))
               .thenCompose(all -> CompletableFuture.allOf(states.stream()
@@ -311,27 +311,8 @@ public final class PoolControl {
         });
   }
 
-  /**
-   * Asks again when an attempt times out, until {@code deadline}: while nodes start together the shards move (the
-   * coordinator balances them as nodes join) and a message that reaches a shard during its hand-off is dropped; and
-   * an incarnation that ends during start-up (see Membership) fails its asks at once until the next one is there.
-   * Attempts are half a second apart at least. Both start-up questions are safe to repeat: a bootstrap creates or
-   * applies only what the journal does not have yet.
-   */
-  private static <T> CompletionStage<T> patiently(Function<Duration, CompletionStage<T>> ask, long deadline) {
-    CompletionStage<T> attempt;
-    try {
-      attempt = ask.apply(START_ATTEMPT);
-    } catch (IllegalStateException notAMember) {
-      attempt = CompletableFuture.failedStage(notAMember);
-    }
-    return attempt.exceptionallyComposeAsync(failure -> {
-      Throwable cause = dev.fulcrum.Failures.unwrap(failure);
-      boolean again = cause instanceof java.util.concurrent.TimeoutException || cause instanceof IllegalStateException;
-      if (!again || System.nanoTime() > deadline) return CompletableFuture.failedStage(failure);
-      log.info("a pool's entity did not answer at start-up ({}); asking again", dev.fulcrum.Failures.describe(cause));
-      return patiently(ask, deadline);
-    }, CompletableFuture.delayedExecutor(500, java.util.concurrent.TimeUnit.MILLISECONDS));
+  private static <T> CompletionStage<T> patiently(java.util.function.Supplier<CompletionStage<T>> ask, long deadline) {
+    return dev.fulcrum.cluster.StartupAsk.patiently("a pool's entity", ask, deadline);
   }
 
   private static final Duration START_ATTEMPT = Duration.ofSeconds(5);

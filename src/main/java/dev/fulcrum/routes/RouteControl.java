@@ -199,19 +199,7 @@ public final class RouteControl {
   private static final Duration ATTEMPT = Duration.ofSeconds(5);
 
   private static <T> CompletionStage<T> patiently(Supplier<CompletionStage<T>> ask, long deadline) {
-    CompletionStage<T> attempt;
-    try {
-      attempt = ask.get();
-    } catch (IllegalStateException notAMember) {
-      attempt = CompletableFuture.failedStage(notAMember);
-    }
-    return attempt.exceptionallyComposeAsync(failure -> {
-      Throwable cause = dev.fulcrum.Failures.unwrap(failure);
-      boolean again = cause instanceof java.util.concurrent.TimeoutException || cause instanceof IllegalStateException;
-      if (!again || System.nanoTime() > deadline) return CompletableFuture.failedStage(failure);
-      log.info("a route table's entity did not answer at start-up ({}); asking again", dev.fulcrum.Failures.describe(cause));
-      return patiently(ask, deadline);
-    }, CompletableFuture.delayedExecutor(500, java.util.concurrent.TimeUnit.MILLISECONDS));
+    return dev.fulcrum.cluster.StartupAsk.patiently("a route table's entity", ask, deadline);
   }
 
   private static void report(String listener, RouteTableEntity.BootstrapResult result) {
