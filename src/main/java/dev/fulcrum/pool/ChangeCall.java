@@ -7,6 +7,7 @@ import java.util.function.BiFunction;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 
 /**
@@ -36,6 +37,13 @@ public final class ChangeCall {
   /** A give-up this much later than it was due says the node was paused, not only busy. */
   static final Duration LATE = Duration.ofSeconds(1);
 
+  /**
+   * How long a call still listens after its give-up, counted from when the give-up is handled: a node resumed from a
+   * pause handles its overdue timer before the entity's "started" and reply that reached it meanwhile, which its
+   * remoting reads within milliseconds after. Taken from the call's wait, so an undisturbed call ends when it did.
+   */
+  static final Duration LAST_LOOK = Duration.ofMillis(250);
+
   public sealed interface Message {}
 
   private record Answered(Object reply) implements Message {}
@@ -43,6 +51,8 @@ public final class ChangeCall {
   private record WriteStarted() implements Message {}
 
   private record GiveUp() implements Message {}
+
+  private record LastLook() implements Message {}
 
   public static <C, R> Behavior<Message> create(
       EntityRef<C> entity,
@@ -55,24 +65,38 @@ public final class ChangeCall {
       ActorRef<R> replies = ctx.messageAdapter(replyClass, Answered::new);
       ActorRef<PoolEntity.Started> started = ctx.messageAdapter(PoolEntity.Started.class, s -> new WriteStarted());
       entity.tell(command.apply(request.withStartedTo(started), replies));
-      long due = System.nanoTime() + wait.toNanos();
-      timers.startSingleTimer(new GiveUp(), wait);
-      return waiting(heard, replyClass, false, due);
+      Duration giveUp = wait.compareTo(LAST_LOOK) > 0 ? wait.minus(LAST_LOOK) : Duration.ZERO;
+      timers.startSingleTimer(new GiveUp(), giveUp);
+      return waiting(heard, replyClass, false, timers, System.nanoTime() + giveUp.toNanos());
     }));
   }
 
   private static <R> Behavior<Message> waiting(CompletableFuture<Heard<R>> heard, Class<R> replyClass, boolean started,
-      long due) {
+      TimerScheduler<Message> timers, long due) {
     return Behaviors.receive(Message.class)
-        .onMessage(WriteStarted.class, m -> waiting(heard, replyClass, true, due))
-        .onMessage(Answered.class, m -> {
-          heard.complete(new Heard<>(Optional.of(replyClass.cast(m.reply())), true, false));
-          return Behaviors.stopped();
-        })
+        .onMessage(WriteStarted.class, m -> waiting(heard, replyClass, true, timers, due))
+        .onMessage(Answered.class, m -> answered(heard, replyClass, m))
         .onMessage(GiveUp.class, m -> {
-          heard.complete(new Heard<>(Optional.empty(), started, System.nanoTime() - due > LATE.toNanos()));
+          timers.startSingleTimer(new LastLook(), LAST_LOOK);
+          return lastLook(heard, replyClass, started, System.nanoTime() - due > LATE.toNanos());
+        })
+        .build();
+  }
+
+  private static <R> Behavior<Message> lastLook(CompletableFuture<Heard<R>> heard, Class<R> replyClass, boolean started,
+      boolean paused) {
+    return Behaviors.receive(Message.class)
+        .onMessage(WriteStarted.class, m -> lastLook(heard, replyClass, true, paused))
+        .onMessage(Answered.class, m -> answered(heard, replyClass, m))
+        .onMessage(LastLook.class, m -> {
+          heard.complete(new Heard<>(Optional.empty(), started, paused));
           return Behaviors.stopped();
         })
         .build();
+  }
+
+  private static <R> Behavior<Message> answered(CompletableFuture<Heard<R>> heard, Class<R> replyClass, Answered m) {
+    heard.complete(new Heard<>(Optional.of(replyClass.cast(m.reply())), true, false));
+    return Behaviors.stopped();
   }
 }
