@@ -122,7 +122,10 @@ final class Json {
     for (Iterator<String> names = object.fieldNames(); names.hasNext(); ) {
       String name = names.next();
       if (allowed != null && !allowed.contains(name)) {
-        throw ApiError.badRequest("unknown field '" + prefix(what) + name + "' (allowed: " + String.join(", ", allowed.stream().sorted().toList()) + ")");
+        // worded as the config's onlyKnown words a misspelt setting: the name, the one probably meant, the known ones
+        String near = dev.fulcrum.config.UnknownSettings.nearest(name, allowed);
+        throw ApiError.badRequest("unknown field '" + prefix(what) + name + "'" + (near == null ? "" : " (did you mean " + near + "?)")
+            + " (allowed: " + String.join(", ", allowed.stream().sorted().toList()) + ")");
       }
     }
     return object;

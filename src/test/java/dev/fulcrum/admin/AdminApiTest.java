@@ -212,6 +212,8 @@ class AdminApiTest {
     assertError(admin.patch("/api/pools/edit/backends/" + b2.address(), "{\"weight\":5000}"), 400, "weight");
     assertError(admin.patch("/api/pools/edit/backends/" + b2.address(), "{\"weight\":1,\"admin\":\"draining\"}"), 400, "weight");
     assertError(admin.patch("/api/pools/edit/backends/" + b2.address(), "{\"admin\":\"asleep\"}"), 400, "admin");
+    assertError(admin.patch("/api/pools/edit/backends/" + b2.address(), "{\"wieght\":2}"), 400,
+        "unknown field 'wieght' (did you mean weight?)");
     assertError(admin.patch("/api/pools/edit/backends/127.0.0.1:1", "{\"weight\":2}"), 404, "127.0.0.1:1");
     assertError(admin.patch("/api/pools/nope/backends/127.0.0.1:1", "{\"weight\":2}"), 404, "nope");
     assertError(admin.patch("/api/pools/edit/backends/no-port", "{\"weight\":2}"), 400, "address");
