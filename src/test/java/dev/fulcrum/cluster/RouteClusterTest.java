@@ -120,6 +120,7 @@ class RouteClusterTest {
       String[] last = {"no answer yet"};
       try {
         Eventually.await(Duration.ofSeconds(60), "node " + (n + 1) + " routes to blue", () -> {
+          if (!nodes[node].isAlive()) throw new AssertionError("node " + (node + 1) + " exited: " + nodes[node].stderr() + nodes[node].stdout());
           try {
             last[0] = RawHttp.getOnce(http[node], "/");
             return last[0].equals("blue");
@@ -129,10 +130,12 @@ class RouteClusterTest {
           }
         });
       } catch (AssertionError timedOut) {
+        if (!nodes[node].isAlive()) throw timedOut;
         // seen twice in CI in ~10 runs, never here: what the node had, for the next time
+        String warnings = String.join("\n", nodes[node].stdout().lines().filter(l -> l.contains("WARN") || l.contains("ERROR")).toList());
         throw new AssertionError(timedOut.getMessage() + "; its last answer: " + last[0] + "; its routes: "
             + adminOf(node).get("/api/routes/" + listener) + "; its pool: " + adminOf(node).get("/api/pools/" + blue)
-            + "; logs in " + dir, timedOut);
+            + "; its listeners: " + adminOf(node).get("/api/listeners") + "; its warnings:\n" + warnings + "\nlogs in " + dir, timedOut);
       }
     }
   }
