@@ -133,6 +133,24 @@ class MultiProcessClusterTest {
     return response.json();
   }
 
+  /** Each node's view of the cluster and its cluster warnings, for a rejoin that does not come. */
+  private String clusterStory() {
+    StringBuilder story = new StringBuilder();
+    for (int n = 0; n < 3; n++) {
+      story.append("node ").append(n + 1).append(nodes[n].isAlive() ? "" : " (exited)").append(": ");
+      try {
+        story.append(clusterView(n).path("members"));
+      } catch (RuntimeException | AssertionError noAnswer) {
+        story.append("no view (").append(noAnswer.getMessage()).append(")");
+      }
+      story.append('\n');
+      nodes[n].stdout().lines().filter(l -> l.contains("Cluster") || l.contains("SBR") || l.contains("incarnation") || l.contains("rejoin"))
+          .filter(l -> l.contains("WARN") || l.contains("ERROR") || l.contains("INFO"))
+          .forEach(l -> story.append("  ").append(l, 0, Math.min(l.length(), 400)).append('\n'));
+    }
+    return story.toString();
+  }
+
   /** The failover's steps as the survivors logged them, and the calls made meanwhile, from the kill on. */
   private String failoverTimeline(java.time.LocalTime killedAt, int victim, List<String> calls) {
     List<String> lines = new ArrayList<>();
@@ -144,7 +162,7 @@ class MultiProcessClusterTest {
       int node = n;
       nodes[n].stdout().lines()
           .filter(l -> l.length() > 12 && step.matcher(l).find() && l.substring(0, 12).compareTo(killedAt.toString()) >= 0)
-          .forEach(l -> lines.add(l.substring(0, Math.min(l.length(), 200)) + " [node " + (node + 1) + "]"));
+          .forEach(l -> lines.add(l.substring(0, Math.min(l.length(), l.contains("SBR") ? 1000 : 200)) + " [node " + (node + 1) + "]"));
     }
     java.util.Collections.sort(lines);
     return String.join("\n", lines) + "\ncalls after the kill: " + calls;
@@ -157,6 +175,7 @@ class MultiProcessClusterTest {
     backendsKit = ActorTestKit.create("multi-process-backends");
     List<HttpBackend> backends = List.of(
         NamedBackend.start(backendsKit.system(), "b1"), NamedBackend.start(backendsKit.system(), "b2"), NamedBackend.start(backendsKit.system(), "b3"));
+    PostgresTestDb.forgetShardLocations(); // no cluster runs now: earlier tests' entities must not start with this one
     Files.createDirectories(dir);
     Files.copy(Path.of("conf", "logback.xml"), dir.resolve("logback.xml"));
     for (int n = 0; n < 3; n++) config(n, url.get(), backends);
@@ -242,7 +261,11 @@ class MultiProcessClusterTest {
     awaitUp(victim);
     for (int n = 0; n < 3; n++) {
       int node = n;
-      Eventually.await(Duration.ofSeconds(30), "node " + (n + 1) + " sees three members up", () -> upMembers(clusterView(node)) == 3);
+      try {
+        Eventually.await(Duration.ofSeconds(30), "node " + (n + 1) + " sees three members up", () -> upMembers(clusterView(node)) == 3);
+      } catch (AssertionError notYet) {
+        throw new AssertionError(notYet.getMessage() + "\n" + clusterStory(), notYet);
+      }
     }
     JsonNode expected = poolOn(client);
     assertEquals(weight, expected.path("backends").get(0).path("weight").asInt(), expected.toString());

@@ -26,6 +26,23 @@ public final class PostgresTestDb {
     return setting("FULCRUM_TEST_PG_PASSWORD").orElse("fulcrum");
   }
 
+  /**
+   * Deletes Cluster Sharding's own records (the coordinators' remembered shards, each shard's remembered entities):
+   * called before a test starts its cluster, when none runs. Left behind, every later cluster on this database would
+   * start again, on each start and each failover, the entities of every earlier test's pools (hundreds of shards
+   * after a few runs, each read from the journal), and its failover would be timed with that load on it.
+   */
+  public static void forgetShardLocations() throws SQLException {
+    if (url().isEmpty()) return;
+    try (Connection db = DriverManager.getConnection(url().get(), user(), password());
+        PreparedStatement events = db.prepareStatement("DELETE FROM event_journal WHERE persistence_id LIKE '/sharding/%'");
+        PreparedStatement snapshots = db.prepareStatement("DELETE FROM snapshot WHERE persistence_id LIKE '/sharding/%'")) {
+      if (!db.getMetaData().getTables(null, null, "event_journal", null).next()) return; // no journal yet
+      events.executeUpdate();
+      snapshots.executeUpdate();
+    }
+  }
+
   /** Deletes a pool's events and snapshots: left behind, every later node on this database would start the pool again. */
   public static void forgetPool(String pool) throws SQLException {
     forget("Pool|" + pool);
