@@ -121,7 +121,9 @@ public final class PoolControl {
       // the journal's counts go to the node's own registry, which outlives this incarnation
       dev.fulcrum.observe.JournalMeter journal = dev.fulcrum.observe.Observability.get(system).journal();
       sharding.init(Entity.of(PoolEntity.TYPE_KEY,
-          ctx -> PoolEntity.create(ctx.getEntityId(), settings, publisher, discovery, journal)));
+              ctx -> PoolEntity.create(ctx.getEntityId(), settings, publisher, discovery, journal, new PoolEntity.Passivation(
+                  ctx.getShard(), () -> sharding.entityRefFor(PoolEntity.TYPE_KEY, ctx.getEntityId()).tell(new PoolEntity.Wake()))))
+          .withStopMessage(new PoolEntity.Stop()));
       current = new Incarnation(clusterSystem, sharding);
       journalFeed.start(clusterSystem);
       attachHooks.forEach(hook -> hook.accept(clusterSystem));

@@ -270,6 +270,35 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
   public record GetState(ActorRef<PoolState> replyTo) implements Command {}
 
   /**
+   * The shard's stop message (passivation, hand-off, shutdown). An entity that asked to passivate and whose pool exists
+   * by now (it was created while the request was on its way) asks, before it stops, to be started again ({@link Wake}).
+   */
+  public record Stop() implements Command {}
+
+  /** Starts the entity (it then recovers and publishes its pool) and does nothing else. */
+  public record Wake() implements Command {}
+
+  /** A second after it started: the entity leaves if its pool still does not exist. */
+  private record LeaveIfGone() implements Command {}
+
+  /**
+   * How long an entity started without a pool waits before it leaves: the command that started it (a create, a
+   * bootstrap from config) is handled first, so a pool being created does not have its entity stopped and started again.
+   */
+  private static final Duration IDLE_BEFORE_LEAVING = Duration.ofSeconds(1);
+
+  /**
+   * How an entity under Cluster Sharding with remember-entities leaves when its pool does not exist (never created, or
+   * deleted): otherwise every such entity is started again on every cluster start and every failover, and reads its
+   * journal, for good.
+   *
+   * @param shard the entity's shard, told to passivate it
+   * @param wake sends {@link Wake} to the entity through sharding (the shard buffers it while the entity stops)
+   */
+  public record Passivation(ActorRef<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard,
+      Runnable wake) {}
+
+  /**
    * Replies how the pool's DNS names resolve, from the follower that runs beside the entity ({@link DiscoveryStatus#NONE}
    * when the pool follows no name).
    */
@@ -401,13 +430,19 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
   /** As above, counting the journal's work in {@code journal} (null: not counted). */
   public static Behavior<Command> create(String pool, JournalSettings settings, PoolStatePublisher publisher,
       PoolDiscovery discovery, dev.fulcrum.observe.JournalMeter journal) {
-    return Behaviors.setup(ctx -> new PoolEntity(pool, settings, publisher, ctx, discovery, journal));
+    return create(pool, settings, publisher, discovery, journal, null);
+  }
+
+  /** As above, under Cluster Sharding: the entity passivates while its pool does not exist ({@code null}: never). */
+  public static Behavior<Command> create(String pool, JournalSettings settings, PoolStatePublisher publisher,
+      PoolDiscovery discovery, dev.fulcrum.observe.JournalMeter journal, Passivation passivation) {
+    return Behaviors.setup(ctx -> new PoolEntity(pool, settings, publisher, ctx, discovery, journal, passivation));
   }
 
   private PoolEntity(
       String pool, JournalSettings settings, PoolStatePublisher publisher,
       org.apache.pekko.actor.typed.javadsl.ActorContext<Command> context, PoolDiscovery discovery,
-      dev.fulcrum.observe.JournalMeter journal) {
+      dev.fulcrum.observe.JournalMeter journal, Passivation passivation) {
     // A journal that is briefly unreachable (a database restart) must not leave the pool stopped. Pekko keeps the
     // entity's stash across these restarts, so changes that queued up while the journal was down are handled once it
     // is back: the deadline check in change() is what keeps them from being applied behind their callers' backs.
@@ -419,6 +454,19 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
     this.context = context;
     this.discovery = discovery;
     this.journal = journal;
+    this.passivation = passivation;
+  }
+
+  private final Passivation passivation;
+  /** This entity asked to passivate: a {@link Stop} is its answer, not a hand-off's or a shutdown's. */
+  private boolean passivating;
+
+  /** Asks the shard to stop this entity when its pool does not exist; the shard answers with {@link Stop}. */
+  private void passivateIfGone(PoolState state) {
+    if (passivation == null || state.exists()) return;
+    log.debug("pool {} does not exist: its entity passivates", pool);
+    passivating = true;
+    passivation.shard().tell(new org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.Passivate<>(context.getSelf()));
   }
 
   /**
@@ -438,6 +486,7 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
   private void changed(PoolState state) {
     publisher.publish(state);
     if (follower != null) follower.tell(new DnsFollower.PoolChanged(state));
+    passivateIfGone(state);
   }
 
   private void written(int events) {
@@ -476,6 +525,7 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
             publisher.publish(state);
           }
           startFollower(state);
+          if (passivation != null && !state.exists()) context.scheduleOnce(IDLE_BEFORE_LEAVING, context.getSelf(), new LeaveIfGone());
         })
         .onSignal(JournalPersistFailed.class, (state, signal) -> answerFailedWrite(signal.failure(), false))
         .onSignal(JournalPersistRejected.class, (state, signal) -> answerFailedWrite(signal.failure(), true))
@@ -522,6 +572,16 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
     return newCommandHandlerWithReplyBuilder()
         .forAnyState()
         .onCommand(GetState.class, (state, c) -> Effect().reply(c.replyTo(), state))
+        .onCommand(Wake.class, (state, c) -> Effect().noReply())
+        .onCommand(LeaveIfGone.class, (state, c) -> {
+          passivateIfGone(state);
+          return Effect().noReply();
+        })
+        .onCommand(Stop.class, (state, c) -> {
+          // only when it asked to leave: a hand-off or a shutdown stops the entity for good on this node
+          if (passivating && state.exists()) passivation.wake().run();
+          return Effect().stop().thenNoReply();
+        })
         .onCommand(GetHistory.class, this::history)
         .onCommand(GetDiscovery.class, (state, c) -> {
           if (follower == null) return Effect().reply(c.replyTo(), DiscoveryStatus.NONE);
