@@ -26,6 +26,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.persistence.query.PersistenceQuery;
@@ -295,8 +296,7 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
    * @param shard the entity's shard, told to passivate it
    * @param wake sends {@link Wake} to the entity through sharding (the shard buffers it while the entity stops)
    */
-  public record Passivation(ActorRef<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard,
-      Runnable wake) {}
+  public record Passivation(ActorRef<ClusterSharding.ShardCommand> shard, Runnable wake) {}
 
   /**
    * Replies how the pool's DNS names resolve, from the follower that runs beside the entity ({@link DiscoveryStatus#NONE}
@@ -466,7 +466,7 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
     if (passivation == null || state.exists()) return;
     log.debug("pool {} does not exist: its entity passivates", pool);
     passivating = true;
-    passivation.shard().tell(new org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.Passivate<>(context.getSelf()));
+    passivation.shard().tell(new ClusterSharding.Passivate<>(context.getSelf()));
   }
 
   /**

@@ -1,7 +1,7 @@
 package dev.fulcrum.pool;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.routing.StrategyKind;
@@ -13,8 +13,10 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.cluster.sharding.ShardRegion;
 import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -52,28 +54,33 @@ class PoolPassivationTest {
     return ids;
   }
 
-  private PoolEntity.Reply change(String pool, java.util.function.BiFunction<PoolEntity.Request, org.apache.pekko.actor.typed.ActorRef<PoolEntity.Reply>, PoolEntity.Change> command)
+  private PoolEntity.Reply change(String pool, BiFunction<PoolEntity.Request, ActorRef<PoolEntity.Reply>, PoolEntity.Change> command)
       throws Exception {
-    return fulcrum.change(pool, PoolEntity.Request.of("test", Duration.ofSeconds(5)), command).toCompletableFuture().get(20, TimeUnit.SECONDS);
+    return fulcrum.change(pool, PoolEntity.Request.of("test", Duration.ofSeconds(5)), command)
+        .toCompletableFuture().get(20, TimeUnit.SECONDS);
+  }
+
+  private PoolEntity.Reply create(String pool) throws Exception {
+    return change(pool, (r, to) -> new PoolEntity.Create(StrategyKind.ROUND_ROBIN, List.of(), Optional.empty(), r, to));
   }
 
   @Test
   void anEntityLeavesWhenItsPoolIsDeletedAndStaysWhileItExists() throws Exception {
-    assertInstanceOf(PoolEntity.Ok.class, change("temp", (r, to) -> new PoolEntity.Create(StrategyKind.ROUND_ROBIN, List.of(), Optional.empty(), r, to)));
+    assertInstanceOf(PoolEntity.Ok.class, create("temp"));
     Eventually.await(Duration.ofSeconds(10), "the pools' entities running", () -> running().containsAll(Set.of("web", "temp")));
 
     assertInstanceOf(PoolEntity.Ok.class, change("temp", PoolEntity.Delete::new));
     Eventually.await(Duration.ofSeconds(10), "the deleted pool's entity gone", () -> !running().contains("temp"));
-    assertEquals(true, running().contains("web"), "an existing pool's entity stays");
+    assertTrue(running().contains("web"), "an existing pool's entity stays");
 
     // a change to a pool that does not exist starts its entity, which answers and leaves
     assertInstanceOf(PoolEntity.Rejected.class, change("nope", PoolEntity.Delete::new));
     Eventually.await(Duration.ofSeconds(10), "the missing pool's entity gone", () -> !running().contains("nope"));
 
     // created again: its entity stays (it was asked to leave when it started, before the create was handled)
-    assertInstanceOf(PoolEntity.Ok.class, change("temp", (r, to) -> new PoolEntity.Create(StrategyKind.ROUND_ROBIN, List.of(), Optional.empty(), r, to)));
+    assertInstanceOf(PoolEntity.Ok.class, create("temp"));
     Eventually.await(Duration.ofSeconds(10), "the re-created pool's entity running", () -> running().contains("temp"));
     long stayed = System.nanoTime() + Duration.ofSeconds(2).toNanos();
-    while (System.nanoTime() < stayed) assertEquals(true, running().contains("temp"), "the re-created pool's entity stays");
+    while (System.nanoTime() < stayed) assertTrue(running().contains("temp"), "the re-created pool's entity stays");
   }
 }

@@ -23,8 +23,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The keep-alive connections of one listener to its backends on one event loop, so that no connection or request
  * changes threads. As HAProxy's {@code maxconn}, {@code maxqueue} and {@code timeout queue} per server: a backend's
  * connection limit and queue hold across all loops of the listener ({@link Limits}); a request takes an idle
- * connection at once ({@link #acquireNow}) or waits in the queue ({@link #acquireLater}) for a new or freed one, which
- * it is never handed from inside another exchange's call into the pool, until the queue timeout.
+ * connection at once or waits in the queue for a new or freed one ({@link #acquire}), which it is never handed from
+ * inside another exchange's call into the pool, until the queue timeout.
  */
 final class UpstreamPool implements EventLoop.Sweepable {
   /**
@@ -176,7 +176,7 @@ final class UpstreamPool implements EventLoop.Sweepable {
   }
 
   /** An idle connection to the target, or null. */
-  UpstreamConnection acquireNow(Target target) {
+  private UpstreamConnection acquireNow(Target target) {
     Slot slot = slot(target);
     long keepAlive = target.key().keepAliveTimeout().toNanos();
     UpstreamConnection c;
