@@ -96,8 +96,17 @@ class FaultInjectionTest {
       if (database != null) database.close();
       if (backendsKit != null) backendsKit.shutdownTestKit();
     } finally {
-      PostgresTestDb.forgetPool(pool);
+      forgetJournals();
     }
+  }
+
+  private void forgetJournals() throws java.sql.SQLException {
+    PostgresTestDb.forgetCluster(List.of(pool), List.of("web-http"), List.of(nodeName(0), nodeName(1), nodeName(2)));
+  }
+
+  /** Named by the test, not by its cluster port, which an earlier test's node may have had. */
+  private String nodeName(int n) {
+    return pool + "-node-" + (n + 1);
   }
 
   private void writeConfig(int n, String dbUrl, List<HttpBackend> backends) throws Exception {
@@ -110,6 +119,7 @@ class FaultInjectionTest {
         pekko.remote.artery.bind { hostname = "%s", port = %d }
         pekko.remote.artery.advanced.tcp.outbound-client-hostname = "%s"
         pekko.cluster.seed-nodes = [%s]
+        fulcrum.node-name = "%s"
         pekko-persistence-jdbc.shared-databases.fulcrum.db { url = "%s", user = "%s", password = "%s" }
         fulcrum.pools = null
         fulcrum.pools.%s { strategy = round-robin, backends = ["%s", "%s", "%s"], health-check.interval = 1s }
@@ -118,7 +128,7 @@ class FaultInjectionTest {
         fulcrum.admin.bind = "%s:%d"
         fulcrum.shutdown.drain-timeout = 2s
         """.formatted(shipped.toString().replace("\\", "/"), host(n), artery[n].port(), host(n), bind[n], host(n),
-        String.join(", ", seeds), dbUrl, PostgresTestDb.user(), PostgresTestDb.password(),
+        String.join(", ", seeds), nodeName(n), dbUrl, PostgresTestDb.user(), PostgresTestDb.password(),
         pool, backends.get(0).address(), backends.get(1).address(), backends.get(2).address(),
         host(n), tcp[n], pool, host(n), http[n], pool, host(n), admin[n]);
     Files.writeString(dir.resolve("node-" + (n + 1) + ".conf"), hocon);
@@ -295,6 +305,7 @@ class FaultInjectionTest {
     List<HttpBackend> backends = List.of(NamedBackend.start(backendsKit.system(), "b1"),
         NamedBackend.start(backendsKit.system(), "b2"), NamedBackend.start(backendsKit.system(), "b3"));
     PostgresTestDb.forgetShardLocations(); // no cluster runs now: earlier tests' entities must not start with this one
+    forgetJournals(); // and a run killed before its clean-up leaves no listener or route of its own
     Files.createDirectories(dir);
     Files.copy(Path.of("conf", "logback.xml"), dir.resolve("logback.xml"));
     for (int n = 0; n < NODES; n++) {

@@ -52,7 +52,16 @@ class MultiProcessClusterTest {
   void stopAll() throws Exception {
     for (FulcrumProcess node : nodes) if (node != null) node.close();
     if (backendsKit != null) backendsKit.shutdownTestKit();
-    PostgresTestDb.forgetPool(pool);
+    forgetJournals();
+  }
+
+  private void forgetJournals() throws java.sql.SQLException {
+    PostgresTestDb.forgetCluster(List.of(pool), List.of("web-http"), List.of(nodeName(0), nodeName(1), nodeName(2)));
+  }
+
+  /** Named by the test, not by its cluster port, which an earlier test's node may have had. */
+  private String nodeName(int n) {
+    return pool + "-node-" + (n + 1);
   }
 
   /** node-N.conf as shipped, with free ports, the test database and this test's own pool (the journal is shared). */
@@ -63,6 +72,7 @@ class MultiProcessClusterTest {
         include file("%s")
         pekko.remote.artery.canonical.port = %d
         pekko.cluster.seed-nodes = [%s]
+        fulcrum.node-name = "%s"
         pekko-persistence-jdbc.shared-databases.fulcrum.db { url = "%s", user = "%s", password = "%s" }
         fulcrum.pools = null
         fulcrum.pools.%s { strategy = round-robin, backends = ["%s", "%s", "%s"] }
@@ -72,7 +82,7 @@ class MultiProcessClusterTest {
         fulcrum.shutdown.drain-timeout = 2s
         # Shards stay where they are while the cluster settles, so the entity is on the node the test kills.
         pekko.cluster.sharding.rebalance-interval = 1h
-        """.formatted(shipped.toString().replace("\\", "/"), artery[n], seeds, url,
+        """.formatted(shipped.toString().replace("\\", "/"), artery[n], seeds, nodeName(n), url,
             PostgresTestDb.user(), PostgresTestDb.password(),
             pool, backends.get(0).address(), backends.get(1).address(), backends.get(2).address(), tcp[n], pool, http[n], pool,
             admin[n]);
@@ -176,6 +186,7 @@ class MultiProcessClusterTest {
     List<HttpBackend> backends = List.of(
         NamedBackend.start(backendsKit.system(), "b1"), NamedBackend.start(backendsKit.system(), "b2"), NamedBackend.start(backendsKit.system(), "b3"));
     PostgresTestDb.forgetShardLocations(); // no cluster runs now: earlier tests' entities must not start with this one
+    forgetJournals(); // and a run killed before its clean-up leaves no listener or route of its own
     Files.createDirectories(dir);
     Files.copy(Path.of("conf", "logback.xml"), dir.resolve("logback.xml"));
     for (int n = 0; n < 3; n++) config(n, url.get(), backends);

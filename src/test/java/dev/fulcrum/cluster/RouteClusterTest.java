@@ -56,9 +56,16 @@ class RouteClusterTest {
   void stopAll() throws Exception {
     for (FulcrumProcess node : nodes) if (node != null) node.close();
     if (backendsKit != null) backendsKit.shutdownTestKit();
-    PostgresTestDb.forgetPool(blue);
-    PostgresTestDb.forgetPool(green);
-    PostgresTestDb.forgetRouteTable(listener);
+    forgetJournals();
+  }
+
+  private void forgetJournals() throws java.sql.SQLException {
+    PostgresTestDb.forgetCluster(List.of(blue, green), List.of(listener), List.of(nodeName(0), nodeName(1), nodeName(2)));
+  }
+
+  /** Named by the test, not by its cluster port, which an earlier test's node may have had. */
+  private String nodeName(int n) {
+    return "rt-" + id + "-node-" + (n + 1);
   }
 
   private void config(int n, String url, HttpBackend b, HttpBackend g) throws IOException {
@@ -68,6 +75,7 @@ class RouteClusterTest {
         include file("%s")
         pekko.remote.artery.canonical.port = %d
         pekko.cluster.seed-nodes = [%s]
+        fulcrum.node-name = "%s"
         pekko-persistence-jdbc.shared-databases.fulcrum.db { url = "%s", user = "%s", password = "%s" }
         fulcrum.pools = null
         fulcrum.pools.%s.backends = ["%s"]
@@ -76,7 +84,7 @@ class RouteClusterTest {
         fulcrum.listeners { tcp {}, http.%s { bind = "127.0.0.1:%d", routes = [{name = main, pool = %s}] } }
         fulcrum.admin.bind = "127.0.0.1:%d"
         fulcrum.shutdown.drain-timeout = 2s
-        """.formatted(shipped.toString().replace("\\", "/"), artery[n], seeds, url, PostgresTestDb.user(), PostgresTestDb.password(),
+        """.formatted(shipped.toString().replace("\\", "/"), artery[n], seeds, nodeName(n), url, PostgresTestDb.user(), PostgresTestDb.password(),
             blue, b.address(), green, g.address(), listener, http[n], blue, admin[n]);
     Files.writeString(dir.resolve("node-" + (n + 1) + ".conf"), hocon);
   }
@@ -111,6 +119,7 @@ class RouteClusterTest {
     HttpBackend b = NamedBackend.start(backendsKit.system(), "blue");
     HttpBackend g = NamedBackend.start(backendsKit.system(), "green");
     PostgresTestDb.forgetShardLocations(); // no cluster runs now: earlier tests' entities must not start with this one
+    forgetJournals(); // and a run killed before its clean-up leaves no listener or route of its own
     Files.createDirectories(dir);
     Files.copy(Path.of("conf", "logback.xml"), dir.resolve("logback.xml"));
     for (int n = 0; n < 3; n++) config(n, url, b, g);

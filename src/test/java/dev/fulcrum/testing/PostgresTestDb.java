@@ -53,6 +53,18 @@ public final class PostgresTestDb {
     forget("RouteTable|" + listener);
   }
 
+  /**
+   * Deletes what a test cluster journaled: its pools, its HTTP listeners' route tables and its nodes' listener
+   * journals; called before it starts (a run killed before its clean-up leaves nothing for the next) and after. A test
+   * node is best named by fulcrum.node-name: named by its cluster port, it would start the listeners of an earlier
+   * test's node that had the same port rather than its own config's.
+   */
+  public static void forgetCluster(List<String> pools, List<String> httpListeners, List<String> nodes) throws SQLException {
+    for (String pool : pools) forgetPool(pool);
+    for (String listener : httpListeners) forgetRouteTable(listener);
+    for (String node : nodes) forget("NodeListeners|" + node);
+  }
+
   private static void forget(String persistenceId) throws SQLException {
     if (url().isEmpty()) return;
     try (Connection db = DriverManager.getConnection(url().get(), user(), password());
