@@ -14,8 +14,22 @@ public final class Failures {
     return t;
   }
 
+  /**
+   * Whether the failure is a host name that did not resolve: the JDK's UnresolvedAddressException has no message,
+   * and Pekko's TCP reports it as "Unresolved address" in a SocketException of its own.
+   */
+  public static boolean unresolved(Throwable failure) {
+    for (Throwable c = unwrap(failure); c != null; c = c.getCause()) {
+      if (c instanceof java.nio.channels.UnresolvedAddressException) return true;
+      String message = c.getMessage();
+      if (message != null && (message.contains("UnresolvedAddressException") || message.contains("Unresolved address"))) return true;
+    }
+    return false;
+  }
+
   public static String describe(Throwable failure) {
     Throwable t = unwrap(failure);
+    if (unresolved(t)) return "the host name does not resolve";
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof java.net.BindException) return "address already in use or not available";
     }

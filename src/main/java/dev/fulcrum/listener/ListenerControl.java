@@ -261,26 +261,34 @@ public final class ListenerControl {
   }
 
   /**
-   * A bind on an IP address this machine does not have is the request's mistake (400), not a conflict with what runs
-   * here (a port in use: 409). Judged once the bind failed, so a machine that lets processes bind foreign addresses
-   * (net.ipv4.ip_nonlocal_bind) is not second-guessed, and on the address alone: the OS's text for the failure differs
-   * between engines and systems. A host name is left alone (it may resolve to this machine's address another time).
+   * A bind on an address this machine does not have, or on a name that does not resolve, is the request's mistake
+   * (400), not a conflict with what runs here (a port in use: 409). Judged once the bind failed, so a machine that lets
+   * processes bind foreign addresses (net.ipv4.ip_nonlocal_bind) is not second-guessed, and on the address, not on the
+   * OS's text for the failure, which differs between engines and systems. A name is looked at as it resolves now (the
+   * bind has just looked it up: the JVM's cache answers).
    */
   private static ListenerReply cannotBind(dev.fulcrum.config.HostPort bind, Throwable failure) {
-    if (bind.isIpLiteral() && !local(bind.host())) {
-      return new ListenerReply.Rejected(ListenerReply.Reason.INVALID, "bind: " + bind.host() + " is not an address of this "
+    if (Failures.unresolved(failure)) {
+      return new ListenerReply.Rejected(ListenerReply.Reason.INVALID, "bind: host name '" + bind.host() + "' does not resolve "
+          + "(cannot listen on " + bind + "); use one of this machine's addresses, 127.0.0.1, or 0.0.0.0 for all of them");
+    }
+    java.util.Optional<String> foreign = foreignAddress(bind.host());
+    if (foreign.isPresent()) {
+      String which = bind.isIpLiteral() ? bind.host() : bind.host() + " (" + foreign.get() + ")";
+      return new ListenerReply.Rejected(ListenerReply.Reason.INVALID, "bind: " + which + " is not an address of this "
           + "machine (cannot listen on " + bind + "); use one of its own addresses, 127.0.0.1, or 0.0.0.0 for all of them");
     }
     return new ListenerReply.Rejected(ListenerReply.Reason.CANNOT_BIND, "bind: cannot listen on " + bind + ": " + Failures.describe(failure));
   }
 
-  /** Whether this machine has the address (a literal: no lookup); true when that cannot be told. */
-  private static boolean local(String ip) {
+  /** The address the host stands for when this machine does not have it; empty when it does or that cannot be told. */
+  private static java.util.Optional<String> foreignAddress(String host) {
     try {
-      java.net.InetAddress address = java.net.InetAddress.getByName(ip);
-      return address.isAnyLocalAddress() || address.isLoopbackAddress() || java.net.NetworkInterface.getByInetAddress(address) != null;
+      java.net.InetAddress address = java.net.InetAddress.getByName(host);
+      boolean local = address.isAnyLocalAddress() || address.isLoopbackAddress() || java.net.NetworkInterface.getByInetAddress(address) != null;
+      return local ? java.util.Optional.empty() : java.util.Optional.of(address.getHostAddress());
     } catch (java.io.IOException | RuntimeException e) {
-      return true;
+      return java.util.Optional.empty();
     }
   }
 

@@ -175,6 +175,18 @@ class RuntimeListenersTest {
       assertTrue(foreign.error().startsWith("bind: 192.0.2.1 is not an address of this machine (cannot listen on 192.0.2.1:0)"), foreign.error());
     }
     assertEquals(404, admin.get("/api/routes/foreign").status(), "no route table was created for it");
+    // so is a host name that does not resolve (RFC 6761: .invalid never does), said in words, not as an exception's name
+    for (String body : List.of(
+        "{\"name\": \"nowhere\", \"protocol\": \"http\", \"bind\": \"nowhere.invalid:0\", \"routes\": [{\"pool\": \"blue\"}]}",
+        "{\"name\": \"nowhere\", \"protocol\": \"http\", \"engine\": \"pekko\", \"bind\": \"nowhere.invalid:0\", \"routes\": [{\"pool\": \"blue\"}]}",
+        "{\"name\": \"nowhere\", \"protocol\": \"tcp\", \"bind\": \"nowhere.invalid:0\", \"pool\": \"blue\"}",
+        "{\"name\": \"nowhere\", \"protocol\": \"tcp\", \"engine\": \"streams\", \"bind\": \"nowhere.invalid:0\", \"pool\": \"blue\"}")) {
+      AdminClient.Response unresolved = admin.post("/api/listeners", body);
+      assertEquals(400, unresolved.status(), body + ": " + unresolved);
+      assertTrue(unresolved.error().startsWith("bind: host name 'nowhere.invalid' does not resolve (cannot listen on nowhere.invalid:0)"),
+          unresolved.error());
+    }
+    assertEquals(404, admin.get("/api/routes/nowhere").status(), "no route table was created for it");
     AdminClient.Response range = admin.post("/api/listeners", "{\"name\": \"far\", \"protocol\": \"tcp\", \"bind\": \"127.0.0.1:70000\", \"pool\": \"blue\"}");
     assertEquals(400, range.status(), range.toString());
     assertTrue(range.error().startsWith("bind: "), range.error());
