@@ -112,7 +112,7 @@ final class Json {
     try {
       node = MAPPER.readTree(text);
     } catch (JsonProcessingException e) {
-      throw ApiError.badRequest("invalid JSON: " + e.getOriginalMessage() + at(e));
+      throw ApiError.badRequest("invalid JSON: " + problem(e) + at(e));
     }
     return object(node, "body", allowed);
   }
@@ -178,6 +178,16 @@ final class Json {
   private static String prefix(String what) {
     return what.equals("body") ? "" : what + ".";
   }
+
+  /**
+   * Jackson's words for the problem, without its note on a source it was told not to show ("[Source: REDACTED
+   * (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: 1]"): the line and column stay.
+   */
+  private static String problem(JsonProcessingException e) {
+    return SOURCE_NOTE.matcher(e.getOriginalMessage()).replaceAll("line $1, column $2");
+  }
+
+  private static final java.util.regex.Pattern SOURCE_NOTE = java.util.regex.Pattern.compile("\\[Source: [^\\]]*?line: (\\d+), column: (\\d+)\\]");
 
   private static String at(JsonProcessingException e) {
     return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";

@@ -131,7 +131,11 @@ class AdminApiTest {
     assertError(admin.post("/api/pools", "{\"name\":\"x\",\"strategy\":\"fastest\"}"), 400, "strategy");
     assertError(admin.post("/api/pools", "{\"name\":\"bad name\"}"), 400, "name");
     assertError(admin.post("/api/pools", "{\"strategy\":\"round-robin\"}"), 400, "name");
-    assertError(admin.post("/api/pools", "{\"name\":"), 400, "invalid JSON");
+    Response cut = admin.post("/api/pools", "{\"name\":\"x\"");
+    assertError(cut, 400, "invalid JSON");
+    // Jackson's note on the source it does not show is left out; where the object began is kept
+    assertEquals("invalid JSON: Unexpected end-of-input: expected close marker for Object (start marker at line 1, column 1)"
+        + " (line 1, column 12)", cut.error());
     assertError(admin.post("/api/pools", "[1]"), 400, "JSON object");
     assertEquals(404, admin.get("/api/pools/x").status(), "no failed create created anything");
 
