@@ -101,13 +101,9 @@ class FaultInjectionTest {
   }
 
   private void forgetJournals() throws java.sql.SQLException {
-    PostgresTestDb.forgetCluster(List.of(pool), List.of("web-http"), List.of(nodeName(0), nodeName(1), nodeName(2)));
+    PostgresTestDb.forgetCluster(pool, 3, List.of(pool), List.of("web-http"));
   }
 
-  /** Named by the test, not by its cluster port, which an earlier test's node may have had. */
-  private String nodeName(int n) {
-    return pool + "-node-" + (n + 1);
-  }
 
   private void writeConfig(int n, String dbUrl, List<HttpBackend> backends) throws Exception {
     Path shipped = Path.of("cluster-configs", "node-" + (n + 1) + ".conf").toAbsolutePath();
@@ -128,7 +124,7 @@ class FaultInjectionTest {
         fulcrum.admin.bind = "%s:%d"
         fulcrum.shutdown.drain-timeout = 2s
         """.formatted(shipped.toString().replace("\\", "/"), host(n), artery[n].port(), host(n), bind[n], host(n),
-        String.join(", ", seeds), nodeName(n), dbUrl, PostgresTestDb.user(), PostgresTestDb.password(),
+        String.join(", ", seeds), PostgresTestDb.nodeName(pool, n), dbUrl, PostgresTestDb.user(), PostgresTestDb.password(),
         pool, backends.get(0).address(), backends.get(1).address(), backends.get(2).address(),
         host(n), tcp[n], pool, host(n), http[n], pool, host(n), admin[n]);
     Files.writeString(dir.resolve("node-" + (n + 1) + ".conf"), hocon);

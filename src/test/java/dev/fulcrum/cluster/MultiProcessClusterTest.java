@@ -56,13 +56,9 @@ class MultiProcessClusterTest {
   }
 
   private void forgetJournals() throws java.sql.SQLException {
-    PostgresTestDb.forgetCluster(List.of(pool), List.of("web-http"), List.of(nodeName(0), nodeName(1), nodeName(2)));
+    PostgresTestDb.forgetCluster(pool, 3, List.of(pool), List.of("web-http"));
   }
 
-  /** Named by the test, not by its cluster port, which an earlier test's node may have had. */
-  private String nodeName(int n) {
-    return pool + "-node-" + (n + 1);
-  }
 
   /** node-N.conf as shipped, with free ports, the test database and this test's own pool (the journal is shared). */
   private Path config(int n, String url, List<HttpBackend> backends) throws IOException {
@@ -82,7 +78,7 @@ class MultiProcessClusterTest {
         fulcrum.shutdown.drain-timeout = 2s
         # Shards stay where they are while the cluster settles, so the entity is on the node the test kills.
         pekko.cluster.sharding.rebalance-interval = 1h
-        """.formatted(shipped.toString().replace("\\", "/"), artery[n], seeds, nodeName(n), url,
+        """.formatted(shipped.toString().replace("\\", "/"), artery[n], seeds, PostgresTestDb.nodeName(pool, n), url,
             PostgresTestDb.user(), PostgresTestDb.password(),
             pool, backends.get(0).address(), backends.get(1).address(), backends.get(2).address(), tcp[n], pool, http[n], pool,
             admin[n]);

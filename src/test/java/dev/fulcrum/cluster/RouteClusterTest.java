@@ -60,13 +60,9 @@ class RouteClusterTest {
   }
 
   private void forgetJournals() throws java.sql.SQLException {
-    PostgresTestDb.forgetCluster(List.of(blue, green), List.of(listener), List.of(nodeName(0), nodeName(1), nodeName(2)));
+    PostgresTestDb.forgetCluster(listener, 3, List.of(blue, green), List.of(listener));
   }
 
-  /** Named by the test, not by its cluster port, which an earlier test's node may have had. */
-  private String nodeName(int n) {
-    return "rt-" + id + "-node-" + (n + 1);
-  }
 
   private void config(int n, String url, HttpBackend b, HttpBackend g) throws IOException {
     Path shipped = Path.of("cluster-configs", "node-" + (n + 1) + ".conf").toAbsolutePath();
@@ -84,7 +80,7 @@ class RouteClusterTest {
         fulcrum.listeners { tcp {}, http.%s { bind = "127.0.0.1:%d", routes = [{name = main, pool = %s}] } }
         fulcrum.admin.bind = "127.0.0.1:%d"
         fulcrum.shutdown.drain-timeout = 2s
-        """.formatted(shipped.toString().replace("\\", "/"), artery[n], seeds, nodeName(n), url, PostgresTestDb.user(), PostgresTestDb.password(),
+        """.formatted(shipped.toString().replace("\\", "/"), artery[n], seeds, PostgresTestDb.nodeName(listener, n), url, PostgresTestDb.user(), PostgresTestDb.password(),
             blue, b.address(), green, g.address(), listener, http[n], blue, admin[n]);
     Files.writeString(dir.resolve("node-" + (n + 1) + ".conf"), hocon);
   }

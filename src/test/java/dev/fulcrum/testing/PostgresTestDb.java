@@ -54,15 +54,22 @@ public final class PostgresTestDb {
   }
 
   /**
-   * Deletes what a test cluster journaled: its pools, its HTTP listeners' route tables and its nodes' listener
-   * journals; called before it starts (a run killed before its clean-up leaves nothing for the next) and after. A test
-   * node is best named by fulcrum.node-name: named by its cluster port, it would start the listeners of an earlier
-   * test's node that had the same port rather than its own config's.
+   * A test cluster's node's fulcrum.node-name ({@code n} from 0), named by the test: named by its cluster port, it would
+   * start the listeners of an earlier test's node that had the same port rather than its own config's.
    */
-  public static void forgetCluster(List<String> pools, List<String> httpListeners, List<String> nodes) throws SQLException {
+  public static String nodeName(String test, int n) {
+    return test + "-node-" + (n + 1);
+  }
+
+  /**
+   * Deletes what a test cluster journaled: its pools, its HTTP listeners' route tables and the listener journals of its
+   * nodes (named by {@link #nodeName}); called before it starts (a run killed before its clean-up leaves nothing for
+   * the next) and after.
+   */
+  public static void forgetCluster(String test, int nodes, List<String> pools, List<String> httpListeners) throws SQLException {
     for (String pool : pools) forgetPool(pool);
     for (String listener : httpListeners) forgetRouteTable(listener);
-    for (String node : nodes) forget("NodeListeners|" + node);
+    for (int n = 0; n < nodes; n++) forget("NodeListeners|" + nodeName(test, n));
   }
 
   private static void forget(String persistenceId) throws SQLException {
