@@ -290,8 +290,8 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
 
   /**
    * How an entity under Cluster Sharding with remember-entities leaves when its pool does not exist (never created, or
-   * deleted): otherwise every such entity is started again on every cluster start and every failover, and reads its
-   * journal, for good.
+   * deleted), or a route table's when its table was never set: otherwise every such entity is started again on every
+   * cluster start and every failover, and reads its journal, for good.
    *
    * @param shard the entity's shard, told to passivate it
    * @param wake sends {@link Wake} to the entity through sharding (the shard buffers it while the entity stops)

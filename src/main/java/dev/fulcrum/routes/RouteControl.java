@@ -65,7 +65,9 @@ public final class RouteControl {
     RouteTablePublisher publisher = state -> replicator.tell(new RouteTableReplicator.Publish(state));
     ClusterSharding s = ClusterSharding.get(system);
     s.init(Entity.of(RouteTableEntity.TYPE_KEY, ctx -> RouteTableEntity.create(ctx.getEntityId(), settings, publisher, pools,
-        name -> Optional.ofNullable(engines.get(name)))));
+            name -> Optional.ofNullable(engines.get(name)), new PoolEntity.Passivation(ctx.getShard(),
+                () -> s.entityRefFor(RouteTableEntity.TYPE_KEY, ctx.getEntityId()).tell(new RouteTableEntity.Wake()))))
+        .withStopMessage(new RouteTableEntity.Stop()));
     sharding = s;
     clusterSystem = system;
   }

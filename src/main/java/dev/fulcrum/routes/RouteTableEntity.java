@@ -11,6 +11,7 @@ import dev.fulcrum.config.HttpRouteSettings.HeaderRules;
 import dev.fulcrum.config.HttpRouteSettings.WeightedPool;
 import dev.fulcrum.config.JournalSettings;
 import dev.fulcrum.config.RouteRules;
+import dev.fulcrum.pool.PoolEntity.Passivation;
 import dev.fulcrum.pool.PoolEntity.Request;
 import dev.fulcrum.pool.PoolEntity.Started;
 import java.time.Duration;
@@ -26,7 +27,9 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.persistence.query.javadsl.CurrentEventsByPersistenceIdQuery;
@@ -103,6 +106,18 @@ public final class RouteTableEntity
 
   public record GetState(ActorRef<RouteTableState> replyTo) implements Command {}
 
+  /**
+   * The shard's stop message (passivation, hand-off, shutdown). An entity that asked to passivate and whose table exists
+   * by now (it was set while the request was on its way) asks, before it stops, to be started again ({@link Wake}).
+   */
+  public record Stop() implements Command {}
+
+  /** Starts the entity (it then recovers and publishes its table) and does nothing else. */
+  public record Wake() implements Command {}
+
+  /** A second after it started: the entity leaves if its table still does not exist. */
+  private record LeaveIfGone() implements Command {}
+
   /** Start-up: sets the table from config when it has no journal yet, else reports (or applies) the differences. */
   public record Bootstrap(List<HttpRouteSettings> config, boolean applyConfig, ActorRef<BootstrapResult> replyTo) implements Command {}
 
@@ -159,33 +174,50 @@ public final class RouteTableEntity
   private final RouteTablePublisher publisher;
   private final Supplier<Set<String>> pools;
   private final Function<String, Optional<HttpListenerSettings.Engine>> engines;
-  private final ActorSystem<?> system;
+  private final ActorContext<Command> context;
+  private final Passivation passivation;
+  /** This entity asked to passivate: a {@link Stop} is its answer, not a hand-off's or a shutdown's. */
+  private boolean passivating;
   private ActorRef<Reply> writing;
 
   /**
+   * How long an entity started without a table waits before it leaves: the command that started it (a bootstrap from
+   * config, a first {@link SetRoutes}) is handled first, so a table being set does not have its entity stopped and
+   * started again.
+   */
+  private static final Duration IDLE_BEFORE_LEAVING = Duration.ofSeconds(1);
+
+  /**
    * {@code pools}: the pools that exist as this node knows them, which routes may name; {@code engines}: the engine
-   * that serves a listener of that name on this node, if one does (a table the engine cannot serve is refused).
+   * that serves a listener of that name on this node, if one does (a table the engine cannot serve is refused);
+   * {@code passivation}: under Cluster Sharding with remember-entities, how the entity leaves while its table does not
+   * exist (a change or a read named a listener that never had one), so that it is not started again on every cluster
+   * start and failover for good ({@code null}: never).
    */
   public static Behavior<Command> create(String listener, JournalSettings settings, RouteTablePublisher publisher,
-      Supplier<Set<String>> pools, Function<String, Optional<HttpListenerSettings.Engine>> engines) {
-    return Behaviors.setup(ctx -> new RouteTableEntity(listener, settings, publisher, pools, engines, ctx.getSystem()));
-  }
-
-  /** As {@link #create(String, JournalSettings, RouteTablePublisher, Supplier, Function)} with no listener known. */
-  public static Behavior<Command> create(
-      String listener, JournalSettings settings, RouteTablePublisher publisher, Supplier<Set<String>> pools) {
-    return create(listener, settings, publisher, pools, name -> Optional.empty());
+      Supplier<Set<String>> pools, Function<String, Optional<HttpListenerSettings.Engine>> engines, Passivation passivation) {
+    return Behaviors.setup(ctx -> new RouteTableEntity(listener, settings, publisher, pools, engines, ctx, passivation));
   }
 
   private RouteTableEntity(String listener, JournalSettings settings, RouteTablePublisher publisher,
-      Supplier<Set<String>> pools, Function<String, Optional<HttpListenerSettings.Engine>> engines, ActorSystem<?> system) {
+      Supplier<Set<String>> pools, Function<String, Optional<HttpListenerSettings.Engine>> engines,
+      ActorContext<Command> context, Passivation passivation) {
     super(persistenceId(listener), SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.listener = listener;
     this.settings = settings;
     this.publisher = publisher;
     this.pools = pools;
     this.engines = engines;
-    this.system = system;
+    this.context = context;
+    this.passivation = passivation;
+  }
+
+  /** Asks the shard to stop this entity when its table does not exist; the shard answers with {@link Stop}. */
+  private void passivateIfGone(RouteTableState state) {
+    if (passivation == null || state.exists()) return;
+    log.debug("listener {} has no route table: its entity passivates", listener);
+    passivating = true;
+    passivation.shard().tell(new ClusterSharding.Passivate<>(context.getSelf()));
   }
 
   @Override
@@ -208,6 +240,7 @@ public final class RouteTableEntity
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> {
           if (state.version() > 0) publisher.publish(state);
+          if (passivation != null && !state.exists()) context.scheduleOnce(IDLE_BEFORE_LEAVING, context.getSelf(), new LeaveIfGone());
         })
         .onSignal(JournalPersistFailed.class, (state, signal) -> failedWrite(signal.failure(), false))
         .onSignal(JournalPersistRejected.class, (state, signal) -> failedWrite(signal.failure(), true))
@@ -233,6 +266,16 @@ public final class RouteTableEntity
     return newCommandHandlerWithReplyBuilder()
         .forAnyState()
         .onCommand(GetState.class, (state, c) -> Effect().reply(c.replyTo(), state))
+        .onCommand(Wake.class, (state, c) -> Effect().noReply())
+        .onCommand(LeaveIfGone.class, (state, c) -> {
+          passivateIfGone(state);
+          return Effect().noReply();
+        })
+        .onCommand(Stop.class, (state, c) -> {
+          // only when it asked to leave: a hand-off or a shutdown stops the entity for good on this node
+          if (passivating && state.exists()) passivation.wake().run();
+          return Effect().stop().thenNoReply();
+        })
         .onCommand(Bootstrap.class, this::bootstrap)
         .onCommand(SetRoutes.class, (state, c) -> change(state, c, key -> c.routes() == null
             ? refuse(Reason.INVALID, "routes: is missing")

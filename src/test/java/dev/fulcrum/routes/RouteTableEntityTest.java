@@ -74,7 +74,7 @@ class RouteTableEntityTest {
     TestProbe<RouteTableState> published = kit.createTestProbe();
     String listener = "web-" + UUID.randomUUID().toString().substring(0, 8);
     return new Entity(EventSourcedBehaviorTestKit.create(kit.system(),
-        RouteTableEntity.create(listener, settings, published.ref()::tell, () -> POOLS, name -> engine)), published);
+        RouteTableEntity.create(listener, settings, published.ref()::tell, () -> POOLS, name -> engine, null)), published);
   }
 
   private static Request request() {
