@@ -196,6 +196,7 @@ class RouteClusterTest {
     try {
       for (int n = 0; n < 3; n++) {
         streams[n] = SseClient.open(new InetSocketAddress("127.0.0.1", admin[n]), "/api/events?kinds=route-changed", Optional.empty());
+        if (streams[n].status() != 200) throw new AssertionError("node " + (n + 1) + ": " + streams[n].status() + " " + streams[n].body());
         streams[n].awaitComment("subscribed", Duration.ofSeconds(10));
       }
       // Nodes fresh from start-up compile the change path during the first changes: on 2 cores their JIT compiler threads
