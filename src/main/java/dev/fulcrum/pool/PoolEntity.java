@@ -283,12 +283,6 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
   private record LeaveIfGone() implements Command {}
 
   /**
-   * How long an entity started without a pool waits before it leaves: the command that started it (a create, a
-   * bootstrap from config) is handled first, so a pool being created does not have its entity stopped and started again.
-   */
-  private static final Duration IDLE_BEFORE_LEAVING = Duration.ofSeconds(1);
-
-  /**
    * How an entity under Cluster Sharding with remember-entities leaves when its pool does not exist (never created, or
    * deleted), or a route table's when its table was never set: otherwise every such entity is started again on every
    * cluster start and every failover, and reads its journal, for good.
@@ -454,20 +448,10 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
     this.context = context;
     this.discovery = discovery;
     this.journal = journal;
-    this.passivation = passivation;
+    this.leaving = new Leaving<>(passivation, context, new LeaveIfGone(), "pool " + pool);
   }
 
-  private final Passivation passivation;
-  /** This entity asked to passivate: a {@link Stop} is its answer, not a hand-off's or a shutdown's. */
-  private boolean passivating;
-
-  /** Asks the shard to stop this entity when its pool does not exist; the shard answers with {@link Stop}. */
-  private void passivateIfGone(PoolState state) {
-    if (passivation == null || state.exists()) return;
-    log.debug("pool {} does not exist: its entity passivates", pool);
-    passivating = true;
-    passivation.shard().tell(new ClusterSharding.Passivate<>(context.getSelf()));
-  }
+  private final Leaving<Command> leaving;
 
   /**
    * Starts the pool's DNS follower after each recovery (a restart after a failed write stops the children): the
@@ -486,7 +470,7 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
   private void changed(PoolState state) {
     publisher.publish(state);
     if (follower != null) follower.tell(new DnsFollower.PoolChanged(state));
-    passivateIfGone(state);
+    leaving.leaveIfGone(state.exists());
   }
 
   private void written(int events) {
@@ -525,7 +509,7 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
             publisher.publish(state);
           }
           startFollower(state);
-          if (passivation != null && !state.exists()) context.scheduleOnce(IDLE_BEFORE_LEAVING, context.getSelf(), new LeaveIfGone());
+          leaving.recovered(state.exists());
         })
         .onSignal(JournalPersistFailed.class, (state, signal) -> answerFailedWrite(signal.failure(), false))
         .onSignal(JournalPersistRejected.class, (state, signal) -> answerFailedWrite(signal.failure(), true))
@@ -573,15 +557,9 @@ public final class PoolEntity extends EventSourcedBehaviorWithEnforcedReplies<Po
         .forAnyState()
         .onCommand(GetState.class, (state, c) -> Effect().reply(c.replyTo(), state))
         .onCommand(Wake.class, (state, c) -> Effect().noReply())
-        .onCommand(LeaveIfGone.class, (state, c) -> {
-          passivateIfGone(state);
-          return Effect().noReply();
-        })
-        .onCommand(Stop.class, (state, c) -> {
-          // only when it asked to leave: a hand-off or a shutdown stops the entity for good on this node
-          if (passivating && state.exists()) passivation.wake().run();
-          return Effect().stop().thenNoReply();
-        })
+        .onCommand(LeaveIfGone.class, (state, c) -> leaving.leaveIfGone(state.exists(), Effect().noReply()))
+        // a hand-off or a shutdown stops the entity for good on this node; only one that asked to leave may come back
+        .onCommand(Stop.class, (state, c) -> leaving.stopping(state.exists(), Effect().stop().thenNoReply()))
         .onCommand(GetHistory.class, this::history)
         .onCommand(GetDiscovery.class, (state, c) -> {
           if (follower == null) return Effect().reply(c.replyTo(), DiscoveryStatus.NONE);

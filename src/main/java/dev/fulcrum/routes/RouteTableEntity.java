@@ -11,6 +11,7 @@ import dev.fulcrum.config.HttpRouteSettings.HeaderRules;
 import dev.fulcrum.config.HttpRouteSettings.WeightedPool;
 import dev.fulcrum.config.JournalSettings;
 import dev.fulcrum.config.RouteRules;
+import dev.fulcrum.pool.Leaving;
 import dev.fulcrum.pool.PoolEntity.Passivation;
 import dev.fulcrum.pool.PoolEntity.Request;
 import dev.fulcrum.pool.PoolEntity.Started;
@@ -29,7 +30,6 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.persistence.query.javadsl.CurrentEventsByPersistenceIdQuery;
@@ -174,18 +174,8 @@ public final class RouteTableEntity
   private final RouteTablePublisher publisher;
   private final Supplier<Set<String>> pools;
   private final Function<String, Optional<HttpListenerSettings.Engine>> engines;
-  private final ActorContext<Command> context;
-  private final Passivation passivation;
-  /** This entity asked to passivate: a {@link Stop} is its answer, not a hand-off's or a shutdown's. */
-  private boolean passivating;
+  private final Leaving<Command> leaving;
   private ActorRef<Reply> writing;
-
-  /**
-   * How long an entity started without a table waits before it leaves: the command that started it (a bootstrap from
-   * config, a first {@link SetRoutes}) is handled first, so a table being set does not have its entity stopped and
-   * started again.
-   */
-  private static final Duration IDLE_BEFORE_LEAVING = Duration.ofSeconds(1);
 
   /**
    * {@code pools}: the pools that exist as this node knows them, which routes may name; {@code engines}: the engine
@@ -208,16 +198,7 @@ public final class RouteTableEntity
     this.publisher = publisher;
     this.pools = pools;
     this.engines = engines;
-    this.context = context;
-    this.passivation = passivation;
-  }
-
-  /** Asks the shard to stop this entity when its table does not exist; the shard answers with {@link Stop}. */
-  private void passivateIfGone(RouteTableState state) {
-    if (passivation == null || state.exists()) return;
-    log.debug("listener {} has no route table: its entity passivates", listener);
-    passivating = true;
-    passivation.shard().tell(new ClusterSharding.Passivate<>(context.getSelf()));
+    this.leaving = new Leaving<>(passivation, context, new LeaveIfGone(), "the route table of listener " + listener);
   }
 
   @Override
@@ -240,7 +221,7 @@ public final class RouteTableEntity
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> {
           if (state.version() > 0) publisher.publish(state);
-          if (passivation != null && !state.exists()) context.scheduleOnce(IDLE_BEFORE_LEAVING, context.getSelf(), new LeaveIfGone());
+          leaving.recovered(state.exists());
         })
         .onSignal(JournalPersistFailed.class, (state, signal) -> failedWrite(signal.failure(), false))
         .onSignal(JournalPersistRejected.class, (state, signal) -> failedWrite(signal.failure(), true))
@@ -267,15 +248,8 @@ public final class RouteTableEntity
         .forAnyState()
         .onCommand(GetState.class, (state, c) -> Effect().reply(c.replyTo(), state))
         .onCommand(Wake.class, (state, c) -> Effect().noReply())
-        .onCommand(LeaveIfGone.class, (state, c) -> {
-          passivateIfGone(state);
-          return Effect().noReply();
-        })
-        .onCommand(Stop.class, (state, c) -> {
-          // only when it asked to leave: a hand-off or a shutdown stops the entity for good on this node
-          if (passivating && state.exists()) passivation.wake().run();
-          return Effect().stop().thenNoReply();
-        })
+        .onCommand(LeaveIfGone.class, (state, c) -> leaving.leaveIfGone(state.exists(), Effect().noReply()))
+        .onCommand(Stop.class, (state, c) -> leaving.stopping(state.exists(), Effect().stop().thenNoReply()))
         .onCommand(Bootstrap.class, this::bootstrap)
         .onCommand(SetRoutes.class, (state, c) -> change(state, c, key -> c.routes() == null
             ? refuse(Reason.INVALID, "routes: is missing")

@@ -6,20 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.fulcrum.Fulcrum;
 import dev.fulcrum.routing.StrategyKind;
 import dev.fulcrum.testing.Eventually;
+import dev.fulcrum.testing.RunningEntities;
 import dev.fulcrum.testing.TestConfig;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.cluster.sharding.ShardRegion;
-import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,11 +43,7 @@ class PoolPassivationTest {
 
   /** The pools whose entities run on this node now. */
   private Set<String> running() {
-    TestProbe<ShardRegion.CurrentShardRegionState> probe = kit.createTestProbe();
-    ClusterSharding.get(fulcrum.clusterSystem()).shardState().tell(new GetShardRegionState(PoolEntity.TYPE_KEY, probe.getRef()));
-    Set<String> ids = new HashSet<>();
-    probe.expectMessageClass(ShardRegion.CurrentShardRegionState.class).getShards().forEach(s -> ids.addAll(s.getEntityIds()));
-    return ids;
+    return RunningEntities.of(fulcrum, kit, PoolEntity.TYPE_KEY);
   }
 
   private PoolEntity.Reply change(String pool, BiFunction<PoolEntity.Request, ActorRef<PoolEntity.Reply>, PoolEntity.Change> command)
