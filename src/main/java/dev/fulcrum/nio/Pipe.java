@@ -9,6 +9,7 @@ import java.nio.channels.SocketChannel;
  * only while bytes are in flight, and passes the end of the input on as a half-close once everything is written.
  */
 public final class Pipe {
+  private static final ByteBuffer NOTHING = ByteBuffer.allocate(0);
   private final EventLoop loop;
   private final Transport from;
   private final Transport to;
@@ -52,12 +53,15 @@ public final class Pipe {
       written = to.write(buffer);
       moved += written;
       buffer.compact();
+    } else if (to.writePending()) {
+      // TLS took the last plaintext but holds its record, which the socket had no room for: a write of nothing sends it
+      to.write(NOTHING);
     }
     if (buffer != null && buffer.position() == 0) {
       loop.release(buffer);
       buffer = null;
     }
-    if (buffer == null && inputEnded && !outputShut) {
+    if (buffer == null && inputEnded && !outputShut && !to.writePending()) {
       outputShut = true;
       to.shutdownOutput();
     }
@@ -77,8 +81,13 @@ public final class Pipe {
     return !inputEnded && (buffer == null || buffer.hasRemaining());
   }
 
+  /**
+   * Bytes wait to be written: read and not yet taken by the other side, or taken by its TLS and not yet sent (without
+   * the latter, the end of a transfer stayed inside TLS when the client's socket was full at its last write, and the
+   * client waited for it until its timeout).
+   */
   public boolean wantsWrite() {
-    return buffer != null;
+    return buffer != null || to.writePending();
   }
 
   /** The input has ended and everything read was written, and the end passed on. */
