@@ -23,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -322,8 +321,8 @@ class FaultInjectionTest {
     }
 
     AtomicBoolean running = new AtomicBoolean(true);
-    List<Change> changes = Collections.synchronizedList(new ArrayList<>());
-    List<Request> requests = Collections.synchronizedList(new ArrayList<>());
+    List<Change> changes = new CopyOnWriteArrayList<>();
+    List<Request> requests = new CopyOnWriteArrayList<>();
     List<Thread> threads = new ArrayList<>();
     for (int n = 0; n < NODES; n++) {
       threads.add(traffic(n, running, requests));
@@ -415,28 +414,24 @@ class FaultInjectionTest {
 
     Map<String, Integer> outcomes = new HashMap<>();
     List<String> violations = new ArrayList<>();
-    synchronized (changes) {
-      for (Change c : changes) {
-        outcomes.merge(c.outcome().startsWith("other") ? "other" : c.outcome(), 1, Integer::sum);
-        int times = journaled.getOrDefault(c.backend() + "=" + c.weight(), 0);
-        if (c.outcome().equals("ok") && times != 1) violations.add("answered Ok but in the journal " + times + " times: " + c);
-        if (c.outcome().equals("not-applied") && times != 0) violations.add("answered 503 not-applied but in the journal: " + c);
-        if (c.outcome().equals("unknown") && times > 1) violations.add("in the journal " + times + " times: " + c);
-        if (c.outcome().startsWith("other")) violations.add("an answer that is none of ok/not-applied/unknown: " + c);
-      }
+    for (Change c : changes) {
+      outcomes.merge(c.outcome().startsWith("other") ? "other" : c.outcome(), 1, Integer::sum);
+      int times = journaled.getOrDefault(c.backend() + "=" + c.weight(), 0);
+      if (c.outcome().equals("ok") && times != 1) violations.add("answered Ok but in the journal " + times + " times: " + c);
+      if (c.outcome().equals("not-applied") && times != 0) violations.add("answered 503 not-applied but in the journal: " + c);
+      if (c.outcome().equals("unknown") && times > 1) violations.add("in the journal " + times + " times: " + c);
+      if (c.outcome().startsWith("other")) violations.add("an answer that is none of ok/not-applied/unknown: " + c);
     }
     int failed = 0;
     int excusedFailures = 0;
     String firstFailure = null;
-    synchronized (requests) {
-      for (Request r : requests) {
-        if (r.ok()) continue;
-        if (excused(r)) {
-          excusedFailures++;
-        } else {
-          failed++;
-          if (firstFailure == null) firstFailure = String.format("%.1f s node %d: %s", (r.start() - t0) / 1e9, r.node() + 1, r.failure());
-        }
+    for (Request r : requests) {
+      if (r.ok()) continue;
+      if (excused(r)) {
+        excusedFailures++;
+      } else {
+        failed++;
+        if (firstFailure == null) firstFailure = String.format("%.1f s node %d: %s", (r.start() - t0) / 1e9, r.node() + 1, r.failure());
       }
     }
     System.out.println("fault-injection timeline:\n  " + String.join("\n  ", timeline.stream().sorted().toList()));
