@@ -25,21 +25,11 @@ class PipeTest {
     loop.stop();
   }
 
-  /** Gives the scripted chunks, then nothing (0), or the end (-1) once {@link #end} was called. */
-  private static final class Source extends Transport {
-    final Queue<byte[]> chunks = new ArrayDeque<>();
-    boolean ended;
-
-    void end() {
-      ended = true;
-    }
-
+  /** A transport that a test scripts one side of: the other side is not used. */
+  private abstract static class Scripted extends Transport {
     @Override
     public int read(ByteBuffer into) {
-      byte[] next = chunks.poll();
-      if (next == null) return ended ? -1 : 0;
-      into.put(next);
-      return next.length;
+      throw new UnsupportedOperationException();
     }
 
     @Override
@@ -59,8 +49,26 @@ class PipeTest {
     public void close() {}
   }
 
+  /** Gives the scripted chunks, then nothing (0), or the end (-1) once {@link #end} was called. */
+  private static final class Source extends Scripted {
+    final Queue<byte[]> chunks = new ArrayDeque<>();
+    boolean ended;
+
+    void end() {
+      ended = true;
+    }
+
+    @Override
+    public int read(ByteBuffer into) {
+      byte[] next = chunks.poll();
+      if (next == null) return ended ? -1 : 0;
+      into.put(next);
+      return next.length;
+    }
+  }
+
   /** TLS over a socket that is full until {@link #socketRoom} is set: it takes plaintext, and holds the record. */
-  private static final class TlsSink extends Transport {
+  private static final class TlsSink extends Scripted {
     final ByteArrayOutputStream sent = new ByteArrayOutputStream();
     final ByteArrayOutputStream held = new ByteArrayOutputStream();
     boolean socketRoom;
@@ -85,22 +93,9 @@ class PipeTest {
     }
 
     @Override
-    public long write(ByteBuffer[] from) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public int read(ByteBuffer into) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
     public void shutdownOutput() {
       shut = true;
     }
-
-    @Override
-    public void close() {}
   }
 
   @Test
